@@ -1,0 +1,62 @@
+"""Errors a user can act on. Each message says what must hold, what was given and how to fix it.
+
+The CLI prints these without a traceback; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = [
+    "CordsTuneError",
+    "ConfigError",
+    "UnknownNameError",
+    "DatasetUnavailableError",
+    "RunFailedError",
+    "did_you_mean",
+]
+
+
+class CordsTuneError(Exception):
+    """Base class of every error meant for the user. ``exit_code`` is what the CLI exits with."""
+
+    exit_code = 1
+
+
+class ConfigError(CordsTuneError):
+    """The experiment configuration (or a command-line override of it) is invalid."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}" if path else message)
+
+
+class UnknownNameError(ConfigError):
+    """A registry has no entry of that name (a dataset, model or strategy)."""
+
+    def __init__(self, kind: str, name: str, choices: Iterable[str], *, path: str | None = None) -> None:
+        self.kind = kind
+        self.name = name
+        self.choices = sorted(choices)
+        hint = did_you_mean(name, self.choices)
+        message = f"unknown {kind} {name!r}.{hint} Choose one of: {', '.join(self.choices)}."
+        super().__init__(message, path=path)
+
+
+class DatasetUnavailableError(CordsTuneError):
+    """A dataset cannot be loaded (not downloaded and no network, corrupt files, ...)."""
+
+    exit_code = 2
+
+
+class RunFailedError(CordsTuneError):
+    """A tuning run finished without any usable trial."""
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """Return ``" Did you mean 'x'?"`` for the closest choice, or ``""`` when none is close."""
+    matches = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.6)
+    return f" Did you mean {matches[0]!r}?" if matches else ""
