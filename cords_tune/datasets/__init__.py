@@ -1,0 +1,56 @@
+"""Dataset registry. Every dataset becomes a ``DataBundle`` of in-memory arrays with a validation split
+carved (stratified, seeded) from its training data.
+
+A loader is registered with ``@DATASETS.register(name)`` and has the signature
+``loader(*, data_dir: Path, seed: int, **params) -> TrainTest``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cords_tune.datasets.bundle import DataBundle, TrainTest, split_validation
+from cords_tune.registry import Registry
+
+__all__ = ["DATASETS", "DataBundle", "TrainTest", "load_dataset", "list_datasets"]
+
+DATASETS: Registry = Registry("dataset", fixed=("data_dir", "seed"))
+
+
+def list_datasets() -> list[str]:
+    return DATASETS.names()
+
+
+def load_dataset(
+    name: str,
+    *,
+    data_dir: str | Path,
+    seed: int = 0,
+    val_fraction: float = 0.1,
+    params: dict[str, Any] | None = None,
+) -> DataBundle:
+    """Load dataset ``name`` and carve a validation split of ``val_fraction`` from its training data."""
+    params = dict(params or {})
+    DATASETS.check_params(name, params, path="dataset.params")
+    raw: TrainTest = DATASETS.build(name, data_dir=Path(data_dir).expanduser(), seed=seed, **params)
+    x_train, y_train, x_val, y_val = split_validation(raw.x_train, raw.y_train, val_fraction, seed)
+    return DataBundle(
+        name=name,
+        x_train=np.ascontiguousarray(x_train),
+        y_train=np.ascontiguousarray(y_train, dtype=np.int64),
+        x_val=np.ascontiguousarray(x_val),
+        y_val=np.ascontiguousarray(y_val, dtype=np.int64),
+        x_test=np.ascontiguousarray(raw.x_test),
+        y_test=np.ascontiguousarray(raw.y_test, dtype=np.int64),
+        num_classes=raw.num_classes,
+        mean=raw.mean,
+        std=raw.std,
+        augmentations=tuple(raw.augmentations),
+    )
+
+
+# Registering modules: imported for their side effect of filling DATASETS.
+from cords_tune.datasets import synthetic, digits, mnist1d, vision  # noqa: E402,F401

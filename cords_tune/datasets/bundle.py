@@ -1,0 +1,93 @@
+"""The in-memory form of a dataset that every trial shares: NumPy arrays, so that Ray's object store can
+hand them to the trials of a node without copying (zero-copy reads of NumPy buffers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["DataBundle", "TrainTest", "split_validation"]
+
+
+@dataclass(frozen=True)
+class DataBundle:
+    """Train / validation / test splits of a classification dataset, as arrays.
+
+    Images are kept as ``uint8`` (N, C, H, W) to keep the object store small; they are scaled to [0, 1]
+    and normalised with ``mean`` / ``std`` (per channel) on the trial's device. Other inputs are ``float32``.
+
+    Attributes:
+        name: registry name of the dataset.
+        x_train, y_train, x_val, y_val, x_test, y_test: inputs (N, *input_shape) and int64 labels (N,).
+        num_classes: number of classes; labels are in ``[0, num_classes)``.
+        mean, std: per-channel normalisation for ``uint8`` images, ``None`` for float inputs.
+        augmentations: tensor augmentations that suit the data (``"crop"``, ``"flip"``), applied to
+            training batches only, never to validation or test.
+    """
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    num_classes: int
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+    augmentations: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.x_train.shape[1:])
+
+    @property
+    def nbytes(self) -> int:
+        arrays = (self.x_train, self.y_train, self.x_val, self.y_val, self.x_test, self.y_test)
+        return sum(a.nbytes for a in arrays)
+
+    def describe(self) -> str:
+        return (
+            f"{self.name}: {len(self.y_train)} train / {len(self.y_val)} val / {len(self.y_test)} test, "
+            f"{self.num_classes} classes, input {self.input_shape} {self.x_train.dtype}, "
+            f"{self.nbytes / 2**20:.1f} MiB"
+        )
+
+
+@dataclass(frozen=True)
+class TrainTest:
+    """What a dataset loader returns: the dataset's own train and test splits plus its metadata.
+
+    ``load_dataset`` carves the validation split out of ``x_train`` and makes the ``DataBundle``.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    num_classes: int
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+    augmentations: tuple[str, ...] = field(default_factory=tuple)
+
+
+def split_validation(
+    x: np.ndarray, y: np.ndarray, val_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Carve a stratified, seeded validation split out of the training data.
+
+    Every class keeps at least one training sample; a class of n samples gives ``round(n * val_fraction)``
+    of them to validation. Returns ``(x_train, y_train, x_val, y_val)``.
+    """
+    if not 0.0 <= val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be in [0, 1). Got {val_fraction} instead.")
+    rng = np.random.default_rng(seed)
+    val_idx = []
+    for label in np.unique(y):
+        members = np.flatnonzero(y == label)
+        take = min(int(round(len(members) * val_fraction)), len(members) - 1)
+        val_idx.append(rng.choice(members, size=take, replace=False))
+    val_mask = np.zeros(len(y), dtype=bool)
+    val_mask[np.concatenate(val_idx)] = True
+    return x[~val_mask], y[~val_mask], x[val_mask], y[val_mask]
