@@ -1,0 +1,420 @@
+"""The experiment schema: YAML -> a validated ``ExperimentConfig``, checked on the driver before Ray starts.
+
+Every error becomes one ``ConfigError`` naming the field path, what must hold and what was given. Search
+spaces are written as domains on dotted paths of the config (``training.lr: {loguniform: [1e-4, 0.1]}``)
+and every bound and choice is checked by validating the config with that value in place, so a search space
+cannot produce an invalid trial.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from cords_tune.errors import ConfigError, did_you_mean
+
+__all__ = [
+    "ExperimentConfig",
+    "Domain",
+    "load_config",
+    "parse_config",
+    "parse_overrides",
+    "apply_params",
+    "DOMAIN_KINDS",
+]
+
+DOMAIN_KINDS = ("uniform", "loguniform", "int", "logint", "choice")
+SECTIONS = ("dataset", "model", "training", "selection")
+# Top-level sections whose fields a search may set; "dataset" only for augmentation.
+SEARCHABLE_DATASET_FIELDS = ("augment",)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class DatasetConfig(_Strict):
+    name: str = "mnist1d"
+    params: dict[str, Any] = Field(default_factory=dict)
+    val_fraction: float = Field(0.1, gt=0.0, lt=1.0)
+    data_dir: str = "~/.cache/cords-tune/data"
+    augment: bool = True
+
+    @model_validator(mode="after")
+    def _known(self) -> DatasetConfig:
+        from cords_tune.datasets import DATASETS
+
+        DATASETS.get(self.name, path="dataset.name")
+        DATASETS.check_params(self.name, self.params, path="dataset.params")
+        return self
+
+
+class ModelConfig(_Strict):
+    name: str = "mlp"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known(self) -> ModelConfig:
+        from cords_tune.models import MODELS
+
+        MODELS.get(self.name, path="model.name")
+        MODELS.check_params(self.name, self.params, path="model.params")
+        return self
+
+
+class TrainingConfig(_Strict):
+    epochs: int = Field(20, ge=1)
+    batch_size: int = Field(128, ge=1)
+    optimizer: Literal["sgd", "adam", "adamw"] = "sgd"
+    lr: float = Field(0.05, gt=0.0)
+    momentum: float = Field(0.9, ge=0.0, lt=1.0)
+    nesterov: bool = False
+    weight_decay: float = Field(5e-4, ge=0.0)
+    schedule: Literal["cosine", "step", "constant"] = "cosine"
+    step_every: int = Field(10, ge=1, description="epochs between lr decays (schedule: step)")
+    gamma: float = Field(0.1, gt=0.0, le=1.0, description="lr factor at each decay (schedule: step)")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    eval_batch_size: int = Field(1024, ge=1)
+
+    @field_validator("epochs", "batch_size", "step_every", "eval_batch_size", mode="before")
+    @classmethod
+    def _integral(cls, value: Any) -> Any:
+        # Search spaces sample ints as floats sometimes (e.g. 64.0); accept integral floats only.
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value
+
+
+class SelectionConfig(_Strict):
+    strategy: str = "random"
+    fraction: float = Field(0.1, gt=0.0, le=1.0)
+    every: int = Field(5, ge=1, description="reselect the subset every this many epochs")
+    warm_start_epochs: int = Field(0, ge=0, description="epochs on the full data before the first subset")
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known(self) -> SelectionConfig:
+        from cords_tune.selection import STRATEGIES, create_strategy
+
+        STRATEGIES.get(self.strategy, path="selection.strategy")
+        try:
+            create_strategy(self.strategy, self.params)  # strategies check their arguments at once
+        except ValueError as error:
+            raise ConfigError(str(error), path="selection.params") from None
+        return self
+
+
+class AshaConfig(_Strict):
+    enabled: bool = True
+    grace_period: int = Field(2, ge=1, description="epochs every trial runs before it can be stopped")
+    reduction_factor: float = Field(3.0, gt=1.0)
+
+
+class Domain(_Strict):
+    """One search dimension: ``{uniform|loguniform|int|logint: [low, high]}`` or ``{choice: [a, b, ...]}``.
+
+    Bounds are inclusive for ``int`` and ``logint``.
+    """
+
+    kind: Literal["uniform", "loguniform", "int", "logint", "choice"]
+    values: list[Any]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Domain:
+        if self.kind == "choice":
+            if not self.values:
+                raise ValueError("a choice needs at least one value. Got an empty list")
+            return self
+        if len(self.values) != 2:
+            raise ValueError(f"{self.kind} needs [low, high]. Got {self.values!r}")
+        low, high = self.values
+        for bound in (low, high):
+            if isinstance(bound, bool) or not isinstance(bound, (int, float)) or not math.isfinite(bound):
+                raise ValueError(f"{self.kind} bounds must be finite numbers. Got {self.values!r}")
+        if self.kind in ("int", "logint") and not all(float(b).is_integer() for b in (low, high)):
+            raise ValueError(f"{self.kind} bounds must be integers. Got {self.values!r}")
+        if not low < high:
+            raise ValueError(f"{self.kind} needs low < high. Got [{low}, {high}]; swap or widen them")
+        if self.kind in ("loguniform", "logint") and low <= 0:
+            raise ValueError(f"{self.kind} needs low > 0. Got {low}; use 'uniform' to include 0")
+        return self
+
+    @property
+    def extremes(self) -> list[Any]:
+        """The values a sample can take at the edges: every choice, or both bounds."""
+        if self.kind in ("int", "logint"):
+            return [int(v) for v in self.values]
+        return list(self.values)
+
+
+class SearchConfig(_Strict):
+    space: dict[str, Domain] = Field(default_factory=dict)
+    num_trials: int = Field(16, ge=1)
+    algorithm: Literal["tpe", "random"] = "tpe"
+    metric: Literal["val_accuracy", "val_loss"] = "val_accuracy"
+    mode: Literal["max", "min"] | None = Field(None, description="default: max for accuracy, min for loss")
+    max_concurrent_trials: int | None = Field(None, ge=1, description="default: as many as resources allow")
+    asha: AshaConfig = Field(default_factory=AshaConfig)
+
+    @field_validator("space", mode="before")
+    @classmethod
+    def _parse_space(cls, raw: Any) -> Any:
+        if raw is None:
+            return {}
+        if not isinstance(raw, dict):
+            raise ValueError(f"must be a mapping of parameter paths to domains. Got {type(raw).__name__}")
+        return {path: _domain_input(path, spec) for path, spec in _flatten_space(raw).items()}
+
+    @model_validator(mode="after")
+    def _default_mode(self) -> SearchConfig:
+        if self.mode is None:
+            self.mode = "max" if self.metric == "val_accuracy" else "min"
+        return self
+
+
+class ResourcesConfig(_Strict):
+    cpus_per_trial: float = Field(1.0, gt=0.0)
+    gpus_per_trial: float = Field(0.0, ge=0.0)
+
+    @field_validator("gpus_per_trial")
+    @classmethod
+    def _whole_above_one(cls, value: float) -> float:
+        if value > 1 and not float(value).is_integer():
+            raise ValueError(f"must be a fraction up to 1 or a whole number of GPUs. Got {value}")
+        return value
+
+
+class FinalConfig(_Strict):
+    enabled: bool = Field(True, description="retrain the best configuration on the full data")
+    epochs: int | None = Field(None, ge=1, description="default: training.epochs")
+
+
+class ExperimentConfig(_Strict):
+    name: str = Field("experiment", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    seed: int = 0
+    dataset: DatasetConfig = Field(default_factory=DatasetConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    selection: SelectionConfig = Field(default_factory=SelectionConfig)
+    search: SearchConfig = Field(default_factory=SearchConfig)
+    resources: ResourcesConfig = Field(default_factory=ResourcesConfig)
+    final: FinalConfig = Field(default_factory=FinalConfig)
+    output_dir: str = "results"
+
+    @property
+    def final_epochs(self) -> int:
+        return self.final.epochs or self.training.epochs
+
+    def to_yaml(self) -> str:
+        data = self.model_dump(mode="json")
+        data["search"]["space"] = {path: {d["kind"]: d["values"]} for path, d in data["search"]["space"].items()}
+        return yaml.safe_dump(data, sort_keys=False)
+
+
+# ---------------------------------------------------------------------------------------------- search space
+
+
+def _flatten_space(raw: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested or dotted keys -> dotted paths; a leaf is a mapping whose single key is a domain kind."""
+    flat: dict[str, Any] = {}
+    for key, spec in raw.items():
+        path = f"{prefix}{key}"
+        # A section maps names to mappings; a domain maps one kind to its values (a list).
+        if isinstance(spec, dict) and not (len(spec) == 1 and not isinstance(next(iter(spec.values())), dict)):
+            if not spec:
+                raise ValueError(f"{path!r} is empty: give it a domain such as {{choice: [...]}}")
+            flat.update(_flatten_space(spec, prefix=f"{path}."))
+        else:
+            flat[path] = spec
+    return flat
+
+
+def _domain_input(path: str, spec: Any) -> dict[str, Any]:
+    if isinstance(spec, dict) and len(spec) == 1:
+        kind, values = next(iter(spec.items()))
+        if kind in DOMAIN_KINDS:
+            return {"kind": kind, "values": values if isinstance(values, list) else [values]}
+        raise ValueError(
+            f"{path!r}: unknown domain {kind!r}.{did_you_mean(kind, DOMAIN_KINDS)} "
+            f"Use one of: {', '.join(DOMAIN_KINDS)}"
+        )
+    raise ValueError(
+        f"{path!r} must be a domain like {{loguniform: [1.0e-4, 0.1]}} or {{choice: [sgd, adam]}}. "
+        f"Got {spec!r}"
+    )
+
+
+def _resolve_space_paths(config: ExperimentConfig) -> ExperimentConfig:
+    """Give bare names (``lr``) their section, check every path names a searchable field."""
+    resolved: dict[str, Domain] = {}
+    for path, domain in config.search.space.items():
+        full = _resolve_path(path, config)
+        if full in resolved:
+            raise ConfigError(f"{full!r} is searched twice (as {path!r} too)", path="search.space")
+        resolved[full] = domain
+    config.search.space = resolved
+    return config
+
+
+def _resolve_path(path: str, config: ExperimentConfig) -> str:
+    where = f"search.space.{path}"
+    parts = path.split(".")
+    if parts[0] not in SECTIONS:
+        owners = [s for s in ("training", "selection") if parts[0] in type(getattr(config, s)).model_fields]
+        if len(parts) == 1 and len(owners) == 1:
+            return f"{owners[0]}.{path}"
+        searchable = [f"training.{f}" for f in TrainingConfig.model_fields] + [
+            f"selection.{f}" for f in SelectionConfig.model_fields if f != "params"
+        ]
+        raise ConfigError(
+            f"{path!r} is not a searchable parameter.{did_you_mean(path, searchable)} Use a dotted path "
+            "into the config: training.<field>, selection.<field>, model.params.<name> or "
+            "selection.params.<name>",
+            path=where,
+        )
+    section, rest = parts[0], parts[1:]
+    if section == "dataset" and rest != ["augment"]:
+        raise ConfigError("of the dataset only 'dataset.augment' can be searched", path=where)
+    if len(rest) == 2 and rest[0] == "params" and section in ("model", "selection"):
+        return path  # the value check below rejects names the builder does not take
+    fields = type(getattr(config, section)).model_fields
+    if len(rest) != 1 or rest[0] not in fields or rest[0] == "params":
+        names = [f"{section}.{f}" for f in fields if f != "params"]
+        raise ConfigError(
+            f"{path!r} is not a field.{did_you_mean(path, names)} Fields of {section}: {', '.join(names)}",
+            path=where,
+        )
+    return path
+
+
+def _check_space_values(config: ExperimentConfig) -> None:
+    """Validate the config with each edge value of each domain in place."""
+    for path, domain in config.search.space.items():
+        for value in domain.extremes:
+            try:
+                apply_params(config, {path: value})
+            except ConfigError as error:
+                raise ConfigError(
+                    f"the value {value!r} of this domain makes an invalid config: {error}",
+                    path=f"search.space.{path}",
+                ) from None
+
+
+# ---------------------------------------------------------------------------------------------- loading
+
+
+def parse_config(data: Any, *, source: str = "config") -> ExperimentConfig:
+    """Validate a mapping into an ``ExperimentConfig``; raise one ``ConfigError`` describing all problems."""
+    if data is None:
+        raise ConfigError(f"{source} is empty: it must be a YAML mapping with at least a 'name'")
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source} must be a YAML mapping of sections. Got a {type(data).__name__}")
+    try:
+        config = ExperimentConfig.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(_format_validation_error(error)) from None
+    config = _resolve_space_paths(config)
+    _check_space_values(config)
+    return config
+
+
+def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentConfig:
+    """Read a YAML experiment file, apply ``a.b=value`` overrides, validate.
+
+    Only plain YAML is read (``yaml.safe_load``): a config never executes code.
+    """
+    file = Path(path).expanduser()
+    if not file.exists():
+        raise ConfigError(f"config file {str(file)!r} does not exist. Check the path (see experiments/)")
+    if file.is_dir():
+        raise ConfigError(f"{str(file)!r} is a directory. Give the path of a YAML experiment file in it")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read {str(file)!r}: {error}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigError(f"{str(file)!r} is not valid YAML{where}: {problem}") from None
+    if overrides:
+        if data is None:
+            data = {}
+        if isinstance(data, dict):
+            data = _set_paths(data, parse_overrides(overrides))
+    return parse_config(data, source=repr(str(file)))
+
+
+def parse_overrides(overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """``["training.lr=0.1", "search.num_trials=4"]`` -> ``{"training.lr": 0.1, ...}`` (values are YAML)."""
+    parsed: dict[str, Any] = {}
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip() or any(not part for part in key.strip().split(".")):
+            raise ConfigError(f"an override must look like 'a.b=value' (e.g. training.lr=0.1). Got {item!r}")
+        try:
+            parsed[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            raise ConfigError(f"the value of override {item!r} is not valid YAML") from None
+    return parsed
+
+
+def apply_params(config: ExperimentConfig, params: dict[str, Any]) -> ExperimentConfig:
+    """A new validated config with each dotted ``path: value`` of ``params`` set (a trial's sample)."""
+    data = config.model_dump(mode="python")
+    data["search"]["space"] = {}  # the sample replaces the search; keeps trial configs self-contained
+    return parse_config(_set_paths(data, params), source="trial config")
+
+
+def _set_paths(data: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    data = copy.deepcopy(data)
+    for path, value in values.items():
+        node = data
+        keys = path.split(".")
+        for i, key in enumerate(keys[:-1]):
+            child = node.get(key)
+            if child is None:
+                child = node[key] = {}
+            if not isinstance(child, dict):
+                raise ConfigError(f"cannot set {path!r}: {'.'.join(keys[: i + 1])!r} is not a section")
+            node = child
+        node[keys[-1]] = value
+    return data
+
+
+def _format_validation_error(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors(include_url=False):
+        path = ".".join(str(part) for part in item["loc"]) or "config"
+        kind, message = item["type"], item["msg"]
+        if kind == "extra_forbidden":
+            parent = item["loc"][:-1]
+            fields = _fields_at(parent)
+            key = str(item["loc"][-1])
+            lines.append(
+                f"{path}: unknown key {key!r}.{did_you_mean(key, fields)} Valid keys here: {', '.join(fields)}"
+            )
+            continue
+        message = message.removeprefix("Value error, ")
+        given = item.get("input")
+        shown = "" if "Got " in message or kind == "missing" else f". Got {given!r}"
+        lines.append(f"{path}: {message}{shown}")
+    return "\n".join(lines)
+
+
+def _fields_at(loc: tuple[Any, ...]) -> list[str]:
+    model: type[BaseModel] = ExperimentConfig
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)

@@ -1,0 +1,45 @@
+"""Shared fixtures: a tiny experiment on synthetic data, and one local Ray for the in-process tuning tests."""
+
+from __future__ import annotations
+
+import copy
+import os
+from typing import Any
+
+import pytest
+
+TINY_EXPERIMENT: dict[str, Any] = {
+    "name": "tiny",
+    "seed": 0,
+    "dataset": {"name": "synthetic", "params": {"num_samples": 600, "num_features": 8, "num_classes": 3}},
+    "model": {"name": "mlp", "params": {"hidden": 32, "depth": 1}},
+    "training": {"epochs": 3, "batch_size": 32, "optimizer": "adam", "lr": 0.01, "device": "cpu"},
+    "selection": {"strategy": "random", "fraction": 0.3, "every": 1},
+    "search": {
+        "num_trials": 3,
+        "space": {"training.lr": {"loguniform": [1.0e-3, 1.0e-1]}, "model.params.hidden": {"choice": [16, 32]}},
+        "asha": {"grace_period": 1},
+    },
+    "resources": {"cpus_per_trial": 1},
+}
+
+
+@pytest.fixture
+def tiny_experiment(tmp_path) -> dict[str, Any]:
+    """A raw experiment mapping that trains in a second; data cached under ``tmp_path``."""
+    data = copy.deepcopy(TINY_EXPERIMENT)
+    data["dataset"]["data_dir"] = str(tmp_path / "data")
+    data["output_dir"] = str(tmp_path / "results")
+    return data
+
+
+@pytest.fixture(scope="session")
+def local_ray():
+    """One local Ray for the session (starting Ray takes ~10 s); ``run_experiment`` joins it."""
+    import ray
+
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    yield ray
+    ray.shutdown()

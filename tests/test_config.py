@@ -1,0 +1,170 @@
+"""The experiment schema: good files load, bad ones fail with one message naming the field path."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cords_tune.config import ExperimentConfig, apply_params, load_config, parse_config, parse_overrides
+from cords_tune.errors import ConfigError
+
+EXPERIMENTS = sorted((Path(__file__).parents[1] / "experiments").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.name)
+def test_shipped_experiments_validate(path):
+    config = load_config(path)
+    assert config.search.num_trials >= 1
+    assert config.search.space, "a shipped experiment should search something"
+
+
+def test_defaults_fill_a_minimal_config():
+    config = parse_config({"name": "x"})
+    assert config.dataset.name == "mnist1d"
+    assert config.search.mode == "max"  # derived from the metric
+    assert parse_config({"name": "x", "search": {"metric": "val_loss"}}).search.mode == "min"
+    assert config.final_epochs == config.training.epochs
+
+
+def test_search_space_forms_normalise_to_dotted_paths(tiny_experiment):
+    tiny_experiment["search"]["space"] = {
+        "lr": {"loguniform": [1e-3, 1e-1]},  # bare name of a training field
+        "training": {"optimizer": {"choice": ["sgd", "adam"]}},  # nested form
+        "model.params.hidden": {"int": [8, 64]},
+        "selection.fraction": {"uniform": [0.1, 0.5]},
+    }
+    space = parse_config(tiny_experiment).search.space
+    assert set(space) == {"training.lr", "training.optimizer", "model.params.hidden", "selection.fraction"}
+    assert space["model.params.hidden"].extremes == [8, 64]
+
+
+def test_apply_params_sets_values_and_revalidates(tiny_experiment):
+    config = parse_config(tiny_experiment)
+    trial = apply_params(config, {"training.lr": 0.02, "model.params.hidden": 16})
+    assert trial.training.lr == 0.02 and trial.model.params["hidden"] == 16
+    assert trial.search.space == {}  # the sample replaces the search
+    assert config.training.lr == 0.01  # the original is untouched
+    with pytest.raises(ConfigError, match="training.epochs"):
+        apply_params(config, {"training.epochs": 0})
+
+
+def test_integral_floats_are_accepted_for_int_fields(tiny_experiment):
+    assert apply_params(parse_config(tiny_experiment), {"training.batch_size": 64.0}).training.batch_size == 64
+
+
+def test_yaml_round_trip(tiny_experiment):
+    config = parse_config(tiny_experiment)
+    again = parse_config(yaml.safe_load(config.to_yaml()))
+    assert again == config
+
+
+def test_overrides_parse_values_as_yaml():
+    assert parse_overrides(["training.lr=0.1", "search.space.training.optimizer={choice: [sgd]}", "a.b=x"]) == {
+        "training.lr": 0.1,
+        "search.space.training.optimizer": {"choice": ["sgd"]},
+        "a.b": "x",
+    }
+    with pytest.raises(ConfigError, match="a.b=value"):
+        parse_overrides(["training.lr"])
+
+
+def test_load_config_applies_overrides(tmp_path, tiny_experiment):
+    file = tmp_path / "e.yaml"
+    file.write_text(yaml.safe_dump(tiny_experiment))
+    config = load_config(file, ["training.epochs=7", "selection.strategy=full"])
+    assert config.training.epochs == 7 and config.selection.strategy == "full"
+    with pytest.raises(ConfigError, match="training.epocs.*Did you mean 'epochs'"):
+        load_config(file, ["training.epocs=7"])
+
+
+def _error(data) -> str:
+    with pytest.raises(ConfigError) as info:
+        parse_config(data)
+    return str(info.value)
+
+
+def _with(tiny, path: str, value):
+    data = copy.deepcopy(tiny)
+    node = data
+    *parents, last = path.split(".")
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[last] = value
+    return data
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        ("training.epochs", 0, r"training.epochs: Input should be greater than or equal to 1. Got 0"),
+        ("training.lr", "fast", r"training.lr: .*valid number.*Got 'fast'"),
+        ("training.optimizer", "adamm", r"training.optimizer: .*'sgd', 'adam' or 'adamw'.*Got 'adamm'"),
+        ("training.epocs", 3, r"training.epocs: unknown key 'epocs'. Did you mean 'epochs'\?"),
+        ("selection.fraction", 0, r"selection.fraction: .*greater than 0"),
+        ("selection.fraction", 1.5, r"selection.fraction: .*less than or equal to 1"),
+        ("selection.strategy", "randm", r"selection.strategy: unknown strategy 'randm'. Did you mean 'random'\?"),
+        ("selection.params", {"class_balance": True}, r"selection.params.class_balance: .*Did you mean"),
+        ("dataset.name", "mnist2d", r"dataset.name: unknown dataset 'mnist2d'. Did you mean 'mnist1d'\?"),
+        ("model.name", "resnet19", r"model.name: unknown model 'resnet19'. Did you mean 'resnet18'\?"),
+        ("model.params", {"hiden": 3}, r"model.params.hiden: .*Did you mean 'hidden'\?"),
+        ("resources.gpus_per_trial", 1.5, r"resources.gpus_per_trial: .*whole number"),
+        ("name", "has space", r"name: String should match pattern"),
+        ("search.space", {"training.lr": {"loguniform": [0.1, 0.001]}}, r"low < high. Got \[0.1, 0.001\]"),
+        ("search.space", {"training.lr": {"loguniform": [0, 0.1]}}, r"needs low > 0"),
+        ("search.space", {"training.lr": {"logunifrom": [0.1, 1]}}, r"unknown domain 'logunifrom'. Did you mean 'loguniform'"),
+        ("search.space", {"training.optimizer": {"choice": []}}, r"at least one value"),
+        ("search.space", {"training.optimizer": {"choice": ["sgd", "adamm"]}}, r"search.space.training.optimizer: the value 'adamm'"),
+        ("search.space", {"training.lr": 0.1}, r"must be a domain like"),
+        ("search.space", {"training.rl": {"uniform": [0.1, 1]}}, r"'training.rl' is not a field. Did you mean 'training.lr'\?"),
+        ("search.space", {"foo": {"uniform": [0.1, 1]}}, r"'foo' is not a searchable parameter"),
+        ("search.space", {"model.params.hiden": {"choice": [8]}}, r"model.params.hiden"),
+        ("search.space", {"selection.fraction": {"uniform": [0.1, 2.0]}}, r"the value 2.0 .*less than or equal to 1"),
+        ("search.space", {"dataset.name": {"choice": ["digits"]}}, r"only 'dataset.augment'"),
+        ("search.num_trials", -1, r"search.num_trials: .*greater than or equal to 1"),
+    ],
+)
+def test_bad_values_name_the_field_and_the_given_value(tiny_experiment, path, value, expected):
+    message = _error(_with(tiny_experiment, path, value))
+    assert re.search(expected, message), message
+
+
+def test_every_problem_is_reported_in_one_message(tiny_experiment):
+    data = _with(_with(tiny_experiment, "training.epochs", 0), "training.batch_size", "big")
+    message = _error(data)
+    assert "training.epochs" in message and "training.batch_size" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("name: [unclosed\n", r"not valid YAML at line 2"),
+        ("", r"is empty"),
+        ("- a\n- b\n", r"must be a YAML mapping"),
+        ("name: x\n!!python/object/apply:os.system ['echo pwned']\n", r"not valid YAML"),
+        ("name: !!python/object/apply:os.system ['echo pwned']\n", r"not valid YAML"),
+    ],
+)
+def test_bad_files(tmp_path, text, expected):
+    file = tmp_path / "bad.yaml"
+    file.write_text(text)
+    with pytest.raises(ConfigError, match=expected):
+        load_config(file)
+
+
+def test_missing_file_and_directory(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml")
+    with pytest.raises(ConfigError, match="is a directory"):
+        load_config(tmp_path)
+
+
+def test_config_is_a_plain_picklable_model(tiny_experiment):
+    import pickle
+
+    config = parse_config(tiny_experiment)
+    assert pickle.loads(pickle.dumps(config)) == config
+    assert isinstance(config, ExperimentConfig)
