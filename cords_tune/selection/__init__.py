@@ -1,0 +1,38 @@
+"""Subset selection strategies, one per module, registered by name.
+
+A strategy is ``select(context, budget) -> Subset(indices, weights)``; the training loop decides when to
+call it (every R epochs, after an optional full-data warm start) and trains on the weighted subset.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cords_tune.registry import Registry
+from cords_tune.selection.base import SelectionContext, SelectionStrategy, Subset, budget_for
+
+__all__ = [
+    "STRATEGIES",
+    "SelectionContext",
+    "SelectionStrategy",
+    "Subset",
+    "budget_for",
+    "create_strategy",
+    "list_strategies",
+]
+
+STRATEGIES: Registry = Registry("strategy")
+
+
+def list_strategies() -> list[str]:
+    return STRATEGIES.names()
+
+
+def create_strategy(name: str, params: dict[str, Any] | None = None) -> SelectionStrategy:
+    params = dict(params or {})
+    STRATEGIES.check_params(name, params, path="selection.params")
+    return STRATEGIES.build(name, **params)
+
+
+# Registering modules: imported for their side effect of filling STRATEGIES.
+from cords_tune.selection import full, random  # noqa: E402,F401

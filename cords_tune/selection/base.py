@@ -1,0 +1,76 @@
+"""The selection contract: ``select(context, budget) -> Subset``. A strategy never sees loaders or the model;
+what it may look at (labels, and for gradient-based strategies, per-sample gradients) comes in the context.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+__all__ = ["Subset", "SelectionContext", "SelectionStrategy", "budget_for"]
+
+
+@dataclass(frozen=True)
+class Subset:
+    """The chosen training samples and their loss weights (both 1-D, same length)."""
+
+    indices: torch.Tensor
+    weights: torch.Tensor
+
+    def __post_init__(self) -> None:
+        if self.indices.ndim != 1 or self.indices.shape != self.weights.shape:
+            raise ValueError(
+                f"indices and weights must be 1-D of one length. Got {tuple(self.indices.shape)} "
+                f"and {tuple(self.weights.shape)}"
+            )
+
+    def __len__(self) -> int:
+        return int(self.indices.numel())
+
+
+@dataclass(frozen=True)
+class SelectionContext:
+    """What a strategy may use to choose a subset.
+
+    Attributes:
+        labels: training labels (n,), int64, on the trial's device.
+        num_classes: number of classes.
+        epoch: the epoch the subset is chosen for (0-based).
+        seed: the trial's seed; strategies derive their randomness from ``(seed, epoch)``.
+        gradients: returns per-sample last-layer gradients (n, d) of the current model, computed on
+            demand; ``None`` where no model is available.
+    """
+
+    labels: torch.Tensor
+    num_classes: int
+    epoch: int
+    seed: int
+    gradients: Callable[[], torch.Tensor] | None = None
+
+    @property
+    def num_samples(self) -> int:
+        return int(self.labels.numel())
+
+    def generator(self) -> torch.Generator:
+        """A CPU generator seeded from ``(seed, epoch)``: same trial, same epoch, same draw."""
+        return torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+
+
+class SelectionStrategy(abc.ABC):
+    """Base class of every strategy. Constructors are keyword-only and check their arguments at once."""
+
+    #: whether ``select`` needs ``context.gradients``; the training loop only computes them if so.
+    needs_gradients: bool = False
+
+    @abc.abstractmethod
+    def select(self, context: SelectionContext, budget: int) -> Subset:
+        """Choose at most ``budget`` distinct training samples and their non-negative weights."""
+
+
+def budget_for(fraction: float, num_samples: int) -> int:
+    """Number of samples a subset of ``fraction`` of ``num_samples`` holds (at least one)."""
+    return max(1, min(num_samples, math.floor(fraction * num_samples + 0.5)))

@@ -1,0 +1,19 @@
+"""The full data: every sample, weight one. The baseline every subset strategy is compared with."""
+
+from __future__ import annotations
+
+import torch
+
+from cords_tune.selection import STRATEGIES
+from cords_tune.selection.base import SelectionContext, SelectionStrategy, Subset
+
+__all__ = ["FullStrategy"]
+
+
+@STRATEGIES.register("full")
+class FullStrategy(SelectionStrategy):
+    """All training data, every epoch (no selection; the fraction is ignored)."""
+
+    def select(self, context: SelectionContext, budget: int) -> Subset:
+        n = context.num_samples
+        return Subset(indices=torch.arange(n), weights=torch.ones(n))
