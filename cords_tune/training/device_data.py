@@ -1,0 +1,69 @@
+"""A dataset split as tensors on the trial's device, and the per-batch input pipeline
+(``uint8`` -> [0, 1] -> normalised, plus augmentation of training batches)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+__all__ = ["DeviceSplit", "resolve_device"]
+
+
+def resolve_device(name: str) -> torch.device:
+    """``"auto"`` -> the GPU Ray assigned to this process (cuda:0 under CUDA_VISIBLE_DEVICES), else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("training.device is 'cuda' but no CUDA GPU is visible to this process")
+    return torch.device(name)
+
+
+class DeviceSplit:
+    """Inputs and labels of one split, moved to ``device`` once.
+
+    Args:
+        x, y: arrays from a ``DataBundle`` (possibly read-only views into Ray's object store).
+        mean, std: per-channel normalisation for ``uint8`` images.
+        augmentations: applied by ``batch(..., train=True)`` only; validation and test are never augmented.
+    """
+
+    def __init__(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        device: torch.device,
+        *,
+        mean: Sequence[float] | None = None,
+        std: Sequence[float] | None = None,
+        augmentations: Sequence[str] = (),
+    ) -> None:
+        with warnings.catch_warnings():  # object-store arrays are read-only; we never write to them
+            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+            self.x = torch.as_tensor(x).to(device)
+            self.y = torch.as_tensor(y, dtype=torch.int64).to(device)
+        self.device = device
+        self.augmentations = tuple(augmentations)
+        shape = (1, -1) + (1,) * (self.x.ndim - 2)
+        self._mean = torch.tensor(mean, device=device).view(shape) if mean is not None else None
+        self._std = torch.tensor(std, device=device).view(shape) if std is not None else None
+
+    def __len__(self) -> int:
+        return int(self.y.numel())
+
+    def batch(
+        self, index: torch.Tensor, *, train: bool = False, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Inputs (float32, normalised, augmented if ``train``) and labels of the samples at ``index``."""
+        x = self.x[index]
+        if x.dtype == torch.uint8:
+            x = x.float().div_(255.0)
+        if self._mean is not None:
+            x = (x - self._mean) / self._std
+        if train and self.augmentations:
+            from cords_tune.datasets.augment import augment_batch
+
+            x = augment_batch(x, self.augmentations, generator)
+        return x, self.y[index]

@@ -1,0 +1,203 @@
+"""The epoch loop: (re)select the subset when due, train on it with per-sample loss weights, validate.
+
+Plain torch: nothing here imports Ray, so a trial's training can be run and tested from a notebook.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+
+from cords_tune.config import ExperimentConfig
+from cords_tune.datasets import DataBundle
+from cords_tune.models import create_model
+from cords_tune.selection import SelectionContext, Subset, budget_for, create_strategy
+from cords_tune.training.device_data import DeviceSplit, resolve_device
+from cords_tune.training.optim import build_optimizer, build_scheduler
+from cords_tune.training.schedule import SubsetSchedule
+
+__all__ = ["EpochStats", "Trainer", "weighted_cross_entropy"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EpochStats:
+    """What one epoch did, as reported to Tune (flat, numeric)."""
+
+    epoch: int  # epochs completed, 1-based
+    train_loss: float
+    train_accuracy: float
+    val_loss: float
+    val_accuracy: float
+    lr: float
+    subset_size: int
+    reselected: bool
+    selection_s: float
+    train_s: float
+    eval_s: float
+    samples_seen: int  # cumulative training samples processed
+
+    def as_dict(self) -> dict[str, float | int | bool]:
+        return asdict(self)
+
+
+def weighted_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy averaged with per-sample weights: sum(w_i * l_i) / sum(w_i)."""
+    losses = F.cross_entropy(logits, labels, reduction="none")
+    return (weights * losses).sum() / weights.sum().clamp_min(torch.finfo(weights.dtype).tiny)
+
+
+class Trainer:
+    """Trains one configuration on ``data``, an epoch at a time.
+
+    Args:
+        config: the trial's experiment config (no search space left).
+        data: the shared dataset bundle.
+        epochs: length of the lr schedule; defaults to ``config.training.epochs``.
+        full_data: train on all training data every epoch, whatever the strategy (the final retrain).
+    """
+
+    def __init__(
+        self, config: ExperimentConfig, data: DataBundle, *, epochs: int | None = None, full_data: bool = False
+    ) -> None:
+        self.config = config
+        self.epochs = epochs or config.training.epochs
+        self.device = resolve_device(config.training.device)
+        torch.manual_seed(config.seed)
+        self._shuffle = torch.Generator().manual_seed(config.seed)
+        self._augment = torch.Generator(device=self.device).manual_seed(config.seed)
+
+        augmentations = data.augmentations if config.dataset.augment else ()
+        norm = {"mean": data.mean, "std": data.std}
+        self.train = DeviceSplit(data.x_train, data.y_train, self.device, augmentations=augmentations, **norm)
+        self.val = DeviceSplit(data.x_val, data.y_val, self.device, **norm)
+        self._test_arrays = (data.x_test, data.y_test, norm)
+        self.num_classes = data.num_classes
+
+        self.model = create_model(
+            config.model.name, input_shape=data.input_shape, num_classes=data.num_classes, params=config.model.params
+        ).to(self.device)
+        self.optimizer = build_optimizer(self.model.parameters(), config.training)
+        self.scheduler = build_scheduler(self.optimizer, config.training, self.epochs)
+
+        selection = config.selection
+        is_full = full_data or selection.strategy == "full"
+        self.strategy = None if is_full else create_strategy(selection.strategy, selection.params)
+        self.schedule = SubsetSchedule(selection.every, selection.warm_start_epochs, enabled=not is_full)
+        self.budget = budget_for(selection.fraction, len(self.train))
+        self.subset: Subset | None = None
+        self.epoch = 0
+        self.samples_seen = 0
+
+    # ------------------------------------------------------------------------------------------ epochs
+
+    def fit(self, on_epoch: Callable[[EpochStats], None] | None = None) -> list[EpochStats]:
+        """Run the remaining epochs; ``on_epoch`` sees each epoch's stats (Tune reports from it)."""
+        history = []
+        while self.epoch < self.epochs:
+            stats = self.run_epoch()
+            history.append(stats)
+            if on_epoch is not None:
+                on_epoch(stats)
+        return history
+
+    def run_epoch(self) -> EpochStats:
+        start = time.perf_counter()
+        reselected = self._update_subset()
+        selected = self._sync_time()
+        train_loss, train_accuracy, seen = self._train_one_epoch()
+        trained = self._sync_time()
+        val_loss, val_accuracy = self.evaluate(self.val)
+        evaluated = self._sync_time()
+
+        lr = self.optimizer.param_groups[0]["lr"]
+        self.scheduler.step()
+        self.epoch += 1
+        self.samples_seen += seen
+        return EpochStats(
+            epoch=self.epoch,
+            train_loss=train_loss,
+            train_accuracy=train_accuracy,
+            val_loss=val_loss,
+            val_accuracy=val_accuracy,
+            lr=lr,
+            subset_size=seen,
+            reselected=reselected,
+            selection_s=selected - start,
+            train_s=trained - selected,
+            eval_s=evaluated - trained,
+            samples_seen=self.samples_seen,
+        )
+
+    def _update_subset(self) -> bool:
+        if self.schedule.uses_full_data(self.epoch):
+            self.subset = None
+            return False
+        if not self.schedule.selects_at(self.epoch) and self.subset is not None:
+            return False
+        context = SelectionContext(
+            labels=self.train.y, num_classes=self.num_classes, epoch=self.epoch, seed=self.config.seed
+        )
+        self.subset = self.strategy.select(context, self.budget)
+        log.debug("epoch %d: selected %d of %d samples", self.epoch, len(self.subset), len(self.train))
+        return True
+
+    def _train_one_epoch(self) -> tuple[float, float, int]:
+        if self.subset is None:
+            indices = torch.arange(len(self.train))
+            weights = torch.ones(len(self.train))
+        else:
+            indices, weights = self.subset.indices.cpu(), self.subset.weights.float().cpu()
+        order = torch.randperm(len(indices), generator=self._shuffle)
+        indices = indices[order].to(self.device)
+        weights = weights[order].to(self.device)
+
+        self.model.train()
+        batch_size = self.config.training.batch_size
+        total_loss = torch.zeros((), device=self.device)
+        correct = torch.zeros((), device=self.device, dtype=torch.int64)
+        for start in range(0, len(indices), batch_size):
+            index = indices[start : start + batch_size]
+            x, y = self.train.batch(index, train=True, generator=self._augment)
+            logits = self.model(x)
+            loss = weighted_cross_entropy(logits, y, weights[start : start + batch_size])
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            total_loss += loss.detach() * len(index)
+            correct += (logits.argmax(1) == y).sum()
+        n = max(1, len(indices))
+        return float(total_loss) / n, float(correct) / n, len(indices)
+
+    # ------------------------------------------------------------------------------------------ evaluation
+
+    @torch.no_grad()
+    def evaluate(self, split: DeviceSplit) -> tuple[float, float]:
+        """Mean loss and accuracy on ``split`` (never augmented)."""
+        self.model.eval()
+        total_loss = torch.zeros((), device=self.device)
+        correct = torch.zeros((), device=self.device, dtype=torch.int64)
+        everything = torch.arange(len(split), device=self.device)
+        for index in everything.split(self.config.training.eval_batch_size):
+            x, y = split.batch(index)
+            logits = self.model(x)
+            total_loss += F.cross_entropy(logits, y, reduction="sum")
+            correct += (logits.argmax(1) == y).sum()
+        n = max(1, len(split))
+        return float(total_loss) / n, float(correct) / n
+
+    def evaluate_test(self) -> tuple[float, float]:
+        """Loss and accuracy on the test split (moved to the device only when asked for)."""
+        x, y, norm = self._test_arrays
+        return self.evaluate(DeviceSplit(x, y, self.device, **norm))
+
+    def _sync_time(self) -> float:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        return time.perf_counter()
