@@ -1,0 +1,15 @@
+"""Results -> files: Parquet, JSON, YAML and markdown, each written atomically."""
+
+from cords_tune.reports.files import write_json_atomic, write_parquet_atomic, write_text_atomic
+from cords_tune.reports.markdown import markdown_table, render_report
+from cords_tune.reports.run_files import trials_table, write_run
+
+__all__ = [
+    "markdown_table",
+    "render_report",
+    "trials_table",
+    "write_json_atomic",
+    "write_parquet_atomic",
+    "write_run",
+    "write_text_atomic",
+]

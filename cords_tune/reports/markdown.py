@@ -1,0 +1,99 @@
+"""report.md: what a run found and where its time went, readable without any tool."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+__all__ = ["render_report", "markdown_table"]
+
+
+def markdown_table(header: list[str], rows: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def render_report(summary: dict[str, Any], trials: list[dict[str, Any]], *, max_trials: int = 30) -> str:
+    metric = summary["metric"]
+    final = summary.get("final") or {}
+    timings = summary.get("timings") or {}
+    parts = [
+        f"# cords-tune run: {summary['name']}",
+        "",
+        f"Dataset {summary['dataset']}; model `{summary['model']}`; strategy `{summary['strategy']}` at "
+        f"fraction {summary['fraction']}; seed {summary['seed']}.",
+        "",
+        "## Result",
+        "",
+        markdown_table(
+            ["quantity", "value"],
+            [
+                ["trials (completed / stopped early / errored)",
+                 f"{summary['num_trials']} ({summary['trials_completed']} / {summary['trials_stopped_early']}"
+                 f" / {summary['trials_errored']})"],
+                [f"best {metric} (tuning, on subsets)", summary.get(f"best_{metric}")],
+                ["final test accuracy (best config retrained on the full data)", final.get("test_accuracy")],
+                ["tuning wall-clock (s)", summary.get("tuning_wall_s")],
+                ["final retrain wall-clock (s)", final.get("wall_s")],
+                ["end-to-end wall-clock (s)", summary.get("end_to_end_wall_s")],
+            ],
+        ),
+        "",
+        "## Best configuration",
+        "",
+        markdown_table(["parameter", "value"], [[k, v] for k, v in (summary.get("best_config") or {}).items()])
+        if summary.get("best_config")
+        else "No searched parameters (or no usable trial).",
+        "",
+        "## Where the time went",
+        "",
+        markdown_table(
+            ["part", "seconds"],
+            [
+                ["load data (driver)", timings.get("data_load_s")],
+                ["start Ray", timings.get("ray_start_s")],
+                ["put data in the object store", timings.get("data_put_s")],
+                ["tuning (wall-clock)", timings.get("tuning_wall_s")],
+                ["  selection, summed over trials", summary.get("selection_s_total")],
+                ["  training, summed over trials", summary.get("train_s_total")],
+                ["  evaluation, summed over trials", summary.get("eval_s_total")],
+                ["final retrain (wall-clock)", timings.get("final_wall_s")],
+            ],
+        ),
+        "",
+        f"## Trials (best {max_trials} by {metric})",
+        "",
+        _trials_table(trials, summary["mode"], max_trials),
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def _trials_table(trials: list[dict[str, Any]], mode: str, limit: int) -> str:
+    if not trials:
+        return "No trials ran."
+    sign = -1.0 if mode == "max" else 1.0
+    ranked = sorted(trials, key=lambda t: (math.isnan(t["best_metric"]), sign * _num(t["best_metric"])))
+    params = sorted({k for t in trials for k in t["params"]})
+    header = ["trial", "status", "epochs", "best", "last", "wall s"] + params
+    rows = [
+        [t["trial_id"], t["status"], t["epochs"], t["best_metric"], t["last_metric"], t["wall_s"]]
+        + [t["params"].get(p) for p in params]
+        for t in ranked[:limit]
+    ]
+    return markdown_table(header, rows)
+
+
+def _num(value: Any) -> float:
+    return 0.0 if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "n/a"
+        return f"{value:.4g}" if abs(value) < 1e-2 or abs(value) >= 1e4 else f"{value:.4f}".rstrip("0").rstrip(".")
+    return str(value).replace("|", "\\|")

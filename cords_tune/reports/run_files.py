@@ -1,0 +1,60 @@
+"""The files of a run directory: summary.json, trials.parquet, best_config.yaml, report.md."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from cords_tune.config import ExperimentConfig
+from cords_tune.reports.files import write_json_atomic, write_parquet_atomic, write_text_atomic
+from cords_tune.reports.markdown import render_report
+
+__all__ = ["write_run", "trials_table"]
+
+
+def trials_table(trials: list[dict[str, Any]]) -> pa.Table:
+    """One row per trial; each searched parameter becomes a ``param.<path>`` column."""
+    rows = []
+    for trial in trials:
+        row = {k: v for k, v in trial.items() if k != "params"}
+        row.update({f"param.{path}": value for path, value in trial["params"].items()})
+        rows.append(row)
+    try:
+        return pa.Table.from_pylist(rows)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # a choice mixing types: keep its values as text
+        for row in rows:
+            for key in row:
+                if key.startswith("param."):
+                    row[key] = None if row[key] is None else str(row[key])
+        return pa.Table.from_pylist(rows)
+
+
+def write_run(
+    run_dir: Path,
+    summary: dict[str, Any],
+    trials: list[dict[str, Any]],
+    best_config: ExperimentConfig | None,
+) -> None:
+    """Write every result file of a run, each atomically."""
+    run_dir = Path(run_dir)
+    write_parquet_atomic(run_dir / "trials.parquet", trials_table(trials))
+    if best_config is not None:
+        runnable = best_config.model_copy(deep=True)
+        runnable.search.num_trials = 1
+        header = (
+            f"# Best configuration of run {run_dir.name} ({summary.get('metric')} = "
+            f"{_fmt(summary.get('best_' + str(summary.get('metric'))))}).\n"
+            f"# Run it again with: cords-tune run {run_dir / 'best_config.yaml'}\n"
+        )
+        write_text_atomic(run_dir / "best_config.yaml", header + runnable.to_yaml())
+    write_text_atomic(run_dir / "report.md", render_report(summary, trials))
+    write_json_atomic(run_dir / "summary.json", summary)  # last: its presence means the run finished
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return "n/a" if math.isnan(value) else f"{value:.4f}"
+    return str(value)
