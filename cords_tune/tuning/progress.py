@@ -1,0 +1,108 @@
+"""Live progress of a tuning run, from Ray Tune's callback hooks on the driver.
+
+The library only builds ``Progress`` snapshots; the CLI decides how to show them (a live table on a
+terminal, a line per finished trial in a log).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ray import tune
+
+__all__ = ["Progress", "ProgressCallback"]
+
+
+@dataclass
+class Progress:
+    """Counts of trials by state, the best result so far, and the last event."""
+
+    total: int
+    started_at: float = field(default_factory=time.monotonic)
+    phase: str = "tuning"
+    completed: int = 0
+    stopped: int = 0  # stopped early by ASHA
+    errored: int = 0
+    running: int = 0
+    best_value: float | None = None
+    best_trial: str | None = None
+    best_params: dict[str, Any] = field(default_factory=dict)
+    last_event: str = ""
+
+    @property
+    def finished(self) -> int:
+        return self.completed + self.stopped + self.errored
+
+    @property
+    def elapsed_s(self) -> float:
+        return time.monotonic() - self.started_at
+
+
+class ProgressCallback(tune.Callback):
+    """Keeps a ``Progress`` up to date and hands it to ``on_update`` at each trial event.
+
+    Args:
+        total: number of trials the search will run.
+        metric, mode: what "best" means.
+        max_epochs: epochs of a trial that runs to the end; fewer means ASHA stopped it.
+        on_update: called on the driver with the current ``Progress``.
+    """
+
+    def __init__(
+        self, *, total: int, metric: str, mode: str, max_epochs: int, on_update: Callable[[Progress], None]
+    ) -> None:
+        self.progress = Progress(total=total)
+        self.metric = metric
+        self.sign = 1.0 if mode == "max" else -1.0
+        self.max_epochs = max_epochs
+        self.on_update = on_update
+        self._epochs: dict[str, int] = {}
+        self._running: set[str] = set()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Tune pickles callbacks with the experiment state; the display hook stays with this process.
+        state = dict(self.__dict__)
+        state["on_update"] = _ignore
+        return state
+
+    def _refresh(self, trials: list, event: str) -> None:
+        # Tune's trial list lags its hooks (a trial is still RUNNING in on_trial_complete): count ourselves.
+        self.progress.running = len(self._running)
+        self.progress.last_event = event
+        self.on_update(self.progress)
+
+    def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._running.add(trial.trial_id)
+        self._refresh(trials, f"{trial.trial_id} started")
+
+    def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
+        self._epochs[trial.trial_id] = int(result.get("training_iteration", 0))
+        value = result.get(self.metric)
+        best = self.progress.best_value
+        if value is not None and (best is None or self.sign * value > self.sign * best):
+            self.progress.best_value = float(value)
+            self.progress.best_trial = trial.trial_id
+            self.progress.best_params = dict(trial.config)
+        self._refresh(trials, f"{trial.trial_id} epoch {result.get('training_iteration')}")
+
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._running.discard(trial.trial_id)
+        epochs = self._epochs.get(trial.trial_id, 0)
+        if epochs >= self.max_epochs:
+            self.progress.completed += 1
+            self._refresh(trials, f"{trial.trial_id} completed {epochs} epochs")
+        else:
+            self.progress.stopped += 1
+            self._refresh(trials, f"{trial.trial_id} stopped early after {epochs} epochs")
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._running.discard(trial.trial_id)
+        self.progress.errored += 1
+        self._refresh(trials, f"{trial.trial_id} failed")
+
+
+def _ignore(progress: Progress) -> None:
+    """The display hook of an unpickled callback: there is no display to update."""

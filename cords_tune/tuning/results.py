@@ -1,0 +1,66 @@
+"""Ray Tune's ResultGrid -> one plain row per trial (what trials.parquet holds)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from cords_tune.config import ExperimentConfig
+
+__all__ = ["collect_trials"]
+
+TIMING_COLUMNS = ("selection_s", "train_s", "eval_s")
+
+
+def collect_trials(grid: Any, config: ExperimentConfig) -> list[dict[str, Any]]:
+    """One row per trial: id, sampled params, best and last metric, epochs run, seconds, status.
+
+    Status is ``completed`` (ran all epochs), ``stopped`` (stopped early by ASHA) or ``error``.
+    """
+    metric, mode = config.search.metric, config.search.mode
+    pick = max if mode == "max" else min
+    rows = []
+    for index, result in enumerate(grid):
+        metrics = result.metrics or {}
+        frame = result.metrics_dataframe
+        history = frame.to_dict("list") if frame is not None and len(frame) else {}
+        values = [v for v in history.get(metric, []) if _finite(v)]
+        accuracies = [v for v in history.get("val_accuracy", []) if _finite(v)]
+        epochs = int(metrics.get("training_iteration", 0) or 0)
+        if result.error is not None:
+            status = "error"
+        elif epochs >= config.training.epochs:
+            status = "completed"
+        else:
+            status = "stopped"
+        rows.append(
+            {
+                "index": index,
+                "trial_id": metrics.get("trial_id") or Path(str(result.path)).name,
+                "status": status,
+                "params": dict(result.config or {}),
+                "epochs": epochs,
+                "best_metric": pick(values) if values else math.nan,
+                "last_metric": values[-1] if values else math.nan,
+                "best_val_accuracy": max(accuracies) if accuracies else math.nan,
+                "last_val_accuracy": accuracies[-1] if accuracies else math.nan,
+                "wall_s": float(metrics.get("time_total_s", 0.0) or 0.0),
+                **{key: float(sum(history.get(key, []))) for key in TIMING_COLUMNS},
+                "samples_seen": int(metrics.get("samples_seen", 0) or 0),
+                "error": _first_line(result.error),
+                "node": metrics.get("node_ip", ""),
+            }
+        )
+    return rows
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _first_line(error: BaseException | None) -> str:
+    if error is None:
+        return ""
+    text = str(error).strip().splitlines()
+    return text[-1] if text else type(error).__name__

@@ -1,0 +1,83 @@
+"""A real Ray Tune run end to end on a tiny config: trials, ASHA, retrain, result files."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pyarrow.parquet as pq
+import pytest
+import torch
+
+from cords_tune.config import load_config, parse_config
+from cords_tune.errors import ConfigError, RunFailedError
+from cords_tune.tuning import run_experiment
+
+pytestmark = pytest.mark.slow
+
+SUMMARY_KEYS = {
+    "name", "strategy", "fraction", "num_trials", "tuning_wall_s", "selection_s_total", "best_config",
+    "best_val_accuracy", "final", "end_to_end_wall_s",
+}
+
+
+def test_tuning_run_end_to_end(local_ray, tiny_experiment, tmp_path):
+    tiny_experiment["search"]["num_trials"] = 4
+    config = parse_config(tiny_experiment)
+    snapshots = []
+    result = run_experiment(config, output_dir=tmp_path / "out", on_progress=lambda p: snapshots.append(
+        (p.phase, p.finished, p.best_value)))
+
+    run_dir = result.run_dir
+    assert run_dir.parent == (tmp_path / "out").resolve()
+    for name in ("summary.json", "trials.parquet", "best_config.yaml", "report.md", "config.yaml"):
+        assert (run_dir / name).is_file(), name
+
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert SUMMARY_KEYS <= set(summary)
+    assert summary["num_trials"] == 4 and summary["trials_errored"] == 0
+    assert summary["final"]["test_accuracy"] > 0.6  # 3 classes: chance is 0.33
+    assert summary["final"]["epochs"] == config.training.epochs
+    assert summary["tuning_wall_s"] < summary["end_to_end_wall_s"]
+    assert set(summary["best_config"]) == {"training.lr", "model.params.hidden"}
+
+    table = pq.read_table(run_dir / "trials.parquet").to_pylist()
+    assert len(table) == 4
+    assert {row["status"] for row in table} <= {"completed", "stopped"}
+    for row in table:
+        assert 1 <= row["epochs"] <= config.training.epochs
+        assert 1e-3 <= row["param.training.lr"] <= 1e-1 and row["param.model.params.hidden"] in (16, 32)
+        assert row["best_metric"] >= row["last_metric"] or math.isclose(row["best_metric"], row["last_metric"])
+        assert row["train_s"] > 0 and row["samples_seen"] > 0
+    best = max(table, key=lambda r: r["best_metric"])
+    assert summary["best_val_accuracy"] == pytest.approx(best["best_metric"])
+
+    rerun = load_config(run_dir / "best_config.yaml")  # a runnable experiment with the best values
+    assert rerun.training.lr == pytest.approx(summary["best_config"]["training.lr"])
+    assert rerun.search.space == {} and rerun.search.num_trials == 1
+
+    assert snapshots[-1][0].startswith("retraining") and snapshots[-1][1] == 4
+    assert snapshots[-1][2] == pytest.approx(summary["best_val_accuracy"])
+    assert "final test accuracy" in (run_dir / "report.md").read_text()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA for the trials to fail")
+def test_a_run_whose_trials_all_fail_says_so_and_keeps_the_trials(local_ray, tiny_experiment, tmp_path):
+    tiny_experiment["training"]["device"] = "cuda"  # valid config, fails inside every trial here
+    tiny_experiment["search"]["num_trials"] = 2
+    with pytest.raises(RunFailedError, match="all 2 trials failed.*no CUDA GPU"):
+        run_experiment(parse_config(tiny_experiment), output_dir=tmp_path)
+    (run_dir,) = tmp_path.iterdir()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "failed" and summary["trials_errored"] == 2
+    assert all(row["status"] == "error" for row in pq.read_table(run_dir / "trials.parquet").to_pylist())
+
+
+def test_a_budget_below_the_number_of_classes_stops_before_ray(tiny_experiment, tmp_path, monkeypatch):
+    import ray
+
+    monkeypatch.setattr(ray, "init", lambda *a, **k: pytest.fail("Ray must not start for a bad config"))
+    tiny_experiment["selection"]["fraction"] = 0.002  # 1 sample of ~430, 3 classes
+    with pytest.raises(ConfigError, match=r"selection.fraction: .*fewer than the 3 classes"):
+        run_experiment(parse_config(tiny_experiment), output_dir=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
