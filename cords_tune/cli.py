@@ -1,0 +1,195 @@
+"""`cords-tune run | validate | strategies`.
+
+User mistakes (a bad config, a missing dataset) print one message and exit with code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from cords_tune.errors import CordsTuneError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Tune hyperparameters on adaptively selected data subsets with Ray Tune, then retrain the best "
+    "configuration on the full data.",
+)
+out = Console()
+err = Console(stderr=True)
+
+ConfigArg = Annotated[Path, typer.Argument(help="Experiment YAML file, e.g. experiments/mnist1d.yaml.")]
+SetOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--set", "-s", help="Override a field: --set training.lr=0.01 (repeatable; values are YAML)."),
+]
+
+
+def main() -> None:
+    app()
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    try:
+        yield
+    except CordsTuneError as error:
+        err.print(f"[bold red]error:[/] {error}", highlight=False, markup=True, soft_wrap=True)
+        raise typer.Exit(error.exit_code) from None
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted[/]")
+        raise typer.Exit(130) from None
+
+
+@app.command()
+def validate(config: ConfigArg, set_: SetOpt = None) -> None:
+    """Check an experiment file (and overrides) without running anything."""
+    from cords_tune.config import load_config
+
+    with _user_errors():
+        experiment = load_config(config, set_ or [])
+    out.print(f"[green]ok[/] {config}: experiment {experiment.name!r}, dataset {experiment.dataset.name}, "
+              f"model {experiment.model.name}, strategy {experiment.selection.strategy} at fraction "
+              f"{experiment.selection.fraction}, {experiment.search.num_trials} trials over "
+              f"{len(experiment.search.space)} searched parameters", highlight=False)
+
+
+@app.command()
+def run(
+    config: ConfigArg,
+    set_: SetOpt = None,
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Directory for the run directory (default: the config's output_dir).")
+    ] = None,
+    address: Annotated[
+        Optional[str], typer.Option(help="Ray cluster address to join (default: RAY_ADDRESS, else a local Ray).")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
+) -> None:
+    """Tune on data subsets, retrain the best configuration on the full data, write the results."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from cords_tune.config import load_config
+
+    with _user_errors():
+        experiment = load_config(config, set_ or [])
+        from cords_tune.tuning import run_experiment
+
+        with _progress_display(experiment.search.num_trials) as on_progress:
+            result = run_experiment(experiment, output_dir=output, on_progress=on_progress, address=address)
+    _print_summary(result.summary)
+    out.print(f"Results: [bold]{result.run_dir}[/]", highlight=False)
+
+
+@app.command()
+def strategies() -> None:
+    """List the subset selection strategies."""
+    from cords_tune.selection import STRATEGIES
+
+    table = Table("strategy", "description", "parameters", box=None)
+    for name in STRATEGIES.names():
+        params = ", ".join(f"{k}={p.default!r}" for k, p in STRATEGIES.user_params(name).items())
+        table.add_row(name, STRATEGIES.describe(name), params or "-")
+    out.print(table)
+
+
+# ---------------------------------------------------------------------------------------------- display
+
+
+@contextmanager
+def _progress_display(total: int) -> Iterator[Callable[[Any], None]]:
+    """Yield an ``on_progress`` callback: a live table on a terminal, one line per trial in a log."""
+    if err.is_terminal:
+        state: dict[str, Any] = {}
+
+        class _View:
+            def __rich__(self) -> Table:
+                return _progress_table(state.get("progress"), total)
+
+        with Live(_View(), console=err, refresh_per_second=2, transient=True):
+            yield lambda progress: state.__setitem__("progress", progress)
+        return
+
+    last = {"finished": -1, "phase": ""}
+
+    def log_line(progress: Any) -> None:
+        if progress.finished == last["finished"] and progress.phase == last["phase"]:
+            return
+        last.update(finished=progress.finished, phase=progress.phase)
+        best = "n/a" if progress.best_value is None else f"{progress.best_value:.4f}"
+        err.print(
+            f"[{progress.elapsed_s:6.0f}s] {progress.phase}: {progress.finished}/{total} trials done "
+            f"({progress.completed} completed, {progress.stopped} stopped early, {progress.errored} failed, "
+            f"{progress.running} running), best {best}",
+            highlight=False,
+        )
+
+    yield log_line
+
+
+def _progress_table(progress: Any, total: int) -> Table:
+    table = Table(title="cords-tune", box=None, show_header=False)
+    if progress is None:
+        table.add_row("starting", "loading data and starting Ray ...")
+        return table
+    best = "n/a" if progress.best_value is None else f"{progress.best_value:.4f} ({progress.best_trial})"
+    table.add_row("phase", progress.phase)
+    table.add_row("trials", f"{progress.finished}/{total} done, {progress.running} running")
+    table.add_row("", f"{progress.completed} completed, {progress.stopped} stopped early, {progress.errored} failed")
+    table.add_row("best so far", best)
+    if progress.best_params:
+        table.add_row("", ", ".join(f"{k}={_short(v)}" for k, v in progress.best_params.items()))
+    table.add_row("elapsed", f"{progress.elapsed_s:.0f} s")
+    table.add_row("last", progress.last_event)
+    return table
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    metric = summary["metric"]
+    final = summary.get("final") or {}
+    table = Table(title=f"{summary['name']}: {summary['strategy']} subsets at fraction {summary['fraction']}")
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    rows = [
+        ("trials (completed / stopped early / errored)",
+         f"{summary['num_trials']} ({summary['trials_completed']} / {summary['trials_stopped_early']} / "
+         f"{summary['trials_errored']})"),
+        (f"best {metric} while tuning", _short(summary.get(f"best_{metric}"))),
+        ("final test accuracy (full-data retrain)", _short(final.get("test_accuracy"))),
+        ("tuning wall-clock", _seconds(summary.get("tuning_wall_s"))),
+        ("selection time, all trials", _seconds(summary.get("selection_s_total"))),
+        ("final retrain wall-clock", _seconds(final.get("wall_s"))),
+        ("end-to-end wall-clock", _seconds(summary.get("end_to_end_wall_s"))),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    for key, value in (summary.get("best_config") or {}).items():
+        table.add_row(f"best {key}", _short(value))
+    out.print(table)
+
+
+def _short(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _seconds(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.1f} s"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""The command line through real subprocesses: exit codes, messages, no tracebacks for user mistakes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).parents[1]
+
+
+def cli(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COLUMNS": "200", "RAY_USAGE_STATS_ENABLED": "0"}
+    return subprocess.run(
+        [sys.executable, "-m", "cords_tune.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env
+    )
+
+
+def write(tmp_path: Path, data, name: str = "experiment.yaml") -> Path:
+    file = tmp_path / name
+    file.write_text(data if isinstance(data, str) else yaml.safe_dump(data))
+    return file
+
+
+def test_validate_a_shipped_experiment():
+    result = cli("validate", "experiments/mnist1d.yaml")
+    assert result.returncode == 0, result.stderr
+    assert "ok" in result.stdout and "mnist1d" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "overrides", "expected"),
+    [
+        ({"name": "x", "training": {"epochs": -3}}, [], "training.epochs"),
+        ({"name": "x", "selection": {"strategy": "gradmach"}}, [], "selection.strategy: unknown strategy"),
+        ("name: [oops\n", [], "not valid YAML at line 2"),
+        ({"name": "x"}, ["training.lr=-1"], "training.lr"),
+        ({"name": "x"}, ["training.lr"], "a.b=value"),
+    ],
+)
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_bad_configs_exit_2_with_one_message_and_no_traceback(tmp_path, content, overrides, expected, command):
+    file = write(tmp_path, content)
+    args = [command, str(file)] + [x for o in overrides for x in ("--set", o)]
+    if command == "run":
+        args += ["--output", str(tmp_path / "out")]
+    result = cli(*args, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not (tmp_path / "out").exists(), "nothing may start for a bad config"
+
+
+def test_missing_file_and_directory_exit_2(tmp_path):
+    for target, expected in ((tmp_path / "absent.yaml", "does not exist"), (tmp_path, "is a directory")):
+        result = cli("validate", str(target))
+        assert result.returncode == 2 and expected in result.stderr and "Traceback" not in result.stderr
+
+
+def test_strategies_lists_every_registered_strategy():
+    from cords_tune.selection import STRATEGIES
+
+    result = cli("strategies")
+    assert result.returncode == 0
+    for name in STRATEGIES.names():
+        assert name in result.stdout
+
+
+def test_usage_errors_exit_2():
+    assert cli("run").returncode == 2
+    assert cli("no-such-command").returncode == 2
+
+
+@pytest.mark.slow
+def test_run_end_to_end(tmp_path, tiny_experiment):
+    tiny_experiment["search"]["num_trials"] = 2
+    file = write(tmp_path, tiny_experiment)
+    result = cli("run", str(file), "--output", str(tmp_path / "runs"), "--set", "training.epochs=2")
+    assert result.returncode == 0, result.stderr
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    assert str(run_dir) in result.stdout.replace("\n", "")
+    assert "final test accuracy" in result.stdout
+    assert "2/2 trials done" in result.stderr  # progress lines when not on a terminal
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["num_trials"] == 2 and summary["final"]["epochs"] == 2
+    assert "Traceback" not in result.stderr
