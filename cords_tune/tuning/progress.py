@@ -60,7 +60,7 @@ class ProgressCallback(tune.Callback):
         self.max_epochs = max_epochs
         self.on_update = on_update
         self._epochs: dict[str, int] = {}
-        self._running: set[str] = set()
+        self._finished: set[str] = set()
 
     def __getstate__(self) -> dict[str, Any]:
         # Tune pickles callbacks with the experiment state; the display hook stays with this process.
@@ -69,13 +69,13 @@ class ProgressCallback(tune.Callback):
         return state
 
     def _refresh(self, trials: list, event: str) -> None:
-        # Tune's trial list lags its hooks (a trial is still RUNNING in on_trial_complete): count ourselves.
-        self.progress.running = len(self._running)
+        # Tune's trial list lags its hooks (a trial is still RUNNING in on_trial_complete), and with reused
+        # actors on_trial_start is not called for every trial: RUNNING in the list and not seen finishing.
+        self.progress.running = sum(t.status == "RUNNING" and t.trial_id not in self._finished for t in trials)
         self.progress.last_event = event
         self.on_update(self.progress)
 
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self._running.add(trial.trial_id)
         self._refresh(trials, f"{trial.trial_id} started")
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
@@ -89,7 +89,7 @@ class ProgressCallback(tune.Callback):
         self._refresh(trials, f"{trial.trial_id} epoch {result.get('training_iteration')}")
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self._running.discard(trial.trial_id)
+        self._finished.add(trial.trial_id)
         epochs = self._epochs.get(trial.trial_id, 0)
         if epochs >= self.max_epochs:
             self.progress.completed += 1
@@ -99,7 +99,7 @@ class ProgressCallback(tune.Callback):
             self._refresh(trials, f"{trial.trial_id} stopped early after {epochs} epochs")
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self._running.discard(trial.trial_id)
+        self._finished.add(trial.trial_id)
         self.progress.errored += 1
         self._refresh(trials, f"{trial.trial_id} failed")
 

@@ -81,3 +81,15 @@ def test_a_budget_below_the_number_of_classes_stops_before_ray(tiny_experiment, 
     with pytest.raises(ConfigError, match=r"selection.fraction: .*fewer than the 3 classes"):
         run_experiment(parse_config(tiny_experiment), output_dir=tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_sequential_runs_with_one_seed_are_reproducible(local_ray, tiny_experiment, tmp_path):
+    tiny_experiment["search"].update(num_trials=4, max_concurrent_trials=1)
+    tiny_experiment["final"] = {"enabled": False}
+    config = parse_config(tiny_experiment)
+    runs = [run_experiment(config, output_dir=tmp_path / str(i)).trials for i in range(2)]
+    assert [t["params"] for t in runs[0]] == [t["params"] for t in runs[1]]
+    assert [t["best_metric"] for t in runs[0]] == [t["best_metric"] for t in runs[1]]
+    assert [t["epochs"] for t in runs[0]] == [t["epochs"] for t in runs[1]]
+    other_seed = run_experiment(parse_config({**tiny_experiment, "seed": 1}), output_dir=tmp_path / "other").trials
+    assert [t["params"] for t in other_seed] != [t["params"] for t in runs[0]]
