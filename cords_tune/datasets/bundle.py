@@ -1,13 +1,20 @@
 """The in-memory form of a dataset that every trial shares: NumPy arrays, so that Ray's object store can
-hand them to the trials of a node without copying (zero-copy reads of NumPy buffers)."""
+hand them to the trials of a node without copying (zero-copy reads of NumPy buffers).
+
+Also the two seeded, stratified splits: ``stratified_split`` draws a test split for loaders whose data have
+none, and ``split_validation`` carves the validation split out of every dataset's training part.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["DataBundle", "TrainTest", "split_validation"]
+from cords_tune.params import ParamCheck
+
+__all__ = ["DataBundle", "TrainTest", "split_validation", "stratified_split"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,42 @@ class TrainTest:
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
     augmentations: tuple[str, ...] = field(default_factory=tuple)
+
+
+def stratified_split(
+    dataset: str, x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Split ``(x, y)`` into train and test parts, stratified by label and seeded (scikit-learn's
+    ``train_test_split``), for loaders whose data come without a test split.
+
+    Args:
+        dataset: the dataset's registry name, for error messages.
+        x, y: inputs and integer labels.
+        test_fraction: share of the samples that go to the test split, in (0, 1).
+        seed: seed of the shuffle; the same seed gives the same split.
+
+    Returns:
+        ``(x_train, y_train, x_test, y_test)``.
+
+    Raises:
+        ConfigError: ``test_fraction`` leaves fewer samples than classes in either split
+            (path ``dataset.params.test_fraction``).
+    """
+    from sklearn.model_selection import train_test_split  # deferred: importing sklearn takes seconds
+
+    num_classes = len(np.unique(y))
+    num_test = math.ceil(test_fraction * len(y))  # how scikit-learn rounds test_size
+    if num_test < num_classes or len(y) - num_test < num_classes:
+        raise ParamCheck("dataset", dataset).error(
+            "test_fraction",
+            f"large and small enough to leave at least {num_classes} samples (one per class) in both the "
+            f"train and the test split of {len(y)} samples",
+            test_fraction,
+        )
+    x_train, x_test, y_train, y_test = train_test_split(
+        x, y, test_size=num_test, stratify=y, random_state=seed, shuffle=True
+    )
+    return x_train, y_train, x_test, y_test
 
 
 def split_validation(

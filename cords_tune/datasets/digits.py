@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from cords_tune.datasets import DATASETS
-from cords_tune.datasets._checks import check_float, stratified_split
-from cords_tune.datasets.bundle import TrainTest
+from cords_tune.datasets.bundle import TrainTest, stratified_split
+from cords_tune.params import ParamCheck
 
 __all__ = ["digits"]
 
@@ -37,7 +37,9 @@ def digits(*, data_dir: Path, seed: int, test_fraction: float = 0.2) -> TrainTes
     Returns:
         ``float32`` images of shape (N, 1, 8, 8) with values in [0, 1], int64 labels in ``[0, 10)``.
     """
-    test_fraction = check_float(_NAME, "test_fraction", test_fraction, low=0.0, high=1.0)
+    test_fraction = ParamCheck("dataset", _NAME).number(
+        "test_fraction", test_fraction, low=0.0, high=1.0, low_open=True, high_open=True
+    )
 
     from sklearn.datasets import load_digits  # deferred: importing sklearn takes seconds
 

@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from cords_tune.datasets import DATASETS
-from cords_tune.datasets._checks import check_float, check_int
 from cords_tune.datasets.bundle import TrainTest
+from cords_tune.params import ParamCheck
 
 __all__ = ["mnist1d", "cache_path"]
 
@@ -62,9 +62,10 @@ def mnist1d(
     Returns:
         ``float32`` sequences of shape (N, 40), standardised over the whole dataset, int64 labels.
     """
-    num_samples = check_int(_NAME, "num_samples", num_samples, low=20)
-    generator_seed = check_int(_NAME, "generator_seed", generator_seed, low=0, high=2**32 - 1)
-    train_split = check_float(_NAME, "train_split", train_split, low=0.0, high=1.0)
+    check = ParamCheck("dataset", _NAME)
+    num_samples = check.integer("num_samples", num_samples, low=20)
+    generator_seed = check.integer("generator_seed", generator_seed, low=0, high=2**32 - 1)
+    train_split = check.number("train_split", train_split, low=0.0, high=1.0, low_open=True, high_open=True)
 
     path = cache_path(data_dir, num_samples=num_samples, generator_seed=generator_seed, train_split=train_split)
     arrays = _read_cache(path)

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from cords_tune.datasets import DATASETS
-from cords_tune.datasets._checks import check_float, check_int, param_error, stratified_split
-from cords_tune.datasets.bundle import TrainTest
+from cords_tune.datasets.bundle import TrainTest, stratified_split
+from cords_tune.params import ParamCheck
 
 __all__ = ["synthetic"]
 
@@ -50,15 +50,16 @@ def synthetic(
     Returns:
         ``float32`` inputs of shape (N, num_features), balanced int64 labels in ``[0, num_classes)``.
     """
-    num_classes = check_int(_NAME, "num_classes", num_classes, low=2)
-    num_samples = check_int(_NAME, "num_samples", num_samples, low=2 * num_classes)
-    num_features = check_int(_NAME, "num_features", num_features, low=1)
+    check = ParamCheck("dataset", _NAME)
+    num_classes = check.integer("num_classes", num_classes, low=2)
+    num_samples = check.integer("num_samples", num_samples, low=2 * num_classes)
+    num_features = check.integer("num_features", num_features, low=1)
     if 2**num_features < num_classes:
-        raise param_error(
-            _NAME, "num_features", f"large enough that 2 ** num_features >= num_classes ({num_classes})", num_features
+        raise check.error(
+            "num_features", f"large enough that 2 ** num_features >= num_classes ({num_classes})", num_features
         )
-    test_fraction = check_float(_NAME, "test_fraction", test_fraction, low=0.0, high=1.0)
-    class_sep = check_float(_NAME, "class_sep", class_sep, low=0.0)
+    test_fraction = check.number("test_fraction", test_fraction, low=0.0, high=1.0, low_open=True, high_open=True)
+    class_sep = check.number("class_sep", class_sep, low=0.0, low_open=True)
 
     from sklearn.datasets import make_classification  # deferred: importing sklearn takes seconds
 

@@ -30,9 +30,9 @@ from typing import Any
 import numpy as np
 
 from cords_tune.datasets import DATASETS
-from cords_tune.datasets._checks import check_bool
 from cords_tune.datasets.bundle import TrainTest
 from cords_tune.errors import DatasetUnavailableError
+from cords_tune.params import ParamCheck
 
 __all__ = ["VisionSpec", "SPECS", "VISION_DATASETS", "PROBE_TIMEOUT_S", "DOWNLOAD_TIMEOUT_S"]
 
@@ -131,7 +131,7 @@ VISION_DATASETS: tuple[str, ...] = tuple(SPECS)  # the datasets that need files 
 
 def _load(spec: VisionSpec, data_dir: Path, download: bool) -> TrainTest:
     """Load both splits of ``spec`` from ``data_dir / spec.name``, downloading them if allowed and needed."""
-    download = check_bool(spec.name, "download", download)
+    download = ParamCheck("dataset", spec.name).boolean("download", download)
     root = Path(data_dir) / spec.name
     try:
         return _read(spec, root, download=False)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["Classifier"]
+from cords_tune.errors import ConfigError
+
+__all__ = ["Classifier", "shape_error"]
 
 
 class Classifier(nn.Module):
@@ -30,3 +32,17 @@ class Classifier(nn.Module):
     @property
     def embedding_dim(self) -> int:
         return self.head.in_features
+
+
+def shape_error(model: str, needs: str, input_shape: tuple[int, ...], hint: str) -> ConfigError:
+    """The error for a dataset whose input shape ``model`` cannot take.
+
+    Args:
+        model: the model's registered name.
+        needs: what the model takes, e.g. ``"image input of shape (C, H, W)"``.
+        input_shape: the shape of one sample as the dataset gives it.
+        hint: how to fix it, e.g. ``"Use 'mlp' or 'cnn1d' for vector input."``.
+    """
+    return ConfigError(
+        f"model {model!r} needs {needs}; the dataset gives {tuple(input_shape)}. {hint}", path="model.name"
+    )

@@ -12,8 +12,8 @@ import torch
 from torch import nn
 
 from cords_tune.models import MODELS
-from cords_tune.models._params import check_fraction, check_int, shape_error
-from cords_tune.models.base import Classifier
+from cords_tune.models.base import Classifier, shape_error
+from cords_tune.params import ParamCheck
 
 __all__ = ["CNN1d", "cnn1d"]
 
@@ -99,9 +99,10 @@ def cnn1d(
             input_shape,
             "Use 'lenet' or 'resnet18' for image input, or 'mlp' for any shape.",
         )
-    channels = check_int(channels, model="cnn1d", name="channels")
-    kernel_size = check_int(kernel_size, model="cnn1d", name="kernel_size")
-    dropout = check_fraction(dropout, model="cnn1d", name="dropout")
+    check = ParamCheck("model", "cnn1d")
+    channels = check.integer("channels", channels, low=1)
+    kernel_size = check.integer("kernel_size", kernel_size, low=1)
+    dropout = check.number("dropout", dropout, low=0.0, high=1.0, high_open=True)
     in_channels, length = (1, input_shape[0]) if len(input_shape) == 1 else input_shape
     if in_channels < 1 or _output_length(length, kernel_size) < 1:
         raise shape_error(

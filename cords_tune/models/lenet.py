@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 from cords_tune.models import MODELS
-from cords_tune.models._params import check_fraction, check_positive, shape_error
-from cords_tune.models.base import Classifier
+from cords_tune.models.base import Classifier, shape_error
+from cords_tune.params import ParamCheck
 
 __all__ = ["LeNet", "lenet"]
 
@@ -98,10 +98,11 @@ def lenet(
             input_shape,
             "Use 'mlp' for such small inputs.",
         )
+    check = ParamCheck("model", "lenet")
     return LeNet(
         in_channels=in_channels,
         image_size=(height, image_width),
         num_classes=num_classes,
-        width=check_positive(width, model="lenet", name="width"),
-        dropout=check_fraction(dropout, model="lenet", name="dropout"),
+        width=check.number("width", width, low=0.0, low_open=True),
+        dropout=check.number("dropout", dropout, low=0.0, high=1.0, high_open=True),
     )

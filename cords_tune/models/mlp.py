@@ -8,8 +8,8 @@ import torch
 from torch import nn
 
 from cords_tune.models import MODELS
-from cords_tune.models._params import check_fraction, check_int, shape_error
-from cords_tune.models.base import Classifier
+from cords_tune.models.base import Classifier, shape_error
+from cords_tune.params import ParamCheck
 
 __all__ = ["MLP", "mlp"]
 
@@ -58,10 +58,11 @@ def mlp(
     """
     if len(input_shape) == 0 or any(size < 1 for size in input_shape):
         raise shape_error("mlp", "input with at least one feature", input_shape, "Check the dataset's input shape.")
+    check = ParamCheck("model", "mlp")
     return MLP(
         in_features=math.prod(input_shape),
         num_classes=num_classes,
-        hidden=check_int(hidden, model="mlp", name="hidden"),
-        depth=check_int(depth, model="mlp", name="depth", minimum=0),
-        dropout=check_fraction(dropout, model="mlp", name="dropout"),
+        hidden=check.integer("hidden", hidden, low=1),
+        depth=check.integer("depth", depth, low=0),
+        dropout=check.number("dropout", dropout, low=0.0, high=1.0, high_open=True),
     )

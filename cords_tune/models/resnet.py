@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 from cords_tune.models import MODELS
-from cords_tune.models._params import check_bool, check_int, shape_error
-from cords_tune.models.base import Classifier
+from cords_tune.models.base import Classifier, shape_error
+from cords_tune.params import ParamCheck
 
 __all__ = ["BasicBlock", "ResNet", "resnet18"]
 
@@ -124,10 +124,11 @@ def resnet18(
             input_shape,
             "Use 'mlp' or 'cnn1d' for vector input.",
         )
+    check = ParamCheck("model", "resnet18")
     return ResNet(
         in_channels=input_shape[0],
         num_classes=num_classes,
         blocks=(2, 2, 2, 2),
-        width=check_int(width, model="resnet18", name="width"),
-        zero_init_residual=check_bool(zero_init_residual, model="resnet18", name="zero_init_residual"),
+        width=check.integer("width", width, low=1),
+        zero_init_residual=check.boolean("zero_init_residual", zero_init_residual),
     )

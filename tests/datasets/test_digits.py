@@ -39,6 +39,6 @@ def test_test_split_is_stratified_and_seeded(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("test_fraction", [0.0, 1.2, "0.2", 0.001])
 def test_bad_test_fraction_is_rejected(tmp_path: Path, test_fraction: object) -> None:
-    with pytest.raises(ConfigError, match="The 'test_fraction' parameter of digits must be") as info:
+    with pytest.raises(ConfigError, match="The 'test_fraction' parameter of dataset 'digits' must be") as info:
         DATASETS.build("digits", data_dir=tmp_path, seed=0, test_fraction=test_fraction)
     assert info.value.path == "dataset.params.test_fraction"

@@ -71,9 +71,11 @@ def test_global_random_states_are_left_alone(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"num_samples": 3}, "The 'num_samples' parameter of mnist1d must be an int >= 20. Got 3 instead."),
-        ({"train_split": 1.0}, r"The 'train_split' parameter of mnist1d must be a number in \(0, 1\)"),
-        ({"generator_seed": -1}, "The 'generator_seed' parameter of mnist1d must be an int in"),
+        ({"num_samples": 3}, "The 'num_samples' parameter of dataset 'mnist1d' must be an integer >= 20. Got 3 "
+                             "instead."),
+        ({"train_split": 1.0}, r"The 'train_split' parameter of dataset 'mnist1d' must be a number in \(0, 1\)"),
+        ({"generator_seed": -1}, r"The 'generator_seed' parameter of dataset 'mnist1d' must be an integer in "
+                                 r"\[0, 4294967295\]. Got -1 instead."),
     ],
 )
 def test_bad_params_are_rejected_before_generation(

@@ -40,11 +40,21 @@ def test_seed_decides_the_data(tmp_path: Path) -> None:
     assert not np.array_equal(a.x_train, c.x_train)
 
 
+def test_integral_floats_are_accepted_for_int_params(tmp_path: Path) -> None:
+    params = {"num_samples": 100, "num_features": 5, "num_classes": 3}
+    as_int = DATASETS.build("synthetic", data_dir=tmp_path, seed=0, **params)
+    as_float = DATASETS.build("synthetic", data_dir=tmp_path, seed=0, **{k: float(v) for k, v in params.items()})
+    assert as_float.num_classes == 3 and type(as_float.num_classes) is int
+    np.testing.assert_array_equal(as_int.x_train, as_float.x_train)
+    np.testing.assert_array_equal(as_int.y_test, as_float.y_test)
+
+
 @pytest.mark.parametrize(
     ("params", "path", "message"),
     [
-        ({"num_classes": 1}, "num_classes", "The 'num_classes' parameter of synthetic must be an int >= 2. Got 1"),
-        ({"num_samples": 2.5}, "num_samples", "must be an int >= 8. Got 2.5 instead."),
+        ({"num_classes": 1}, "num_classes",
+         "The 'num_classes' parameter of dataset 'synthetic' must be an integer >= 2. Got 1"),
+        ({"num_samples": 2.5}, "num_samples", "must be an integer >= 8. Got 2.5 instead."),
         ({"num_features": 1, "num_classes": 3}, "num_features", r"2 \*\* num_features >= num_classes"),
         ({"test_fraction": 1.0}, "test_fraction", r"must be a number in \(0, 1\). Got 1.0 instead."),
         ({"test_fraction": 0.001}, "test_fraction", "at least 4 samples"),

@@ -207,6 +207,7 @@ def test_probe_counts_an_http_error_as_reachable(monkeypatch: pytest.MonkeyPatch
 
 @pytest.mark.parametrize("download", ["yes", 1])
 def test_download_must_be_a_bool(download: object, tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="The 'download' parameter of cifar10 must be a bool") as info:
+    message = "The 'download' parameter of dataset 'cifar10' must be true or false"
+    with pytest.raises(ConfigError, match=message) as info:
         load_dataset("cifar10", data_dir=tmp_path, params={"download": download})
     assert info.value.path == "dataset.params.download"
