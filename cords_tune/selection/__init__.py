@@ -35,4 +35,4 @@ def create_strategy(name: str, params: dict[str, Any] | None = None) -> Selectio
 
 
 # Registering modules: imported for their side effect of filling STRATEGIES.
-from cords_tune.selection import full, random  # noqa: E402,F401
+from cords_tune.selection import craig, full, glister, gradmatch, random  # noqa: E402,F401

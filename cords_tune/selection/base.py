@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import abc
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+
+from cords_tune.selection.features import LastLayerGradients
 
 __all__ = ["Subset", "SelectionContext", "SelectionStrategy", "budget_for"]
 
@@ -41,15 +42,19 @@ class SelectionContext:
         num_classes: number of classes.
         epoch: the epoch the subset is chosen for (0-based).
         seed: the trial's seed; strategies derive their randomness from ``(seed, epoch)``.
-        gradients: returns per-sample last-layer gradients (n, d) of the current model, computed on
-            demand; ``None`` where no model is available.
+        gradients: last-layer gradients of the current model, computed on demand; ``None`` unless the
+            strategy ``needs_gradients``.
+        batch_size: the trial's training batch size (per-batch partitions use it).
+        learning_rate: the optimizer's current learning rate (Glister's one-step lookahead uses it).
     """
 
     labels: torch.Tensor
     num_classes: int
     epoch: int
     seed: int
-    gradients: Callable[[], torch.Tensor] | None = None
+    gradients: LastLayerGradients | None = None
+    batch_size: int = 32
+    learning_rate: float = 0.01
 
     @property
     def num_samples(self) -> int:
@@ -58,6 +63,11 @@ class SelectionContext:
     def generator(self) -> torch.Generator:
         """A CPU generator seeded from ``(seed, epoch)``: same trial, same epoch, same draw."""
         return torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+
+    def require_gradients(self, strategy: str) -> LastLayerGradients:
+        if self.gradients is None:
+            raise ValueError(f"strategy {strategy!r} needs gradients, but the selection context has none")
+        return self.gradients
 
 
 class SelectionStrategy(abc.ABC):

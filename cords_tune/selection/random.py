@@ -9,29 +9,11 @@ from __future__ import annotations
 import torch
 
 from cords_tune.selection import STRATEGIES
+from cords_tune.params import ParamCheck
 from cords_tune.selection.base import SelectionContext, SelectionStrategy, Subset
+from cords_tune.selection.partition import class_members
 
-__all__ = ["RandomStrategy", "class_balanced_quota"]
-
-
-def class_balanced_quota(labels: torch.Tensor, num_classes: int, budget: int) -> torch.Tensor:
-    """Samples per class for a subset of ``budget``: proportional to class sizes (largest remainders),
-    with at least one per present class where the budget allows."""
-    counts = torch.bincount(labels.cpu(), minlength=num_classes).double()
-    exact = counts * budget / counts.sum()
-    quota = exact.floor().long()
-    present = counts > 0
-    if budget >= int(present.sum()):
-        quota = torch.where(present & (quota == 0), torch.ones_like(quota), quota)
-    while int(quota.sum()) > budget:  # the minimum of one per class overshot: take from the largest
-        quota[int(torch.argmax(quota))] -= 1
-    remainder = exact - exact.floor()
-    for c in torch.argsort(remainder, descending=True).tolist():
-        if int(quota.sum()) >= budget:
-            break
-        if quota[c] < counts[c]:
-            quota[c] += 1
-    return torch.minimum(quota, counts.long())
+__all__ = ["RandomStrategy"]
 
 
 @STRATEGIES.register("random")
@@ -43,9 +25,7 @@ class RandomStrategy(SelectionStrategy):
     """
 
     def __init__(self, *, class_balanced: bool = True) -> None:
-        if not isinstance(class_balanced, bool):
-            raise ValueError(f"The 'class_balanced' parameter of random must be a bool. Got {class_balanced!r}.")
-        self.class_balanced = class_balanced
+        self.class_balanced = ParamCheck("strategy", "random").boolean("class_balanced", class_balanced)
 
     def select(self, context: SelectionContext, budget: int) -> Subset:
         generator = context.generator()
@@ -53,12 +33,10 @@ class RandomStrategy(SelectionStrategy):
         if not self.class_balanced:
             indices = torch.randperm(len(labels), generator=generator)[:budget]
         else:
-            quota = class_balanced_quota(labels, context.num_classes, budget)
-            chosen = []
-            for c, k in enumerate(quota.tolist()):
-                if k:
-                    members = torch.nonzero(labels == c).flatten()
-                    chosen.append(members[torch.randperm(len(members), generator=generator)[:k]])
+            chosen = [
+                members[torch.randperm(len(members), generator=generator)[:k]]
+                for members, k in class_members(labels, context.num_classes, budget)
+            ]
             indices = torch.cat(chosen)
         indices = torch.sort(indices).values
         return Subset(indices=indices, weights=torch.ones(len(indices)))

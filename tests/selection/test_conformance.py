@@ -8,16 +8,37 @@ import pytest
 import torch
 
 from cords_tune.errors import ConfigError
+from cords_tune.models import create_model
 from cords_tune.selection import STRATEGIES, SelectionContext, create_strategy
+from cords_tune.selection.features import LastLayerGradients
 
 STRATEGY_NAMES = STRATEGIES.names()
 
 
+class _Split:
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+    def __len__(self):
+        return len(self.y)
+
+    def batch(self, index):
+        return self.x[index], self.y[index]
+
+
 def _context(epoch: int = 0, seed: int = 0, n: int = 300, num_classes: int = 5) -> SelectionContext:
-    labels = torch.arange(n) % num_classes
+    """A real model's gradients on random data, so gradient-based strategies run for real."""
     generator = torch.Generator().manual_seed(123)
-    gradients = torch.randn(n, 2 * num_classes, generator=generator)
-    return SelectionContext(labels=labels, num_classes=num_classes, epoch=epoch, seed=seed, gradients=lambda: gradients)
+    labels = torch.arange(n) % num_classes
+    x = torch.randn(n, 8, generator=generator) + labels[:, None].float()
+    torch.manual_seed(0)
+    model = create_model("mlp", input_shape=(8,), num_classes=num_classes, params={"hidden": 6, "depth": 1})
+    val = _Split(x[:50], labels[:50])
+    gradients = LastLayerGradients(model, _Split(x, labels), val)
+    return SelectionContext(
+        labels=labels, num_classes=num_classes, epoch=epoch, seed=seed, gradients=gradients, batch_size=10,
+        learning_rate=0.05,
+    )
 
 
 @pytest.mark.parametrize("name", STRATEGY_NAMES)
@@ -28,6 +49,7 @@ def test_subset_is_valid(name, budget):
     indices, weights = subset.indices, subset.weights
     if name != "full":
         assert len(subset) <= budget
+        assert len(subset) >= min(budget, 10) // 2, "a strategy should use most of its budget"
     assert indices.dtype == torch.int64 and indices.ndim == 1
     assert len(torch.unique(indices)) == len(indices), "indices must be distinct"
     assert int(indices.min()) >= 0 and int(indices.max()) < context.num_samples

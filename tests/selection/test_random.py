@@ -4,7 +4,9 @@ import pytest
 import torch
 
 from cords_tune.selection import SelectionContext, budget_for
-from cords_tune.selection.random import RandomStrategy, class_balanced_quota
+from cords_tune.errors import ConfigError
+from cords_tune.selection.partition import class_balanced_quota
+from cords_tune.selection.random import RandomStrategy
 
 
 def test_quota_is_proportional_and_sums_to_budget():
@@ -36,7 +38,7 @@ def test_a_new_subset_at_each_reselection():
 
 
 def test_bad_parameter_value_is_rejected():
-    with pytest.raises(ValueError, match="class_balanced"):
+    with pytest.raises(ConfigError, match="selection.params.class_balanced: The 'class_balanced' parameter of strategy 'random'"):
         RandomStrategy(class_balanced="yes")
 
 

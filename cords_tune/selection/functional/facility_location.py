@@ -1,0 +1,131 @@
+"""Facility location by lazy or stochastic greedy (CRAIG).
+
+Mirzasoleiman, Bilmes and Leskovec, "Coresets for Data-efficient Training of Machine Learning Models",
+ICML 2020.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from cords_tune.selection.functional._common import (
+    check_generator,
+    check_int,
+    check_matrix,
+    check_real,
+    random_candidates,
+    stochastic_sample_size,
+)
+
+__all__ = ["facility_location", "facility_location_similarity"]
+
+_FUNC = "facility_location"
+_FIRST_BATCH = 8
+
+
+def facility_location_similarity(features: torch.Tensor) -> torch.Tensor:
+    """CRAIG's similarity ``s_ij = max_dist - |f_i - f_j|`` (n x n, nonnegative, symmetric, diagonal max_dist).
+
+    ``max_dist`` is the largest pairwise Euclidean distance in the block. This builds the full (n x n) matrix:
+    call it on one block (one class, or one mini-batch of a class), never on a whole large dataset.
+    """
+    distances = torch.cdist(features, features)
+    distances = (0.5 * (distances + distances.T)).clamp_min_(0).fill_diagonal_(0)  # exactly symmetric
+    return distances.max() - distances
+
+
+def _gains(similarity: torch.Tensor, coverage: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+    """Marginal gains ``F(S + j) - F(S) = sum_i max(s_ij - coverage_i, 0)`` of the ``candidates`` (rows, by
+    symmetry of ``s``), where ``coverage_i = max_{j in S} s_ij`` (0 for the empty set)."""
+    return (similarity[candidates] - coverage).clamp_min_(0).sum(1)
+
+
+def _lazy_pick(similarity: torch.Tensor, coverage: torch.Tensor, bounds: torch.Tensor) -> int:
+    """One lazy-greedy pick (Minoux's accelerated greedy), evaluated in batches.
+
+    ``bounds`` holds upper bounds of every candidate's gain (stale gains stay upper bounds by submodularity;
+    chosen items are at -inf) and is tightened in place. The candidates with the largest bounds are
+    evaluated exactly, a batch at a time (the batch doubles while needed), until the best exact gain is at
+    least every remaining bound: that candidate is the plain greedy pick.
+    """
+    available = int(torch.isfinite(bounds).sum())
+    batch = _FIRST_BATCH
+    while True:
+        top = torch.topk(bounds, min(batch + 1, available))
+        candidates = top.indices[:batch]
+        exact = _gains(similarity, coverage, candidates)
+        bounds[candidates] = exact
+        best = int(torch.argmax(exact))
+        if top.indices.numel() <= batch or bool(exact[best] >= top.values[batch]):
+            return int(candidates[best])
+        batch *= 2
+
+
+def facility_location(
+    features: torch.Tensor,
+    budget: int,
+    *,
+    stochastic: bool = False,
+    epsilon: float = 0.01,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Representative subset of one block by greedy facility location, weighted by cluster sizes (CRAIG).
+
+    CRAIG (Mirzasoleiman et al., ICML 2020) picks ``S`` with ``|S| <= budget`` maximising the monotone
+    submodular facility-location function
+
+    ``F(S) = sum_i max_{j in S} s_ij``,  ``s_ij = max_dist - |f_i - f_j|``,
+
+    whose greedy maximiser is within ``1 - 1/e`` of the optimum; the weight of ``j in S`` is the number of
+    points whose most similar chosen point is ``j``, so the weighted subset stands in for the block.
+
+    The default lazy greedy returns the plain greedy's picks (up to ties) while evaluating few gains per step;
+    stochastic greedy (Mirzasoleiman et al., AAAI 2015) evaluates ``ceil((n / budget) log(1 / epsilon))``
+    random candidates per step, for a ``1 - 1/e - epsilon`` guarantee in expectation.
+
+    Works on ONE block: the (n x n) similarity matrix is built in full, so partition large datasets (per class,
+    per mini-batch) before calling.
+
+    Args:
+        features: one block's features (n, m), e.g. last-layer gradients or embeddings; any device.
+        budget: the number of points to choose (clipped to n).
+        stochastic: use stochastic greedy instead of lazy greedy.
+        epsilon: stochastic greedy's accuracy, in (0, 1).
+        generator: source of the stochastic candidates (the global generator when None).
+
+    Returns:
+        ``(indices, weights)``: ``min(budget, n)`` distinct int64 indices in the order chosen and their cluster
+        sizes in the features' dtype (they sum to n; a chosen duplicate of an earlier pick may get 0).
+
+    Raises:
+        ValueError: an argument is out of its domain.
+    """
+    features = check_matrix(features, "features", _FUNC)
+    budget = min(check_int(budget, "budget", _FUNC, minimum=1), features.shape[0])
+    if not isinstance(stochastic, bool):
+        raise ValueError(f"The 'stochastic' parameter of {_FUNC} must be a bool. Got {stochastic!r} instead.")
+    epsilon = check_real(epsilon, "epsilon", _FUNC, low=0.0, high=1.0, low_open=True)
+    generator = check_generator(generator, _FUNC)
+
+    similarity = facility_location_similarity(features)
+    n = similarity.shape[0]
+    coverage = similarity.new_zeros(n)
+    chosen = torch.zeros(n, dtype=torch.bool, device=similarity.device)
+    bounds = similarity.sum(0)  # gains at S = {}, exact
+    sample_size = stochastic_sample_size(n, budget, epsilon)
+    picks: list[int] = []
+    for _ in range(budget):
+        if stochastic:
+            candidates = random_candidates(~chosen, sample_size, generator)
+            pick = int(candidates[torch.argmax(_gains(similarity, coverage, candidates))])
+        else:
+            pick = _lazy_pick(similarity, coverage, bounds)
+            bounds[pick] = -torch.inf
+        picks.append(pick)
+        chosen[pick] = True
+        torch.maximum(coverage, similarity[pick], out=coverage)
+
+    indices = torch.tensor(picks, dtype=torch.int64, device=similarity.device)
+    nearest = torch.argmax(similarity[:, indices], dim=1)
+    weights = torch.bincount(nearest, minlength=len(picks)).to(features.dtype)
+    return indices, weights
