@@ -17,6 +17,7 @@ from cords_tune.config import ExperimentConfig
 from cords_tune.datasets import DataBundle
 from cords_tune.models import create_model
 from cords_tune.selection import SelectionContext, Subset, budget_for, create_strategy
+from cords_tune.selection.features import LastLayerGradients
 from cords_tune.training.device_data import DeviceSplit, resolve_device
 from cords_tune.training.optim import build_optimizer, build_scheduler
 from cords_tune.training.schedule import SubsetSchedule
@@ -38,6 +39,7 @@ class EpochStats:
     lr: float
     subset_size: int
     reselected: bool
+    selection_fallback: bool  # selection cost too much and this trial switched to online random
     selection_s: float
     train_s: float
     eval_s: float
@@ -94,6 +96,8 @@ class Trainer:
         self.subset: Subset | None = None
         self.epoch = 0
         self.samples_seen = 0
+        self.selection_fallback = False
+        self._cycle = {"selection_s": 0.0, "rest_s": 0.0}  # the current selection cycle's seconds
 
     # ------------------------------------------------------------------------------------------ epochs
 
@@ -115,6 +119,9 @@ class Trainer:
         trained = self._sync_time()
         val_loss, val_accuracy = self.evaluate(self.val)
         evaluated = self._sync_time()
+        if reselected:
+            self._cycle = {"selection_s": selected - start, "rest_s": 0.0}
+        self._cycle["rest_s"] += evaluated - selected
 
         lr = self.optimizer.param_groups[0]["lr"]
         self.scheduler.step()
@@ -129,6 +136,7 @@ class Trainer:
             lr=lr,
             subset_size=seen,
             reselected=reselected,
+            selection_fallback=self.selection_fallback,
             selection_s=selected - start,
             train_s=trained - selected,
             eval_s=evaluated - trained,
@@ -141,12 +149,37 @@ class Trainer:
             return False
         if not self.schedule.selects_at(self.epoch) and self.subset is not None:
             return False
+        self._guard_selection_cost()
+        gradients = LastLayerGradients(self.model, self.train, self.val) if self.strategy.needs_gradients else None
         context = SelectionContext(
-            labels=self.train.y, num_classes=self.num_classes, epoch=self.epoch, seed=self.config.seed
+            labels=self.train.y,
+            num_classes=self.num_classes,
+            epoch=self.epoch,
+            seed=self.config.seed,
+            gradients=gradients,
+            batch_size=self.config.training.batch_size,
+            learning_rate=self.optimizer.param_groups[0]["lr"],
         )
         self.subset = self.strategy.select(context, self.budget)
         log.debug("epoch %d: selected %d of %d samples", self.epoch, len(self.subset), len(self.train))
         return True
+
+    def _guard_selection_cost(self) -> None:
+        """Switch to online random if the last selection took more than ``max_cost_share`` of its cycle
+        (the selection plus the epochs that trained on its subset)."""
+        selection_s, rest_s = self._cycle["selection_s"], self._cycle["rest_s"]
+        share = self.config.selection.max_cost_share
+        if self.selection_fallback or not self.strategy.needs_gradients or rest_s <= 0:
+            return
+        if selection_s > share * (selection_s + rest_s):
+            log.warning(
+                "selection by %r took %.2fs, %.0f%% of its %.2fs cycle (limit %.0f%%): this trial continues "
+                "with online random subsets",
+                self.config.selection.strategy, selection_s, 100 * selection_s / (selection_s + rest_s),
+                selection_s + rest_s, 100 * share,
+            )
+            self.strategy = create_strategy("random")
+            self.selection_fallback = True
 
     def _train_one_epoch(self) -> tuple[float, float, int]:
         if self.subset is None:
