@@ -48,6 +48,7 @@ def collect_trials(grid: Any, config: ExperimentConfig) -> list[dict[str, Any]]:
                 "wall_s": float(metrics.get("time_total_s", 0.0) or 0.0),
                 **{key: float(sum(history.get(key, []))) for key in TIMING_COLUMNS},
                 "samples_seen": int(metrics.get("samples_seen", 0) or 0),
+                "selection_fallback": bool(metrics.get("selection_fallback", False)),
                 "error": _first_line(result.error),
                 "node": metrics.get("node_ip", ""),
             }

@@ -21,7 +21,7 @@ from cords_tune.tuning.progress import Progress, ProgressCallback
 from cords_tune.tuning.results import collect_trials
 from cords_tune.tuning.retrain import FinalResult, retrain_on_cluster
 
-__all__ = ["RunResult", "run_experiment", "check_budget", "make_run_dir"]
+__all__ = ["RunResult", "run_experiment", "asha_grace_period", "check_budget", "make_run_dir"]
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +192,7 @@ def _build_tuner(config: ExperimentConfig, data_ref: Any, run_dir: Path, progres
         scheduler = ASHAScheduler(
             time_attr="training_iteration",
             max_t=config.training.epochs,
-            grace_period=min(search.asha.grace_period, config.training.epochs),
+            grace_period=asha_grace_period(config),
             reduction_factor=search.asha.reduction_factor,
         )
     else:
@@ -222,6 +222,23 @@ def _build_tuner(config: ExperimentConfig, data_ref: Any, run_dir: Path, progres
             failure_config=tune.FailureConfig(max_failures=0),
         ),
     )
+
+
+def asha_grace_period(config: ExperimentConfig) -> int:
+    """ASHA's first rung, moved past the full-data warm start when needed: a trial stopped during its
+    warm start would have paid full-data prices and never trained on a subset."""
+    warm = config.selection.warm_start_epochs
+    domain = config.search.space.get("selection.warm_start_epochs")
+    if domain is not None:
+        warm = max([warm] + [int(v) for v in domain.extremes])
+    grace = config.search.asha.grace_period
+    if config.selection.strategy != "full" and grace <= warm:
+        log.warning(
+            "search.asha.grace_period %d is within the %d full-data warm-start epochs; using %d so that "
+            "trials are compared once they have trained on subsets", grace, warm, warm + 1,
+        )
+        grace = warm + 1
+    return min(grace, config.training.epochs)
 
 
 def _best(trials: list[dict[str, Any]], mode: str) -> dict[str, Any]:
@@ -255,6 +272,7 @@ def _summary(
         "trials_completed": statuses.count("completed"),
         "trials_stopped_early": statuses.count("stopped"),
         "trials_errored": statuses.count("error"),
+        "trials_selection_fallback": sum(bool(t.get("selection_fallback")) for t in trials),
         "tuning_wall_s": timings.get("tuning_wall_s"),
         "selection_s_total": totals["selection_s"],
         "train_s_total": totals["train_s"],

@@ -93,3 +93,18 @@ def test_sequential_runs_with_one_seed_are_reproducible(local_ray, tiny_experime
     assert [t["epochs"] for t in runs[0]] == [t["epochs"] for t in runs[1]]
     other_seed = run_experiment(parse_config({**tiny_experiment, "seed": 1}), output_dir=tmp_path / "other").trials
     assert [t["params"] for t in other_seed] != [t["params"] for t in runs[0]]
+
+
+@pytest.mark.parametrize(
+    ("warm", "grace", "searched", "expected"),
+    [(0, 2, None, 2), (3, 2, None, 4), (3, 5, None, 5), (0, 2, [0, 4], 5), (10, 2, None, 3)],
+)
+def test_asha_first_rung_comes_after_the_warm_start(tiny_experiment, warm, grace, searched, expected):
+    from cords_tune.tuning.runner import asha_grace_period
+
+    tiny_experiment["training"]["epochs"] = 3 if warm == 10 else 20
+    tiny_experiment["selection"]["warm_start_epochs"] = warm
+    tiny_experiment["search"]["asha"]["grace_period"] = grace
+    if searched:
+        tiny_experiment["search"]["space"]["selection.warm_start_epochs"] = {"int": searched}
+    assert asha_grace_period(parse_config(tiny_experiment)) == expected
