@@ -42,11 +42,12 @@ class LastLayerGradients:
         model: a ``Classifier`` (``embed`` + ``head``).
         train: the training split.
         val: the validation split (Glister needs it), or ``None``.
-        chunk_size: samples per forward pass (bounds memory).
+        chunk_size: samples per forward pass (bounds memory; 1024 measured fastest on CPU for cnn1d, 2x faster
+            than 4096).
     """
 
     def __init__(
-        self, model: nn.Module, train: LabeledInputs, val: LabeledInputs | None = None, *, chunk_size: int = 4096
+        self, model: nn.Module, train: LabeledInputs, val: LabeledInputs | None = None, *, chunk_size: int = 1024
     ) -> None:
         self.model = model
         self.train = train
@@ -119,7 +120,10 @@ class LastLayerGradients:
                 d_bias = delta[num_classes * dim :].to(h)
                 shifted = logits - h @ d_weight.T - d_bias
             errors = _logit_errors(shifted, y)
-            return _flatten(errors, h, mode).mean(0)
+            if mode == "logits":
+                return errors.mean(0)
+            weight = errors.T @ h / len(y)  # mean of e_i h_i^T without materialising (n, C, d)
+            return torch.cat([weight.flatten(), errors.mean(0)])
 
         return gradient
 

@@ -97,7 +97,9 @@ class Trainer:
         self.epoch = 0
         self.samples_seen = 0
         self.selection_fallback = False
-        self._cycle = {"selection_s": 0.0, "rest_s": 0.0}  # the current selection cycle's seconds
+        self._random = create_strategy("random")
+        self._first_selection_at: float | None = None  # when the first gradient-based selection started
+        self._selection_s_since_first = 0.0
 
     # ------------------------------------------------------------------------------------------ epochs
 
@@ -119,9 +121,9 @@ class Trainer:
         trained = self._sync_time()
         val_loss, val_accuracy = self.evaluate(self.val)
         evaluated = self._sync_time()
-        if reselected:
-            self._cycle = {"selection_s": selected - start, "rest_s": 0.0}
-        self._cycle["rest_s"] += evaluated - selected
+        if reselected == "gradients":
+            self._first_selection_at = self._first_selection_at or start
+            self._selection_s_since_first += selected - start
 
         lr = self.optimizer.param_groups[0]["lr"]
         self.scheduler.step()
@@ -135,7 +137,7 @@ class Trainer:
             val_accuracy=val_accuracy,
             lr=lr,
             subset_size=seen,
-            reselected=reselected,
+            reselected=bool(reselected),
             selection_fallback=self.selection_fallback,
             selection_s=selected - start,
             train_s=trained - selected,
@@ -143,14 +145,20 @@ class Trainer:
             samples_seen=self.samples_seen,
         )
 
-    def _update_subset(self) -> bool:
+    def _update_subset(self) -> str:
+        """(Re)select when due. Returns "" (no selection), "plain" or "gradients" (gradient-based)."""
         if self.schedule.uses_full_data(self.epoch):
             self.subset = None
-            return False
+            return ""
         if not self.schedule.selects_at(self.epoch) and self.subset is not None:
-            return False
+            return ""
         self._guard_selection_cost()
-        gradients = LastLayerGradients(self.model, self.train, self.val) if self.strategy.needs_gradients else None
+        strategy = self.strategy
+        if strategy.needs_gradients and self.subset is None and self.schedule.warm_start_epochs == 0:
+            # An untrained network's gradients say little about the data it will learn: like CORDS's
+            # adaptive loaders, start from a random subset and select adaptively from the next reselection.
+            strategy = self._random
+        gradients = LastLayerGradients(self.model, self.train, self.val) if strategy.needs_gradients else None
         context = SelectionContext(
             labels=self.train.y,
             num_classes=self.num_classes,
@@ -160,25 +168,25 @@ class Trainer:
             batch_size=self.config.training.batch_size,
             learning_rate=self.optimizer.param_groups[0]["lr"],
         )
-        self.subset = self.strategy.select(context, self.budget)
+        self.subset = strategy.select(context, self.budget)
         log.debug("epoch %d: selected %d of %d samples", self.epoch, len(self.subset), len(self.train))
-        return True
+        return "gradients" if strategy.needs_gradients else "plain"
 
     def _guard_selection_cost(self) -> None:
-        """Switch to online random if the last selection took more than ``max_cost_share`` of its cycle
-        (the selection plus the epochs that trained on its subset)."""
-        selection_s, rest_s = self._cycle["selection_s"], self._cycle["rest_s"]
-        share = self.config.selection.max_cost_share
-        if self.selection_fallback or not self.strategy.needs_gradients or rest_s <= 0:
+        """Switch to online random if gradient-based selection has taken more than ``max_cost_share`` of the
+        trial's wall-clock since its first selection (epochs, evaluation and reporting included)."""
+        if self.selection_fallback or not self.strategy.needs_gradients or self._first_selection_at is None:
             return
-        if selection_s > share * (selection_s + rest_s):
+        elapsed = time.perf_counter() - self._first_selection_at
+        spent = self._selection_s_since_first
+        share = self.config.selection.max_cost_share
+        if spent > share * elapsed:
             log.warning(
-                "selection by %r took %.2fs, %.0f%% of its %.2fs cycle (limit %.0f%%): this trial continues "
-                "with online random subsets",
-                self.config.selection.strategy, selection_s, 100 * selection_s / (selection_s + rest_s),
-                selection_s + rest_s, 100 * share,
+                "selection by %r took %.3fs of the %.3fs since its first selection (%.0f%%, limit %.0f%%): this "
+                "trial continues with online random subsets",
+                self.config.selection.strategy, spent, elapsed, 100 * spent / elapsed, 100 * share,
             )
-            self.strategy = create_strategy("random")
+            self.strategy = self._random
             self.selection_fallback = True
 
     def _train_one_epoch(self) -> tuple[float, float, int]:

@@ -35,11 +35,13 @@ class _Slow:
 def trainer_factory(tiny_experiment, tmp_path):
     data = load_dataset("synthetic", data_dir=tmp_path, seed=0, params={"num_samples": 600, "num_features": 8})
 
-    def make(delay: float, share: float) -> Trainer:
+    def make(delay: float, share: float, warm: int = 0) -> Trainer:
         config = parse_config({
             **tiny_experiment,
             "training": {**tiny_experiment["training"], "epochs": 6},
-            "selection": {"strategy": "random", "fraction": 0.3, "every": 2, "max_cost_share": share},
+            "selection": {
+                "strategy": "random", "fraction": 0.3, "every": 2, "max_cost_share": share, "warm_start_epochs": warm,
+            },
             "search": {"space": {}},
         })
         trainer = Trainer(config, data)
@@ -54,9 +56,10 @@ def test_expensive_selection_falls_back_to_random(trainer_factory, caplog):
     slow = trainer.strategy
     with caplog.at_level(logging.WARNING, logger="cords_tune.training.trainer"):
         history = trainer.fit()
-    assert slow.calls == 1, "judged after its first cycle, then replaced"
+    # epoch 0: random (untrained model); epoch 2: the slow selection; epoch 4: judged too costly, replaced
+    assert slow.calls == 1
     assert isinstance(trainer.strategy, RandomStrategy)
-    assert [s.selection_fallback for s in history] == [False, False, True, True, True, True]
+    assert [s.selection_fallback for s in history] == [False, False, False, False, True, True]
     assert sum(s.reselected for s in history) == 3  # it still reselects, now at random
     assert "continues with online random" in caplog.text
 
@@ -65,4 +68,12 @@ def test_cheap_selection_is_kept(trainer_factory):
     trainer = trainer_factory(delay=0.0, share=0.9)
     slow = trainer.strategy
     history = trainer.fit()
-    assert slow.calls == 3 and not any(s.selection_fallback for s in history)
+    assert slow.calls == 2 and not any(s.selection_fallback for s in history)  # epochs 2 and 4
+
+
+def test_with_a_warm_start_the_first_selection_uses_gradients(trainer_factory):
+    trainer = trainer_factory(delay=0.0, share=0.9, warm=2)
+    slow = trainer.strategy
+    history = trainer.fit()
+    assert slow.calls == 2  # epochs 2 and 4, after two full-data epochs
+    assert [s.reselected for s in history] == [False, False, True, False, True, False]

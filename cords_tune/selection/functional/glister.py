@@ -98,11 +98,13 @@ def glister_greedy(
     remaining = budget
     while remaining > 0:
         count = min(chunk_size, remaining)
-        gains = lr * (gradients @ _validation_gradient(val_gradient, lr * step_sum))
-        if stochastic:
+        direction = _validation_gradient(val_gradient, lr * step_sum)
+        if stochastic:  # only the candidates' gains are compared: compute just those
             candidates = random_candidates(~chosen, count * sample_size, generator)
-            new = candidates[torch.topk(gains[candidates], count).indices]
+            gains = lr * (gradients[candidates] @ direction)
+            new = candidates[torch.topk(gains, count).indices]
         else:
+            gains = lr * (gradients @ direction)
             new = torch.topk(gains.masked_fill(chosen, -torch.inf), count).indices
         picks.append(new)
         chosen[new] = True
