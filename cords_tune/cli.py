@@ -76,9 +76,15 @@ def run(
     address: Annotated[
         Optional[str], typer.Option(help="Ray cluster address to join (default: RAY_ADDRESS, else a local Ray).")
     ] = None,
+    storage_path: Annotated[
+        Optional[str],
+        typer.Option(help="Where trial files go: a shared path (NFS) or s3:// / gs:// URI on several nodes."),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
 ) -> None:
     """Tune on data subsets, retrain the best configuration on the full data, write the results."""
+    if storage_path is not None:
+        set_ = [*(set_ or []), f"storage_path={storage_path}"]
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from cords_tune.config import load_config
 

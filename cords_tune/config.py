@@ -205,6 +205,11 @@ class ExperimentConfig(_Strict):
     resources: ResourcesConfig = Field(default_factory=ResourcesConfig)
     final: FinalConfig = Field(default_factory=FinalConfig)
     output_dir: str = "results"
+    storage_path: str | None = Field(
+        None,
+        description="where Ray Tune keeps trial files: default the run directory; on several nodes a shared "
+        "path (NFS) or a cloud URI (s3://, gs://)",
+    )
 
     @property
     def final_epochs(self) -> int:

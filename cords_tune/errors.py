@@ -13,6 +13,7 @@ __all__ = [
     "ConfigError",
     "UnknownNameError",
     "DatasetUnavailableError",
+    "StorageError",
     "RunFailedError",
     "did_you_mean",
 ]
@@ -48,6 +49,12 @@ class UnknownNameError(ConfigError):
 
 class DatasetUnavailableError(CordsTuneError):
     """A dataset cannot be loaded (not downloaded and no network, corrupt files, ...)."""
+
+    exit_code = 2
+
+
+class StorageError(CordsTuneError):
+    """The storage path cannot serve the cluster (e.g. a local path on a multi-node cluster)."""
 
     exit_code = 2
 

@@ -50,7 +50,9 @@ def collect_trials(grid: Any, config: ExperimentConfig) -> list[dict[str, Any]]:
                 "samples_seen": int(metrics.get("samples_seen", 0) or 0),
                 "selection_fallback": bool(metrics.get("selection_fallback", False)),
                 "error": _first_line(result.error),
-                "node": metrics.get("node_ip", ""),
+                "node": metrics.get("node_id") or metrics.get("node_ip", ""),
+                "gpu_ids": metrics.get("gpu_ids", ""),
+                "gpus_assigned": float(metrics.get("gpus_assigned", 0.0) or 0.0),
             }
         )
     return rows

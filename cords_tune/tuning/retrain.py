@@ -45,7 +45,7 @@ def retrain_best(config: ExperimentConfig, data: DataBundle) -> FinalResult:
         epochs=len(history),
         wall_s=time.perf_counter() - start,
         train_s=sum(s.train_s for s in history),
-        node=ray.util.get_node_ip_address() if ray.is_initialized() else "local",
+        node=ray.get_runtime_context().get_node_id() if ray.is_initialized() else "local",
     )
 
 

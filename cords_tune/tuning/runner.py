@@ -20,6 +20,7 @@ from cords_tune.selection import budget_for
 from cords_tune.tuning.progress import Progress, ProgressCallback
 from cords_tune.tuning.results import collect_trials
 from cords_tune.tuning.retrain import FinalResult, retrain_on_cluster
+from cords_tune.tuning.storage import check_storage_visible, is_uri
 
 __all__ = ["RunResult", "run_experiment", "asha_grace_period", "check_budget", "make_run_dir"]
 
@@ -107,6 +108,9 @@ def run_experiment(
         data_ref = ray.put(data)
         timings["data_put_s"] = time.perf_counter() - tick
 
+        storage, experiment = _storage(config, run_dir)
+        check_storage_visible(storage)
+
         progress = ProgressCallback(
             total=config.search.num_trials,
             metric=config.search.metric,
@@ -115,7 +119,7 @@ def run_experiment(
             on_update=on_progress or (lambda p: None),
         )
         tick = time.perf_counter()
-        grid = _build_tuner(config, data_ref, run_dir, progress).fit()
+        grid = _build_tuner(config, data_ref, storage, experiment, progress).fit()
         timings["tuning_wall_s"] = time.perf_counter() - tick
 
         trials = collect_trials(grid, config)
@@ -125,7 +129,7 @@ def run_experiment(
             errors = {t["error"] for t in trials if t.get("error")}
             raise RunFailedError(
                 f"all {len(trials)} trials failed; nothing to retrain. First error: "
-                f"{next(iter(errors), 'unknown')}. Trial logs are under {run_dir / 'tune'}"
+                f"{next(iter(errors), 'unknown')}. Trial logs are under {storage}/{experiment}"
             )
         best = _best(usable, config.search.mode)
         best_config = apply_params(config, best["params"])
@@ -167,7 +171,17 @@ def _init_ray(address: str | None) -> bool:
     return True
 
 
-def _build_tuner(config: ExperimentConfig, data_ref: Any, run_dir: Path, progress: ProgressCallback):
+def _storage(config: ExperimentConfig, run_dir: Path) -> tuple[str, str]:
+    """(storage path, experiment name) for Ray Tune: the run directory's ``tune/`` by default, else
+    ``<storage_path>/<run name>``."""
+    if config.storage_path is None:
+        return str(run_dir), "tune"
+    if is_uri(config.storage_path):
+        return config.storage_path.rstrip("/"), run_dir.name
+    return str(Path(config.storage_path).expanduser().resolve()), run_dir.name
+
+
+def _build_tuner(config: ExperimentConfig, data_ref: Any, storage: str, experiment: str, progress: ProgressCallback):
     import optuna
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
@@ -215,8 +229,8 @@ def _build_tuner(config: ExperimentConfig, data_ref: Any, run_dir: Path, progres
             reuse_actors=True,
         ),
         run_config=tune.RunConfig(
-            name="tune",
-            storage_path=str(run_dir),
+            name=experiment,
+            storage_path=storage,
             verbose=0,
             callbacks=[progress],
             failure_config=tune.FailureConfig(max_failures=0),
@@ -285,6 +299,7 @@ def _summary(
         "best_val_accuracy": best["best_val_accuracy"] if best else None,
         "final": final.as_dict() if final else None,
         "timings": dict(timings),
+        "nodes": len({t["node"] for t in trials if t.get("node")}),
         "end_to_end_wall_s": time.perf_counter() - started,
         "status": "ok" if best else "failed",
     }
