@@ -1,4 +1,4 @@
-"""`cords-tune run | validate | strategies`.
+"""`cords-tune run | resume | validate | strategies`.
 
 User mistakes (a bad config, a missing dataset) print one message and exit with code 2, never a traceback.
 """
@@ -46,7 +46,12 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except CordsTuneError as error:
-        err.print(f"[bold red]error:[/] {error}", highlight=False, markup=True, soft_wrap=True)
+        if error.exit_code == 0:  # nothing went wrong, e.g. resuming a run that already finished
+            out.print(str(error), highlight=False, soft_wrap=True)
+        elif error.exit_code == 130:
+            err.print(f"[yellow]{error}[/]", highlight=False, soft_wrap=True)
+        else:
+            err.print(f"[bold red]error:[/] {error}", highlight=False, markup=True, soft_wrap=True)
         raise typer.Exit(error.exit_code) from None
     except KeyboardInterrupt:
         err.print("[yellow]interrupted[/]")
@@ -85,7 +90,7 @@ def run(
     """Tune on data subsets, retrain the best configuration on the full data, write the results."""
     if storage_path is not None:
         set_ = [*(set_ or []), f"storage_path={storage_path}"]
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    _configure_logging(verbose)
     from cords_tune.config import load_config
 
     with _user_errors():
@@ -94,6 +99,27 @@ def run(
 
         with _progress_display(experiment.search.num_trials) as on_progress:
             result = run_experiment(experiment, output_dir=output, on_progress=on_progress, address=address)
+    _print_summary(result.summary)
+    out.print(f"Results: [bold]{result.run_dir}[/]", highlight=False)
+
+
+@app.command()
+def resume(
+    run_dir: Annotated[Path, typer.Argument(help="The run directory that `cords-tune run` printed.")],
+    address: Annotated[
+        Optional[str], typer.Option(help="Ray cluster address to join (default: RAY_ADDRESS, else a local Ray).")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
+) -> None:
+    """Continue an interrupted run: finished trials are kept, unfinished ones continue from checkpoints."""
+    _configure_logging(verbose)
+    with _user_errors():
+        from cords_tune.config import load_config
+        from cords_tune.tuning import resume_experiment
+
+        total = load_config(run_dir / "config.yaml").search.num_trials if (run_dir / "config.yaml").is_file() else 0
+        with _progress_display(total) as on_progress:
+            result = resume_experiment(run_dir, on_progress=on_progress, address=address)
     _print_summary(result.summary)
     out.print(f"Results: [bold]{result.run_dir}[/]", highlight=False)
 
@@ -111,6 +137,10 @@ def strategies() -> None:
 
 
 # ---------------------------------------------------------------------------------------------- display
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
 @contextmanager
@@ -168,9 +198,10 @@ def _print_summary(summary: dict[str, Any]) -> None:
     table.add_column("quantity")
     table.add_column("value", justify="right")
     rows = [
-        ("trials (completed / stopped early / errored)",
+        ("trials (completed / stopped early / diverged / errored)",
          f"{summary['num_trials']} ({summary['trials_completed']} / {summary['trials_stopped_early']} / "
-         f"{summary['trials_errored']})"),
+         f"{summary['trials_diverged']} / {summary['trials_errored']})"),
+        ("trials retried from a checkpoint", str(summary["trials_retried"])),
         (f"best {metric} while tuning", _short(summary.get(f"best_{metric}"))),
         ("final test accuracy (full-data retrain)", _short(final.get("test_accuracy"))),
         ("tuning wall-clock", _seconds(summary.get("tuning_wall_s"))),

@@ -194,6 +194,12 @@ class FinalConfig(_Strict):
     epochs: int | None = Field(None, ge=1, description="default: training.epochs")
 
 
+class FaultToleranceConfig(_Strict):
+    checkpoint_every: int = Field(5, ge=1, description="epochs between trial checkpoints")
+    keep_checkpoints: int = Field(2, ge=1, description="checkpoints kept per trial (older ones are deleted)")
+    max_failures: int = Field(2, ge=0, description="retries of a trial whose worker died, from its last checkpoint")
+
+
 class ExperimentConfig(_Strict):
     name: str = Field("experiment", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     seed: int = 0
@@ -204,6 +210,7 @@ class ExperimentConfig(_Strict):
     search: SearchConfig = Field(default_factory=SearchConfig)
     resources: ResourcesConfig = Field(default_factory=ResourcesConfig)
     final: FinalConfig = Field(default_factory=FinalConfig)
+    fault_tolerance: FaultToleranceConfig = Field(default_factory=FaultToleranceConfig)
     output_dir: str = "results"
     storage_path: str | None = Field(
         None,

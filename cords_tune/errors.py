@@ -15,6 +15,8 @@ __all__ = [
     "DatasetUnavailableError",
     "StorageError",
     "RunFailedError",
+    "RunInterruptedError",
+    "RunFinishedError",
     "did_you_mean",
 ]
 
@@ -61,6 +63,18 @@ class StorageError(CordsTuneError):
 
 class RunFailedError(CordsTuneError):
     """A tuning run finished without any usable trial."""
+
+
+class RunInterruptedError(CordsTuneError):
+    """The driver was interrupted (Ctrl-C); the run can be resumed."""
+
+    exit_code = 130
+
+
+class RunFinishedError(CordsTuneError):
+    """There is nothing to resume: the run finished."""
+
+    exit_code = 0
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

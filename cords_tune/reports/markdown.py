@@ -29,9 +29,10 @@ def render_report(summary: dict[str, Any], trials: list[dict[str, Any]], *, max_
         markdown_table(
             ["quantity", "value"],
             [
-                ["trials (completed / stopped early / errored)",
+                ["trials (completed / stopped early / diverged / errored)",
                  f"{summary['num_trials']} ({summary['trials_completed']} / {summary['trials_stopped_early']}"
-                 f" / {summary['trials_errored']})"],
+                 f" / {summary['trials_diverged']} / {summary['trials_errored']})"],
+                ["trials retried from a checkpoint", summary.get("trials_retried")],
                 [f"best {metric} (tuning, on subsets)", summary.get(f"best_{metric}")],
                 ["final test accuracy (best config retrained on the full data)", final.get("test_accuracy")],
                 ["tuning wall-clock (s)", summary.get("tuning_wall_s")],

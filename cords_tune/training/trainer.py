@@ -6,9 +6,11 @@ Plain torch: nothing here imports Ray, so a trial's training can be run and test
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -40,6 +42,7 @@ class EpochStats:
     subset_size: int
     reselected: bool
     selection_fallback: bool  # selection cost too much and this trial switched to online random
+    diverged: bool  # the training loss became NaN or infinite: the trial ends here
     selection_s: float
     train_s: float
     eval_s: float
@@ -97,6 +100,7 @@ class Trainer:
         self.epoch = 0
         self.samples_seen = 0
         self.selection_fallback = False
+        self.diverged = False
         self._random = create_strategy("random")
         self._first_selection_at: float | None = None  # when the first gradient-based selection started
         self._selection_s_since_first = 0.0
@@ -104,9 +108,9 @@ class Trainer:
     # ------------------------------------------------------------------------------------------ epochs
 
     def fit(self, on_epoch: Callable[[EpochStats], None] | None = None) -> list[EpochStats]:
-        """Run the remaining epochs; ``on_epoch`` sees each epoch's stats (Tune reports from it)."""
+        """Run the remaining epochs, or until the loss diverges; ``on_epoch`` sees each epoch's stats."""
         history = []
-        while self.epoch < self.epochs:
+        while self.epoch < self.epochs and not self.diverged:
             stats = self.run_epoch()
             history.append(stats)
             if on_epoch is not None:
@@ -139,6 +143,7 @@ class Trainer:
             subset_size=seen,
             reselected=bool(reselected),
             selection_fallback=self.selection_fallback,
+            diverged=self.diverged,
             selection_s=selected - start,
             train_s=trained - selected,
             eval_s=evaluated - trained,
@@ -214,7 +219,47 @@ class Trainer:
             total_loss += loss.detach() * len(index)
             correct += (logits.argmax(1) == y).sum()
         n = max(1, len(indices))
-        return float(total_loss) / n, float(correct) / n, len(indices)
+        mean_loss = float(total_loss) / n
+        if not math.isfinite(mean_loss):
+            log.warning("epoch %d: the training loss is %s; the trial stops as diverged", self.epoch, mean_loss)
+            self.diverged = True
+        return mean_loss, float(correct) / n, len(indices)
+
+    # ------------------------------------------------------------------------------------------ checkpoints
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue exactly where this trainer is (tensors and plain values only)."""
+        since_first = None if self._first_selection_at is None else time.perf_counter() - self._first_selection_at
+        return {
+            "epoch": self.epoch,
+            "samples_seen": self.samples_seen,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "subset": None if self.subset is None else (self.subset.indices.cpu(), self.subset.weights.cpu()),
+            "selection_fallback": self.selection_fallback,
+            "diverged": self.diverged,
+            "cost": (since_first, self._selection_s_since_first),
+            "rng": (torch.get_rng_state(), self._shuffle.get_state(), self._augment.get_state()),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.epoch = state["epoch"]
+        self.samples_seen = state["samples_seen"]
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.subset = None if state["subset"] is None else Subset(*state["subset"])
+        self.selection_fallback = state["selection_fallback"]
+        if self.selection_fallback:
+            self.strategy = self._random
+        self.diverged = state["diverged"]
+        since_first, self._selection_s_since_first = state["cost"]
+        self._first_selection_at = None if since_first is None else time.perf_counter() - since_first
+        cpu_rng, shuffle_rng, augment_rng = state["rng"]
+        torch.set_rng_state(cpu_rng)
+        self._shuffle.set_state(shuffle_rng)
+        self._augment.set_state(augment_rng)  # generator states are CPU byte tensors, CUDA generators' too
 
     # ------------------------------------------------------------------------------------------ evaluation
 

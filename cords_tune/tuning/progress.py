@@ -1,19 +1,40 @@
 """Live progress of a tuning run, from Ray Tune's callback hooks on the driver.
 
 The library only builds ``Progress`` snapshots; the CLI decides how to show them (a live table on a
-terminal, a line per finished trial in a log).
+terminal, a line per finished trial in a log). Tune pickles its callbacks with the experiment state, so the
+callback holds only the run's key and finds the display registered for it in this process: a callback
+restored by ``resume`` reports to the resuming process's display.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from ray import tune
 
-__all__ = ["Progress", "ProgressCallback"]
+__all__ = ["Progress", "ProgressCallback", "progress_display", "last_progress"]
+
+_DISPLAYS: dict[str, Callable[["Progress"], None]] = {}
+_LAST: dict[str, "Progress"] = {}
+
+
+@contextmanager
+def progress_display(key: str, on_progress: Callable[["Progress"], None] | None) -> Iterator[None]:
+    """Send the progress of run ``key`` to ``on_progress`` while the block runs."""
+    _DISPLAYS[key] = on_progress or _ignore
+    try:
+        yield
+    finally:
+        _DISPLAYS.pop(key, None)
+
+
+def last_progress(key: str) -> "Progress | None":
+    """The last snapshot run ``key`` reported in this process."""
+    return _LAST.get(key)
 
 
 @dataclass
@@ -48,32 +69,25 @@ class ProgressCallback(tune.Callback):
         total: number of trials the search will run.
         metric, mode: what "best" means.
         max_epochs: epochs of a trial that runs to the end; fewer means ASHA stopped it.
-        on_update: called on the driver with the current ``Progress``.
+        display: the run's key in the display registry (see ``progress_display``).
     """
 
-    def __init__(
-        self, *, total: int, metric: str, mode: str, max_epochs: int, on_update: Callable[[Progress], None]
-    ) -> None:
+    def __init__(self, *, total: int, metric: str, mode: str, max_epochs: int, display: str) -> None:
         self.progress = Progress(total=total)
         self.metric = metric
         self.sign = 1.0 if mode == "max" else -1.0
         self.max_epochs = max_epochs
-        self.on_update = on_update
+        self.display = display
         self._epochs: dict[str, int] = {}
         self._finished: set[str] = set()
-
-    def __getstate__(self) -> dict[str, Any]:
-        # Tune pickles callbacks with the experiment state; the display hook stays with this process.
-        state = dict(self.__dict__)
-        state["on_update"] = _ignore
-        return state
 
     def _refresh(self, trials: list, event: str) -> None:
         # Tune's trial list lags its hooks (a trial is still RUNNING in on_trial_complete), and with reused
         # actors on_trial_start is not called for every trial: RUNNING in the list and not seen finishing.
         self.progress.running = sum(t.status == "RUNNING" and t.trial_id not in self._finished for t in trials)
         self.progress.last_event = event
-        self.on_update(self.progress)
+        _LAST[self.display] = self.progress
+        _DISPLAYS.get(self.display, _ignore)(self.progress)
 
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._refresh(trials, f"{trial.trial_id} started")
@@ -105,4 +119,4 @@ class ProgressCallback(tune.Callback):
 
 
 def _ignore(progress: Progress) -> None:
-    """The display hook of an unpickled callback: there is no display to update."""
+    """The display of a run nobody watches."""

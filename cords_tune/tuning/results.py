@@ -16,7 +16,8 @@ TIMING_COLUMNS = ("selection_s", "train_s", "eval_s")
 def collect_trials(grid: Any, config: ExperimentConfig) -> list[dict[str, Any]]:
     """One row per trial: id, sampled params, best and last metric, epochs run, seconds, status.
 
-    Status is ``completed`` (ran all epochs), ``stopped`` (stopped early by ASHA) or ``error``.
+    Status is ``completed`` (ran all epochs), ``stopped`` (stopped early by ASHA), ``diverged`` (its loss
+    became NaN or infinite; its metrics are kept) or ``error``.
     """
     metric, mode = config.search.metric, config.search.mode
     pick = max if mode == "max" else min
@@ -30,6 +31,8 @@ def collect_trials(grid: Any, config: ExperimentConfig) -> list[dict[str, Any]]:
         epochs = int(metrics.get("training_iteration", 0) or 0)
         if result.error is not None:
             status = "error"
+        elif metrics.get("diverged"):
+            status = "diverged"
         elif epochs >= config.training.epochs:
             status = "completed"
         else:
@@ -49,6 +52,7 @@ def collect_trials(grid: Any, config: ExperimentConfig) -> list[dict[str, Any]]:
                 **{key: float(sum(history.get(key, []))) for key in TIMING_COLUMNS},
                 "samples_seen": int(metrics.get("samples_seen", 0) or 0),
                 "selection_fallback": bool(metrics.get("selection_fallback", False)),
+                "restarts": int(metrics.get("restarts", 0) or 0),
                 "error": _first_line(result.error),
                 "node": metrics.get("node_id") or metrics.get("node_ip", ""),
                 "gpu_ids": metrics.get("gpu_ids", ""),

@@ -3,6 +3,7 @@ on the full data, write the results. The only place that starts and stops Ray.""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -12,17 +13,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cords_tune.config import ExperimentConfig, apply_params
+from cords_tune.config import ExperimentConfig, apply_params, load_config
 from cords_tune.datasets import DataBundle, load_dataset
-from cords_tune.errors import ConfigError, RunFailedError
-from cords_tune.reports import write_run
+from cords_tune.errors import ConfigError, RunFailedError, RunFinishedError, RunInterruptedError
+from cords_tune.reports import write_run, write_text_atomic
 from cords_tune.selection import budget_for
-from cords_tune.tuning.progress import Progress, ProgressCallback
+from cords_tune.tuning.progress import Progress, ProgressCallback, last_progress, progress_display
 from cords_tune.tuning.results import collect_trials
 from cords_tune.tuning.retrain import FinalResult, retrain_on_cluster
 from cords_tune.tuning.storage import check_storage_visible, is_uri
 
-__all__ = ["RunResult", "run_experiment", "asha_grace_period", "check_budget", "make_run_dir"]
+__all__ = ["RunResult", "run_experiment", "resume_experiment", "asha_grace_period", "check_budget", "make_run_dir"]
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +80,47 @@ def run_experiment(
         output_dir: where the run directory is made; default ``config.output_dir``.
         on_progress: receives a ``Progress`` snapshot at each trial event (on the driver).
         address: a Ray cluster to join; default: ``RAY_ADDRESS`` if set, else a local Ray.
+
+    Raises:
+        RunInterruptedError: the driver was interrupted; ``resume_experiment(run_dir)`` continues it.
     """
     started = time.perf_counter()
-    timings: dict[str, float] = {}
+    data, timings = _load_data(config)
+    run_dir = make_run_dir(output_dir or config.output_dir, config.name)
+    write_text_atomic(run_dir / "config.yaml", config.to_yaml())
+    return _tune_and_finish(config, data, run_dir, timings, started, on_progress, address, resume=False)
 
+
+def resume_experiment(
+    run_dir: str | Path,
+    *,
+    on_progress: Callable[[Progress], None] | None = None,
+    address: str | None = None,
+) -> RunResult:
+    """Continue an interrupted run: finished trials are kept, unfinished ones continue from their last
+    checkpoint, then the best configuration is retrained once."""
+    started = time.perf_counter()
+    run_dir = Path(run_dir).expanduser().resolve()
+    if not (run_dir / "config.yaml").is_file():
+        raise ConfigError(f"{str(run_dir)!r} is not a run directory: it has no config.yaml. Give the directory "
+                          "that `cords-tune run` printed")
+    summary_file = run_dir / "summary.json"
+    if summary_file.is_file() and json.loads(summary_file.read_text()).get("status") == "ok":
+        raise RunFinishedError(f"{run_dir} finished already; its results are in {summary_file}")
+    config = load_config(run_dir / "config.yaml")
+    storage, experiment = _storage(config, run_dir)
+    from ray import tune
+
+    if not tune.Tuner.can_restore(f"{storage}/{experiment}"):
+        raise RunFailedError(
+            f"no tuning state to resume under {storage}/{experiment}: the run stopped before its first trial "
+            f"started. Start it again with: cords-tune run {run_dir / 'config.yaml'}"
+        )
+    data, timings = _load_data(config)
+    return _tune_and_finish(config, data, run_dir, timings, started, on_progress, address, resume=True)
+
+
+def _load_data(config: ExperimentConfig) -> tuple[DataBundle, dict[str, float]]:
     tick = time.perf_counter()
     data = load_dataset(
         config.dataset.name,
@@ -91,13 +129,22 @@ def run_experiment(
         val_fraction=config.dataset.val_fraction,
         params=config.dataset.params,
     )
-    timings["data_load_s"] = time.perf_counter() - tick
     check_budget(config, data)
     log.info("dataset %s", data.describe())
+    return data, {"data_load_s": time.perf_counter() - tick}
 
-    run_dir = make_run_dir(output_dir or config.output_dir, config.name)
-    (run_dir / "config.yaml").write_text(config.to_yaml(), encoding="utf-8")
 
+def _tune_and_finish(
+    config: ExperimentConfig,
+    data: DataBundle,
+    run_dir: Path,
+    timings: dict[str, float],
+    started: float,
+    on_progress: Callable[[Progress], None] | None,
+    address: str | None,
+    *,
+    resume: bool,
+) -> RunResult:
     import ray
 
     tick = time.perf_counter()
@@ -107,43 +154,46 @@ def run_experiment(
         tick = time.perf_counter()
         data_ref = ray.put(data)
         timings["data_put_s"] = time.perf_counter() - tick
-
         storage, experiment = _storage(config, run_dir)
         check_storage_visible(storage)
 
-        progress = ProgressCallback(
-            total=config.search.num_trials,
-            metric=config.search.metric,
-            mode=config.search.mode,
-            max_epochs=config.training.epochs,
-            on_update=on_progress or (lambda p: None),
-        )
         tick = time.perf_counter()
-        grid = _build_tuner(config, data_ref, storage, experiment, progress).fit()
+        with progress_display(run_dir.name, on_progress):
+            grid = _tuner(config, data_ref, storage, experiment, run_dir.name, resume=resume).fit()
         timings["tuning_wall_s"] = time.perf_counter() - tick
 
         trials = collect_trials(grid, config)
-        usable = [t for t in trials if t["status"] != "error" and t["epochs"] > 0]
+        finished = grid.num_terminated + grid.num_errors
+        if finished < config.search.num_trials:
+            summary = _summary(config, data, trials, None, None, None, timings, started, status="interrupted")
+            write_run(run_dir, summary, trials, None)
+            raise RunInterruptedError(
+                f"interrupted with {finished} of {config.search.num_trials} trials finished; nothing is lost. "
+                f"Continue with: cords-tune resume {run_dir}"
+            )
+        usable = [t for t in trials if t["status"] in ("completed", "stopped") and t["epochs"] > 0]
         if not usable:
             write_run(run_dir, _summary(config, data, trials, None, None, None, timings, started), trials, None)
             errors = {t["error"] for t in trials if t.get("error")}
             raise RunFailedError(
-                f"all {len(trials)} trials failed; nothing to retrain. First error: "
-                f"{next(iter(errors), 'unknown')}. Trial logs are under {storage}/{experiment}"
+                f"all {len(trials)} trials failed or diverged; nothing to retrain. First error: "
+                f"{next(iter(errors), 'none (diverged)')}. Trial logs are under {storage}/{experiment}"
             )
         best = _best(usable, config.search.mode)
         best_config = apply_params(config, best["params"])
 
         final = None
         if config.final.enabled:
-            progress.progress.phase = "retraining best config on the full data"
             if on_progress:
-                on_progress(progress.progress)
+                progress = last_progress(run_dir.name) or Progress(total=config.search.num_trials)
+                progress.phase = "retraining best config on the full data"
+                on_progress(progress)
             tick = time.perf_counter()
             final = retrain_on_cluster(best_config, data_ref)
             timings["final_wall_s"] = time.perf_counter() - tick
 
         summary = _summary(config, data, trials, best, best_config, final, timings, started)
+        summary["resumed"] = resume
         write_run(run_dir, summary, trials, best_config)
         return RunResult(run_dir=run_dir, summary=summary, trials=trials)
     finally:
@@ -181,7 +231,8 @@ def _storage(config: ExperimentConfig, run_dir: Path) -> tuple[str, str]:
     return str(Path(config.storage_path).expanduser().resolve()), run_dir.name
 
 
-def _build_tuner(config: ExperimentConfig, data_ref: Any, storage: str, experiment: str, progress: ProgressCallback):
+def _tuner(config: ExperimentConfig, data_ref: Any, storage: str, experiment: str, display: str, *, resume: bool):
+    """A new Tuner, or the interrupted one restored from its experiment state (``resume``)."""
     import optuna
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
@@ -216,6 +267,18 @@ def _build_tuner(config: ExperimentConfig, data_ref: Any, storage: str, experime
         tune.with_parameters(train_trial, config=config, data=data_ref),
         {"cpu": config.resources.cpus_per_trial, "gpu": config.resources.gpus_per_trial},
     )
+    if resume:
+        # Trials that finished stay finished; running, pending and errored ones continue from checkpoints.
+        return tune.Tuner.restore(
+            f"{storage}/{experiment}", trainable, resume_unfinished=True, resume_errored=True, param_space=space
+        )
+    progress = ProgressCallback(
+        total=search.num_trials,
+        metric=search.metric,
+        mode=search.mode,
+        max_epochs=config.training.epochs,
+        display=display,
+    )
     return tune.Tuner(
         trainable,
         param_space=space,
@@ -233,7 +296,8 @@ def _build_tuner(config: ExperimentConfig, data_ref: Any, storage: str, experime
             storage_path=storage,
             verbose=0,
             callbacks=[progress],
-            failure_config=tune.FailureConfig(max_failures=0),
+            failure_config=tune.FailureConfig(max_failures=config.fault_tolerance.max_failures),
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=config.fault_tolerance.keep_checkpoints),
         ),
     )
 
@@ -269,6 +333,8 @@ def _summary(
     final: FinalResult | None,
     timings: dict[str, float],
     started: float,
+    *,
+    status: str | None = None,
 ) -> dict[str, Any]:
     statuses = [t["status"] for t in trials]
     totals = {key: sum(t[key] for t in trials) for key in ("selection_s", "train_s", "eval_s", "wall_s")}
@@ -286,6 +352,8 @@ def _summary(
         "trials_completed": statuses.count("completed"),
         "trials_stopped_early": statuses.count("stopped"),
         "trials_errored": statuses.count("error"),
+        "trials_diverged": statuses.count("diverged"),
+        "trials_retried": sum(t.get("restarts", 0) > 0 for t in trials),
         "trials_selection_fallback": sum(bool(t.get("selection_fallback")) for t in trials),
         "tuning_wall_s": timings.get("tuning_wall_s"),
         "selection_s_total": totals["selection_s"],
@@ -301,5 +369,5 @@ def _summary(
         "timings": dict(timings),
         "nodes": len({t["node"] for t in trials if t.get("node")}),
         "end_to_end_wall_s": time.perf_counter() - started,
-        "status": "ok" if best else "failed",
+        "status": status or ("ok" if best else "failed"),
     }

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import ray
@@ -11,9 +13,11 @@ from ray import tune
 
 from cords_tune.config import ExperimentConfig, apply_params
 from cords_tune.datasets import DataBundle
-from cords_tune.training import Trainer
+from cords_tune.training import EpochStats, Trainer
 
-__all__ = ["train_trial", "set_threads", "where_am_i"]
+__all__ = ["train_trial", "set_threads", "where_am_i", "CHECKPOINT_FILE"]
+
+CHECKPOINT_FILE = "trainer.pt"
 
 
 def set_threads(config: ExperimentConfig) -> None:
@@ -25,13 +29,33 @@ def train_trial(params: dict[str, Any], *, config: ExperimentConfig, data: DataB
     """Train ``config`` with the trial's sampled ``params`` on the shared dataset.
 
     ``data`` is resolved by ``tune.with_parameters`` from the one ObjectRef the driver put: each node reads
-    it from its object store (zero-copy for NumPy arrays), it is never loaded per trial.
+    it from its object store (zero-copy for NumPy arrays), it is never loaded per trial. Every
+    ``checkpoint_every`` epochs the trainer's whole state goes into a Tune checkpoint; a retried or resumed
+    trial continues from its last one.
     """
     trial_config = apply_params(config, params)
     set_threads(trial_config)
     trainer = Trainer(trial_config, data)
-    placement = where_am_i()
-    trainer.fit(on_epoch=lambda stats: tune.report({**stats.as_dict(), **placement}))
+    restarts = 0
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is not None:
+        with checkpoint.as_directory() as folder:
+            state = torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=True)
+        trainer.load_state_dict(state["trainer"])
+        restarts = state["restarts"] + 1
+    placement = {**where_am_i(), "restarts": restarts}
+    every = trial_config.fault_tolerance.checkpoint_every
+
+    def report(stats: EpochStats) -> None:
+        metrics = {**stats.as_dict(), **placement}
+        if stats.epoch % every or stats.epoch == trainer.epochs or stats.diverged:
+            tune.report(metrics)
+            return
+        with tempfile.TemporaryDirectory() as folder:
+            torch.save({"trainer": trainer.state_dict(), "restarts": restarts}, Path(folder) / CHECKPOINT_FILE)
+            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
+
+    trainer.fit(on_epoch=report)
 
 
 def where_am_i() -> dict[str, Any]:

@@ -65,7 +65,8 @@ def test_tuning_run_end_to_end(local_ray, tiny_experiment, tmp_path):
 def test_a_run_whose_trials_all_fail_says_so_and_keeps_the_trials(local_ray, tiny_experiment, tmp_path):
     tiny_experiment["training"]["device"] = "cuda"  # valid config, fails inside every trial here
     tiny_experiment["search"]["num_trials"] = 2
-    with pytest.raises(RunFailedError, match="all 2 trials failed.*no CUDA GPU"):
+    tiny_experiment["fault_tolerance"] = {"max_failures": 0}
+    with pytest.raises(RunFailedError, match="all 2 trials failed or diverged.*no CUDA GPU"):
         run_experiment(parse_config(tiny_experiment), output_dir=tmp_path)
     (run_dir,) = tmp_path.iterdir()
     summary = json.loads((run_dir / "summary.json").read_text())
