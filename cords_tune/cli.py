@@ -16,6 +16,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from cords_tune.errors import CordsTuneError
@@ -47,11 +48,11 @@ def _user_errors() -> Iterator[None]:
         yield
     except CordsTuneError as error:
         if error.exit_code == 0:  # nothing went wrong, e.g. resuming a run that already finished
-            out.print(str(error), highlight=False, soft_wrap=True)
+            out.print(str(error), highlight=False, soft_wrap=True, markup=False)
         elif error.exit_code == 130:
-            err.print(f"[yellow]{error}[/]", highlight=False, soft_wrap=True)
-        else:
-            err.print(f"[bold red]error:[/] {error}", highlight=False, markup=True, soft_wrap=True)
+            err.print(f"[yellow]{escape(str(error))}[/]", highlight=False, soft_wrap=True)
+        else:  # the message is text, never markup: configs are full of [brackets]
+            err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
         raise typer.Exit(error.exit_code) from None
     except KeyboardInterrupt:
         err.print("[yellow]interrupted[/]")

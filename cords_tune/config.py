@@ -37,6 +37,14 @@ SEARCHABLE_DATASET_FIELDS = ("augment",)
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, value: Any, info: Any) -> Any:
+        # YAML reads yes/no/true as booleans, and pydantic would take them as 1 and 0.
+        if isinstance(value, bool) and _is_number_field(cls.model_fields[info.field_name].annotation):
+            raise ValueError(f"must be a number, not a boolean. Got {value!r}")
+        return value
+
 
 class DatasetConfig(_Strict):
     name: str = "mnist1d"
@@ -228,6 +236,10 @@ class ExperimentConfig(_Strict):
         return yaml.safe_dump(data, sort_keys=False)
 
 
+def _is_number_field(annotation: Any) -> bool:
+    return annotation in (int, float) or set(getattr(annotation, "__args__", ())) in ({int, type(None)}, {float, type(None)})
+
+
 # ---------------------------------------------------------------------------------------------- search space
 
 
@@ -264,11 +276,15 @@ def _domain_input(path: str, spec: Any) -> dict[str, Any]:
 def _resolve_space_paths(config: ExperimentConfig) -> ExperimentConfig:
     """Give bare names (``lr``) their section, check every path names a searchable field."""
     resolved: dict[str, Domain] = {}
+    written: dict[str, str] = {}
     for path, domain in config.search.space.items():
         full = _resolve_path(path, config)
         if full in resolved:
-            raise ConfigError(f"{full!r} is searched twice (as {path!r} too)", path="search.space")
+            raise ConfigError(
+                f"{full!r} is searched twice: as {written[full]!r} and as {path!r}; keep one", path="search.space"
+            )
         resolved[full] = domain
+        written[full] = path
     config.search.space = resolved
     return config
 
@@ -350,18 +366,32 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"cannot read {str(file)!r}: {error}") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: plain data only, never code
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or str(error)
         raise ConfigError(f"{str(file)!r} is not valid YAML{where}: {problem}") from None
-    if overrides:
-        if data is None:
-            data = {}
-        if isinstance(data, dict):
-            data = _set_paths(data, parse_overrides(overrides))
+    if overrides and isinstance(data, dict):
+        data = _set_paths(data, parse_overrides(overrides))
     return parse_config(data, source=repr(str(file)))
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's SafeLoader, except that a key given twice in one mapping is an error, not a silent override."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} appears twice (lines {seen[key]} and {line}); keep one",
+                    key_node.start_mark,
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
 
 
 def parse_overrides(overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
