@@ -17,13 +17,13 @@ from cords_tune.config import ExperimentConfig, apply_params, load_config
 from cords_tune.datasets import DataBundle, load_dataset
 from cords_tune.errors import ConfigError, RunFailedError, RunFinishedError, RunInterruptedError
 from cords_tune.reports import write_run, write_text_atomic
-from cords_tune.selection import budget_for
+from cords_tune.tuning.preflight import check_budget, check_models
 from cords_tune.tuning.progress import Progress, ProgressCallback, last_progress, progress_display
 from cords_tune.tuning.results import collect_trials
 from cords_tune.tuning.retrain import FinalResult, retrain_on_cluster
 from cords_tune.tuning.storage import check_storage_visible, is_uri
 
-__all__ = ["RunResult", "run_experiment", "resume_experiment", "asha_grace_period", "check_budget", "make_run_dir"]
+__all__ = ["RunResult", "run_experiment", "resume_experiment", "asha_grace_period", "make_run_dir"]
 
 log = logging.getLogger(__name__)
 
@@ -44,26 +44,6 @@ def make_run_dir(output_dir: str | Path, name: str) -> Path:
         candidate = base.with_name(f"{base.name}-{n}")
     candidate.mkdir(parents=True)
     return candidate
-
-
-def check_budget(config: ExperimentConfig, data: DataBundle) -> None:
-    """Every subset a trial may use must hold at least one sample per class."""
-    if config.selection.strategy == "full":
-        return
-    fractions = [config.selection.fraction]
-    domain = config.search.space.get("selection.fraction")
-    if domain is not None:
-        fractions += [float(v) for v in domain.extremes]
-    n = len(data.y_train)
-    for fraction in fractions:
-        budget = budget_for(fraction, n)
-        if budget < data.num_classes:
-            needed = data.num_classes / n
-            raise ConfigError(
-                f"a subset of {fraction} of the {n} training samples holds {budget} samples, fewer than the "
-                f"{data.num_classes} classes. Use a fraction of at least {needed:.4g}",
-                path="selection.fraction",
-            )
 
 
 def run_experiment(
@@ -130,6 +110,7 @@ def _load_data(config: ExperimentConfig) -> tuple[DataBundle, dict[str, float]]:
         params=config.dataset.params,
     )
     check_budget(config, data)
+    check_models(config, data)
     log.info("dataset %s", data.describe())
     return data, {"data_load_s": time.perf_counter() - tick}
 

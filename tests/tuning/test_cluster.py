@@ -92,3 +92,49 @@ def test_storage_missing_on_a_node_is_a_clear_error(cluster, tmp_path, monkeypat
     finally:
         monkeypatch.undo()
         ray.shutdown()
+
+
+def test_losing_a_worker_node_mid_run_retries_its_trials_elsewhere(cluster, tiny_experiment, tmp_path):
+    """Last in this module: it removes a node from the shared cluster."""
+    cluster, _ = cluster
+    experiment = tiny_experiment
+    experiment["dataset"]["params"] = {"num_samples": 12000, "num_features": 32, "num_classes": 3}
+    experiment["model"]["params"] = {"hidden": 256, "depth": 2}
+    experiment["selection"] = {"strategy": "full"}
+    experiment["training"].update(epochs=8, batch_size=32, device="auto")
+    experiment["search"].update(num_trials=4, max_concurrent_trials=4, algorithm="random")
+    experiment["search"]["space"] = {"training.lr": {"loguniform": [1.0e-3, 1.0e-2]}}
+    experiment["search"]["asha"] = {"enabled": False}
+    experiment["resources"] = {"cpus_per_trial": 1, "gpus_per_trial": 0.5}
+    experiment["fault_tolerance"] = {"checkpoint_every": 1, "max_failures": 3}
+    experiment["final"] = {"enabled": True, "epochs": 1}
+    file = tmp_path / "experiment.yaml"
+    file.write_text(yaml.safe_dump(experiment))
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    env.pop("RAY_ADDRESS", None)
+    log_file = tmp_path / "driver.log"
+    with open(log_file, "w") as log:
+        driver = subprocess.Popen(
+            [sys.executable, "-m", "cords_tune.cli", "run", str(file), "--address", cluster.address,
+             "--output", str(tmp_path / "runs")], stdout=log, stderr=log, env=env,
+        )
+    try:
+        import time
+
+        deadline = time.monotonic() + 300
+        # Trials write checkpoints straight to the storage path: two of them checkpointed means mid-run.
+        while len(list((tmp_path / "runs").glob("*/tune/*/checkpoint_000001"))) < 2:
+            assert driver.poll() is None and time.monotonic() < deadline, log_file.read_text()[-2000:]
+            time.sleep(0.1)
+        victim = next(node for node in cluster.worker_nodes)
+        cluster.remove_node(victim)
+        assert driver.wait(timeout=400) == 0, log_file.read_text()[-3000:]
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["trials_errored"] == 0 and summary["trials_retried"] >= 1
+    trials = pq.read_table(run_dir / "trials.parquet").to_pylist()
+    assert all(t["status"] == "completed" and t["epochs"] == 8 for t in trials)
+    assert {t["node"] for t in trials} == {n.node_id for n in cluster.worker_nodes}, "all finished on the survivor"

@@ -1,0 +1,54 @@
+"""Checks of an experiment against its loaded data, made on the driver before Ray starts: a mistake that
+only the data reveals still costs seconds, not a cluster's worth of failing trials."""
+
+from __future__ import annotations
+
+from cords_tune.config import ExperimentConfig, apply_params
+from cords_tune.datasets import DataBundle
+from cords_tune.errors import ConfigError
+from cords_tune.models import create_model
+from cords_tune.selection import budget_for
+
+__all__ = ["check_budget", "check_models"]
+
+
+def check_budget(config: ExperimentConfig, data: DataBundle) -> None:
+    """Every subset a trial may use must hold at least one sample per class."""
+    if config.selection.strategy == "full":
+        return
+    fractions = [config.selection.fraction]
+    domain = config.search.space.get("selection.fraction")
+    if domain is not None:
+        fractions += [float(v) for v in domain.extremes]
+    n = len(data.y_train)
+    for fraction in fractions:
+        budget = budget_for(fraction, n)
+        if budget < data.num_classes:
+            needed = data.num_classes / n
+            raise ConfigError(
+                f"a subset of {fraction} of the {n} training samples holds {budget} samples, fewer than the "
+                f"{data.num_classes} classes. Use a fraction of at least {needed:.4g}",
+                path="selection.fraction",
+            )
+
+
+def check_models(config: ExperimentConfig, data: DataBundle) -> None:
+    """Every model a trial may build can be built for this data: the base configuration and each edge
+    value of each searched ``model.*`` domain (parameter values, input shape)."""
+    variants: list[tuple[str | None, object]] = [(None, None)]
+    for path, domain in config.search.space.items():
+        if path.startswith("model."):
+            variants += [(path, value) for value in domain.extremes]
+    for path, value in variants:
+        trial = config if path is None else apply_params(config, {path: value})
+        try:
+            create_model(
+                trial.model.name, input_shape=data.input_shape, num_classes=data.num_classes, params=trial.model.params
+            )
+        except ConfigError as error:
+            if path is None:
+                raise
+            raise ConfigError(
+                f"the value {value!r} of this domain makes a model that cannot be built: {error}",
+                path=f"search.space.{path}",
+            ) from None
