@@ -24,6 +24,19 @@ TINY_EXPERIMENT: dict[str, Any] = {
 }
 
 
+class TensorSplit:
+    """The smallest split the selection code reads: ``len(split)`` and ``split.batch(index)``."""
+
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+    def __len__(self):
+        return len(self.y)
+
+    def batch(self, index):
+        return self.x[index], self.y[index]
+
+
 @pytest.fixture
 def tiny_experiment(tmp_path) -> dict[str, Any]:
     """A raw experiment mapping that trains in a second; data cached under ``tmp_path``."""

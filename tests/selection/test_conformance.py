@@ -8,6 +8,8 @@ import pytest
 import torch
 
 from cords_tune.errors import ConfigError
+from conftest import TensorSplit
+
 from cords_tune.models import create_model
 from cords_tune.selection import STRATEGIES, SelectionContext, create_strategy
 from cords_tune.selection.features import LastLayerGradients
@@ -15,15 +17,6 @@ from cords_tune.selection.features import LastLayerGradients
 STRATEGY_NAMES = STRATEGIES.names()
 
 
-class _Split:
-    def __init__(self, x, y):
-        self.x, self.y = x, y
-
-    def __len__(self):
-        return len(self.y)
-
-    def batch(self, index):
-        return self.x[index], self.y[index]
 
 
 def _context(epoch: int = 0, seed: int = 0, n: int = 300, num_classes: int = 5) -> SelectionContext:
@@ -33,8 +26,8 @@ def _context(epoch: int = 0, seed: int = 0, n: int = 300, num_classes: int = 5) 
     x = torch.randn(n, 8, generator=generator) + labels[:, None].float()
     torch.manual_seed(0)
     model = create_model("mlp", input_shape=(8,), num_classes=num_classes, params={"hidden": 6, "depth": 1})
-    val = _Split(x[:50], labels[:50])
-    gradients = LastLayerGradients(model, _Split(x, labels), val)
+    val = TensorSplit(x[:50], labels[:50])
+    gradients = LastLayerGradients(model, TensorSplit(x, labels), val)
     return SelectionContext(
         labels=labels, num_classes=num_classes, epoch=epoch, seed=seed, gradients=gradients, batch_size=10,
         learning_rate=0.05,

@@ -6,27 +6,20 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from conftest import TensorSplit
+
 from cords_tune.models import create_model
 from cords_tune.selection.features import LastLayerGradients, gradient_dim
 
 
-class Split:
-    def __init__(self, x, y):
-        self.x, self.y = x, y
-
-    def __len__(self):
-        return len(self.y)
-
-    def batch(self, index):
-        return self.x[index], self.y[index]
 
 
 @pytest.fixture
 def setup():
     torch.manual_seed(0)
     model = create_model("mlp", input_shape=(6,), num_classes=4, params={"hidden": 5, "depth": 1}).double()
-    train = Split(torch.randn(20, 6, dtype=torch.float64), torch.randint(0, 4, (20,)))
-    val = Split(torch.randn(9, 6, dtype=torch.float64), torch.randint(0, 4, (9,)))
+    train = TensorSplit(torch.randn(20, 6, dtype=torch.float64), torch.randint(0, 4, (20,)))
+    val = TensorSplit(torch.randn(9, 6, dtype=torch.float64), torch.randint(0, 4, (9,)))
     return model, train, val
 
 
