@@ -61,15 +61,25 @@ def _user_errors() -> Iterator[None]:
 
 @app.command()
 def validate(config: ConfigArg, set_: SetOpt = None) -> None:
-    """Check an experiment file (and overrides) without running anything."""
+    """Check an experiment file (and overrides) without running anything, against its data if available."""
     from cords_tune.config import load_config
+
+    from cords_tune.errors import DatasetUnavailableError
+    from cords_tune.preflight import load_and_check
 
     with _user_errors():
         experiment = load_config(config, set_ or [])
+        try:
+            load_and_check(experiment, download=False)  # validating never downloads
+            checked = "checked against its data"
+        except DatasetUnavailableError as error:  # e.g. CIFAR-10 offline: the file itself is still valid
+            checked = f"not checked against its data ({experiment.dataset.name} is not on this machine yet: " \
+                      "`run` downloads it and checks before Ray starts)"
+            logging.getLogger(__name__).info("%s", error)
     out.print(f"[green]ok[/] {config}: experiment {experiment.name!r}, dataset {experiment.dataset.name}, "
               f"model {experiment.model.name}, strategy {experiment.selection.strategy} at fraction "
               f"{experiment.selection.fraction}, {experiment.search.num_trials} trials over "
-              f"{len(experiment.search.space)} searched parameters", highlight=False)
+              f"{len(experiment.search.space)} searched parameters; {checked}", highlight=False)
 
 
 @app.command()

@@ -7,8 +7,8 @@ Each file starts with header comment lines:
     # expect: <regex>              (first line) re.search'ed in the command's output
     # xfail: <reason>              a known product bug: every variant of the case must fail (strict xfail)
     # xfail[<variants>]: <reason>  the same for the listed variants only, e.g. ``# xfail[validate-set,run-set]:``
-    # validate-accepts: <why>      a mistake only visible once the data is loaded: ``validate`` (which loads no
-                                   data) exits 0; ``run`` must still exit 2 before Ray starts
+    # validate-accepts: <why>      a mistake only the data reveals, for data ``validate`` cannot get (it never
+                                   downloads): ``validate`` exits 0; ``run`` must still exit 2 before Ray starts
 
 Every case runs in three variants, in-process through typer's CliRunner with ``ray.init`` made to fail:
 
@@ -158,6 +158,8 @@ SPECIAL = {
     "directory": r"'.*configs' is a directory. Give the path of a YAML experiment file in it",
     "empty-file": r"'.*empty\.yaml' is empty: it must be a YAML mapping with at least a 'name'",
 }
+
+
 @pytest.mark.parametrize(
     ("kind", "variant"),
     [pytest.param(kind, variant, id=f"{kind}/{variant}") for kind in SPECIAL for variant in VARIANTS],

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from cords_tune.config import ExperimentConfig, apply_params, load_config
-from cords_tune.datasets import DataBundle, load_dataset
+from cords_tune.datasets import DataBundle
+from cords_tune.preflight import load_and_check
 from cords_tune.errors import ConfigError, RunFailedError, RunFinishedError, RunInterruptedError
 from cords_tune.reports import write_run, write_text_atomic
-from cords_tune.tuning.preflight import check_budget, check_models
 from cords_tune.tuning.progress import Progress, ProgressCallback, last_progress, progress_display
 from cords_tune.tuning.results import collect_trials
 from cords_tune.tuning.retrain import FinalResult, retrain_on_cluster
@@ -102,15 +102,7 @@ def resume_experiment(
 
 def _load_data(config: ExperimentConfig) -> tuple[DataBundle, dict[str, float]]:
     tick = time.perf_counter()
-    data = load_dataset(
-        config.dataset.name,
-        data_dir=config.dataset.data_dir,
-        seed=config.seed,
-        val_fraction=config.dataset.val_fraction,
-        params=config.dataset.params,
-    )
-    check_budget(config, data)
-    check_models(config, data)
+    data = load_and_check(config)
     log.info("dataset %s", data.describe())
     return data, {"data_load_s": time.perf_counter() - tick}
 

@@ -1,15 +1,36 @@
-"""Checks of an experiment against its loaded data, made on the driver before Ray starts: a mistake that
-only the data reveals still costs seconds, not a cluster's worth of failing trials."""
+"""Checks of an experiment against its loaded data, made by `validate` and on the driver before Ray starts:
+a mistake that only the data reveals still costs seconds, not a cluster's worth of failing trials."""
 
 from __future__ import annotations
 
 from cords_tune.config import ExperimentConfig, apply_params
-from cords_tune.datasets import DataBundle
+from cords_tune.datasets import DATASETS, DataBundle, load_dataset
 from cords_tune.errors import ConfigError
 from cords_tune.models import create_model
 from cords_tune.selection import budget_for
 
-__all__ = ["check_budget", "check_models"]
+__all__ = ["load_and_check", "check_budget", "check_models"]
+
+
+def load_and_check(config: ExperimentConfig, *, download: bool = True) -> DataBundle:
+    """Load the experiment's dataset and check the experiment against it.
+
+    Args:
+        download: ``False`` keeps datasets that download (torchvision's) to the files already on disk.
+    """
+    params = dict(config.dataset.params)
+    if not download and "download" in DATASETS.user_params(config.dataset.name):
+        params["download"] = False
+    data = load_dataset(
+        config.dataset.name,
+        data_dir=config.dataset.data_dir,
+        seed=config.seed,
+        val_fraction=config.dataset.val_fraction,
+        params=params,
+    )
+    check_budget(config, data)
+    check_models(config, data)
+    return data
 
 
 def check_budget(config: ExperimentConfig, data: DataBundle) -> None:
