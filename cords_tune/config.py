@@ -30,6 +30,13 @@ __all__ = [
 
 DOMAIN_KINDS = ("uniform", "loguniform", "int", "logint", "choice")
 SECTIONS = ("dataset", "model", "training", "selection")
+# Fields a trial cannot change on its own: the run is built around them.
+UNSEARCHABLE = {
+    "training.epochs": "the number of epochs cannot be searched: ASHA decides how long each trial trains "
+    "(set training.epochs, and search.asha for the early-stopping rungs)",
+    "training.device": "the device cannot be searched: it follows resources.gpus_per_trial",
+    "training.eval_batch_size": "the evaluation batch size changes no result: set it, do not search it",
+}
 # Top-level sections whose fields a search may set; "dataset" only for augmentation.
 SEARCHABLE_DATASET_FIELDS = ("augment",)
 
@@ -159,6 +166,18 @@ class Domain(_Strict):
             return [int(v) for v in self.values]
         return list(self.values)
 
+    @property
+    def probes(self) -> list[Any]:
+        """Values to validate the config with: the edges, and for a continuous domain one interior value
+        that is not a whole number (a float domain on an integer field must fail here, not in a trial)."""
+        if self.kind not in ("uniform", "loguniform"):
+            return self.extremes
+        low, high = (float(v) for v in self.values)
+        interior = low + 0.37 * (high - low)
+        if float(interior).is_integer():
+            interior += 0.01 * (high - low)
+        return [low, high, interior]
+
 
 class SearchConfig(_Strict):
     space: dict[str, Domain] = Field(default_factory=dict)
@@ -210,7 +229,7 @@ class FaultToleranceConfig(_Strict):
 
 class ExperimentConfig(_Strict):
     name: str = Field("experiment", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="Optuna's samplers take seeds below 2**32")
     dataset: DatasetConfig = Field(default_factory=DatasetConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
@@ -225,6 +244,16 @@ class ExperimentConfig(_Strict):
         description="where Ray Tune keeps trial files: default the run directory; on several nodes a shared "
         "path (NFS) or a cloud URI (s3://, gs://)",
     )
+
+    @model_validator(mode="after")
+    def _cuda_needs_gpus(self) -> ExperimentConfig:
+        if self.training.device == "cuda" and self.resources.gpus_per_trial == 0:
+            raise ConfigError(
+                "training.device is 'cuda' but resources.gpus_per_trial is 0, so Ray gives trials no GPU. "
+                "Set resources.gpus_per_trial (e.g. 1 or 0.5), or training.device: auto",
+                path="training.device",
+            )
+        return self
 
     @property
     def final_epochs(self) -> int:
@@ -310,6 +339,8 @@ def _resolve_path(path: str, config: ExperimentConfig) -> str:
         raise ConfigError("of the dataset only 'dataset.augment' can be searched", path=where)
     if len(rest) == 2 and rest[0] == "params" and section in ("model", "selection"):
         return path  # the value check below rejects names the builder does not take
+    if path in UNSEARCHABLE:
+        raise ConfigError(UNSEARCHABLE[path], path=where)
     fields = type(getattr(config, section)).model_fields
     if len(rest) != 1 or rest[0] not in fields or rest[0] == "params":
         names = [f"{section}.{f}" for f in fields if f != "params"]
@@ -323,7 +354,7 @@ def _resolve_path(path: str, config: ExperimentConfig) -> str:
 def _check_space_values(config: ExperimentConfig) -> None:
     """Validate the config with each edge value of each domain in place."""
     for path, domain in config.search.space.items():
-        for value in domain.extremes:
+        for value in domain.probes:
             try:
                 apply_params(config, {path: value})
             except ConfigError as error:

@@ -9,7 +9,7 @@ from cords_tune.errors import ConfigError
 from cords_tune.models import create_model
 from cords_tune.selection import budget_for
 
-__all__ = ["load_and_check", "check_budget", "check_models"]
+__all__ = ["load_and_check", "check_budget", "check_models", "check_validation"]
 
 
 def load_and_check(config: ExperimentConfig, *, download: bool = True) -> DataBundle:
@@ -30,7 +30,19 @@ def load_and_check(config: ExperimentConfig, *, download: bool = True) -> DataBu
     )
     check_budget(config, data)
     check_models(config, data)
+    check_validation(config, data)
     return data
+
+
+def check_validation(config: ExperimentConfig, data: DataBundle) -> None:
+    """Trials are ranked on the validation split: it must hold every class."""
+    present = len(set(data.y_val.tolist()))
+    if present < data.num_classes:
+        raise ConfigError(
+            f"the validation split holds {len(data.y_val)} samples covering {present} of the {data.num_classes} "
+            f"classes, so trials cannot be ranked on it. Raise dataset.val_fraction or use more data",
+            path="dataset.val_fraction",
+        )
 
 
 def check_budget(config: ExperimentConfig, data: DataBundle) -> None:
@@ -54,12 +66,12 @@ def check_budget(config: ExperimentConfig, data: DataBundle) -> None:
 
 
 def check_models(config: ExperimentConfig, data: DataBundle) -> None:
-    """Every model a trial may build can be built for this data: the base configuration and each edge
+    """Every model a trial may build can be built for this data: the base configuration and each probe
     value of each searched ``model.*`` domain (parameter values, input shape)."""
     variants: list[tuple[str | None, object]] = [(None, None)]
     for path, domain in config.search.space.items():
         if path.startswith("model."):
-            variants += [(path, value) for value in domain.extremes]
+            variants += [(path, value) for value in domain.probes]
     for path, value in variants:
         trial = config if path is None else apply_params(config, {path: value})
         try:

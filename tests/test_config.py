@@ -125,6 +125,13 @@ def _with(tiny, path: str, value):
         ("search.space", {"selection.fraction": {"uniform": [0.1, 2.0]}}, r"the value 2.0 .*less than or equal to 1"),
         ("search.space", {"dataset.name": {"choice": ["digits"]}}, r"only 'dataset.augment'"),
         ("search.num_trials", -1, r"search.num_trials: .*greater than or equal to 1"),
+        ("search.space", {"training.batch_size": {"uniform": [32, 128]}}, r"training.batch_size: the value 6\d\.\d+ "),
+        ("search.space", {"training.epochs": {"int": [5, 10]}}, r"epochs cannot be searched: ASHA decides"),
+        ("search.space", {"training.device": {"choice": ["cpu"]}}, r"device cannot be searched"),
+        ("seed", -1, r"seed: .*greater than or equal to 0"),
+        ("seed", 2**40, r"seed: .*less than or equal to 4294967295"),
+        ("training.device", "cuda", r"training.device: .*gpus_per_trial is 0"),
+        ("training.epochs", True, r"training.epochs: must be a number, not a boolean"),
     ],
 )
 def test_bad_values_name_the_field_and_the_given_value(tiny_experiment, path, value, expected):
