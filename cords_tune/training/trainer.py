@@ -206,6 +206,9 @@ class Trainer:
 
         self.model.train()
         batch_size = self.config.training.batch_size
+        if len(indices) > 1 and len(indices) % batch_size == 1:
+            # BatchNorm cannot train on a last batch of one sample; a new order gives it its turn next epoch.
+            indices, weights = indices[:-1], weights[:-1]
         total_loss = torch.zeros((), device=self.device)
         correct = torch.zeros((), device=self.device, dtype=torch.int64)
         for start in range(0, len(indices), batch_size):
@@ -241,6 +244,7 @@ class Trainer:
             "diverged": self.diverged,
             "cost": (since_first, self._selection_s_since_first),
             "rng": (torch.get_rng_state(), self._shuffle.get_state(), self._augment.get_state()),
+            "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -257,9 +261,11 @@ class Trainer:
         since_first, self._selection_s_since_first = state["cost"]
         self._first_selection_at = None if since_first is None else time.perf_counter() - since_first
         cpu_rng, shuffle_rng, augment_rng = state["rng"]
-        torch.set_rng_state(cpu_rng)
-        self._shuffle.set_state(shuffle_rng)
-        self._augment.set_state(augment_rng)  # generator states are CPU byte tensors, CUDA generators' too
+        torch.set_rng_state(cpu_rng.cpu())
+        self._shuffle.set_state(shuffle_rng.cpu())
+        self._augment.set_state(augment_rng.cpu())  # generator states are CPU byte tensors, CUDA generators' too
+        if state.get("cuda_rng") is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng"].cpu(), self.device)
 
     # ------------------------------------------------------------------------------------------ evaluation
 

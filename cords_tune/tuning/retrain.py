@@ -12,7 +12,7 @@ import ray
 from cords_tune.config import ExperimentConfig
 from cords_tune.datasets import DataBundle
 from cords_tune.training import Trainer
-from cords_tune.tuning.trainable import set_threads
+from cords_tune.tuning.trainable import on_this_worker
 
 __all__ = ["FinalResult", "retrain_best", "retrain_on_cluster"]
 
@@ -34,7 +34,7 @@ class FinalResult:
 def retrain_best(config: ExperimentConfig, data: DataBundle) -> FinalResult:
     """Train ``config`` on all training data for the final number of epochs; test once."""
     start = time.perf_counter()
-    set_threads(config)
+    config = on_this_worker(config)
     trainer = Trainer(config, data, epochs=config.final_epochs, full_data=True)
     history = trainer.fit()
     test_loss, test_accuracy = trainer.evaluate_test()

@@ -15,9 +15,18 @@ from cords_tune.config import ExperimentConfig, apply_params
 from cords_tune.datasets import DataBundle
 from cords_tune.training import EpochStats, Trainer
 
-__all__ = ["train_trial", "set_threads", "where_am_i", "CHECKPOINT_FILE"]
+__all__ = ["train_trial", "on_this_worker", "set_threads", "where_am_i", "CHECKPOINT_FILE"]
 
 CHECKPOINT_FILE = "trainer.pt"
+
+
+def on_this_worker(config: ExperimentConfig) -> ExperimentConfig:
+    """The config as this Ray worker must run it: ``device: auto`` means the CPU when the trial was given no
+    GPU (Ray leaves CUDA_VISIBLE_DEVICES alone then, and the GPUs belong to other trials)."""
+    set_threads(config)
+    if config.training.device == "auto" and config.resources.gpus_per_trial == 0:
+        return config.model_copy(update={"training": config.training.model_copy(update={"device": "cpu"})})
+    return config
 
 
 def set_threads(config: ExperimentConfig) -> None:
@@ -33,14 +42,13 @@ def train_trial(params: dict[str, Any], *, config: ExperimentConfig, data: DataB
     ``checkpoint_every`` epochs the trainer's whole state goes into a Tune checkpoint; a retried or resumed
     trial continues from its last one.
     """
-    trial_config = apply_params(config, params)
-    set_threads(trial_config)
+    trial_config = on_this_worker(apply_params(config, params))
     trainer = Trainer(trial_config, data)
     restarts = 0
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None:
         with checkpoint.as_directory() as folder:
-            state = torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=True)
+            state = torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=True, map_location=trainer.device)
         trainer.load_state_dict(state["trainer"])
         restarts = state["restarts"] + 1
     placement = {**where_am_i(), "restarts": restarts}

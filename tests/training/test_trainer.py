@@ -122,3 +122,15 @@ def test_evaluation_ignores_augmentation(tiny_experiment, tmp_path):
     trainer.run_epoch()
     _, accuracy = trainer.evaluate_test()
     assert 0.0 <= accuracy <= 1.0
+
+
+def test_a_last_batch_of_one_sample_is_left_for_the_next_epoch(tiny_experiment, tmp_path):
+    bundle = load_dataset("digits", data_dir=tmp_path, seed=0, val_fraction=0.2)
+    n = len(bundle.y_train)
+    config = parse_config({
+        **tiny_experiment, "dataset": {"name": "digits"}, "model": {"name": "resnet18", "params": {"width": 4}},
+        "selection": {"strategy": "full"}, "training": {**tiny_experiment["training"], "epochs": 1,
+                                                         "batch_size": n - 1}, "search": {"space": {}},
+    })
+    (stats,) = Trainer(config, bundle).fit()  # resnet18 ends in a 1x1 map: BatchNorm fails on one sample
+    assert stats.subset_size == n - 1

@@ -63,7 +63,8 @@ def test_tuning_run_end_to_end(local_ray, tiny_experiment, tmp_path):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA for the trials to fail")
 def test_a_run_whose_trials_all_fail_says_so_and_keeps_the_trials(local_ray, tiny_experiment, tmp_path):
-    tiny_experiment["training"]["device"] = "cuda"  # valid config, fails inside every trial here
+    tiny_experiment["training"]["device"] = "cuda"  # valid config; the logical GPU is no CUDA device here
+    tiny_experiment["resources"] = {"cpus_per_trial": 1, "gpus_per_trial": 1}
     tiny_experiment["search"]["num_trials"] = 2
     tiny_experiment["fault_tolerance"] = {"max_failures": 0}
     with pytest.raises(RunFailedError, match="all 2 trials failed or diverged.*no CUDA GPU"):

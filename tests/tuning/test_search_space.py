@@ -22,3 +22,13 @@ def test_domains_convert_with_inclusive_integer_bounds():
     assert space["training.optimizer"].categories == ["sgd", "adam"]
     samples = [space["model.params.hidden"].sample() for _ in range(200)]
     assert min(samples) >= 8 and max(samples) <= 64
+
+
+def test_device_auto_means_the_cpu_for_a_trial_given_no_gpu():
+    from cords_tune.config import parse_config
+    from cords_tune.tuning.trainable import on_this_worker
+
+    config = parse_config({"name": "x", "training": {"device": "auto"}, "resources": {"gpus_per_trial": 0}})
+    assert on_this_worker(config).training.device == "cpu"
+    with_gpu = parse_config({"name": "x", "training": {"device": "auto"}, "resources": {"gpus_per_trial": 0.5}})
+    assert on_this_worker(with_gpu).training.device == "auto"
