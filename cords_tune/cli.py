@@ -99,16 +99,16 @@ def run(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
 ) -> None:
     """Tune on data subsets, retrain the best configuration on the full data, write the results."""
-    if storage_path is not None:
-        set_ = [*(set_ or []), f"storage_path={storage_path}"]
     _configure_logging(verbose)
     from cords_tune.config import load_config
 
     with _user_errors():
         experiment = load_config(config, set_ or [])
+        if storage_path is not None:  # a path or URI, taken verbatim (not parsed as YAML like --set values)
+            experiment = experiment.model_copy(update={"storage_path": storage_path})
         from cords_tune.tuning import run_experiment
 
-        with _progress_display(experiment.search.num_trials) as on_progress:
+        with _progress_display() as on_progress:
             result = run_experiment(experiment, output_dir=output, on_progress=on_progress, address=address)
     _print_summary(result.summary)
     out.print(f"Results: [bold]{result.run_dir}[/]", highlight=False)
@@ -128,8 +128,7 @@ def resume(
         from cords_tune.config import load_config
         from cords_tune.tuning import resume_experiment
 
-        total = load_config(run_dir / "config.yaml").search.num_trials if (run_dir / "config.yaml").is_file() else 0
-        with _progress_display(total) as on_progress:
+        with _progress_display() as on_progress:
             result = resume_experiment(run_dir, on_progress=on_progress, address=address)
     _print_summary(result.summary)
     out.print(f"Results: [bold]{result.run_dir}[/]", highlight=False)
@@ -155,14 +154,14 @@ def _configure_logging(verbose: bool) -> None:
 
 
 @contextmanager
-def _progress_display(total: int) -> Iterator[Callable[[Any], None]]:
+def _progress_display() -> Iterator[Callable[[Any], None]]:
     """Yield an ``on_progress`` callback: a live table on a terminal, one line per trial in a log."""
     if err.is_terminal:
         state: dict[str, Any] = {}
 
         class _View:
             def __rich__(self) -> Table:
-                return _progress_table(state.get("progress"), total)
+                return _progress_table(state.get("progress"))
 
         with Live(_View(), console=err, refresh_per_second=2, transient=True):
             yield lambda progress: state.__setitem__("progress", progress)
@@ -176,8 +175,9 @@ def _progress_display(total: int) -> Iterator[Callable[[Any], None]]:
         last.update(finished=progress.finished, phase=progress.phase)
         best = "n/a" if progress.best_value is None else f"{progress.best_value:.4f}"
         err.print(
-            f"[{progress.elapsed_s:6.0f}s] {progress.phase}: {progress.finished}/{total} trials done "
-            f"({progress.completed} completed, {progress.stopped} stopped early, {progress.errored} failed, "
+            f"[{progress.elapsed_s:6.0f}s] {progress.phase}: {progress.finished}/{progress.total} trials done "
+            f"({progress.completed} completed, {progress.stopped} stopped early, {progress.diverged} diverged, "
+            f"{progress.errored} failed, "
             f"{progress.running} running), best {best}",
             highlight=False,
         )
@@ -185,15 +185,16 @@ def _progress_display(total: int) -> Iterator[Callable[[Any], None]]:
     yield log_line
 
 
-def _progress_table(progress: Any, total: int) -> Table:
+def _progress_table(progress: Any) -> Table:
     table = Table(title="cords-tune", box=None, show_header=False)
     if progress is None:
         table.add_row("starting", "loading data and starting Ray ...")
         return table
     best = "n/a" if progress.best_value is None else f"{progress.best_value:.4f} ({progress.best_trial})"
     table.add_row("phase", progress.phase)
-    table.add_row("trials", f"{progress.finished}/{total} done, {progress.running} running")
-    table.add_row("", f"{progress.completed} completed, {progress.stopped} stopped early, {progress.errored} failed")
+    table.add_row("trials", f"{progress.finished}/{progress.total} done, {progress.running} running")
+    table.add_row("", f"{progress.completed} completed, {progress.stopped} stopped early, "
+                      f"{progress.diverged} diverged, {progress.errored} failed")
     table.add_row("best so far", best)
     if progress.best_params:
         table.add_row("", ", ".join(f"{k}={_short(v)}" for k, v in progress.best_params.items()))

@@ -14,6 +14,7 @@ __all__ = [
     "UnknownNameError",
     "DatasetUnavailableError",
     "StorageError",
+    "ClusterUnavailableError",
     "RunFailedError",
     "RunInterruptedError",
     "RunFinishedError",
@@ -57,6 +58,12 @@ class DatasetUnavailableError(CordsTuneError):
 
 class StorageError(CordsTuneError):
     """The storage path cannot serve the cluster (e.g. a local path on a multi-node cluster)."""
+
+    exit_code = 2
+
+
+class ClusterUnavailableError(CordsTuneError):
+    """Ray could not be started or joined (a wrong address, a cluster that is down)."""
 
     exit_code = 2
 

@@ -89,3 +89,10 @@ def test_run_end_to_end(tmp_path, tiny_experiment):
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["num_trials"] == 2 and summary["final"]["epochs"] == 2
     assert "Traceback" not in result.stderr
+
+
+def test_an_unreachable_cluster_address_fails_fast_and_writes_nothing(tmp_path):
+    result = cli("run", "experiments/mnist1d.yaml", "--address", "127.0.0.1:1", "--output", str(tmp_path / "out"),
+                 timeout=120)
+    assert result.returncode == 2 and "no Ray cluster answers at 127.0.0.1:1" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()

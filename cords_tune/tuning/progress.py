@@ -46,6 +46,7 @@ class Progress:
     phase: str = "tuning"
     completed: int = 0
     stopped: int = 0  # stopped early by ASHA
+    diverged: int = 0
     errored: int = 0
     running: int = 0
     best_value: float | None = None
@@ -55,7 +56,7 @@ class Progress:
 
     @property
     def finished(self) -> int:
-        return self.completed + self.stopped + self.errored
+        return self.completed + self.stopped + self.diverged + self.errored
 
     @property
     def elapsed_s(self) -> float:
@@ -80,6 +81,12 @@ class ProgressCallback(tune.Callback):
         self.display = display
         self._epochs: dict[str, int] = {}
         self._finished: set[str] = set()
+        self._diverged: set[str] = set()
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Restored by `resume` in a new process: its clock starts now.
+        self.__dict__.update(state)
+        self.progress.started_at = time.monotonic()
 
     def _refresh(self, trials: list, event: str) -> None:
         # Tune's trial list lags its hooks (a trial is still RUNNING in on_trial_complete), and with reused
@@ -94,6 +101,8 @@ class ProgressCallback(tune.Callback):
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
         self._epochs[trial.trial_id] = int(result.get("training_iteration", 0))
+        if result.get("diverged"):
+            self._diverged.add(trial.trial_id)
         value = result.get(self.metric)
         best = self.progress.best_value
         if value is not None and (best is None or self.sign * value > self.sign * best):
@@ -105,7 +114,10 @@ class ProgressCallback(tune.Callback):
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._finished.add(trial.trial_id)
         epochs = self._epochs.get(trial.trial_id, 0)
-        if epochs >= self.max_epochs:
+        if trial.trial_id in self._diverged:
+            self.progress.diverged += 1
+            self._refresh(trials, f"{trial.trial_id} diverged after {epochs} epochs")
+        elif epochs >= self.max_epochs:
             self.progress.completed += 1
             self._refresh(trials, f"{trial.trial_id} completed {epochs} epochs")
         else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,12 +17,12 @@ from typing import Any
 from cords_tune.config import ExperimentConfig, apply_params, load_config
 from cords_tune.datasets import DataBundle
 from cords_tune.preflight import load_and_check
-from cords_tune.errors import ConfigError, RunFailedError, RunFinishedError, RunInterruptedError
+from cords_tune.errors import ClusterUnavailableError, ConfigError, RunFailedError, RunFinishedError, RunInterruptedError
 from cords_tune.reports import write_run, write_text_atomic
 from cords_tune.tuning.progress import Progress, ProgressCallback, last_progress, progress_display
 from cords_tune.tuning.results import collect_trials
 from cords_tune.tuning.retrain import FinalResult, retrain_on_cluster
-from cords_tune.tuning.storage import check_storage_visible, is_uri
+from cords_tune.tuning.storage import alive_nodes, check_storage_visible, is_uri
 
 __all__ = ["RunResult", "run_experiment", "resume_experiment", "asha_grace_period", "make_run_dir"]
 
@@ -65,6 +66,9 @@ def run_experiment(
         RunInterruptedError: the driver was interrupted; ``resume_experiment(run_dir)`` continues it.
     """
     started = time.perf_counter()
+    _probe(address or os.environ.get("RAY_ADDRESS"))  # before anything is written
+    if config.storage_path and not is_uri(config.storage_path):  # resume must find it from any directory
+        config = config.model_copy(update={"storage_path": str(Path(config.storage_path).expanduser().resolve())})
     data, timings = _load_data(config)
     run_dir = make_run_dir(output_dir or config.output_dir, config.name)
     write_text_atomic(run_dir / "config.yaml", config.to_yaml())
@@ -80,6 +84,7 @@ def resume_experiment(
     """Continue an interrupted run: finished trials are kept, unfinished ones continue from their last
     checkpoint, then the best configuration is retrained once."""
     started = time.perf_counter()
+    _probe(address or os.environ.get("RAY_ADDRESS"))
     run_dir = Path(run_dir).expanduser().resolve()
     if not (run_dir / "config.yaml").is_file():
         raise ConfigError(f"{str(run_dir)!r} is not a run directory: it has no config.yaml. Give the directory "
@@ -162,7 +167,22 @@ def _tune_and_finish(
                 progress.phase = "retraining best config on the full data"
                 on_progress(progress)
             tick = time.perf_counter()
-            final = retrain_on_cluster(best_config, data_ref)
+            try:
+                final = retrain_on_cluster(best_config, data_ref)
+            except BaseException as error:  # the trials are paid for: keep them whatever stops the retrain
+                interrupted = isinstance(error, KeyboardInterrupt)
+                status = "interrupted" if interrupted else "retrain_failed"
+                summary = _summary(config, data, trials, best, best_config, None, timings, started, status=status)
+                write_run(run_dir, summary, trials, best_config)
+                if interrupted:
+                    raise RunInterruptedError(
+                        f"interrupted during the final retrain; all trials are kept. Continue with: "
+                        f"cords-tune resume {run_dir}"
+                    ) from None
+                raise RunFailedError(
+                    f"the final retrain failed: {_first_line(error)}. The trials and best_config.yaml are in "
+                    f"{run_dir}; retry the retrain with: cords-tune resume {run_dir}"
+                ) from None
             timings["final_wall_s"] = time.perf_counter() - tick
 
         summary = _summary(config, data, trials, best, best_config, final, timings, started)
@@ -185,13 +205,36 @@ def _init_ray(address: str | None) -> bool:
     # the legacy reporter at verbose=0 prints nothing, and trial errors are kept in the results.
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     quiet = logging.getLogger("cords_tune").getEffectiveLevel() > logging.INFO
-    ray.init(
-        address=address,
-        include_dashboard=False,
-        log_to_driver=False,
-        logging_level=logging.ERROR if quiet else logging.INFO,
-    )
+    try:
+        ray.init(
+            address=address,
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level=logging.ERROR if quiet else logging.INFO,
+        )
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        target = address or os.environ.get("RAY_ADDRESS") or "a new local Ray"
+        raise ClusterUnavailableError(
+            f"cannot start or join Ray ({target}): {_first_line(error)}. Check the address (e.g. "
+            "--address auto on a cluster node, or the head's host:6379) and that the cluster is up"
+        ) from None
+    if (address or os.environ.get("RAY_ADDRESS")) and len(alive_nodes()) == 1:
+        log.info("joined a Ray cluster of one node; nodes an autoscaler adds later must see the storage path")
     return True
+
+
+def _probe(address: str | None) -> None:
+    """Fail in seconds on a ``host:port`` nobody answers at (Ray itself retries for many minutes)."""
+    if not address or "://" in address or ":" not in address:
+        return  # a local Ray, "auto", or a scheme Ray resolves itself
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except (OSError, ValueError) as error:
+        raise ClusterUnavailableError(
+            f"no Ray cluster answers at {address} ({error}). Check the address (the head's host:6379, or "
+            "--address auto on a cluster node) and that the cluster is up"
+        ) from None
 
 
 def _storage(config: ExperimentConfig, run_dir: Path) -> tuple[str, str]:
@@ -290,6 +333,11 @@ def asha_grace_period(config: ExperimentConfig) -> int:
         )
         grace = warm + 1
     return min(grace, config.training.epochs)
+
+
+def _first_line(error: BaseException) -> str:
+    lines = [line for line in str(error).strip().splitlines() if line.strip()]
+    return lines[-1] if lines else type(error).__name__
 
 
 def _best(trials: list[dict[str, Any]], mode: str) -> dict[str, Any]:

@@ -35,7 +35,7 @@ def check_storage_visible(storage: str, nodes: list[dict] | None = None) -> None
         StorageError: naming the nodes that do not see the path.
     """
     nodes = alive_nodes() if nodes is None else nodes
-    if is_uri(storage) or len(nodes) <= 1:
+    if is_uri(storage) or len(nodes) <= 1:  # one node now; nodes an autoscaler adds later are not checked
         return
     marker = Path(storage) / f".cords-tune-visible-{uuid.uuid4().hex}"
     marker.parent.mkdir(parents=True, exist_ok=True)
