@@ -19,14 +19,14 @@ import hashlib
 import importlib.metadata
 import json
 import logging
-import os
 import random
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+
 import numpy as np
 
+from cords_tune.atomic import write_atomically
 from cords_tune.datasets import DATASETS
 from cords_tune.datasets.bundle import TrainTest
 from cords_tune.params import ParamCheck
@@ -135,17 +135,12 @@ def _read_cache(path: Path) -> dict[str, np.ndarray] | None:
 
 def _write_cache(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Write ``arrays`` to ``path`` atomically; a failure to cache is logged, never fatal."""
+
+    def save(tmp: str) -> None:
+        with open(tmp, "wb") as file:  # a file object: np.savez would add ".npz" to a bare name
+            np.savez(file, **arrays)
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    except OSError as exc:
-        logger.warning("Cannot cache MNIST-1D in %s: %s", path.parent, exc)
-        return
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
+        write_atomically(path, save)
     except OSError as exc:
         logger.warning("Cannot cache MNIST-1D in %s: %s", path, exc)
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
