@@ -125,7 +125,6 @@ def resume(
     """Continue an interrupted run: finished trials are kept, unfinished ones continue from checkpoints."""
     _configure_logging(verbose)
     with _user_errors():
-        from cords_tune.config import load_config
         from cords_tune.tuning import resume_experiment
 
         with _progress_display() as on_progress:

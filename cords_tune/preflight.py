@@ -7,7 +7,7 @@ from cords_tune.config import ExperimentConfig, apply_params
 from cords_tune.datasets import DATASETS, DataBundle, load_dataset
 from cords_tune.errors import ConfigError
 from cords_tune.models import create_model
-from cords_tune.selection import budget_for
+from cords_tune.selection import budget_for, uses_subsets
 
 __all__ = ["load_and_check", "check_budget", "check_models", "check_validation"]
 
@@ -47,7 +47,7 @@ def check_validation(config: ExperimentConfig, data: DataBundle) -> None:
 
 def check_budget(config: ExperimentConfig, data: DataBundle) -> None:
     """Every subset a trial may use must hold at least one sample per class."""
-    if config.selection.strategy == "full":
+    if not uses_subsets(config.selection.strategy):
         return
     fractions = [config.selection.fraction]
     domain = config.search.space.get("selection.fraction")

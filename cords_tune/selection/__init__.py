@@ -19,6 +19,7 @@ __all__ = [
     "budget_for",
     "create_strategy",
     "list_strategies",
+    "uses_subsets",
 ]
 
 STRATEGIES: Registry = Registry("strategy")
@@ -26,6 +27,11 @@ STRATEGIES: Registry = Registry("strategy")
 
 def list_strategies() -> list[str]:
     return STRATEGIES.names()
+
+
+def uses_subsets(name: str) -> bool:
+    """Whether strategy ``name`` trains on subsets (``full`` does not)."""
+    return STRATEGIES.get(name).uses_subsets
 
 
 def create_strategy(name: str, params: dict[str, Any] | None = None) -> SelectionStrategy:

@@ -75,6 +75,9 @@ class SelectionStrategy(abc.ABC):
 
     #: whether ``select`` needs ``context.gradients``; the training loop only computes them if so.
     needs_gradients: bool = False
+    #: whether trials train on subsets at all; ``False`` means the full data every epoch (no schedule, no
+    #: budget, no warm start).
+    uses_subsets: bool = True
 
     @abc.abstractmethod
     def select(self, context: SelectionContext, budget: int) -> Subset:

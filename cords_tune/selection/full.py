@@ -14,6 +14,8 @@ __all__ = ["FullStrategy"]
 class FullStrategy(SelectionStrategy):
     """All training data, every epoch (no selection; the fraction is ignored)."""
 
+    uses_subsets = False
+
     def select(self, context: SelectionContext, budget: int) -> Subset:
         n = context.num_samples
         return Subset(indices=torch.arange(n), weights=torch.ones(n))

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from cords_tune.config import ExperimentConfig
 from cords_tune.datasets import DataBundle
 from cords_tune.models import create_model
-from cords_tune.selection import SelectionContext, Subset, budget_for, create_strategy
+from cords_tune.selection import SelectionContext, Subset, budget_for, create_strategy, uses_subsets
 from cords_tune.selection.features import LastLayerGradients
 from cords_tune.training.device_data import DeviceSplit, resolve_device
 from cords_tune.training.optim import build_optimizer, build_scheduler
@@ -92,7 +92,7 @@ class Trainer:
         self.scheduler = build_scheduler(self.optimizer, config.training, self.epochs)
 
         selection = config.selection
-        is_full = full_data or selection.strategy == "full"
+        is_full = full_data or not uses_subsets(selection.strategy)
         self.strategy = None if is_full else create_strategy(selection.strategy, selection.params)
         self.schedule = SubsetSchedule(selection.every, selection.warm_start_epochs, enabled=not is_full)
         self.budget = budget_for(selection.fraction, len(self.train))

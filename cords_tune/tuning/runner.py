@@ -17,6 +17,7 @@ from typing import Any
 from cords_tune.config import ExperimentConfig, apply_params, load_config
 from cords_tune.datasets import DataBundle
 from cords_tune.preflight import load_and_check
+from cords_tune.selection import uses_subsets
 from cords_tune.errors import ClusterUnavailableError, ConfigError, RunFailedError, RunFinishedError, RunInterruptedError
 from cords_tune.reports import write_run, write_text_atomic
 from cords_tune.tuning.progress import Progress, ProgressCallback, last_progress, progress_display
@@ -326,7 +327,7 @@ def asha_grace_period(config: ExperimentConfig) -> int:
     if domain is not None:
         warm = max([warm] + [int(v) for v in domain.extremes])
     grace = config.search.asha.grace_period
-    if config.selection.strategy != "full" and grace <= warm:
+    if uses_subsets(config.selection.strategy) and grace <= warm:
         log.warning(
             "search.asha.grace_period %d is within the %d full-data warm-start epochs; using %d so that "
             "trials are compared once they have trained on subsets", grace, warm, warm + 1,
