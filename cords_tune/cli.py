@@ -1,4 +1,4 @@
-"""`cords-tune run | resume | validate | strategies`.
+"""`cords-tune run | resume | fidelity | validate | strategies`.
 
 User mistakes (a bad config, a missing dataset) print one message and exit with code 2, never a traceback.
 """
@@ -96,6 +96,14 @@ def run(
         Optional[str],
         typer.Option(help="Where trial files go: a shared path (NFS) or s3:// / gs:// URI on several nodes."),
     ] = None,
+    baseline: Annotated[
+        Optional[bool],
+        typer.Option(
+            "--baseline/--no-baseline",
+            help="Also run the same search on the full data and compare: speedup, test accuracy, both best "
+            "configs (comparison.json, comparison.png). Default: the config's `baseline`.",
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
 ) -> None:
     """Tune on data subsets, retrain the best configuration on the full data, write the results."""
@@ -103,7 +111,7 @@ def run(
     from cords_tune.config import load_config
 
     with _user_errors():
-        experiment = load_config(config, set_ or [])
+        experiment = load_config(config, [*(set_ or []), *([f"baseline={baseline}"] if baseline is not None else [])])
         if storage_path is not None:  # a path or URI, taken verbatim (not parsed as YAML like --set values)
             experiment = experiment.model_copy(update={"storage_path": storage_path})
         from cords_tune.tuning import run_experiment
@@ -111,6 +119,8 @@ def run(
         with _progress_display() as on_progress:
             result = run_experiment(experiment, output_dir=output, on_progress=on_progress, address=address)
     _print_summary(result.summary)
+    if result.comparison:
+        _print_comparison(result.comparison)
     out.print(f"Results: [bold]{result.run_dir}[/]", highlight=False)
 
 
@@ -130,7 +140,48 @@ def resume(
         with _progress_display() as on_progress:
             result = resume_experiment(run_dir, on_progress=on_progress, address=address)
     _print_summary(result.summary)
+    if result.comparison:
+        _print_comparison(result.comparison)
     out.print(f"Results: [bold]{result.run_dir}[/]", highlight=False)
+
+
+@app.command()
+def fidelity(
+    config: ConfigArg,
+    configs: Annotated[int, typer.Option("--configs", "-k", help="How many configurations to sample (at least 2).")] = 10,
+    set_: SetOpt = None,
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Directory for the result directory (default: the config's output_dir).")
+    ] = None,
+    address: Annotated[
+        Optional[str], typer.Option(help="Ray cluster address to join (default: RAY_ADDRESS, else a local Ray).")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
+) -> None:
+    """Can subsets be trusted here? Train K sampled configurations for all epochs on subsets and on the full
+    data; report the rank correlations of their validation scores and whether the top-1 and top-3 agree."""
+    _configure_logging(verbose)
+    from cords_tune.config import load_config
+
+    with _user_errors():
+        experiment = load_config(config, set_ or [])
+        from cords_tune.tuning.fidelity import measure_fidelity
+
+        with _progress_display() as on_progress:
+            result = measure_fidelity(experiment, configs, output_dir=output, on_progress=on_progress, address=address)
+    f = result.fidelity
+    table = Table(title=f"rank fidelity: {f['strategy']} subsets at {f['fraction']:g} against the full data, "
+                        f"{f['num_configs']} configurations x {f['epochs']} epochs")
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    table.add_row(f"Spearman correlation of {f['metric']}", _short(f["spearman"]))
+    table.add_row(f"Kendall tau-b of {f['metric']}", _short(f["kendall"]))
+    table.add_row("top-1 agrees", "yes" if f["top1_agree"] else "no")
+    table.add_row("top-3 shared", f"{f['top3_overlap']} of {min(3, f['num_configs'])}")
+    table.add_row(f"regret of the subsets' pick ({f['metric']} on the full data)", _short(f["top1_regret"]))
+    table.add_row("training time, subsets / full data", f"{_seconds(f['train_s_subset'])} / {_seconds(f['train_s_full'])}")
+    out.print(table)
+    out.print(f"Results: [bold]{result.run_dir}[/] (fidelity.json, fidelity.png)", highlight=False)
 
 
 @app.command()
@@ -224,6 +275,25 @@ def _print_summary(summary: dict[str, Any]) -> None:
         table.add_row(name, value)
     for key, value in (summary.get("best_config") or {}).items():
         table.add_row(f"best {key}", _short(value))
+    out.print(table)
+
+
+def _print_comparison(comparison: dict[str, Any]) -> None:
+    c = comparison
+    table = Table(title=f"compared with tuning on the full data (same search, {c['num_trials']} trials)")
+    table.add_column("quantity")
+    table.add_column(f"{c['strategy']} {c['fraction']:g}", justify="right")
+    table.add_column("full data", justify="right")
+    table.add_column("", justify="right")
+    table.add_row("tuning wall-clock", _seconds(c["tuning_wall_s_subset"]), _seconds(c["tuning_wall_s_full"]),
+                  f"{c['tuning_speedup']:.2f}x faster")
+    table.add_row("end-to-end wall-clock", _seconds(c["end_to_end_wall_s_subset"]),
+                  _seconds(c["end_to_end_wall_s_full"]), f"{c['end_to_end_speedup']:.2f}x faster")
+    table.add_row("test accuracy of the final model", _short(c["test_accuracy_subset"]),
+                  _short(c["test_accuracy_full"]), f"{100 * c['accuracy_delta']:+.2f} points")
+    for key in sorted(set(c["best_config_subset"] or {}) | set(c["best_config_full"] or {})):
+        table.add_row(f"best {key}", _short((c["best_config_subset"] or {}).get(key)),
+                      _short((c["best_config_full"] or {}).get(key)), "")
     out.print(table)
 
 

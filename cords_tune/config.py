@@ -238,6 +238,11 @@ class ExperimentConfig(_Strict):
     resources: ResourcesConfig = Field(default_factory=ResourcesConfig)
     final: FinalConfig = Field(default_factory=FinalConfig)
     fault_tolerance: FaultToleranceConfig = Field(default_factory=FaultToleranceConfig)
+    baseline: bool = Field(
+        False,
+        description="also tune on the full data (same space, trials, seed, ASHA and resources) and compare: "
+        "speedup, test accuracy and both best configs",
+    )
     output_dir: str = "results"
     storage_path: str | None = Field(
         None,
@@ -252,6 +257,24 @@ class ExperimentConfig(_Strict):
                 "training.device is 'cuda' but resources.gpus_per_trial is 0, so Ray gives trials no GPU. "
                 "Set resources.gpus_per_trial (e.g. 1 or 0.5), or training.device: auto",
                 path="training.device",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _baseline_needs_subsets_and_retrain(self) -> ExperimentConfig:
+        if not self.baseline:
+            return self
+        if self.selection.strategy == "full":
+            raise ConfigError(
+                "baseline compares tuning on subsets with tuning on the full data, but selection.strategy is "
+                "already 'full'. Pick a subset strategy (e.g. gradmatch), or set baseline: false",
+                path="baseline",
+            )
+        if not self.final.enabled:
+            raise ConfigError(
+                "baseline compares test accuracies, and the subset side's comes from the final retrain, but "
+                "final.enabled is false. Set final.enabled: true, or baseline: false",
+                path="baseline",
             )
         return self
 

@@ -14,7 +14,15 @@ def markdown_table(header: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
-def render_report(summary: dict[str, Any], trials: list[dict[str, Any]], *, max_trials: int = 30) -> str:
+def render_report(
+    summary: dict[str, Any],
+    trials: list[dict[str, Any]],
+    *,
+    max_trials: int = 30,
+    comparison: dict[str, Any] | None = None,
+) -> str:
+    """The run's report; with ``comparison``, its section on the full-data baseline follows the result."""
+    from cords_tune.reports.comparison import comparison_section
     metric = summary["metric"]
     final = summary.get("final") or {}
     timings = summary.get("timings") or {}
@@ -41,6 +49,7 @@ def render_report(summary: dict[str, Any], trials: list[dict[str, Any]], *, max_
             ],
         ),
         "",
+        *([comparison_section(comparison)] if comparison else []),
         "## Best configuration",
         "",
         markdown_table(["parameter", "value"], [[k, v] for k, v in (summary.get("best_config") or {}).items()])

@@ -71,10 +71,13 @@ class ProgressCallback(tune.Callback):
         metric, mode: what "best" means.
         max_epochs: epochs of a trial that runs to the end; fewer means ASHA stopped it.
         display: the run's key in the display registry (see ``progress_display``).
+        phase: what the display calls this search.
     """
 
-    def __init__(self, *, total: int, metric: str, mode: str, max_epochs: int, display: str) -> None:
-        self.progress = Progress(total=total)
+    def __init__(
+        self, *, total: int, metric: str, mode: str, max_epochs: int, display: str, phase: str = "tuning"
+    ) -> None:
+        self.progress = Progress(total=total, phase=phase)
         self.metric = metric
         self.sign = 1.0 if mode == "max" else -1.0
         self.max_epochs = max_epochs

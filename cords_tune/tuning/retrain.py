@@ -1,20 +1,22 @@
-"""Retrain the best configuration on the full training data, as a Ray task with a trial's resources,
-then evaluate it once on the test split."""
+"""The final model's test accuracy, as a Ray task with a trial's resources: the best configuration retrained
+on the full training data, or a finished trial's model tested as it stands (the full-data baseline's)."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import ray
+import torch
 
 from cords_tune.config import ExperimentConfig
 from cords_tune.datasets import DataBundle
 from cords_tune.training import Trainer
 from cords_tune.tuning.trainable import on_this_worker
 
-__all__ = ["FinalResult", "retrain_best", "retrain_on_cluster"]
+__all__ = ["FinalResult", "retrain_best", "retrain_on_cluster", "evaluate_trained", "evaluate_checkpoint_on_cluster", "as_trial_task"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class FinalResult:
     wall_s: float
     train_s: float
     node: str
+    retrained: bool = True  # False: a finished trial's model, tested as it stands
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -51,7 +54,39 @@ def retrain_best(config: ExperimentConfig, data: DataBundle) -> FinalResult:
 
 def retrain_on_cluster(config: ExperimentConfig, data_ref: ray.ObjectRef) -> FinalResult:
     """Run ``retrain_best`` as a Ray task with the trial resources of ``config`` and wait for it."""
-    task = ray.remote(
+    return ray.get(as_trial_task(retrain_best, config).remote(config, data_ref))
+
+
+def evaluate_trained(config: ExperimentConfig, data: DataBundle, checkpoint: Any) -> FinalResult:
+    """Test the model a trial finished with (its last checkpoint), as ``retrain_best`` tests its model."""
+    from cords_tune.tuning.trainable import CHECKPOINT_FILE
+
+    start = time.perf_counter()
+    trainer = Trainer(on_this_worker(config), data)
+    with checkpoint.as_directory() as folder:
+        state = torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=True, map_location=trainer.device)
+    trainer.load_state_dict(state["trainer"])
+    test_loss, test_accuracy = trainer.evaluate_test()
+    _, val_accuracy = trainer.evaluate(trainer.val)
+    return FinalResult(
+        test_accuracy=test_accuracy,
+        test_loss=test_loss,
+        val_accuracy=val_accuracy,
+        epochs=trainer.epoch,
+        wall_s=time.perf_counter() - start,
+        train_s=0.0,
+        node=ray.get_runtime_context().get_node_id() if ray.is_initialized() else "local",
+        retrained=False,
+    )
+
+
+def evaluate_checkpoint_on_cluster(config: ExperimentConfig, data_ref: ray.ObjectRef, checkpoint: Any) -> FinalResult:
+    """Run ``evaluate_trained`` as a Ray task with the trial resources of ``config`` and wait for it."""
+    return ray.get(as_trial_task(evaluate_trained, config).remote(config, data_ref, checkpoint))
+
+
+def as_trial_task(function: Any, config: ExperimentConfig) -> Any:
+    """``function`` as a Ray task that asks for a trial's resources (retried once if its worker dies)."""
+    return ray.remote(
         num_cpus=config.resources.cpus_per_trial, num_gpus=config.resources.gpus_per_trial, max_retries=1
-    )(retrain_best)
-    return ray.get(task.remote(config, data_ref))
+    )(function)

@@ -1,12 +1,12 @@
 """One tuning run: load the data once, search with Optuna + ASHA on Ray Tune, retrain the best configuration
-on the full data, write the results. The only place that starts and stops Ray."""
+on the full data, write the results; with ``baseline``, run the same search on the full data and compare.
+The only place that starts and stops Ray for a run."""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,20 +14,33 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cords_tune.config import ExperimentConfig, apply_params, load_config
+import pandas as pd
+
+from cords_tune.config import ExperimentConfig, apply_params, load_config, parse_config
 from cords_tune.datasets import DataBundle
+from cords_tune.errors import ConfigError, RunFailedError, RunFinishedError, RunInterruptedError
 from cords_tune.preflight import load_and_check
+from cords_tune.reports import build_comparison, render_report, write_comparison, write_run, write_text_atomic
 from cords_tune.selection import uses_subsets
-from cords_tune.errors import ClusterUnavailableError, ConfigError, RunFailedError, RunFinishedError, RunInterruptedError
-from cords_tune.reports import write_run, write_text_atomic
 from cords_tune.tuning.progress import Progress, ProgressCallback, last_progress, progress_display
 from cords_tune.tuning.results import collect_trials
-from cords_tune.tuning.retrain import FinalResult, retrain_on_cluster
-from cords_tune.tuning.storage import alive_nodes, check_storage_visible, is_uri
+from cords_tune.tuning.retrain import FinalResult, retrain_on_cluster, evaluate_checkpoint_on_cluster
+from cords_tune.tuning.session import first_line, probe_address, ray_session
+from cords_tune.tuning.storage import check_storage_visible, is_uri
 
-__all__ = ["RunResult", "run_experiment", "resume_experiment", "asha_grace_period", "make_run_dir"]
+__all__ = [
+    "RunResult",
+    "run_experiment",
+    "resume_experiment",
+    "asha_grace_period",
+    "full_data_variant",
+    "make_run_dir",
+    "BASELINE_DIR",
+]
 
 log = logging.getLogger(__name__)
+
+BASELINE_DIR = "baseline"  # the full-data search's files, inside the run directory
 
 
 @dataclass(frozen=True)
@@ -35,6 +48,7 @@ class RunResult:
     run_dir: Path
     summary: dict[str, Any]
     trials: list[dict[str, Any]]
+    comparison: dict[str, Any] | None = None  # with ``baseline``: subset tuning against full-data tuning
 
 
 def make_run_dir(output_dir: str | Path, name: str) -> Path:
@@ -55,7 +69,8 @@ def run_experiment(
     on_progress: Callable[[Progress], None] | None = None,
     address: str | None = None,
 ) -> RunResult:
-    """Tune ``config`` on data subsets, retrain the best configuration on the full data, write the results.
+    """Tune ``config`` on data subsets, retrain the best configuration on the full data, write the results;
+    with ``config.baseline``, then tune on the full data too and write the comparison.
 
     Args:
         config: a validated experiment.
@@ -67,13 +82,14 @@ def run_experiment(
         RunInterruptedError: the driver was interrupted; ``resume_experiment(run_dir)`` continues it.
     """
     started = time.perf_counter()
-    _probe(address or os.environ.get("RAY_ADDRESS"))  # before anything is written
+    probe_address(address or os.environ.get("RAY_ADDRESS"))  # before anything is written
     if config.storage_path and not is_uri(config.storage_path):  # resume must find it from any directory
         config = config.model_copy(update={"storage_path": str(Path(config.storage_path).expanduser().resolve())})
     data, timings = _load_data(config)
     run_dir = make_run_dir(output_dir or config.output_dir, config.name)
     write_text_atomic(run_dir / "config.yaml", config.to_yaml())
-    return _tune_and_finish(config, data, run_dir, timings, started, on_progress, address, resume=False)
+    with ray_session(address):
+        return _run(config, data, run_dir, timings, started, on_progress, resume=False)
 
 
 def resume_experiment(
@@ -83,27 +99,33 @@ def resume_experiment(
     address: str | None = None,
 ) -> RunResult:
     """Continue an interrupted run: finished trials are kept, unfinished ones continue from their last
-    checkpoint, then the best configuration is retrained once."""
+    checkpoint, then the best configuration is retrained once (and the baseline search, if asked for,
+    continues or starts)."""
     started = time.perf_counter()
-    _probe(address or os.environ.get("RAY_ADDRESS"))
+    probe_address(address or os.environ.get("RAY_ADDRESS"))
     run_dir = Path(run_dir).expanduser().resolve()
     if not (run_dir / "config.yaml").is_file():
         raise ConfigError(f"{str(run_dir)!r} is not a run directory: it has no config.yaml. Give the directory "
                           "that `cords-tune run` printed")
-    summary_file = run_dir / "summary.json"
-    if summary_file.is_file() and json.loads(summary_file.read_text()).get("status") == "ok":
-        raise RunFinishedError(f"{run_dir} finished already; its results are in {summary_file}")
     config = load_config(run_dir / "config.yaml")
+    if _subset_phase_done(run_dir) and (not config.baseline or (run_dir / "comparison.json").is_file()):
+        raise RunFinishedError(f"{run_dir} finished already; its results are in {run_dir / 'summary.json'}")
     storage, experiment = _storage(config, run_dir)
     from ray import tune
 
-    if not tune.Tuner.can_restore(f"{storage}/{experiment}"):
+    if not _subset_phase_done(run_dir) and not tune.Tuner.can_restore(f"{storage}/{experiment}"):
         raise RunFailedError(
             f"no tuning state to resume under {storage}/{experiment}: the run stopped before its first trial "
             f"started. Start it again with: cords-tune run {run_dir / 'config.yaml'}"
         )
     data, timings = _load_data(config)
-    return _tune_and_finish(config, data, run_dir, timings, started, on_progress, address, resume=True)
+    with ray_session(address):
+        return _run(config, data, run_dir, timings, started, on_progress, resume=True)
+
+
+def _subset_phase_done(run_dir: Path) -> bool:
+    summary_file = run_dir / "summary.json"
+    return summary_file.is_file() and json.loads(summary_file.read_text()).get("status") == "ok"
 
 
 def _load_data(config: ExperimentConfig) -> tuple[DataBundle, dict[str, float]]:
@@ -113,129 +135,207 @@ def _load_data(config: ExperimentConfig) -> tuple[DataBundle, dict[str, float]]:
     return data, {"data_load_s": time.perf_counter() - tick}
 
 
-def _tune_and_finish(
+def _run(
     config: ExperimentConfig,
     data: DataBundle,
     run_dir: Path,
     timings: dict[str, float],
     started: float,
     on_progress: Callable[[Progress], None] | None,
-    address: str | None,
     *,
     resume: bool,
 ) -> RunResult:
+    """The subset search with its retrain (unless a resumed run finished it), then the baseline if asked."""
     import ray
 
     tick = time.perf_counter()
-    owns_ray = _init_ray(address)
-    timings["ray_start_s"] = time.perf_counter() - tick
-    try:
-        tick = time.perf_counter()
-        data_ref = ray.put(data)
-        timings["data_put_s"] = time.perf_counter() - tick
-        storage, experiment = _storage(config, run_dir)
-        check_storage_visible(storage)
+    data_ref = ray.put(data)
+    timings["data_put_s"] = time.perf_counter() - tick
+    storage, experiment = _storage(config, run_dir)
+    check_storage_visible(storage)
 
-        tick = time.perf_counter()
-        with progress_display(run_dir.name, on_progress):
-            grid = _tuner(config, data_ref, storage, experiment, run_dir.name, resume=resume).fit()
-        timings["tuning_wall_s"] = time.perf_counter() - tick
-
-        trials = collect_trials(grid, config)
-        finished = grid.num_terminated + grid.num_errors
-        if finished < config.search.num_trials:
-            summary = _summary(config, data, trials, None, None, None, timings, started, status="interrupted")
-            write_run(run_dir, summary, trials, None)
-            raise RunInterruptedError(
-                f"interrupted with {finished} of {config.search.num_trials} trials finished; nothing is lost. "
-                f"Continue with: cords-tune resume {run_dir}"
-            )
-        usable = [t for t in trials if t["status"] in ("completed", "stopped") and t["epochs"] > 0]
-        if not usable:
-            write_run(run_dir, _summary(config, data, trials, None, None, None, timings, started), trials, None)
-            errors = {t["error"] for t in trials if t.get("error")}
-            raise RunFailedError(
-                f"all {len(trials)} trials failed or diverged; nothing to retrain. First error: "
-                f"{next(iter(errors), 'none (diverged)')}. Trial logs are under {storage}/{experiment}"
-            )
-        best = _best(usable, config.search.mode)
-        best_config = apply_params(config, best["params"])
-
-        final = None
-        if config.final.enabled:
-            if on_progress:
-                progress = last_progress(run_dir.name) or Progress(total=config.search.num_trials)
-                progress.phase = "retraining best config on the full data"
-                on_progress(progress)
-            tick = time.perf_counter()
-            try:
-                final = retrain_on_cluster(best_config, data_ref)
-            except BaseException as error:  # the trials are paid for: keep them whatever stops the retrain
-                interrupted = isinstance(error, KeyboardInterrupt)
-                status = "interrupted" if interrupted else "retrain_failed"
-                summary = _summary(config, data, trials, best, best_config, None, timings, started, status=status)
-                write_run(run_dir, summary, trials, best_config)
-                if interrupted:
-                    raise RunInterruptedError(
-                        f"interrupted during the final retrain; all trials are kept. Continue with: "
-                        f"cords-tune resume {run_dir}"
-                    ) from None
-                raise RunFailedError(
-                    f"the final retrain failed: {_first_line(error)}. The trials and best_config.yaml are in "
-                    f"{run_dir}; retry the retrain with: cords-tune resume {run_dir}"
-                ) from None
-            timings["final_wall_s"] = time.perf_counter() - tick
-
-        summary = _summary(config, data, trials, best, best_config, final, timings, started)
-        summary["resumed"] = resume
-        write_run(run_dir, summary, trials, best_config)
-        return RunResult(run_dir=run_dir, summary=summary, trials=trials)
-    finally:
-        if owns_ray:
-            ray.shutdown()
-
-
-def _init_ray(address: str | None) -> bool:
-    """Start (or join) Ray unless this process already did; return whether we must shut it down."""
-    import ray
-
-    if ray.is_initialized():
-        return False
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    # Tune's own console output (experiment tables, trial tracebacks) would fight our progress display;
-    # the legacy reporter at verbose=0 prints nothing, and trial errors are kept in the results.
-    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-    quiet = logging.getLogger("cords_tune").getEffectiveLevel() > logging.INFO
-    try:
-        ray.init(
-            address=address,
-            include_dashboard=False,
-            log_to_driver=False,
-            logging_level=logging.ERROR if quiet else logging.INFO,
+    if resume and _subset_phase_done(run_dir):
+        summary = json.loads((run_dir / "summary.json").read_text())
+        trials = _read_trials(run_dir / "trials.parquet")
+    else:
+        summary, trials = _search_and_retrain(
+            config, data, data_ref, run_dir, storage, experiment, timings, started, on_progress, resume=resume
         )
-    except (ConnectionError, RuntimeError, ValueError) as error:
-        target = address or os.environ.get("RAY_ADDRESS") or "a new local Ray"
-        raise ClusterUnavailableError(
-            f"cannot start or join Ray ({target}): {_first_line(error)}. Check the address (e.g. "
-            "--address auto on a cluster node, or the head's host:6379) and that the cluster is up"
-        ) from None
-    if (address or os.environ.get("RAY_ADDRESS")) and len(alive_nodes()) == 1:
-        log.info("joined a Ray cluster of one node; nodes an autoscaler adds later must see the storage path")
-    return True
+    comparison = None
+    if config.baseline:
+        comparison = _baseline(config, data, data_ref, run_dir, storage, experiment, summary, trials, on_progress,
+                               resume=resume)
+    return RunResult(run_dir=run_dir, summary=summary, trials=trials, comparison=comparison)
 
 
-def _probe(address: str | None) -> None:
-    """Fail in seconds on a ``host:port`` nobody answers at (Ray itself retries for many minutes)."""
-    if not address or "://" in address or ":" not in address:
-        return  # a local Ray, "auto", or a scheme Ray resolves itself
-    host, _, port = address.rpartition(":")
+def _search(
+    config: ExperimentConfig,
+    data_ref: Any,
+    storage: str,
+    experiment: str,
+    display: str,
+    on_progress: Callable[[Progress], None] | None,
+    *,
+    resume: bool,
+    phase: str = "tuning",
+) -> tuple[Any, list[dict[str, Any]], float]:
+    """Run (or restore and finish) one Tune search; return its ResultGrid, trial rows and wall-clock."""
+    tick = time.perf_counter()
+    with progress_display(display, on_progress):
+        grid = _tuner(config, data_ref, storage, experiment, display, resume=resume, phase=phase).fit()
+    return grid, collect_trials(grid, config), time.perf_counter() - tick
+
+
+def _usable(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [t for t in trials if t["status"] in ("completed", "stopped") and t["epochs"] > 0]
+
+
+def _check_finished(grid: Any, config: ExperimentConfig, run_dir: Path, what: str) -> None:
+    finished = grid.num_terminated + grid.num_errors
+    if finished < config.search.num_trials:
+        raise RunInterruptedError(
+            f"interrupted with {finished} of {config.search.num_trials} {what} trials finished; nothing is "
+            f"lost. Continue with: cords-tune resume {run_dir}"
+        )
+
+
+def _search_and_retrain(
+    config: ExperimentConfig,
+    data: DataBundle,
+    data_ref: Any,
+    run_dir: Path,
+    storage: str,
+    experiment: str,
+    timings: dict[str, float],
+    started: float,
+    on_progress: Callable[[Progress], None] | None,
+    *,
+    resume: bool,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    grid, trials, timings["tuning_wall_s"] = _search(
+        config, data_ref, storage, experiment, run_dir.name, on_progress, resume=resume
+    )
     try:
-        socket.create_connection((host, int(port)), timeout=5).close()
-    except (OSError, ValueError) as error:
-        raise ClusterUnavailableError(
-            f"no Ray cluster answers at {address} ({error}). Check the address (the head's host:6379, or "
-            "--address auto on a cluster node) and that the cluster is up"
-        ) from None
+        _check_finished(grid, config, run_dir, "")
+    except RunInterruptedError:
+        summary = _summary(config, data, trials, None, None, None, timings, started, status="interrupted")
+        write_run(run_dir, summary, trials, None)
+        raise
+    usable = _usable(trials)
+    if not usable:
+        write_run(run_dir, _summary(config, data, trials, None, None, None, timings, started), trials, None)
+        errors = {t["error"] for t in trials if t.get("error")}
+        raise RunFailedError(
+            f"all {len(trials)} trials failed or diverged; nothing to retrain. First error: "
+            f"{next(iter(errors), 'none (diverged)')}. Trial logs are under {storage}/{experiment}"
+        )
+    best = _best(usable, config.search.mode)
+    best_config = apply_params(config, best["params"])
+
+    final = None
+    if config.final.enabled:
+        _announce(on_progress, run_dir.name, config, "retraining best config on the full data")
+        tick = time.perf_counter()
+        try:
+            final = retrain_on_cluster(best_config, data_ref)
+        except BaseException as error:  # the trials are paid for: keep them whatever stops the retrain
+            interrupted = isinstance(error, KeyboardInterrupt)
+            status = "interrupted" if interrupted else "retrain_failed"
+            summary = _summary(config, data, trials, best, best_config, None, timings, started, status=status)
+            write_run(run_dir, summary, trials, best_config)
+            if interrupted:
+                raise RunInterruptedError(
+                    f"interrupted during the final retrain; all trials are kept. Continue with: "
+                    f"cords-tune resume {run_dir}"
+                ) from None
+            raise RunFailedError(
+                f"the final retrain failed: {first_line(error)}. The trials and best_config.yaml are in "
+                f"{run_dir}; retry the retrain with: cords-tune resume {run_dir}"
+            ) from None
+        timings["final_wall_s"] = time.perf_counter() - tick
+
+    summary = _summary(config, data, trials, best, best_config, final, timings, started)
+    summary["resumed"] = resume
+    write_run(run_dir, summary, trials, best_config)
+    return summary, trials
+
+
+def _baseline(
+    config: ExperimentConfig,
+    data: DataBundle,
+    data_ref: Any,
+    run_dir: Path,
+    storage: str,
+    experiment: str,
+    subset_summary: dict[str, Any],
+    subset_trials: list[dict[str, Any]],
+    on_progress: Callable[[Progress], None] | None,
+    *,
+    resume: bool,
+) -> dict[str, Any]:
+    """The same search on the full data; its best trial is tested as it stands (it trained on the full data
+    already), then ``comparison.json``, ``comparison.png`` and the comparison in ``report.md`` are written."""
+    from ray import tune
+
+    started = time.perf_counter()
+    full = full_data_variant(config)
+    folder = run_dir / BASELINE_DIR
+    folder.mkdir(exist_ok=True)
+    name = f"{experiment}-{BASELINE_DIR}"
+    restore = resume and tune.Tuner.can_restore(f"{storage}/{name}")
+    display = f"{run_dir.name}-{BASELINE_DIR}"
+    timings: dict[str, float] = {}
+    grid, trials, timings["tuning_wall_s"] = _search(
+        full, data_ref, storage, name, display, on_progress, resume=restore, phase="baseline: tuning on the full data"
+    )
+    try:
+        _check_finished(grid, full, run_dir, "full-data baseline")
+    except RunInterruptedError:
+        write_run(folder, _summary(full, data, trials, None, None, None, timings, started, status="interrupted"),
+                  trials, None)
+        raise
+    usable = _usable(trials)
+    if not usable:
+        write_run(folder, _summary(full, data, trials, None, None, None, timings, started), trials, None)
+        raise RunFailedError(
+            f"every full-data baseline trial failed or diverged, so there is nothing to compare with; the subset "
+            f"results in {run_dir} are complete. Trial logs are under {storage}/{name}"
+        )
+    best = _best(usable, full.search.mode)
+    best_config = apply_params(full, best["params"])
+    checkpoint = grid[best["index"]].checkpoint
+    tick = time.perf_counter()
+    if best["status"] == "completed" and checkpoint is not None:
+        _announce(on_progress, display, full, "baseline: testing the best full-data trial")
+        final = evaluate_checkpoint_on_cluster(best_config, data_ref, checkpoint)
+    else:  # stopped early by ASHA: a user tuning on the full data would have to train it to the end too
+        _announce(on_progress, display, full, "baseline: retraining the best full-data config (it was stopped early)")
+        final = retrain_on_cluster(best_config, data_ref)
+    timings["final_wall_s"] = time.perf_counter() - tick
+    summary = _summary(full, data, trials, best, best_config, final, timings, started)
+    write_run(folder, summary, trials, best_config)
+
+    comparison = build_comparison(subset_summary, summary, dropped=sorted(set(config.search.space) - set(full.search.space)))
+    write_comparison(run_dir, comparison)
+    write_text_atomic(run_dir / "report.md", render_report(subset_summary, subset_trials, comparison=comparison))
+    return comparison
+
+
+def _announce(on_progress: Callable[[Progress], None] | None, display: str, config: ExperimentConfig, phase: str) -> None:
+    if on_progress:
+        progress = last_progress(display) or Progress(total=config.search.num_trials)
+        progress.phase = phase
+        on_progress(progress)
+
+
+def _read_trials(path: Path) -> list[dict[str, Any]]:
+    """trials.parquet back into trial rows (``param.<path>`` columns into ``params``)."""
+    rows = []
+    for record in pd.read_parquet(path).to_dict("records"):
+        params = {k.removeprefix("param."): v for k, v in record.items() if k.startswith("param.")}
+        row = {k: v for k, v in record.items() if not k.startswith("param.")}
+        rows.append({**row, "params": params})
+    return rows
 
 
 def _storage(config: ExperimentConfig, run_dir: Path) -> tuple[str, str]:
@@ -248,7 +348,9 @@ def _storage(config: ExperimentConfig, run_dir: Path) -> tuple[str, str]:
     return str(Path(config.storage_path).expanduser().resolve()), run_dir.name
 
 
-def _tuner(config: ExperimentConfig, data_ref: Any, storage: str, experiment: str, display: str, *, resume: bool):
+def _tuner(
+    config: ExperimentConfig, data_ref: Any, storage: str, experiment: str, display: str, *, resume: bool, phase: str
+):
     """A new Tuner, or the interrupted one restored from its experiment state (``resume``)."""
     import optuna
     from ray import tune
@@ -295,6 +397,7 @@ def _tuner(config: ExperimentConfig, data_ref: Any, storage: str, experiment: st
         mode=search.mode,
         max_epochs=config.training.epochs,
         display=display,
+        phase=phase,
     )
     return tune.Tuner(
         trainable,
@@ -336,9 +439,19 @@ def asha_grace_period(config: ExperimentConfig) -> int:
     return min(grace, config.training.epochs)
 
 
-def _first_line(error: BaseException) -> str:
-    lines = [line for line in str(error).strip().splitlines() if line.strip()]
-    return lines[-1] if lines else type(error).__name__
+def full_data_variant(config: ExperimentConfig) -> ExperimentConfig:
+    """The same search on the full data, for the baseline: strategy ``full``, the searched ``selection.*``
+    parameters dropped (they mean nothing there), ASHA's first rung where the subset search has it."""
+    data = config.model_dump(mode="python")
+    data["selection"] = {**data["selection"], "strategy": "full", "params": {}, "warm_start_epochs": 0}
+    data["search"]["space"] = {
+        path: {domain.kind: domain.values}
+        for path, domain in config.search.space.items()
+        if not path.startswith("selection.")
+    }
+    data["search"]["asha"]["grace_period"] = asha_grace_period(config)
+    data["baseline"] = False
+    return parse_config(data, source="full-data baseline")
 
 
 def _best(trials: list[dict[str, Any]], mode: str) -> dict[str, Any]:

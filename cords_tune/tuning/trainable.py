@@ -39,8 +39,8 @@ def train_trial(params: dict[str, Any], *, config: ExperimentConfig, data: DataB
 
     ``data`` is resolved by ``tune.with_parameters`` from the one ObjectRef the driver put: each node reads
     it from its object store (zero-copy for NumPy arrays), it is never loaded per trial. Every
-    ``checkpoint_every`` epochs the trainer's whole state goes into a Tune checkpoint; a retried or resumed
-    trial continues from its last one.
+    ``checkpoint_every`` epochs, and after the last, the trainer's whole state goes into a Tune checkpoint; a
+    retried or resumed trial continues from its last one.
     """
     trial_config = on_this_worker(apply_params(config, params))
     trainer = Trainer(trial_config, data)
@@ -56,7 +56,8 @@ def train_trial(params: dict[str, Any], *, config: ExperimentConfig, data: DataB
 
     def report(stats: EpochStats) -> None:
         metrics = {**stats.as_dict(), **placement}
-        if stats.epoch % every or stats.epoch == trainer.epochs or stats.diverged:
+        # The last epoch is checkpointed too: a finished trial's model can be tested (the full-data baseline).
+        if (stats.epoch % every and stats.epoch < trainer.epochs) or stats.diverged:
             tune.report(metrics)
             return
         with tempfile.TemporaryDirectory() as folder:

@@ -1,0 +1,171 @@
+"""Subset tuning against full-data tuning, per strategy x fraction x seed: speedups, accuracy delta and
+rank fidelity, as a markdown table.
+
+Every finished measurement is appended to a JSON-lines file and skipped when the script runs again, so a
+long benchmark can be stopped and continued. Per seed, the full-data search runs once (with the first
+cell, through ``baseline: true``) and every cell of that seed is compared with it; each run is measured
+alone on the machine. Rank fidelity trains the same sampled configurations for all epochs on every
+strategy x fraction and once on the full data.
+
+    python benchmarks/bench_comparison.py benchmarks/comparison.yaml            # measure (resumable)
+    python benchmarks/bench_comparison.py benchmarks/comparison.yaml --table    # the markdown table only
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+from cords_tune.config import ExperimentConfig, apply_params, load_config
+from cords_tune.reports import build_comparison
+
+RESULTS = Path(__file__).parent / "data"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("experiment")
+    parser.add_argument("--strategies", nargs="+", default=["gradmatch", "random", "glister", "craig"])
+    parser.add_argument("--fractions", nargs="+", type=float, default=[0.1, 0.05, 0.3])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--fidelity-configs", type=int, default=8, help="configurations per fidelity measurement")
+    parser.add_argument("--fidelity-seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--first-cells", type=int, default=2,
+                        help="cells (in --strategies x --fractions order) measured for every seed before the rest")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], help="config override a.b=value")
+    parser.add_argument("--table", action="store_true", help="print the table from the recorded results only")
+    args = parser.parse_args(argv)
+
+    base = load_config(args.experiment, args.overrides)
+    runs_file = RESULTS / f"{base.name}-runs.jsonl"
+    fidelity_file = RESULTS / f"{base.name}-fidelity.jsonl"
+    if not args.table:
+        cells = [(s, f) for f in args.fractions for s in args.strategies]
+        first, rest = cells[: args.first_cells], cells[args.first_cells :]
+        jobs = [(seed, *cell) for seed in args.seeds for cell in first]
+        fidelity_done = False
+        for seed in args.seeds:
+            jobs += [(seed, *cell) for cell in rest]
+        for index, (seed, strategy, fraction) in enumerate(jobs):
+            if index == len(args.seeds) * len(first) and not fidelity_done:
+                for fseed in args.fidelity_seeds:
+                    _measure_fidelity(base, cells, fseed, args.fidelity_configs, fidelity_file)
+                fidelity_done = True
+            _measure_cell(base, seed, strategy, fraction, runs_file)
+    print(render_table(base, _read(runs_file), _read(fidelity_file), " ".join(sys.argv)))
+
+
+def _cell_config(base: ExperimentConfig, seed: int, strategy: str, fraction: float, baseline: bool) -> ExperimentConfig:
+    return apply_params(
+        base, {"seed": seed, "selection.strategy": strategy, "selection.fraction": fraction, "baseline": baseline}
+    ).model_copy(update={"search": base.search})  # apply_params drops the search space; keep it
+
+
+def _measure_cell(base: ExperimentConfig, seed: int, strategy: str, fraction: float, out: Path) -> None:
+    from cords_tune.tuning import run_experiment
+    from cords_tune.tuning.runner import BASELINE_DIR
+
+    rows = _read(out)
+    if any((r["seed"], r["strategy"], r["fraction"]) == (seed, strategy, fraction) for r in rows):
+        return
+    baseline_dir = next((Path(r["run_dir"]) / BASELINE_DIR for r in rows if r["seed"] == seed and r["has_baseline"]), None)
+    config = _cell_config(base, seed, strategy, fraction, baseline=baseline_dir is None)
+    print(f"# seed {seed}: {strategy} at {fraction}" + (" with the full-data baseline" if config.baseline else ""),
+          file=sys.stderr, flush=True)
+    result = run_experiment(config)
+    if config.baseline:
+        comparison = result.comparison
+    else:
+        full = json.loads((baseline_dir / "summary.json").read_text())
+        comparison = build_comparison(result.summary, full)
+    row = {**comparison, "seed": seed, "run_dir": str(result.run_dir), "has_baseline": config.baseline,
+           "timings_subset": result.summary["timings"]}
+    _append(out, row)
+    print(f"#   tuning {comparison['tuning_wall_s_subset']:.1f} s vs {comparison['tuning_wall_s_full']:.1f} s "
+          f"({comparison['tuning_speedup']:.2f}x), accuracy delta {100 * comparison['accuracy_delta']:+.2f} points",
+          file=sys.stderr, flush=True)
+
+
+def _measure_fidelity(base: ExperimentConfig, cells: list[tuple[str, float]], seed: int, count: int, out: Path) -> None:
+    import ray
+
+    from cords_tune.preflight import load_and_check
+    from cords_tune.tuning.fidelity import build_fidelity, sample_configs, train_configs
+    from cords_tune.tuning.runner import full_data_variant
+    from cords_tune.tuning.session import ray_session
+
+    done = {(r["seed"], r["strategy"], r["fraction"]) for r in _read(out)}
+    todo = [(s, f) for s, f in cells if (seed, s, f) not in done]
+    if not todo:
+        return
+    print(f"# fidelity, seed {seed}: {count} configurations x {len(todo)} cells + the full data", file=sys.stderr, flush=True)
+    configs = {f"{s}@{f}": _cell_config(base, seed, s, f, baseline=False) for s, f in todo}
+    reference = next(iter(configs.values()))
+    points = sample_configs(reference, count)
+    with ray_session(None):
+        data_ref = ray.put(load_and_check(reference))
+        results = train_configs({**configs, "full": full_data_variant(reference)}, points, data_ref)
+    for label, config in configs.items():
+        fidelity = build_fidelity(config, points, results[label], results["full"])
+        _append(out, fidelity)
+
+
+def render_table(base: ExperimentConfig, runs: list[dict[str, Any]], fidelity: list[dict[str, Any]], command: str) -> str:
+    cells = list(dict.fromkeys((r["strategy"], r["fraction"]) for r in runs))
+    cells.sort(key=lambda c: (c[1], c[0]))
+    lines = [
+        f"Experiment `{base.name}`: {base.search.num_trials} trials, {base.training.epochs} epochs, model "
+        f"{base.model.name}, dataset {base.dataset.name} {base.dataset.params}; ASHA grace "
+        f"{base.search.asha.grace_period}, reduction {base.search.asha.reduction_factor:g}; "
+        f"{base.resources.cpus_per_trial:g} CPU per trial.",
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}. Command: `python {command}`.",
+        "",
+        "| strategy | fraction | seeds | full-data tuning s (median) | subset tuning s (median) | tuning speedup "
+        "(median; per seed) | end-to-end speedup (median) | test accuracy delta, points (mean ± sd; per seed) "
+        "| Spearman | Kendall | top-1 agrees | top-3 shared |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for strategy, fraction in cells:
+        rows = sorted((r for r in runs if (r["strategy"], r["fraction"]) == (strategy, fraction)), key=lambda r: r["seed"])
+        deltas = [100 * r["accuracy_delta"] for r in rows]
+        speedups = [r["tuning_speedup"] for r in rows]
+        fid = [f for f in fidelity if (f["strategy"], f["fraction"]) == (strategy, fraction)]
+        sd = f" ± {statistics.stdev(deltas):.2f}" if len(deltas) > 1 else ""
+        lines.append(
+            f"| {strategy} | {fraction:g} | {len(rows)} | {statistics.median(r['tuning_wall_s_full'] for r in rows):.0f} "
+            f"| {statistics.median(r['tuning_wall_s_subset'] for r in rows):.1f} "
+            f"| {statistics.median(speedups):.2f}x ({', '.join(f'{s:.2f}' for s in speedups)}) "
+            f"| {statistics.median(r['end_to_end_speedup'] for r in rows):.2f}x "
+            f"| {statistics.mean(deltas):+.2f}{sd} ({', '.join(f'{d:+.2f}' for d in deltas)}) "
+            f"| {_mean(f['spearman'] for f in fid)} | {_mean(f['kendall'] for f in fid)} "
+            f"| {sum(f['top1_agree'] for f in fid)}/{len(fid)} | {_mean(f['top3_overlap'] for f in fid)} |"
+        )
+    return "\n".join(lines)
+
+
+def _mean(values: Any) -> str:
+    values = [v for v in values if v is not None]
+    return f"{statistics.mean(values):.2f}" if values else "n/a"
+
+
+def _read(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _append(path: Path, row: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        handle.write(json.dumps(row, default=lambda v: v.item() if hasattr(v, "item") else str(v)) + "\n")
+
+
+if __name__ == "__main__":
+    main()

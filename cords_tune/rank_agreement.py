@@ -1,0 +1,47 @@
+"""How well a ranking of configurations by a cheap score (trained on subsets) agrees with the ranking by
+the expensive one (trained on the full data): rank correlations and top-k agreement."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["rank_agreement"]
+
+
+def rank_agreement(cheap: Sequence[float], expensive: Sequence[float], *, mode: str = "max") -> dict[str, Any]:
+    """Compare two scorings of the same configurations (index i is configuration i in both).
+
+    Returns Spearman's rho and Kendall's tau-b (ties allowed; ``None`` when a scoring is constant), whether the top-1 agree, how many of the
+    top-3 are shared, and the regret: how much worse, by the expensive score, the configuration the cheap
+    score picks is than the best one. With ``mode="min"`` lower scores are better.
+    """
+    import warnings
+
+    from scipy.stats import kendalltau, spearmanr
+
+    if len(cheap) != len(expensive):
+        raise ValueError(f"both scorings must cover the same configurations; got {len(cheap)} and {len(expensive)}")
+    if len(cheap) < 2:
+        raise ValueError(f"ranking needs at least 2 configurations; got {len(cheap)}")
+    sign = 1.0 if mode == "max" else -1.0
+    order_cheap = sorted(range(len(cheap)), key=lambda i: (-sign * cheap[i], i))
+    order_expensive = sorted(range(len(expensive)), key=lambda i: (-sign * expensive[i], i))
+    k = min(3, len(cheap))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a constant scoring: reported as an undefined correlation below
+        spearman, kendall = spearmanr(cheap, expensive).statistic, kendalltau(cheap, expensive).statistic
+    return {
+        "spearman": _defined(spearman),
+        "kendall": _defined(kendall),
+        "top1_agree": order_cheap[0] == order_expensive[0],
+        "top3_overlap": len(set(order_cheap[:k]) & set(order_expensive[:k])),
+        "top3_agree": set(order_cheap[:k]) == set(order_expensive[:k]),
+        "top1_regret": sign * (expensive[order_expensive[0]] - expensive[order_cheap[0]]),
+    }
+
+
+def _defined(value: float) -> float | None:
+    """A correlation is undefined (NaN) when a scoring is constant: ``None``, never a number."""
+    return None if value is None or math.isnan(value) else float(value)

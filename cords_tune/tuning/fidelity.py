@@ -1,0 +1,181 @@
+"""Rank fidelity: do subsets rank configurations as the full data does? K configurations sampled from the
+search space are each trained for the full epochs on subsets and on the full data (Ray tasks with a trial's
+resources, spread over the cluster), and the two rankings of their validation scores are compared."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cords_tune.config import ExperimentConfig, apply_params
+from cords_tune.datasets import DataBundle
+from cords_tune.errors import ConfigError, RunFailedError, RunInterruptedError
+from cords_tune.preflight import load_and_check
+from cords_tune.rank_agreement import rank_agreement
+from cords_tune.reports import write_json_atomic, write_text_atomic
+from cords_tune.reports.plots import plot_fidelity
+from cords_tune.selection import uses_subsets
+from cords_tune.training import Trainer
+from cords_tune.tuning.progress import Progress
+from cords_tune.tuning.retrain import as_trial_task
+from cords_tune.tuning.runner import full_data_variant, make_run_dir
+from cords_tune.tuning.session import first_line, probe_address, ray_session
+
+__all__ = ["FidelityResult", "sample_configs", "train_configs", "build_fidelity", "measure_fidelity"]
+
+
+@dataclass(frozen=True)
+class FidelityResult:
+    run_dir: Path
+    fidelity: dict[str, Any]
+
+
+def sample_configs(config: ExperimentConfig, count: int) -> list[dict[str, Any]]:
+    """``count`` points of the search space, drawn at random with the experiment's seed (reproducible)."""
+    from cords_tune.tuning.search_space import to_tune_space
+
+    if not config.search.space:
+        raise ConfigError("rank fidelity compares configurations, but search.space is empty: add the "
+                          "parameters to search", path="search.space")
+    rng = np.random.default_rng(config.seed)
+    space = to_tune_space(config.search.space)
+    return [{path: _plain(domain.sample(random_state=rng)) for path, domain in space.items()} for _ in range(count)]
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def train_to_end(config: ExperimentConfig, data: DataBundle) -> dict[str, Any]:
+    """Train one configuration for all its epochs (no early stopping); its last epoch's validation scores."""
+    from cords_tune.tuning.trainable import on_this_worker
+
+    history = Trainer(on_this_worker(config), data).fit()
+    last = history[-1].as_dict()
+    return {
+        "score": last[config.search.metric],
+        "val_accuracy": last["val_accuracy"],
+        "epochs": len(history),
+        "diverged": bool(last["diverged"]),
+        "selection_s": sum(s.selection_s for s in history),
+        "train_s": sum(s.train_s for s in history),
+        "eval_s": sum(s.eval_s for s in history),
+    }
+
+
+def train_configs(
+    arms: dict[str, ExperimentConfig],
+    points: list[dict[str, Any]],
+    data_ref: Any,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """Train every point under every arm (e.g. ``{"subset": config, "full": full_data_variant(config)}``)
+    as Ray tasks; return each arm's results in the order of ``points``. ``selection.*`` values of a point
+    are dropped for an arm that trains on the full data."""
+    import ray
+
+    pending: dict[Any, tuple[str, int]] = {}
+    for label, arm in arms.items():
+        for index, point in enumerate(points):
+            if not uses_subsets(arm.selection.strategy):
+                point = {k: v for k, v in point.items() if not k.startswith("selection.")}
+            trial = apply_params(arm, point)
+            pending[as_trial_task(train_to_end, trial).remote(trial, data_ref)] = (label, index)
+    results: dict[str, list[Any]] = {label: [None] * len(points) for label in arms}
+    progress = Progress(total=len(pending), phase=f"fidelity: {len(points)} configurations x {len(arms)} arms")
+    try:
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            label, index = pending.pop(done[0])
+            try:
+                results[label][index] = ray.get(done[0])
+            except Exception as error:  # noqa: BLE001 - a failed training is reported, with its configuration
+                raise RunFailedError(
+                    f"training configuration {index} ({points[index]}) on {label} failed: {first_line(error)}"
+                ) from None
+            progress.completed += 1
+            progress.last_event = f"configuration {index} on {label}: {results[label][index]['score']:.4f}"
+            if on_progress:
+                on_progress(progress)
+    finally:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+    return results
+
+
+def build_fidelity(
+    config: ExperimentConfig,
+    points: list[dict[str, Any]],
+    subset: list[dict[str, Any]],
+    full: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """fidelity.json's content: the agreement of the two rankings and every configuration's scores."""
+    mode = config.search.mode
+    agreement = rank_agreement([r["score"] for r in subset], [r["score"] for r in full], mode=mode)
+    return {
+        "name": config.name,
+        "strategy": config.selection.strategy,
+        "fraction": config.selection.fraction,
+        "seed": config.seed,
+        "metric": config.search.metric,
+        "mode": mode,
+        "epochs": config.training.epochs,
+        "num_configs": len(points),
+        **agreement,
+        "train_s_subset": sum(r["selection_s"] + r["train_s"] + r["eval_s"] for r in subset),
+        "train_s_full": sum(r["selection_s"] + r["train_s"] + r["eval_s"] for r in full),
+        "configs": [
+            {
+                "index": i,
+                "params": point,
+                "score_subset": s["score"],
+                "score_full": f["score"],
+                "diverged_subset": s["diverged"],
+                "diverged_full": f["diverged"],
+            }
+            for i, (point, s, f) in enumerate(zip(points, subset, full))
+        ],
+    }
+
+
+def measure_fidelity(
+    config: ExperimentConfig,
+    count: int,
+    *,
+    output_dir: str | Path | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    address: str | None = None,
+) -> FidelityResult:
+    """Sample ``count`` configurations, train each on subsets and on the full data, write ``fidelity.json``
+    and ``fidelity.png`` into a new ``<output_dir>/<name>-fidelity-<time>`` directory."""
+    import ray
+
+    if count < 2:
+        raise ConfigError(f"--configs must be at least 2 to compare rankings; got {count}")
+    if not uses_subsets(config.selection.strategy):
+        raise ConfigError("rank fidelity compares subsets with the full data, but selection.strategy is 'full'. "
+                          "Pick a subset strategy (e.g. gradmatch)", path="selection.strategy")
+    points = sample_configs(config, count)
+    probe_address(address or os.environ.get("RAY_ADDRESS"))
+    data = load_and_check(config)
+    run_dir = make_run_dir(output_dir or config.output_dir, f"{config.name}-fidelity")
+    write_text_atomic(run_dir / "config.yaml", config.to_yaml())
+    started = time.perf_counter()
+    with ray_session(address):
+        try:
+            results = train_configs({"subset": config, "full": full_data_variant(config)}, points, ray.put(data),
+                                    on_progress)
+        except KeyboardInterrupt:
+            raise RunInterruptedError(f"interrupted; the fidelity run in {run_dir} is incomplete. Run it again "
+                                      "to measure it") from None
+    fidelity = build_fidelity(config, points, results["subset"], results["full"])
+    fidelity["wall_s"] = time.perf_counter() - started
+    plot_fidelity(fidelity, run_dir / "fidelity.png")
+    write_json_atomic(run_dir / "fidelity.json", fidelity)
+    return FidelityResult(run_dir=run_dir, fidelity=fidelity)
