@@ -80,15 +80,38 @@ def test_usage_errors_exit_2():
 def test_run_end_to_end(tmp_path, tiny_experiment):
     tiny_experiment["search"]["num_trials"] = 2
     file = write(tmp_path, tiny_experiment)
-    result = cli("run", str(file), "--output", str(tmp_path / "runs"), "--set", "training.epochs=2")
+    result = cli("run", str(file), "--output", str(tmp_path / "runs"), "--set", "training.epochs=2", "--baseline")
     assert result.returncode == 0, result.stderr
     (run_dir,) = (tmp_path / "runs").iterdir()
     assert str(run_dir) in result.stdout.replace("\n", "")
     assert "final test accuracy" in result.stdout
     assert "2/2 trials done" in result.stderr  # progress lines when not on a terminal
+    assert "baseline: tuning on the full data: 2/2 trials done" in result.stderr
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["num_trials"] == 2 and summary["final"]["epochs"] == 2
+    comparison = json.loads((run_dir / "comparison.json").read_text())
+    assert "compared with tuning on the full data" in result.stdout
+    assert f"{comparison['tuning_speedup']:.2f}x faster" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_fidelity_end_to_end(tmp_path, tiny_experiment):
+    file = write(tmp_path, tiny_experiment)
+    result = cli("fidelity", str(file), "--configs", "3", "--output", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    (run_dir,) = (tmp_path / "out").iterdir()
+    fidelity = json.loads((run_dir / "fidelity.json").read_text())
+    assert len(fidelity["configs"]) == 3 and (run_dir / "fidelity.png").is_file()
+    assert "Spearman" in result.stdout and "top-1 agrees" in result.stdout
+    assert "6/6" in result.stderr  # 3 configurations x (subsets, full data)
+    assert "Traceback" not in result.stderr
+
+
+def test_fidelity_with_too_few_configurations_exits_2(tmp_path, tiny_experiment):
+    result = cli("fidelity", str(write(tmp_path, tiny_experiment)), "--configs", "1", "--output", str(tmp_path / "out"))
+    assert result.returncode == 2 and "at least 2" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
 
 
 def test_an_unreachable_cluster_address_fails_fast_and_writes_nothing(tmp_path):

@@ -33,6 +33,10 @@ def build_comparison(subset: dict[str, Any], full: dict[str, Any], *, dropped: l
            if full_retrained else ", so it is tested as it stands"),
         "loading the data and starting Ray happen once, before both searches, and are in neither time",
     ]
+    resumed = [side for side, summary in (("subset", subset), ("full-data", full)) if summary.get("resumed")]
+    if resumed:
+        notes.append(f"the {' and '.join(resumed)} search was resumed after an interruption: its wall-clock counts "
+                     "only the time after the resume, so the speedups are not a clean measurement")
     if dropped:
         notes.append(f"the full-data search does not search {', '.join(dropped)} (subset parameters)")
     return {

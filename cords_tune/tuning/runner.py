@@ -194,7 +194,7 @@ def _check_finished(grid: Any, config: ExperimentConfig, run_dir: Path, what: st
     finished = grid.num_terminated + grid.num_errors
     if finished < config.search.num_trials:
         raise RunInterruptedError(
-            f"interrupted with {finished} of {config.search.num_trials} {what} trials finished; nothing is "
+            f"interrupted with {finished} of {config.search.num_trials} {what}trials finished; nothing is "
             f"lost. Continue with: cords-tune resume {run_dir}"
         )
 
@@ -289,7 +289,7 @@ def _baseline(
         full, data_ref, storage, name, display, on_progress, resume=restore, phase="baseline: tuning on the full data"
     )
     try:
-        _check_finished(grid, full, run_dir, "full-data baseline")
+        _check_finished(grid, full, run_dir, "full-data baseline ")
     except RunInterruptedError:
         write_run(folder, _summary(full, data, trials, None, None, None, timings, started, status="interrupted"),
                   trials, None)
@@ -313,6 +313,7 @@ def _baseline(
         final = retrain_on_cluster(best_config, data_ref)
     timings["final_wall_s"] = time.perf_counter() - tick
     summary = _summary(full, data, trials, best, best_config, final, timings, started)
+    summary["resumed"] = restore
     write_run(folder, summary, trials, best_config)
 
     comparison = build_comparison(subset_summary, summary, dropped=sorted(set(config.search.space) - set(full.search.space)))

@@ -1,0 +1,78 @@
+"""comparison.json's numbers from two run summaries, its report section and its figure."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cords_tune.reports import build_comparison, comparison_section, render_report, write_comparison
+from cords_tune.reports.plots import plot_fidelity, plot_tradeoff
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def summary(strategy, *, tuning, final_wall, test_accuracy, retrained=True, best=0.9):
+    return {
+        "name": "exp", "dataset": "d", "model": "m", "strategy": strategy, "fraction": 0.1, "seed": 3,
+        "metric": "val_accuracy", "mode": "max", "num_trials": 8, "tuning_wall_s": tuning,
+        "timings": {"tuning_wall_s": tuning, "final_wall_s": final_wall}, "best_val_accuracy": best,
+        "final": {"test_accuracy": test_accuracy, "retrained": retrained, "wall_s": final_wall - 1},
+        "best_config": {"training.lr": 0.01 if strategy != "full" else 0.02}, "epochs_total": 40,
+        "selection_s_total": 1.0, "train_s_total": 10.0, "eval_s_total": 2.0, "trial_wall_s_total": 15.0,
+        "trials_completed": 2, "trials_stopped_early": 6, "trials_diverged": 0, "trials_errored": 0,
+        "trials_retried": 0, "end_to_end_wall_s": tuning + final_wall,
+    }
+
+
+def test_speedups_and_delta_from_the_two_summaries():
+    subset = summary("gradmatch", tuning=20.0, final_wall=10.0, test_accuracy=0.95)
+    full = summary("full", tuning=120.0, final_wall=0.5, test_accuracy=0.96, retrained=False)
+    c = build_comparison(subset, full, dropped=["selection.fraction"])
+    assert c["tuning_speedup"] == pytest.approx(6.0)
+    assert c["end_to_end_wall_s_subset"] == pytest.approx(30.0)
+    assert c["end_to_end_wall_s_full"] == pytest.approx(120.0)  # its best trial is already trained
+    assert c["end_to_end_speedup"] == pytest.approx(4.0)
+    assert c["accuracy_delta"] == pytest.approx(-0.01)
+    assert c["best_config_subset"] == {"training.lr": 0.01} and c["best_config_full"] == {"training.lr": 0.02}
+    assert c["trial_time_subset"] == {"selection_s": 1.0, "train_s": 10.0, "eval_s": 2.0, "other_s": 2.0}
+    assert any("tested as it stands" in n for n in c["notes"])
+    assert any("selection.fraction" in n for n in c["notes"])
+
+
+def test_a_retrained_full_data_best_counts_its_retrain():
+    subset = summary("gradmatch", tuning=20.0, final_wall=10.0, test_accuracy=0.95)
+    full = summary("full", tuning=120.0, final_wall=30.0, test_accuracy=0.96, retrained=True)
+    c = build_comparison(subset, full)
+    assert c["end_to_end_wall_s_full"] == pytest.approx(150.0)
+    assert c["end_to_end_speedup"] == pytest.approx(5.0)
+    assert c["full_best_trial_retrained"] is True
+    assert any("retrained and that time is counted" in n for n in c["notes"])
+
+
+def test_files_and_report_section(tmp_path):
+    subset = summary("gradmatch", tuning=20.0, final_wall=10.0, test_accuracy=0.95)
+    full = summary("full", tuning=120.0, final_wall=0.5, test_accuracy=0.96, retrained=False)
+    c = build_comparison(subset, full)
+    write_comparison(tmp_path, c)
+    assert json.loads((tmp_path / "comparison.json").read_text())["tuning_speedup"] == pytest.approx(6.0)
+    assert (tmp_path / "comparison.png").read_bytes().startswith(PNG_MAGIC)
+    section = comparison_section(c)
+    assert "6.00x faster" in section and "-1.00 points" in section and "0.02" in section
+    report = render_report(subset, [], comparison=c)
+    assert "## Compared with tuning on the full data" in report
+    assert "## Compared" not in render_report(subset, [])
+
+
+def test_tradeoff_and_fidelity_figures_are_pngs(tmp_path):
+    rows = [
+        {"strategy": s, "fraction": f, "tuning_speedup": 10 * f + 1, "end_to_end_speedup": 5 * f + 1,
+         "accuracy_delta": -f / 10}
+        for s in ("gradmatch", "random") for f in (0.05, 0.1)
+    ]
+    plot_tradeoff(rows, tmp_path / "tradeoff.png", title="t")
+    fidelity = {"metric": "val_accuracy", "strategy": "random", "fraction": 0.1, "spearman": None, "kendall": 0.5,
+                "top1_agree": False, "configs": [{"index": i, "score_full": i / 10, "score_subset": 0.5} for i in range(3)]}
+    plot_fidelity(fidelity, tmp_path / "fidelity.png")
+    for name in ("tradeoff.png", "fidelity.png"):
+        assert (tmp_path / name).read_bytes().startswith(PNG_MAGIC)

@@ -1,0 +1,116 @@
+"""`baseline`: the same search on the full data in the same invocation, compared with the subset search."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+import torch
+
+from cords_tune.config import apply_params, parse_config
+from cords_tune.errors import ConfigError, RunFinishedError
+from cords_tune.preflight import load_and_check
+from cords_tune.tuning import resume_experiment, run_experiment
+from cords_tune.tuning.retrain import retrain_best
+from cords_tune.tuning.runner import asha_grace_period, full_data_variant
+
+COMPARISON_KEYS = {
+    "tuning_wall_s_subset", "tuning_wall_s_full", "tuning_speedup", "end_to_end_wall_s_subset",
+    "end_to_end_speedup", "test_accuracy_subset", "test_accuracy_full", "accuracy_delta", "best_config_subset",
+    "best_config_full",
+}
+
+
+@pytest.mark.slow
+def test_baseline_tunes_on_the_full_data_and_tests_its_best_trial_as_trained(local_ray, tiny_experiment, tmp_path):
+    tiny_experiment.update(baseline=True, fault_tolerance={"checkpoint_every": 100})
+    tiny_experiment["selection"]["strategy"] = "gradmatch"
+    tiny_experiment["search"]["space"]["selection.fraction"] = {"uniform": [0.2, 0.4]}
+    tiny_experiment["search"]["asha"] = {"enabled": False}  # every trial completes: tested from its last checkpoint
+    config = parse_config(tiny_experiment)
+    phases: list[str] = []
+    result = run_experiment(config, output_dir=tmp_path / "out", on_progress=lambda p: phases.append(p.phase))
+    run_dir = result.run_dir
+
+    comparison = json.loads((run_dir / "comparison.json").read_text())
+    assert COMPARISON_KEYS <= set(comparison)
+    assert (run_dir / "comparison.png").read_bytes().startswith(b"\x89PNG")
+    summary = json.loads((run_dir / "summary.json").read_text())
+    baseline = json.loads((run_dir / "baseline" / "summary.json").read_text())
+    assert baseline["strategy"] == "full" and baseline["num_trials"] == summary["num_trials"] == 3
+    assert comparison["tuning_wall_s_subset"] == pytest.approx(summary["tuning_wall_s"])
+    assert comparison["tuning_wall_s_full"] == pytest.approx(baseline["tuning_wall_s"])
+    assert comparison["tuning_speedup"] == pytest.approx(baseline["tuning_wall_s"] / summary["tuning_wall_s"])
+    assert comparison["test_accuracy_subset"] == summary["final"]["test_accuracy"]
+    assert comparison["accuracy_delta"] == pytest.approx(
+        comparison["test_accuracy_subset"] - comparison["test_accuracy_full"])
+    assert "selection.fraction" in comparison["best_config_subset"]
+    assert "selection.fraction" not in comparison["best_config_full"]
+    assert any(p.startswith("baseline") for p in phases)
+    assert "## Compared with tuning on the full data" in (run_dir / "report.md").read_text()
+
+    n_train = len(load_and_check(config).y_train)
+    for trial in pq.read_table(run_dir / "baseline" / "trials.parquet").to_pylist():
+        assert trial["samples_seen"] == trial["epochs"] * n_train  # every epoch on all the training data
+    subset_trials = pq.read_table(run_dir / "trials.parquet").to_pylist()
+    assert all(t["samples_seen"] < t["epochs"] * n_train for t in subset_trials)
+
+    # The full-data side's test accuracy is its best trial's own model: training that config again on the full
+    # data with the same seed (what the trial did) gives the same accuracy, without a retrain having run.
+    assert comparison["full_best_trial_retrained"] is False
+    best_full = apply_params(full_data_variant(config), comparison["best_config_full"])
+    threads = torch.get_num_threads()
+    try:
+        again = retrain_best(best_full, load_and_check(config))
+    finally:
+        torch.set_num_threads(threads)
+    assert again.test_accuracy == pytest.approx(comparison["test_accuracy_full"])
+
+
+@pytest.mark.slow
+def test_resume_adds_a_missing_baseline_without_rerunning_the_subset_search(local_ray, tiny_experiment, tmp_path):
+    first = run_experiment(parse_config(tiny_experiment), output_dir=tmp_path / "out")
+    run_dir = first.run_dir
+    trials_before = (run_dir / "trials.parquet").read_bytes()
+    config_file = run_dir / "config.yaml"
+    config_file.write_text(config_file.read_text().replace("baseline: false", "baseline: true"))
+
+    resumed = resume_experiment(run_dir)
+    assert (run_dir / "trials.parquet").read_bytes() == trials_before
+    assert resumed.comparison["test_accuracy_subset"] == first.summary["final"]["test_accuracy"]
+    assert json.loads((run_dir / "comparison.json").read_text())["tuning_wall_s_subset"] == pytest.approx(
+        first.summary["tuning_wall_s"])
+    # Both searches ran whole (the subset one before, the baseline now): their times are clean measurements.
+    assert not any("resumed" in note for note in resumed.comparison["notes"])
+    with pytest.raises(RunFinishedError):
+        resume_experiment(run_dir)
+
+
+def test_full_data_variant_keeps_the_search_and_drops_subset_parameters(tiny_experiment):
+    tiny_experiment["selection"].update(strategy="gradmatch", warm_start_epochs=1, params={"partition": "class"})
+    tiny_experiment["search"]["space"]["selection.fraction"] = {"uniform": [0.2, 0.4]}
+    tiny_experiment["search"]["asha"] = {"grace_period": 1, "reduction_factor": 2}
+    config = parse_config(tiny_experiment)
+    full = full_data_variant(config)
+    assert full.selection.strategy == "full" and full.selection.params == {}
+    assert set(full.search.space) == {"training.lr", "model.params.hidden"}
+    assert full.search.space["training.lr"] == config.search.space["training.lr"]
+    assert (full.search.num_trials, full.search.algorithm, full.seed) == (3, config.search.algorithm, 0)
+    assert full.search.asha.reduction_factor == 2
+    assert full.search.asha.grace_period == asha_grace_period(config) == 2  # past the subset search's warm start
+    assert full.resources == config.resources and not full.baseline
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"selection": {"strategy": "full"}}, "already 'full'"),
+        ({"final": {"enabled": False}}, "final.enabled is false"),
+    ],
+)
+def test_a_baseline_that_cannot_compare_is_refused(tiny_experiment, change, message):
+    tiny_experiment.update(baseline=True, **change)
+    with pytest.raises(ConfigError, match=message) as error:
+        parse_config(tiny_experiment)
+    assert error.value.path == "baseline"
