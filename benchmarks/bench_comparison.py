@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="cells (in --strategies x --fractions order) measured for every seed before the rest")
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="config override a.b=value")
     parser.add_argument("--table", action="store_true", help="print the table from the recorded results only")
+    parser.add_argument("--plot", type=Path, help="also draw every run as speedup against accuracy delta (PNG)")
     args = parser.parse_args(argv)
 
     base = load_config(args.experiment, args.overrides)
@@ -58,7 +59,14 @@ def main(argv: list[str] | None = None) -> None:
                     _measure_fidelity(base, cells, fseed, args.fidelity_configs, fidelity_file)
                 fidelity_done = True
             _measure_cell(base, seed, strategy, fraction, runs_file)
-    print(render_table(base, _read(runs_file), _read(fidelity_file), " ".join(sys.argv)))
+    runs = _read(runs_file)
+    print(render_table(base, runs, _read(fidelity_file), " ".join(sys.argv)))
+    print()
+    print(render_time_table(base, runs))
+    if args.plot:
+        from cords_tune.reports.plots import plot_tradeoff
+
+        plot_tradeoff(runs, args.plot, title=f"{base.name}: every strategy x fraction x seed")
 
 
 def _cell_config(base: ExperimentConfig, seed: int, strategy: str, fraction: float, baseline: bool) -> ExperimentConfig:
@@ -147,6 +155,45 @@ def render_table(base: ExperimentConfig, runs: list[dict[str, Any]], fidelity: l
             f"| {_mean(f['spearman'] for f in fid)} | {_mean(f['kendall'] for f in fid)} "
             f"| {sum(f['top1_agree'] for f in fid)}/{len(fid)} | {_mean(f['top3_overlap'] for f in fid)} |"
         )
+    return "\n".join(lines)
+
+
+def render_time_table(base: ExperimentConfig, runs: list[dict[str, Any]]) -> str:
+    """Where a subset search's time goes, per cell (medians over seeds). Trial parts are summed over trials;
+    the search ran ``slots`` trials at once, so ``slots x tuning wall - trial time`` is what no trial used:
+    starting trial workers, Tune's own work, and slots left idle at the start and end."""
+    slots = max(1, int((os.cpu_count() or 1) // base.resources.cpus_per_trial))
+    lines = [
+        f"Subset search time by part, medians over seeds, in seconds (trial parts summed over trials; {slots} "
+        "trials at once, so slot-seconds = tuning wall-clock x slots):",
+        "",
+        "| strategy | fraction | tuning wall-clock | selection | training | evaluation | rest of trials (set-up, "
+        "reports, checkpoints) | slot-seconds outside trials (worker start, Tune, idle slots) | final retrain |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    cells = sorted(dict.fromkeys((r["strategy"], r["fraction"]) for r in runs), key=lambda c: (c[1], c[0]))
+    for strategy, fraction in cells:
+        rows = [r for r in runs if (r["strategy"], r["fraction"]) == (strategy, fraction)]
+
+        def med(get: Any) -> str:
+            return f"{statistics.median(get(r) for r in rows):.1f}"
+
+        lines.append(
+            f"| {strategy} | {fraction:g} | {med(lambda r: r['tuning_wall_s_subset'])} "
+            f"| {med(lambda r: r['trial_time_subset']['selection_s'])} | {med(lambda r: r['trial_time_subset']['train_s'])} "
+            f"| {med(lambda r: r['trial_time_subset']['eval_s'])} | {med(lambda r: r['trial_time_subset']['other_s'])} "
+            f"| {med(lambda r: slots * r['tuning_wall_s_subset'] - sum(r['trial_time_subset'].values()))} "
+            f"| {med(lambda r: r['final_retrain_wall_s_subset'])} |"
+        )
+    full = {r["seed"]: r for r in runs}.values()
+    lines.append(
+        f"| full data | 1 | {statistics.median(r['tuning_wall_s_full'] for r in full):.1f} "
+        f"| {statistics.median(r['trial_time_full']['selection_s'] for r in full):.1f} "
+        f"| {statistics.median(r['trial_time_full']['train_s'] for r in full):.1f} "
+        f"| {statistics.median(r['trial_time_full']['eval_s'] for r in full):.1f} "
+        f"| {statistics.median(r['trial_time_full']['other_s'] for r in full):.1f} "
+        f"| {statistics.median(slots * r['tuning_wall_s_full'] - sum(r['trial_time_full'].values()) for r in full):.1f} | - |"
+    )
     return "\n".join(lines)
 
 

@@ -36,6 +36,13 @@ SetOpt = Annotated[
     Optional[list[str]],
     typer.Option("--set", "-s", help="Override a field: --set training.lr=0.01 (repeatable; values are YAML)."),
 ]
+OutputOpt = Annotated[
+    Optional[Path], typer.Option("--output", "-o", help="Where the result directory is made (default: the config's output_dir).")
+]
+AddressOpt = Annotated[
+    Optional[str], typer.Option(help="Ray cluster address to join (default: RAY_ADDRESS, else a local Ray).")
+]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")]
 
 
 def main() -> None:
@@ -86,12 +93,8 @@ def validate(config: ConfigArg, set_: SetOpt = None) -> None:
 def run(
     config: ConfigArg,
     set_: SetOpt = None,
-    output: Annotated[
-        Optional[Path], typer.Option("--output", "-o", help="Directory for the run directory (default: the config's output_dir).")
-    ] = None,
-    address: Annotated[
-        Optional[str], typer.Option(help="Ray cluster address to join (default: RAY_ADDRESS, else a local Ray).")
-    ] = None,
+    output: OutputOpt = None,
+    address: AddressOpt = None,
     storage_path: Annotated[
         Optional[str],
         typer.Option(help="Where trial files go: a shared path (NFS) or s3:// / gs:// URI on several nodes."),
@@ -104,7 +107,7 @@ def run(
             "configs (comparison.json, comparison.png). Default: the config's `baseline`.",
         ),
     ] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Tune on data subsets, retrain the best configuration on the full data, write the results."""
     _configure_logging(verbose)
@@ -127,10 +130,8 @@ def run(
 @app.command()
 def resume(
     run_dir: Annotated[Path, typer.Argument(help="The run directory that `cords-tune run` printed.")],
-    address: Annotated[
-        Optional[str], typer.Option(help="Ray cluster address to join (default: RAY_ADDRESS, else a local Ray).")
-    ] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
+    address: AddressOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Continue an interrupted run: finished trials are kept, unfinished ones continue from checkpoints."""
     _configure_logging(verbose)
@@ -150,13 +151,9 @@ def fidelity(
     config: ConfigArg,
     configs: Annotated[int, typer.Option("--configs", "-k", help="How many configurations to sample (at least 2).")] = 10,
     set_: SetOpt = None,
-    output: Annotated[
-        Optional[Path], typer.Option("--output", "-o", help="Directory for the result directory (default: the config's output_dir).")
-    ] = None,
-    address: Annotated[
-        Optional[str], typer.Option(help="Ray cluster address to join (default: RAY_ADDRESS, else a local Ray).")
-    ] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
+    output: OutputOpt = None,
+    address: AddressOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Can subsets be trusted here? Train K sampled configurations for all epochs on subsets and on the full
     data; report the rank correlations of their validation scores and whether the top-1 and top-3 agree."""

@@ -88,7 +88,9 @@ def run_experiment(
     data, timings = _load_data(config)
     run_dir = make_run_dir(output_dir or config.output_dir, config.name)
     write_text_atomic(run_dir / "config.yaml", config.to_yaml())
+    tick = time.perf_counter()
     with ray_session(address):
+        timings["ray_start_s"] = time.perf_counter() - tick
         return _run(config, data, run_dir, timings, started, on_progress, resume=False)
 
 
@@ -119,7 +121,9 @@ def resume_experiment(
             f"started. Start it again with: cords-tune run {run_dir / 'config.yaml'}"
         )
     data, timings = _load_data(config)
+    tick = time.perf_counter()
     with ray_session(address):
+        timings["ray_start_s"] = time.perf_counter() - tick
         return _run(config, data, run_dir, timings, started, on_progress, resume=True)
 
 
@@ -133,6 +137,20 @@ def _load_data(config: ExperimentConfig) -> tuple[DataBundle, dict[str, float]]:
     data = load_and_check(config)
     log.info("dataset %s", data.describe())
     return data, {"data_load_s": time.perf_counter() - tick}
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every phase of one run shares: the experiment, its data, where its files go, who watches."""
+
+    config: ExperimentConfig
+    data: DataBundle
+    data_ref: Any
+    run_dir: Path
+    storage: str
+    experiment: str
+    on_progress: Callable[[Progress], None] | None
+    resume: bool
 
 
 def _run(
@@ -153,95 +171,86 @@ def _run(
     timings["data_put_s"] = time.perf_counter() - tick
     storage, experiment = _storage(config, run_dir)
     check_storage_visible(storage)
+    run = _Run(config, data, data_ref, run_dir, storage, experiment, on_progress, resume)
 
     if resume and _subset_phase_done(run_dir):
         summary = json.loads((run_dir / "summary.json").read_text())
         trials = _read_trials(run_dir / "trials.parquet")
     else:
-        summary, trials = _search_and_retrain(
-            config, data, data_ref, run_dir, storage, experiment, timings, started, on_progress, resume=resume
-        )
-    comparison = None
-    if config.baseline:
-        comparison = _baseline(config, data, data_ref, run_dir, storage, experiment, summary, trials, on_progress,
-                               resume=resume)
+        summary, trials = _search_and_retrain(run, timings, started)
+    comparison = _baseline(run, summary, trials) if config.baseline else None
     return RunResult(run_dir=run_dir, summary=summary, trials=trials, comparison=comparison)
 
 
+@dataclass(frozen=True)
+class _Searched:
+    grid: Any
+    trials: list[dict[str, Any]]
+    best: dict[str, Any]
+    best_config: ExperimentConfig
+
+
 def _search(
+    run: _Run,
     config: ExperimentConfig,
-    data_ref: Any,
-    storage: str,
+    *,
+    folder: Path,
     experiment: str,
     display: str,
-    on_progress: Callable[[Progress], None] | None,
-    *,
-    resume: bool,
-    phase: str = "tuning",
-) -> tuple[Any, list[dict[str, Any]], float]:
-    """Run (or restore and finish) one Tune search; return its ResultGrid, trial rows and wall-clock."""
+    phase: str,
+    timings: dict[str, float],
+    started: float,
+    restore: bool,
+    if_none_usable: str,
+) -> _Searched:
+    """Run (or restore and finish) one Tune search and pick its best trial. If the search was interrupted or
+    no trial is usable, its files are written into ``folder`` first; ``if_none_usable`` says what is lost."""
     tick = time.perf_counter()
-    with progress_display(display, on_progress):
-        grid = _tuner(config, data_ref, storage, experiment, display, resume=resume, phase=phase).fit()
-    return grid, collect_trials(grid, config), time.perf_counter() - tick
+    with progress_display(display, run.on_progress):
+        grid = _tuner(config, run.data_ref, run.storage, experiment, display, resume=restore, phase=phase).fit()
+    timings["tuning_wall_s"] = time.perf_counter() - tick
+    trials = collect_trials(grid, config)
 
-
-def _usable(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [t for t in trials if t["status"] in ("completed", "stopped") and t["epochs"] > 0]
-
-
-def _check_finished(grid: Any, config: ExperimentConfig, run_dir: Path, what: str) -> None:
     finished = grid.num_terminated + grid.num_errors
     if finished < config.search.num_trials:
+        write_run(folder, _summary(config, run.data, trials, None, None, None, timings, started, status="interrupted"),
+                  trials, None)
         raise RunInterruptedError(
-            f"interrupted with {finished} of {config.search.num_trials} {what}trials finished; nothing is "
-            f"lost. Continue with: cords-tune resume {run_dir}"
+            f"interrupted with {finished} of {config.search.num_trials} trials of the {phase!r} phase finished; "
+            f"nothing is lost. Continue with: cords-tune resume {run.run_dir}"
         )
+    usable = [t for t in trials if t["status"] in ("completed", "stopped") and t["epochs"] > 0]
+    if not usable:
+        write_run(folder, _summary(config, run.data, trials, None, None, None, timings, started), trials, None)
+        errors = {t["error"] for t in trials if t.get("error")}
+        raise RunFailedError(
+            f"all {len(trials)} trials failed or diverged; {if_none_usable}. First error: "
+            f"{next(iter(errors), 'none (diverged)')}. Trial logs are under {run.storage}/{experiment}"
+        )
+    best = _best(usable, config.search.mode)
+    return _Searched(grid, trials, best, apply_params(config, best["params"]))
 
 
 def _search_and_retrain(
-    config: ExperimentConfig,
-    data: DataBundle,
-    data_ref: Any,
-    run_dir: Path,
-    storage: str,
-    experiment: str,
-    timings: dict[str, float],
-    started: float,
-    on_progress: Callable[[Progress], None] | None,
-    *,
-    resume: bool,
+    run: _Run, timings: dict[str, float], started: float
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    grid, trials, timings["tuning_wall_s"] = _search(
-        config, data_ref, storage, experiment, run_dir.name, on_progress, resume=resume
+    config, run_dir = run.config, run.run_dir
+    searched = _search(
+        run, config, folder=run_dir, experiment=run.experiment, display=run_dir.name, phase="tuning",
+        timings=timings, started=started, restore=run.resume, if_none_usable="nothing to retrain",
     )
-    try:
-        _check_finished(grid, config, run_dir, "")
-    except RunInterruptedError:
-        summary = _summary(config, data, trials, None, None, None, timings, started, status="interrupted")
-        write_run(run_dir, summary, trials, None)
-        raise
-    usable = _usable(trials)
-    if not usable:
-        write_run(run_dir, _summary(config, data, trials, None, None, None, timings, started), trials, None)
-        errors = {t["error"] for t in trials if t.get("error")}
-        raise RunFailedError(
-            f"all {len(trials)} trials failed or diverged; nothing to retrain. First error: "
-            f"{next(iter(errors), 'none (diverged)')}. Trial logs are under {storage}/{experiment}"
-        )
-    best = _best(usable, config.search.mode)
-    best_config = apply_params(config, best["params"])
+    trials, best, best_config = searched.trials, searched.best, searched.best_config
 
     final = None
     if config.final.enabled:
-        _announce(on_progress, run_dir.name, config, "retraining best config on the full data")
+        _announce(run, run_dir.name, "retraining best config on the full data")
         tick = time.perf_counter()
         try:
-            final = retrain_on_cluster(best_config, data_ref)
+            final = retrain_on_cluster(best_config, run.data_ref)
         except BaseException as error:  # the trials are paid for: keep them whatever stops the retrain
             interrupted = isinstance(error, KeyboardInterrupt)
             status = "interrupted" if interrupted else "retrain_failed"
-            summary = _summary(config, data, trials, best, best_config, None, timings, started, status=status)
+            summary = _summary(config, run.data, trials, best, best_config, None, timings, started, status=status)
             write_run(run_dir, summary, trials, best_config)
             if interrupted:
                 raise RunInterruptedError(
@@ -254,79 +263,56 @@ def _search_and_retrain(
             ) from None
         timings["final_wall_s"] = time.perf_counter() - tick
 
-    summary = _summary(config, data, trials, best, best_config, final, timings, started)
-    summary["resumed"] = resume
+    summary = _summary(config, run.data, trials, best, best_config, final, timings, started)
+    summary["resumed"] = run.resume
     write_run(run_dir, summary, trials, best_config)
     return summary, trials
 
 
-def _baseline(
-    config: ExperimentConfig,
-    data: DataBundle,
-    data_ref: Any,
-    run_dir: Path,
-    storage: str,
-    experiment: str,
-    subset_summary: dict[str, Any],
-    subset_trials: list[dict[str, Any]],
-    on_progress: Callable[[Progress], None] | None,
-    *,
-    resume: bool,
-) -> dict[str, Any]:
+def _baseline(run: _Run, subset_summary: dict[str, Any], subset_trials: list[dict[str, Any]]) -> dict[str, Any]:
     """The same search on the full data; its best trial is tested as it stands (it trained on the full data
     already), then ``comparison.json``, ``comparison.png`` and the comparison in ``report.md`` are written."""
     from ray import tune
 
     started = time.perf_counter()
-    full = full_data_variant(config)
-    folder = run_dir / BASELINE_DIR
+    full = full_data_variant(run.config)
+    folder = run.run_dir / BASELINE_DIR
     folder.mkdir(exist_ok=True)
-    name = f"{experiment}-{BASELINE_DIR}"
-    restore = resume and tune.Tuner.can_restore(f"{storage}/{name}")
-    display = f"{run_dir.name}-{BASELINE_DIR}"
+    experiment = f"{run.experiment}-{BASELINE_DIR}"
+    restore = run.resume and tune.Tuner.can_restore(f"{run.storage}/{experiment}")
+    display = f"{run.run_dir.name}-{BASELINE_DIR}"
     timings: dict[str, float] = {}
-    grid, trials, timings["tuning_wall_s"] = _search(
-        full, data_ref, storage, name, display, on_progress, resume=restore, phase="baseline: tuning on the full data"
+    searched = _search(
+        run, full, folder=folder, experiment=experiment, display=display,
+        phase="baseline: tuning on the full data", timings=timings, started=started, restore=restore,
+        if_none_usable=f"there is nothing to compare with (the subset results in {run.run_dir} are complete)",
     )
-    try:
-        _check_finished(grid, full, run_dir, "full-data baseline ")
-    except RunInterruptedError:
-        write_run(folder, _summary(full, data, trials, None, None, None, timings, started, status="interrupted"),
-                  trials, None)
-        raise
-    usable = _usable(trials)
-    if not usable:
-        write_run(folder, _summary(full, data, trials, None, None, None, timings, started), trials, None)
-        raise RunFailedError(
-            f"every full-data baseline trial failed or diverged, so there is nothing to compare with; the subset "
-            f"results in {run_dir} are complete. Trial logs are under {storage}/{name}"
-        )
-    best = _best(usable, full.search.mode)
-    best_config = apply_params(full, best["params"])
-    checkpoint = grid[best["index"]].checkpoint
+    best, best_config = searched.best, searched.best_config
+    checkpoint = searched.grid[best["index"]].checkpoint
     tick = time.perf_counter()
     if best["status"] == "completed" and checkpoint is not None:
-        _announce(on_progress, display, full, "baseline: testing the best full-data trial")
-        final = evaluate_checkpoint_on_cluster(best_config, data_ref, checkpoint)
+        _announce(run, display, "baseline: testing the best full-data trial")
+        final = evaluate_checkpoint_on_cluster(best_config, run.data_ref, checkpoint)
     else:  # stopped early by ASHA: a user tuning on the full data would have to train it to the end too
-        _announce(on_progress, display, full, "baseline: retraining the best full-data config (it was stopped early)")
-        final = retrain_on_cluster(best_config, data_ref)
+        _announce(run, display, "baseline: retraining the best full-data config (it was stopped early)")
+        final = retrain_on_cluster(best_config, run.data_ref)
     timings["final_wall_s"] = time.perf_counter() - tick
-    summary = _summary(full, data, trials, best, best_config, final, timings, started)
+    summary = _summary(full, run.data, searched.trials, best, best_config, final, timings, started)
     summary["resumed"] = restore
-    write_run(folder, summary, trials, best_config)
+    write_run(folder, summary, searched.trials, best_config)
 
-    comparison = build_comparison(subset_summary, summary, dropped=sorted(set(config.search.space) - set(full.search.space)))
-    write_comparison(run_dir, comparison)
-    write_text_atomic(run_dir / "report.md", render_report(subset_summary, subset_trials, comparison=comparison))
+    dropped = sorted(set(run.config.search.space) - set(full.search.space))
+    comparison = build_comparison(subset_summary, summary, dropped=dropped)
+    write_comparison(run.run_dir, comparison)
+    write_text_atomic(run.run_dir / "report.md", render_report(subset_summary, subset_trials, comparison=comparison))
     return comparison
 
 
-def _announce(on_progress: Callable[[Progress], None] | None, display: str, config: ExperimentConfig, phase: str) -> None:
-    if on_progress:
-        progress = last_progress(display) or Progress(total=config.search.num_trials)
+def _announce(run: _Run, display: str, phase: str) -> None:
+    if run.on_progress:
+        progress = last_progress(display) or Progress(total=run.config.search.num_trials)
         progress.phase = phase
-        on_progress(progress)
+        run.on_progress(progress)
 
 
 def _read_trials(path: Path) -> list[dict[str, Any]]:
