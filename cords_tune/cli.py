@@ -121,10 +121,7 @@ def run(
 
         with _progress_display() as on_progress:
             result = run_experiment(experiment, output_dir=output, on_progress=on_progress, address=address)
-    _print_summary(result.summary)
-    if result.comparison:
-        _print_comparison(result.comparison)
-    out.print(f"Results: [bold]{result.run_dir}[/]", highlight=False)
+    _print_result(result)
 
 
 @app.command()
@@ -140,10 +137,7 @@ def resume(
 
         with _progress_display() as on_progress:
             result = resume_experiment(run_dir, on_progress=on_progress, address=address)
-    _print_summary(result.summary)
-    if result.comparison:
-        _print_comparison(result.comparison)
-    out.print(f"Results: [bold]{result.run_dir}[/]", highlight=False)
+    _print_result(result)
 
 
 @app.command()
@@ -248,6 +242,14 @@ def _progress_table(progress: Any) -> Table:
     table.add_row("elapsed", f"{progress.elapsed_s:.0f} s")
     table.add_row("last", progress.last_event)
     return table
+
+
+def _print_result(result: Any) -> None:
+    """A finished run (``RunResult``): its summary, the comparison if it has a baseline, where its files are."""
+    _print_summary(result.summary)
+    if result.comparison:
+        _print_comparison(result.comparison)
+    out.print(f"Results: [bold]{result.run_dir}[/]", highlight=False)
 
 
 def _print_summary(summary: dict[str, Any]) -> None:

@@ -262,12 +262,15 @@ class ExperimentConfig(_Strict):
 
     @model_validator(mode="after")
     def _baseline_needs_subsets_and_retrain(self) -> ExperimentConfig:
+        from cords_tune.selection import uses_subsets
+
         if not self.baseline:
             return self
-        if self.selection.strategy == "full":
+        if not uses_subsets(self.selection.strategy):
             raise ConfigError(
                 "baseline compares tuning on subsets with tuning on the full data, but selection.strategy is "
-                "already 'full'. Pick a subset strategy (e.g. gradmatch), or set baseline: false",
+                f"already {self.selection.strategy!r}, which trains on the full data. Pick a subset strategy "
+                "(e.g. gradmatch), or set baseline: false",
                 path="baseline",
             )
         if not self.final.enabled:

@@ -19,10 +19,10 @@ def render_report(
     trials: list[dict[str, Any]],
     *,
     max_trials: int = 30,
-    comparison: dict[str, Any] | None = None,
+    sections: list[str] = (),
 ) -> str:
-    """The run's report; with ``comparison``, its section on the full-data baseline follows the result."""
-    from cords_tune.reports.comparison import comparison_section
+    """The run's report; ``sections`` (markdown, e.g. the comparison with the full-data baseline) follow the
+    result."""
     metric = summary["metric"]
     final = summary.get("final") or {}
     timings = summary.get("timings") or {}
@@ -49,7 +49,7 @@ def render_report(
             ],
         ),
         "",
-        *([comparison_section(comparison)] if comparison else []),
+        *sections,
         "## Best configuration",
         "",
         markdown_table(["parameter", "value"], [[k, v] for k, v in (summary.get("best_config") or {}).items()])

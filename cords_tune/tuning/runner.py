@@ -20,7 +20,14 @@ from cords_tune.config import ExperimentConfig, apply_params, load_config, parse
 from cords_tune.datasets import DataBundle
 from cords_tune.errors import ConfigError, RunFailedError, RunFinishedError, RunInterruptedError
 from cords_tune.preflight import load_and_check
-from cords_tune.reports import build_comparison, render_report, write_comparison, write_run, write_text_atomic
+from cords_tune.reports import (
+    build_comparison,
+    comparison_section,
+    render_report,
+    write_comparison,
+    write_run,
+    write_text_atomic,
+)
 from cords_tune.selection import uses_subsets
 from cords_tune.tuning.progress import Progress, ProgressCallback, last_progress, progress_display
 from cords_tune.tuning.results import collect_trials
@@ -110,12 +117,13 @@ def resume_experiment(
         raise ConfigError(f"{str(run_dir)!r} is not a run directory: it has no config.yaml. Give the directory "
                           "that `cords-tune run` printed")
     config = load_config(run_dir / "config.yaml")
-    if _subset_phase_done(run_dir) and (not config.baseline or (run_dir / "comparison.json").is_file()):
+    subset_summary = _finished_summary(run_dir)
+    if subset_summary and (not config.baseline or (run_dir / "comparison.json").is_file()):
         raise RunFinishedError(f"{run_dir} finished already; its results are in {run_dir / 'summary.json'}")
     storage, experiment = _storage(config, run_dir)
     from ray import tune
 
-    if not _subset_phase_done(run_dir) and not tune.Tuner.can_restore(f"{storage}/{experiment}"):
+    if not subset_summary and not tune.Tuner.can_restore(f"{storage}/{experiment}"):
         raise RunFailedError(
             f"no tuning state to resume under {storage}/{experiment}: the run stopped before its first trial "
             f"started. Start it again with: cords-tune run {run_dir / 'config.yaml'}"
@@ -124,12 +132,14 @@ def resume_experiment(
     tick = time.perf_counter()
     with ray_session(address):
         timings["ray_start_s"] = time.perf_counter() - tick
-        return _run(config, data, run_dir, timings, started, on_progress, resume=True)
+        return _run(config, data, run_dir, timings, started, on_progress, resume=True, subset_summary=subset_summary)
 
 
-def _subset_phase_done(run_dir: Path) -> bool:
+def _finished_summary(run_dir: Path) -> dict[str, Any] | None:
+    """The subset search's summary if it finished (status ``ok``), else ``None``."""
     summary_file = run_dir / "summary.json"
-    return summary_file.is_file() and json.loads(summary_file.read_text()).get("status") == "ok"
+    summary = json.loads(summary_file.read_text()) if summary_file.is_file() else None
+    return summary if summary and summary.get("status") == "ok" else None
 
 
 def _load_data(config: ExperimentConfig) -> tuple[DataBundle, dict[str, float]]:
@@ -162,8 +172,10 @@ def _run(
     on_progress: Callable[[Progress], None] | None,
     *,
     resume: bool,
+    subset_summary: dict[str, Any] | None = None,
 ) -> RunResult:
-    """The subset search with its retrain (unless a resumed run finished it), then the baseline if asked."""
+    """The subset search with its retrain (unless ``subset_summary``: a resumed run finished it already), then
+    the baseline if asked."""
     import ray
 
     tick = time.perf_counter()
@@ -173,9 +185,8 @@ def _run(
     check_storage_visible(storage)
     run = _Run(config, data, data_ref, run_dir, storage, experiment, on_progress, resume)
 
-    if resume and _subset_phase_done(run_dir):
-        summary = json.loads((run_dir / "summary.json").read_text())
-        trials = _read_trials(run_dir / "trials.parquet")
+    if subset_summary is not None:
+        summary, trials = subset_summary, _read_trials(run_dir / "trials.parquet")
     else:
         summary, trials = _search_and_retrain(run, timings, started)
     comparison = _baseline(run, summary, trials) if config.baseline else None
@@ -304,7 +315,7 @@ def _baseline(run: _Run, subset_summary: dict[str, Any], subset_trials: list[dic
     dropped = sorted(set(run.config.search.space) - set(full.search.space))
     comparison = build_comparison(subset_summary, summary, dropped=dropped)
     write_comparison(run.run_dir, comparison)
-    write_text_atomic(run.run_dir / "report.md", render_report(subset_summary, subset_trials, comparison=comparison))
+    write_text_atomic(run.run_dir / "report.md", render_report(subset_summary, subset_trials, sections=[comparison_section(comparison)]))
     return comparison
 
 

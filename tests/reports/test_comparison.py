@@ -59,7 +59,7 @@ def test_files_and_report_section(tmp_path):
     assert (tmp_path / "comparison.png").read_bytes().startswith(PNG_MAGIC)
     section = comparison_section(c)
     assert "6.00x faster" in section and "-1.00 points" in section and "0.02" in section
-    report = render_report(subset, [], comparison=c)
+    report = render_report(subset, [], sections=[section])
     assert "## Compared with tuning on the full data" in report
     assert "## Compared" not in render_report(subset, [])
 
