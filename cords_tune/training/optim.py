@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from cords_tune.config import TrainingConfig
 
-__all__ = ["build_optimizer", "build_scheduler"]
+__all__ = ["build_optimizer", "build_scheduler", "scheduled_lr"]
 
 
 def build_optimizer(params, config: TrainingConfig) -> torch.optim.Optimizer:
@@ -32,3 +34,12 @@ def build_scheduler(
     if config.schedule == "step":
         return torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.step_every, gamma=config.gamma)
     return torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
+
+
+def scheduled_lr(config: TrainingConfig, epochs: int, epoch: int) -> float:
+    """The lr the schedule of ``build_scheduler`` gives after ``epoch`` steps, from ``config.lr`` (closed form)."""
+    if config.schedule == "cosine":
+        return config.lr * (1 + math.cos(math.pi * epoch / epochs)) / 2
+    if config.schedule == "step":
+        return config.lr * config.gamma ** (epoch // config.step_every)
+    return config.lr

@@ -21,7 +21,7 @@ from cords_tune.models import create_model
 from cords_tune.selection import SelectionContext, Subset, budget_for, create_strategy, uses_subsets
 from cords_tune.selection.features import LastLayerGradients
 from cords_tune.training.device_data import DeviceSplit, resolve_device
-from cords_tune.training.optim import build_optimizer, build_scheduler
+from cords_tune.training.optim import build_optimizer, build_scheduler, scheduled_lr
 from cords_tune.training.schedule import SubsetSchedule
 
 __all__ = ["EpochStats", "Trainer", "weighted_cross_entropy"]
@@ -253,6 +253,7 @@ class Trainer:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
+        self.apply_hyperparameters()
         self.subset = None if state["subset"] is None else Subset(*state["subset"])
         self.selection_fallback = state["selection_fallback"]
         if self.selection_fallback:
@@ -266,6 +267,24 @@ class Trainer:
         self._augment.set_state(augment_rng.cpu())  # generator states are CPU byte tensors, CUDA generators' too
         if state.get("cuda_rng") is not None and self.device.type == "cuda":
             torch.cuda.set_rng_state(state["cuda_rng"].cpu(), self.device)
+
+    def apply_hyperparameters(self) -> None:
+        """Give the optimizer the hyperparameters of this trainer's config again, after a restore.
+
+        Loading an optimizer's state also loads the hyperparameters it was trained with, and a checkpoint can
+        come from another configuration: Population Based Training continues a trial from a better trial's
+        checkpoint with changed hyperparameters, and the trial must train with its own. Momentum, weight decay,
+        betas and the like are those the optimizer was built with (its ``defaults``); the lr schedule continues
+        from the configured lr at the epoch reached. With the checkpoint's own config nothing changes, so an
+        ordinary resume continues exactly.
+        """
+        settings = {key: value for key, value in self.optimizer.defaults.items() if key != "lr"}
+        base_lr = self.config.training.lr
+        for group in self.optimizer.param_groups:
+            if group["initial_lr"] != base_lr:
+                group["lr"] = scheduled_lr(self.config.training, self.epochs, self.scheduler.last_epoch)
+            group.update(settings, initial_lr=base_lr)
+        self.scheduler.base_lrs = [base_lr] * len(self.optimizer.param_groups)
 
     # ------------------------------------------------------------------------------------------ evaluation
 

@@ -40,17 +40,20 @@ def train_trial(params: dict[str, Any], *, config: ExperimentConfig, data: DataB
     ``data`` is resolved by ``tune.with_parameters`` from the one ObjectRef the driver put: each node reads
     it from its object store (zero-copy for NumPy arrays), it is never loaded per trial. Every
     ``checkpoint_every`` epochs, and after the last, the trainer's whole state goes into a Tune checkpoint; a
-    retried or resumed trial continues from its last one.
+    retried or resumed trial continues from its last one, with its own config: the checkpoint may be another
+    trial's (Population Based Training continues a trial from a better one's, with new hyperparameters).
     """
     trial_config = on_this_worker(apply_params(config, params))
     trainer = Trainer(trial_config, data)
+    trial_id = tune.get_context().get_trial_id()
     restarts = 0
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None:
         with checkpoint.as_directory() as folder:
             state = torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=True, map_location=trainer.device)
         trainer.load_state_dict(state["trainer"])
-        restarts = state["restarts"] + 1
+        # Continuing from another trial's checkpoint (a PBT exploit) is no restart of this trial.
+        restarts = state["restarts"] + 1 if state.get("trial_id", trial_id) == trial_id else 0
     placement = {**where_am_i(), "restarts": restarts}
     every = trial_config.fault_tolerance.checkpoint_every
 
@@ -61,7 +64,8 @@ def train_trial(params: dict[str, Any], *, config: ExperimentConfig, data: DataB
             tune.report(metrics)
             return
         with tempfile.TemporaryDirectory() as folder:
-            torch.save({"trainer": trainer.state_dict(), "restarts": restarts}, Path(folder) / CHECKPOINT_FILE)
+            saved = {"trainer": trainer.state_dict(), "restarts": restarts, "trial_id": trial_id}
+            torch.save(saved, Path(folder) / CHECKPOINT_FILE)
             tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
 
     trainer.fit(on_epoch=report)

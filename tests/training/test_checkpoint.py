@@ -1,4 +1,5 @@
-"""A trainer restored from its state continues exactly as if it had never stopped; divergence ends a trial."""
+"""A trainer restored from its state continues exactly as if it had never stopped, with its own config's
+hyperparameters when the state came from another config; divergence ends a trial."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import torch
 from cords_tune.config import parse_config
 from cords_tune.datasets import load_dataset
 from cords_tune.training import Trainer
+from cords_tune.training.optim import build_optimizer, build_scheduler, scheduled_lr
 
 
 @pytest.fixture
@@ -72,3 +74,59 @@ def test_a_diverging_loss_ends_the_trial_with_its_metrics(tiny_experiment, data)
     assert history[-1].diverged and len(history) < 10
     assert not any(s.diverged for s in history[:-1])
     assert 0.0 <= history[-1].val_accuracy <= 1.0  # metrics are kept, not lost
+
+
+def _hyperparameter_config(tiny_experiment, schedule, **training):
+    return parse_config({
+        **tiny_experiment,
+        "training": {
+            **tiny_experiment["training"], "epochs": 6, "optimizer": "sgd", "momentum": 0.9, "weight_decay": 5.0e-4,
+            "schedule": schedule, "step_every": 2, "gamma": 0.5, **training,
+        },
+        "search": {"space": {}},
+    })
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "step", "constant"])
+def test_a_trainer_restored_from_another_config_trains_with_its_own(tiny_experiment, data, schedule):
+    old = _hyperparameter_config(tiny_experiment, schedule, lr=0.01)
+    new = _hyperparameter_config(tiny_experiment, schedule, lr=0.05, momentum=0.5, weight_decay=0.0, nesterov=True)
+    first = Trainer(old, data)
+    for _ in range(3):
+        first.run_epoch()
+    restored = Trainer(new, data)
+    restored.load_state_dict(_roundtrip(first.state_dict()))
+    rest = restored.fit()
+
+    straight = Trainer(new, data).fit()  # the schedule of the new config from its first epoch
+    assert [s.lr for s in rest] == pytest.approx([s.lr for s in straight[3:]], rel=1e-12)
+    (group,) = restored.optimizer.param_groups
+    assert (group["momentum"], group["weight_decay"], group["nesterov"]) == (0.5, 0.0, True)
+    assert restored.scheduler.base_lrs == [0.05]
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "step", "constant"])
+def test_a_trainer_restored_with_its_own_config_continues_exactly(tiny_experiment, data, schedule):
+    config = _hyperparameter_config(tiny_experiment, schedule, lr=0.01)
+    straight = Trainer(config, data).fit()
+    first = Trainer(config, data)
+    for _ in range(3):
+        first.run_epoch()
+    restored = Trainer(config, data)
+    restored.load_state_dict(_roundtrip(first.state_dict()))
+    rest = restored.fit()
+    assert [s.lr for s in rest] == [s.lr for s in straight[3:]]
+    assert [s.val_loss for s in rest] == [s.val_loss for s in straight[3:]]
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "step", "constant"])
+def test_scheduled_lr_is_the_schedule_the_trainer_steps(tiny_experiment, schedule):
+    config = _hyperparameter_config(tiny_experiment, schedule, lr=0.03).training
+    optimizer = build_optimizer([torch.zeros(1, requires_grad=True)], config)
+    scheduler = build_scheduler(optimizer, config, epochs=6)
+    stepped = []
+    for _ in range(6):
+        stepped.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert [scheduled_lr(config, 6, epoch) for epoch in range(6)] == pytest.approx(stepped, rel=1e-12)
