@@ -1,4 +1,4 @@
-"""`cords-tune run | resume | fidelity | validate | strategies`.
+"""`cords-tune run | resume | train | fidelity | validate | strategies`.
 
 User mistakes (a bad config, a missing dataset) print one message and exit with code 2, never a traceback.
 """
@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cords_tune.errors import CordsTuneError
+from cords_tune.reports.wording import count, fallback_note, seconds, speed
 
 app = typer.Typer(
     add_completion=False,
@@ -40,7 +41,8 @@ OutputOpt = Annotated[
     Optional[Path], typer.Option("--output", "-o", help="Where the result directory is made (default: the config's output_dir).")
 ]
 AddressOpt = Annotated[
-    Optional[str], typer.Option(help="Ray cluster address to join (default: RAY_ADDRESS, else a local Ray).")
+    Optional[str], typer.Option(help="Ray cluster address to join (default: RAY_ADDRESS; else a private local Ray, never one "
+                          "already running on this machine).")
 ]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")]
 
@@ -58,12 +60,20 @@ def _user_errors() -> Iterator[None]:
             out.print(str(error), highlight=False, soft_wrap=True, markup=False)
         elif error.exit_code == 130:
             err.print(f"[yellow]{escape(str(error))}[/]", highlight=False, soft_wrap=True)
+            raise typer.Exit(_interrupt_exit_code()) from None
         else:  # the message is text, never markup: configs are full of [brackets]
             err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
         raise typer.Exit(error.exit_code) from None
     except KeyboardInterrupt:
         err.print("[yellow]interrupted[/]")
-        raise typer.Exit(130) from None
+        raise typer.Exit(_interrupt_exit_code()) from None
+
+
+def _interrupt_exit_code() -> int:
+    """130 for Ctrl-C, 143 for SIGTERM (which a run turns into the same orderly stop)."""
+    from cords_tune.tuning.interrupts import terminated
+
+    return 143 if terminated() else 130
 
 
 @app.command()
@@ -80,6 +90,8 @@ def validate(config: ConfigArg, set_: SetOpt = None) -> None:
             load_and_check(experiment, download=False)  # validating never downloads
             checked = "checked against its data"
         except DatasetUnavailableError as error:  # e.g. CIFAR-10 offline: the file itself is still valid
+            if not error.missing:
+                raise  # files that are there but unreadable are a problem to fix, not data still to download
             checked = f"not checked against its data ({experiment.dataset.name} is not on this machine yet: " \
                       "`run` downloads it and checks before Ray starts)"
             logging.getLogger(__name__).info("%s", error)
@@ -120,7 +132,8 @@ def run(
         from cords_tune.tuning import run_experiment
 
         with _progress_display() as on_progress:
-            result = run_experiment(experiment, output_dir=output, on_progress=on_progress, address=address)
+            result = run_experiment(experiment, output_dir=output, on_progress=on_progress, on_notice=_notice,
+                                    address=address)
     _print_result(result)
 
 
@@ -136,8 +149,47 @@ def resume(
         from cords_tune.tuning import resume_experiment
 
         with _progress_display() as on_progress:
-            result = resume_experiment(run_dir, on_progress=on_progress, address=address)
+            result = resume_experiment(run_dir, on_progress=on_progress, on_notice=_notice, address=address)
     _print_result(result)
+
+
+@app.command()
+def train(
+    config: ConfigArg,
+    set_: SetOpt = None,
+    output: OutputOpt = None,
+    address: AddressOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Train a configuration once on the full data, test it and save the model (e.g. a run's best_config.yaml).
+
+    No search runs: the config's own values are trained for final.epochs (default training.epochs) as one Ray
+    task with a trial's resources. Writes model.pt, summary.json and config.yaml into
+    <output>/<name>-train-<date>-<time>/.
+    """
+    _configure_logging(verbose)
+    from cords_tune.config import load_config
+
+    with _user_errors():
+        experiment = load_config(config, set_ or [])
+        from cords_tune.tuning.train_once import train_notes, train_once
+
+        for note in train_notes(experiment):
+            err.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
+        err.print(f"training {experiment.model.name} on the full data of {experiment.dataset.name} for "
+                  f"{experiment.final_epochs} epochs (one Ray task) ...", highlight=False)
+        result = train_once(experiment, output_dir=output, address=address)
+    final = result.summary["final"]
+    table = Table(title=f"{result.summary['name']}: trained once on the full data")
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    table.add_row("test accuracy", _short(final["test_accuracy"]))
+    table.add_row("epochs", str(final["epochs"]))
+    table.add_row("training wall-clock (Ray task)", _seconds(final["wall_s"]))
+    table.add_row("end-to-end wall-clock", _seconds(result.summary["end_to_end_wall_s"]))
+    out.print(table)
+    out.print(f"Model: [bold]{result.model_path}[/] (load it with cords_tune.load_model(path))", highlight=False)
+    out.print(f"Results: [bold]{result.run_dir}[/]", highlight=False)
 
 
 @app.command()
@@ -215,15 +267,22 @@ def _progress_display() -> Iterator[Callable[[Any], None]]:
             return
         last.update(finished=progress.finished, phase=progress.phase)
         best = "n/a" if progress.best_value is None else f"{progress.best_value:.4f}"
+        fell_back = f", {progress.fell_back} fell back to random subsets" if progress.fell_back else ""
         err.print(
             f"[{progress.elapsed_s:6.0f}s] {progress.phase}: {progress.finished}/{progress.total} trials done "
             f"({progress.completed} completed, {progress.stopped} stopped early, {progress.diverged} diverged, "
             f"{progress.errored} failed, "
-            f"{progress.running} running), best {best}",
+            f"{progress.running} running{fell_back}), best {best}",
             highlight=False,
+            soft_wrap=True,  # one line per event, whatever the width a log or pipe reports
         )
 
     yield log_line
+
+
+def _notice(message: str) -> None:
+    """A one-off line from a run (which Ray, what trials wait for); on a terminal, above the live table."""
+    err.print(message, highlight=False, markup=False, soft_wrap=True)
 
 
 def _progress_table(progress: Any) -> Table:
@@ -236,6 +295,8 @@ def _progress_table(progress: Any) -> Table:
     table.add_row("trials", f"{progress.finished}/{progress.total} done, {progress.running} running")
     table.add_row("", f"{progress.completed} completed, {progress.stopped} stopped early, "
                       f"{progress.diverged} diverged, {progress.errored} failed")
+    if progress.fell_back:
+        table.add_row("", f"{progress.fell_back} fell back to random subsets (selection cost too much)")
     table.add_row("best so far", best)
     if progress.best_params:
         table.add_row("", ", ".join(f"{k}={_short(v)}" for k, v in progress.best_params.items()))
@@ -249,45 +310,60 @@ def _print_result(result: Any) -> None:
     _print_summary(result.summary)
     if result.comparison:
         _print_comparison(result.comparison)
+    model = (result.summary.get("final") or {}).get("model_path")
+    if model:
+        out.print(f"Final model: [bold]{result.run_dir / model}[/] (load it with cords_tune.load_model(path))",
+                  highlight=False)
     out.print(f"Results: [bold]{result.run_dir}[/]", highlight=False)
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
     metric = summary["metric"]
     final = summary.get("final") or {}
-    table = Table(title=f"{summary['name']}: {summary['strategy']} subsets at fraction {summary['fraction']}")
+    fell_back = summary.get("trials_selection_fallback") or 0
+    title = f"{summary['name']}: {summary['strategy']} subsets at fraction {summary['fraction']}"
+    if fell_back:
+        title += f" ({count(fell_back, 'trial')} fell back to random)"
+    table = Table(title=title)
     table.add_column("quantity")
     table.add_column("value", justify="right")
+    best_fell_back = summary.get("best_trial_selection_fallback_epoch")
     rows = [
         ("trials (completed / stopped early / diverged / errored)",
          f"{summary['num_trials']} ({summary['trials_completed']} / {summary['trials_stopped_early']} / "
          f"{summary['trials_diverged']} / {summary['trials_errored']})"),
         ("trials retried from a checkpoint", str(summary["trials_retried"])),
-        (f"best {metric} while tuning", _short(summary.get(f"best_{metric}"))),
+        ("trials that fell back to random subsets", str(fell_back)),
+        (f"best {metric} while tuning"
+         + (f" (random subsets from epoch {best_fell_back})" if best_fell_back is not None else ""),
+         _short(summary.get(f"best_{metric}"))),
         ("final test accuracy (full-data retrain)", _short(final.get("test_accuracy"))),
         ("tuning wall-clock", _seconds(summary.get("tuning_wall_s"))),
         ("selection time, all trials", _seconds(summary.get("selection_s_total"))),
         ("final retrain wall-clock", _seconds(final.get("wall_s"))),
-        ("end-to-end wall-clock", _seconds(summary.get("end_to_end_wall_s"))),
+        ("total wall-clock (data, Ray start, tuning, retrain)", _seconds(summary.get("end_to_end_wall_s"))),
     ]
     for name, value in rows:
         table.add_row(name, value)
     for key, value in (summary.get("best_config") or {}).items():
         table.add_row(f"best {key}", _short(value))
     out.print(table)
+    note = fallback_note(summary)
+    if note:
+        out.print(f"Note: {note}.", highlight=False, markup=False, soft_wrap=True)
 
 
 def _print_comparison(comparison: dict[str, Any]) -> None:
     c = comparison
-    table = Table(title=f"compared with tuning on the full data (same search, {c['num_trials']} trials)")
+    table = Table(title=f"compared with tuning on the full data (same search, {count(c['num_trials'], 'trial')})")
     table.add_column("quantity")
     table.add_column(f"{c['strategy']} {c['fraction']:g}", justify="right")
     table.add_column("full data", justify="right")
     table.add_column("", justify="right")
     table.add_row("tuning wall-clock", _seconds(c["tuning_wall_s_subset"]), _seconds(c["tuning_wall_s_full"]),
-                  f"{c['tuning_speedup']:.2f}x faster")
-    table.add_row("end-to-end wall-clock", _seconds(c["end_to_end_wall_s_subset"]),
-                  _seconds(c["end_to_end_wall_s_full"]), f"{c['end_to_end_speedup']:.2f}x faster")
+                  speed(c["tuning_speedup"]))
+    table.add_row("tuning + final model wall-clock", _seconds(c["end_to_end_wall_s_subset"]),
+                  _seconds(c["end_to_end_wall_s_full"]), speed(c["end_to_end_speedup"]))
     table.add_row("test accuracy of the final model", _short(c["test_accuracy_subset"]),
                   _short(c["test_accuracy_full"]), f"{100 * c['accuracy_delta']:+.2f} points")
     for key in sorted(set(c["best_config_subset"] or {}) | set(c["best_config_full"] or {})):
@@ -304,8 +380,7 @@ def _short(value: Any) -> str:
     return str(value)
 
 
-def _seconds(value: Any) -> str:
-    return "n/a" if value is None else f"{value:.1f} s"
+_seconds = seconds
 
 
 if __name__ == "__main__":

@@ -207,6 +207,11 @@ class SearchConfig(_Strict):
 class ResourcesConfig(_Strict):
     cpus_per_trial: float = Field(1.0, gt=0.0)
     gpus_per_trial: float = Field(0.0, ge=0.0)
+    max_wait_s: float | None = Field(
+        600.0, gt=0.0,
+        description="on a cluster: stop (resumable) when no trial could run for this long, waiting for resources "
+        "an autoscaler may add; null waits forever",
+    )
 
     @field_validator("gpus_per_trial")
     @classmethod

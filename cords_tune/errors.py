@@ -15,6 +15,8 @@ __all__ = [
     "DatasetUnavailableError",
     "StorageError",
     "ClusterUnavailableError",
+    "ResourcesUnavailableError",
+    "DiskFullError",
     "RunFailedError",
     "RunInterruptedError",
     "RunFinishedError",
@@ -51,9 +53,17 @@ class UnknownNameError(ConfigError):
 
 
 class DatasetUnavailableError(CordsTuneError):
-    """A dataset cannot be loaded (not downloaded and no network, corrupt files, ...)."""
+    """A dataset cannot be loaded (not downloaded and no network, corrupt files, ...).
+
+    ``missing`` is true when none of its files are on the machine (as opposed to files that are there but
+    cannot be read).
+    """
 
     exit_code = 2
+
+    def __init__(self, message: str, *, missing: bool = False) -> None:
+        self.missing = missing
+        super().__init__(message)
 
 
 class StorageError(CordsTuneError):
@@ -66,6 +76,16 @@ class ClusterUnavailableError(CordsTuneError):
     """Ray could not be started or joined (a wrong address, a cluster that is down)."""
 
     exit_code = 2
+
+
+class ResourcesUnavailableError(CordsTuneError):
+    """No node of the Ray cluster can run a trial with the resources it asks for."""
+
+    exit_code = 2
+
+
+class DiskFullError(CordsTuneError):
+    """A result, checkpoint or trial file could not be written: the disk is full. What finished is kept."""
 
 
 class RunFailedError(CordsTuneError):

@@ -65,9 +65,14 @@ def check_budget(config: ExperimentConfig, data: DataBundle) -> None:
             )
 
 
-def check_models(config: ExperimentConfig, data: DataBundle) -> None:
+def check_models(config: ExperimentConfig, data: DataBundle) -> int:
     """Every model a trial may build can be built for this data: the base configuration and each probe
-    value of each searched ``model.*`` domain (parameter values, input shape)."""
+    value of each searched ``model.*`` domain (parameter values, input shape).
+
+    Returns:
+        The parameter count of the largest of these models (what a checkpoint must hold).
+    """
+    largest = 0
     variants: list[tuple[str | None, object]] = [(None, None)]
     for path, domain in config.search.space.items():
         if path.startswith("model."):
@@ -75,7 +80,7 @@ def check_models(config: ExperimentConfig, data: DataBundle) -> None:
     for path, value in variants:
         trial = config if path is None else apply_params(config, {path: value})
         try:
-            create_model(
+            model = create_model(
                 trial.model.name, input_shape=data.input_shape, num_classes=data.num_classes, params=trial.model.params
             )
         except ConfigError as error:
@@ -85,3 +90,5 @@ def check_models(config: ExperimentConfig, data: DataBundle) -> None:
                 f"the value {value!r} of this domain makes a model that cannot be built: {error}",
                 path=f"search.space.{path}",
             ) from None
+        largest = max(largest, sum(p.numel() for p in model.parameters()))
+    return largest

@@ -119,3 +119,50 @@ def test_an_unreachable_cluster_address_fails_fast_and_writes_nothing(tmp_path):
                  timeout=120)
     assert result.returncode == 2 and "no Ray cluster answers at 127.0.0.1:1" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("kind", ["a file", "unwritable"])
+def test_a_bad_output_directory_exits_2_before_anything_starts(tmp_path, kind):
+    if kind == "a file":
+        target = tmp_path / "results.txt"
+        target.write_text("not a directory")
+        expected = "is a file, not a directory"
+    else:
+        target = Path("/proc/cords-tune-results")  # a place nobody can make a directory
+        expected = "cannot write results into"
+    result = cli("run", "experiments/mnist1d.yaml", "--output", str(target), timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert expected in result.stderr and "Traceback" not in result.stderr + result.stdout
+    assert "Ray:" not in result.stderr, "nothing may start"
+
+
+def test_validate_reports_unreadable_dataset_files_as_an_error(tmp_path):
+    folder = tmp_path / "data" / "cifar10"
+    folder.mkdir(parents=True)
+    (folder / "cifar-10-python.tar.gz").write_bytes(b"truncated download")
+    file = write(tmp_path, {"name": "x", "dataset": {"name": "cifar10", "data_dir": str(tmp_path / "data")},
+                            "model": {"name": "lenet"}})
+    result = cli("validate", str(file), timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "there but cannot be read" in result.stderr and "not on this machine yet" not in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def _mounted_tmpfs(path: Path, size: str) -> bool:
+    path.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                          capture_output=True).returncode == 0
+
+
+def test_a_disk_too_small_for_the_run_is_refused_with_the_bytes_needed(tmp_path):
+    disk = tmp_path / "small-disk"
+    if not _mounted_tmpfs(disk, "300k"):
+        pytest.skip("mounting a tmpfs needs root and mount rights")
+    try:
+        result = cli("run", "experiments/mnist1d.yaml", "--output", str(disk), timeout=120)
+        assert result.returncode != 0 and "Traceback" not in result.stderr + result.stdout, result.stderr
+        assert f"not enough disk space in {disk}" in result.stderr and "MiB" in result.stderr, result.stderr
+        assert "KiB is free" in result.stderr
+        assert not any(disk.iterdir()), "nothing started, nothing written"
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)

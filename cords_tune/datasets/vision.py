@@ -137,8 +137,10 @@ def _load(spec: VisionSpec, data_dir: Path, download: bool) -> TrainTest:
         return _read(spec, root, download=False)
     except _LOAD_ERRORS as exc:
         if not download:
-            why = f"the files are missing or corrupt ({_reason(exc)}) and download is off"
-            raise _unavailable(spec, root, why) from None
+            missing = not root.is_dir() or not any(root.iterdir())
+            state = "missing" if missing else "there but cannot be read"
+            why = f"the files are {state} ({_reason(exc)}) and download is off"
+            raise _unavailable(spec, root, why, missing=missing) from None
     reason = _probe(spec.url)
     if reason is not None:
         raise _unavailable(spec, root, f"the files are missing or corrupt and {spec.url} is unreachable ({reason})")
@@ -179,11 +181,12 @@ def _to_arrays(spec: VisionSpec, data: Any, labels: Any) -> tuple[np.ndarray, np
     return np.ascontiguousarray(x), y
 
 
-def _unavailable(spec: VisionSpec, root: Path, why: str) -> DatasetUnavailableError:
+def _unavailable(spec: VisionSpec, root: Path, why: str, *, missing: bool = False) -> DatasetUnavailableError:
     how = spec.manual.format(root=root)
     return DatasetUnavailableError(
         f"Dataset {spec.name!r} ({spec.title}) is not available in {root}: {why}. To place it by hand, {how}. "
-        f"Or run once with dataset.params.download=true on a machine with internet access and copy {root} here."
+        f"Or run once with dataset.params.download=true on a machine with internet access and copy {root} here.",
+        missing=missing,
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from cords_tune.reports.files import write_json_atomic
 from cords_tune.reports.markdown import markdown_table
+from cords_tune.reports.wording import seconds, speed
 from cords_tune.reports.plots import plot_comparison
 
 __all__ = ["build_comparison", "comparison_section", "write_comparison"]
@@ -97,10 +98,10 @@ def comparison_section(comparison: dict[str, Any]) -> str:
         markdown_table(
             ["quantity", f"{c['strategy']} subsets", "full data", "ratio / delta"],
             [
-                ["tuning wall-clock (s)", c["tuning_wall_s_subset"], c["tuning_wall_s_full"],
-                 f"{c['tuning_speedup']:.2f}x faster"],
-                ["end-to-end wall-clock (s)", c["end_to_end_wall_s_subset"], c["end_to_end_wall_s_full"],
-                 f"{c['end_to_end_speedup']:.2f}x faster"],
+                ["tuning wall-clock", seconds(c["tuning_wall_s_subset"]), seconds(c["tuning_wall_s_full"]),
+                 speed(c["tuning_speedup"])],
+                ["tuning + final model wall-clock", seconds(c["end_to_end_wall_s_subset"]),
+                 seconds(c["end_to_end_wall_s_full"]), speed(c["end_to_end_speedup"])],
                 [f"best {metric} while tuning", c[f"best_{metric}_subset"], c[f"best_{metric}_full"], ""],
                 ["test accuracy of the final model", c["test_accuracy_subset"], c["test_accuracy_full"],
                  f"{100 * c['accuracy_delta']:+.2f} points"],

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from cords_tune.reports.wording import fallback_epoch, fallback_note, seconds
+
 __all__ = ["render_report", "markdown_table"]
 
 
@@ -43,12 +45,14 @@ def render_report(
                 ["trials retried from a checkpoint", summary.get("trials_retried")],
                 [f"best {metric} (tuning, on subsets)", summary.get(f"best_{metric}")],
                 ["final test accuracy (best config retrained on the full data)", final.get("test_accuracy")],
-                ["tuning wall-clock (s)", summary.get("tuning_wall_s")],
-                ["final retrain wall-clock (s)", final.get("wall_s")],
-                ["end-to-end wall-clock (s)", summary.get("end_to_end_wall_s")],
+                ["trials that fell back to random subsets", summary.get("trials_selection_fallback", 0)],
+                ["tuning wall-clock", seconds(summary.get("tuning_wall_s"))],
+                ["final retrain wall-clock", seconds(final.get("wall_s"))],
+                ["total wall-clock (data, Ray start, tuning, retrain)", seconds(summary.get("end_to_end_wall_s"))],
             ],
         ),
         "",
+        *([f"Note: {fallback_note(summary)}.", ""] if fallback_note(summary) else []),
         *sections,
         "## Best configuration",
         "",
@@ -59,16 +63,16 @@ def render_report(
         "## Where the time went",
         "",
         markdown_table(
-            ["part", "seconds"],
+            ["part", "time"],
             [
-                ["load data (driver)", timings.get("data_load_s")],
-                ["start Ray", timings.get("ray_start_s")],
-                ["put data in the object store", timings.get("data_put_s")],
-                ["tuning (wall-clock)", timings.get("tuning_wall_s")],
-                ["  selection, summed over trials", summary.get("selection_s_total")],
-                ["  training, summed over trials", summary.get("train_s_total")],
-                ["  evaluation, summed over trials", summary.get("eval_s_total")],
-                ["final retrain (wall-clock)", timings.get("final_wall_s")],
+                ["load data (driver)", seconds(timings.get("data_load_s"))],
+                ["start Ray", seconds(timings.get("ray_start_s"))],
+                ["put data in the object store", seconds(timings.get("data_put_s"))],
+                ["tuning (wall-clock)", seconds(timings.get("tuning_wall_s"))],
+                ["  selection, summed over trials", seconds(summary.get("selection_s_total"))],
+                ["  training, summed over trials", seconds(summary.get("train_s_total"))],
+                ["  evaluation, summed over trials", seconds(summary.get("eval_s_total"))],
+                ["final retrain (wall-clock)", seconds(timings.get("final_wall_s"))],
             ],
         ),
         "",
@@ -86,13 +90,19 @@ def _trials_table(trials: list[dict[str, Any]], mode: str, limit: int) -> str:
     sign = -1.0 if mode == "max" else 1.0
     ranked = sorted(trials, key=lambda t: (math.isnan(t["best_metric"]), sign * _num(t["best_metric"])))
     params = sorted({k for t in trials for k in t["params"]})
-    header = ["trial", "status", "epochs", "best", "last", "wall s"] + params
+    header = ["trial", "status", "epochs", "best", "last", "wall", "subsets"] + params
     rows = [
-        [t["trial_id"], t["status"], t["epochs"], t["best_metric"], t["last_metric"], t["wall_s"]]
+        [t["trial_id"], t["status"], t["epochs"], t["best_metric"], t["last_metric"], seconds(t["wall_s"]),
+         _subsets(t)]
         + [t["params"].get(p) for p in params]
         for t in ranked[:limit]
     ]
     return markdown_table(header, rows)
+
+
+def _subsets(trial: dict[str, Any]) -> str:
+    epoch = fallback_epoch(trial)
+    return "as configured" if epoch is None else f"random from epoch {epoch}"
 
 
 def _num(value: Any) -> float:

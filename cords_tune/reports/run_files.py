@@ -1,4 +1,5 @@
-"""The files of a run directory: summary.json, trials.parquet, best_config.yaml, report.md."""
+"""The files of a run directory: summary.json, trials.parquet, best_config.yaml, report.md (the final model,
+model.pt, is saved by the runner as soon as it is trained)."""
 
 from __future__ import annotations
 
@@ -44,10 +45,11 @@ def write_run(
     if best_config is not None:
         runnable = best_config.model_copy(deep=True)
         runnable.search.num_trials = 1
+        runnable.baseline = False  # training it once is the point, not another search and comparison
         header = (
             f"# Best configuration of run {run_dir.name} ({summary.get('metric')} = "
             f"{_fmt(summary.get('best_' + str(summary.get('metric'))))}).\n"
-            f"# Run it again with: cords-tune run {run_dir / 'best_config.yaml'}\n"
+            f"# Train it on the full data and save the model with: cords-tune train {run_dir / 'best_config.yaml'}\n"
         )
         write_text_atomic(run_dir / "best_config.yaml", header + runnable.to_yaml())
     write_text_atomic(run_dir / "report.md", render_report(summary, trials))

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-__all__ = ["DeviceSplit", "resolve_device"]
+__all__ = ["DeviceSplit", "resolve_device", "scale_inputs"]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -19,6 +19,16 @@ def resolve_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("training.device is 'cuda' but no CUDA GPU is visible to this process")
     return torch.device(name)
+
+
+def scale_inputs(x: torch.Tensor, mean: torch.Tensor | None, std: torch.Tensor | None) -> torch.Tensor:
+    """The input pipeline of every split and of the saved final model: ``uint8`` -> [0, 1] float, then
+    ``(x - mean) / std`` with per-channel ``mean`` / ``std`` already shaped to broadcast (``None``: as is)."""
+    if x.dtype == torch.uint8:
+        x = x.float().div_(255.0)
+    if mean is not None:
+        x = (x - mean) / std
+    return x
 
 
 class DeviceSplit:
@@ -57,11 +67,7 @@ class DeviceSplit:
         self, index: torch.Tensor, *, train: bool = False, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Inputs (float32, normalised, augmented if ``train``) and labels of the samples at ``index``."""
-        x = self.x[index]
-        if x.dtype == torch.uint8:
-            x = x.float().div_(255.0)
-        if self._mean is not None:
-            x = (x - self._mean) / self._std
+        x = scale_inputs(self.x[index], self._mean, self._std)
         if train and self.augmentations:
             from cords_tune.datasets.augment import augment_batch
 

@@ -24,7 +24,7 @@ from cords_tune.selection import uses_subsets
 from cords_tune.training import Trainer
 from cords_tune.tuning.progress import Progress
 from cords_tune.tuning.retrain import as_trial_task
-from cords_tune.tuning.runner import full_data_variant, make_run_dir
+from cords_tune.tuning.runner import check_output_dir, full_data_variant, make_run_dir
 from cords_tune.tuning.session import first_line, probe_address, ray_session
 
 __all__ = ["FidelityResult", "sample_configs", "train_configs", "build_fidelity", "measure_fidelity"]
@@ -163,8 +163,9 @@ def measure_fidelity(
                           "Pick a subset strategy (e.g. gradmatch)", path="selection.strategy")
     points = sample_configs(config, count)
     probe_address(address or os.environ.get("RAY_ADDRESS"))
+    output = check_output_dir(output_dir or config.output_dir)
     data = load_and_check(config)
-    run_dir = make_run_dir(output_dir or config.output_dir, f"{config.name}-fidelity")
+    run_dir = make_run_dir(output, f"{config.name}-fidelity")
     write_text_atomic(run_dir / "config.yaml", config.to_yaml())
     started = time.perf_counter()
     with ray_session(address):

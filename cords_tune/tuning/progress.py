@@ -49,6 +49,7 @@ class Progress:
     diverged: int = 0
     errored: int = 0
     running: int = 0
+    fell_back: int = 0  # trials whose costly selection switched to random subsets (the cost guard)
     best_value: float | None = None
     best_trial: str | None = None
     best_params: dict[str, Any] = field(default_factory=dict)
@@ -85,11 +86,31 @@ class ProgressCallback(tune.Callback):
         self._epochs: dict[str, int] = {}
         self._finished: set[str] = set()
         self._diverged: set[str] = set()
+        self._fell_back: set[str] = set()
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # Restored by `resume` in a new process: its clock starts now.
+        state.setdefault("_fell_back", set())  # saved by an older version
         self.__dict__.update(state)
         self.progress.started_at = time.monotonic()
+
+    _COUNTS = ("completed", "stopped", "diverged", "errored", "fell_back", "best_value", "best_trial", "best_params")
+
+    def get_state(self) -> dict[str, Any]:
+        """Saved by Tune with its experiment state, so that a resumed run counts the trials finished before."""
+        return {
+            "counts": {name: getattr(self.progress, name) for name in self._COUNTS},
+            "epochs": dict(self._epochs),
+            "finished": set(self._finished),
+            "diverged": set(self._diverged),
+            "fell_back": set(self._fell_back),
+        }
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        for name, value in state["counts"].items():
+            setattr(self.progress, name, value)
+        self._epochs, self._finished = state["epochs"], state["finished"]
+        self._diverged, self._fell_back = state["diverged"], state["fell_back"]
 
     def _refresh(self, trials: list, event: str) -> None:
         # Tune's trial list lags its hooks (a trial is still RUNNING in on_trial_complete), and with reused
@@ -106,6 +127,9 @@ class ProgressCallback(tune.Callback):
         self._epochs[trial.trial_id] = int(result.get("training_iteration", 0))
         if result.get("diverged"):
             self._diverged.add(trial.trial_id)
+        if result.get("selection_fallback") and trial.trial_id not in self._fell_back:
+            self._fell_back.add(trial.trial_id)
+            self.progress.fell_back = len(self._fell_back)
         value = result.get(self.metric)
         best = self.progress.best_value
         if value is not None and (best is None or self.sign * value > self.sign * best):

@@ -52,6 +52,7 @@ def collect_trials(grid: Any, config: ExperimentConfig) -> list[dict[str, Any]]:
                 **{key: float(sum(history.get(key, []))) for key in TIMING_COLUMNS},
                 "samples_seen": int(metrics.get("samples_seen", 0) or 0),
                 "selection_fallback": bool(metrics.get("selection_fallback", False)),
+                **_fallback(history),
                 "restarts": int(metrics.get("restarts", 0) or 0),
                 "error": _first_line(result.error),
                 "node": metrics.get("node_id") or metrics.get("node_ip", ""),
@@ -60,6 +61,22 @@ def collect_trials(grid: Any, config: ExperimentConfig) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _fallback(history: dict[str, list]) -> dict[str, Any]:
+    """When the cost guard switched the trial to random subsets (the first epoch that reports it), and the
+    share of its epoch time that selection had taken by then (what the guard measured, by wall-clock)."""
+    flags = history.get("selection_fallback", [])
+    first = next((i for i, flag in enumerate(flags) if flag), None)
+    if first is None:
+        return {"selection_fallback_epoch": None, "selection_share_at_fallback": None}
+    before = slice(0, first)  # the epochs the guard judged; the switch happens at the start of the next
+    spent = sum(history.get("selection_s", [])[before])
+    total = spent + sum(history.get("train_s", [])[before]) + sum(history.get("eval_s", [])[before])
+    return {
+        "selection_fallback_epoch": int(history.get("epoch", list(range(1, len(flags) + 1)))[first]),
+        "selection_share_at_fallback": spent / total if total > 0 else None,
+    }
 
 
 def _finite(value: Any) -> bool:

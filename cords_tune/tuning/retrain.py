@@ -1,11 +1,12 @@
-"""The final model's test accuracy, as a Ray task with a trial's resources: the best configuration retrained
-on the full training data, or a finished trial's model tested as it stands (the full-data baseline's)."""
+"""The final model and its test accuracy, as a Ray task with a trial's resources: the best configuration
+retrained on the full training data, or a finished trial's model tested as it stands (the full-data
+baseline's). The task returns the model's weights with its result; the driver saves them with ``keep_model``."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import ray
@@ -13,10 +14,19 @@ import torch
 
 from cords_tune.config import ExperimentConfig
 from cords_tune.datasets import DataBundle
+from cords_tune.final_model import MODEL_FILE, FinalModel
 from cords_tune.training import Trainer
 from cords_tune.tuning.trainable import on_this_worker
 
-__all__ = ["FinalResult", "retrain_best", "retrain_on_cluster", "evaluate_trained", "evaluate_checkpoint_on_cluster", "as_trial_task"]
+__all__ = [
+    "FinalResult",
+    "retrain_best",
+    "retrain_on_cluster",
+    "evaluate_trained",
+    "evaluate_checkpoint_on_cluster",
+    "as_trial_task",
+    "keep_model",
+]
 
 
 @dataclass(frozen=True)
@@ -29,13 +39,26 @@ class FinalResult:
     train_s: float
     node: str
     retrained: bool = True  # False: a finished trial's model, tested as it stands
+    model_path: str | None = None  # where ``keep_model`` saved it, relative to the folder of its summary.json
+    model: FinalModel | None = field(default=None, repr=False, compare=False)  # the weights, until saved
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The summary's ``final`` entry: every field but the weights."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "model"}
+
+
+def keep_model(final: FinalResult, folder: Path) -> FinalResult:
+    """Save the model a final task returned as ``folder/model.pt`` (atomically); the result without the
+    weights, naming the file relative to ``folder``."""
+    if final.model is None:
+        return final
+    final.model.save(Path(folder) / MODEL_FILE)
+    return replace(final, model=None, model_path=MODEL_FILE)
 
 
 def retrain_best(config: ExperimentConfig, data: DataBundle) -> FinalResult:
-    """Train ``config`` on all training data for the final number of epochs; test once."""
+    """Train ``config`` on all training data for the final number of epochs; test once. The result carries
+    the trained model (CPU weights)."""
     start = time.perf_counter()
     config = on_this_worker(config)
     trainer = Trainer(config, data, epochs=config.final_epochs, full_data=True)
@@ -49,6 +72,9 @@ def retrain_best(config: ExperimentConfig, data: DataBundle) -> FinalResult:
         wall_s=time.perf_counter() - start,
         train_s=sum(s.train_s for s in history),
         node=ray.get_runtime_context().get_node_id() if ray.is_initialized() else "local",
+        model=FinalModel.from_training(
+            trainer.model, config, data, epochs=len(history), test_accuracy=test_accuracy, retrained=True
+        ),
     )
 
 
@@ -77,6 +103,9 @@ def evaluate_trained(config: ExperimentConfig, data: DataBundle, checkpoint: Any
         train_s=0.0,
         node=ray.get_runtime_context().get_node_id() if ray.is_initialized() else "local",
         retrained=False,
+        model=FinalModel.from_training(
+            trainer.model, config, data, epochs=trainer.epoch, test_accuracy=test_accuracy, retrained=False
+        ),
     )
 
 

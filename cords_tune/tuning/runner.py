@@ -4,11 +4,14 @@ The only place that starts and stops Ray for a run."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,8 +21,14 @@ import pandas as pd
 
 from cords_tune.config import ExperimentConfig, apply_params, load_config, parse_config
 from cords_tune.datasets import DataBundle
-from cords_tune.errors import ConfigError, RunFailedError, RunFinishedError, RunInterruptedError
-from cords_tune.preflight import load_and_check
+from cords_tune.errors import (
+    ConfigError,
+    ResourcesUnavailableError,
+    RunFailedError,
+    RunFinishedError,
+    RunInterruptedError,
+)
+from cords_tune.preflight import check_models, load_and_check
 from cords_tune.reports import (
     build_comparison,
     comparison_section,
@@ -28,11 +37,15 @@ from cords_tune.reports import (
     write_run,
     write_text_atomic,
 )
+from cords_tune.reports.wording import fallback_epoch
 from cords_tune.selection import uses_subsets
 from cords_tune.tuning.progress import Progress, ProgressCallback, last_progress, progress_display
 from cords_tune.tuning.results import collect_trials
-from cords_tune.tuning.retrain import FinalResult, retrain_on_cluster, evaluate_checkpoint_on_cluster
-from cords_tune.tuning.session import first_line, probe_address, ray_session
+from cords_tune.tuning.retrain import FinalResult, keep_model, retrain_on_cluster, evaluate_checkpoint_on_cluster
+from cords_tune.tuning.disk import check_free_space, disk_full_error, estimate_run_bytes, is_disk_full
+from cords_tune.tuning.interrupts import SearchWatch, watch_search
+from cords_tune.tuning.resources import TrialRequest, check_trial_resources
+from cords_tune.tuning.session import RaySession, first_line, probe_address, ray_session
 from cords_tune.tuning.storage import check_storage_visible, is_uri
 
 __all__ = [
@@ -42,6 +55,7 @@ __all__ = [
     "asha_grace_period",
     "full_data_variant",
     "make_run_dir",
+    "check_output_dir",
     "BASELINE_DIR",
 ]
 
@@ -56,6 +70,35 @@ class RunResult:
     summary: dict[str, Any]
     trials: list[dict[str, Any]]
     comparison: dict[str, Any] | None = None  # with ``baseline``: subset tuning against full-data tuning
+
+
+def check_output_dir(output_dir: str | Path) -> Path:
+    """Check, before anything starts, that results can be written under ``output_dir``: the directories it
+    needs are made and a file written there, then whatever the check made is removed again (a run that fails
+    later, e.g. on its data, leaves nothing behind).
+
+    Raises:
+        ConfigError: it is a file, cannot be made, or cannot be written.
+    """
+    path = Path(output_dir).expanduser().resolve()
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{str(output_dir)!r} is a file, not a directory. Give a directory for the results",
+                          path="output")
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as error:
+        raise ConfigError(
+            f"cannot write results into {str(output_dir)!r} ({error.strerror or error}). Give a directory you can "
+            "write to (--output DIR, or output_dir in the experiment file)", path="output"
+        ) from None
+    finally:
+        for made in missing:  # deepest first
+            with contextlib.suppress(OSError):
+                made.rmdir()
+    return path
 
 
 def make_run_dir(output_dir: str | Path, name: str) -> Path:
@@ -74,6 +117,7 @@ def run_experiment(
     *,
     output_dir: str | Path | None = None,
     on_progress: Callable[[Progress], None] | None = None,
+    on_notice: Callable[[str], None] | None = None,
     address: str | None = None,
 ) -> RunResult:
     """Tune ``config`` on data subsets, retrain the best configuration on the full data, write the results;
@@ -83,6 +127,7 @@ def run_experiment(
         config: a validated experiment.
         output_dir: where the run directory is made; default ``config.output_dir``.
         on_progress: receives a ``Progress`` snapshot at each trial event (on the driver).
+        on_notice: receives one-off lines of text: which Ray runs the trials, what they wait for.
         address: a Ray cluster to join; default: ``RAY_ADDRESS`` if set, else a local Ray.
 
     Raises:
@@ -90,21 +135,25 @@ def run_experiment(
     """
     started = time.perf_counter()
     probe_address(address or os.environ.get("RAY_ADDRESS"))  # before anything is written
+    output = check_output_dir(output_dir or config.output_dir)
     if config.storage_path and not is_uri(config.storage_path):  # resume must find it from any directory
         config = config.model_copy(update={"storage_path": str(Path(config.storage_path).expanduser().resolve())})
     data, timings = _load_data(config)
-    run_dir = make_run_dir(output_dir or config.output_dir, config.name)
-    write_text_atomic(run_dir / "config.yaml", config.to_yaml())
-    tick = time.perf_counter()
-    with ray_session(address):
-        timings["ray_start_s"] = time.perf_counter() - tick
-        return _run(config, data, run_dir, timings, started, on_progress, resume=False)
+    needed = estimate_run_bytes(config, check_models(config, data), len(data.y_train))
+    for place in {str(output), *([config.storage_path] if config.storage_path and not is_uri(config.storage_path) else [])}:
+        check_free_space(place, needed)
+    with _ray_for(config, address, timings, on_notice):  # first: a Ray that cannot start leaves no run directory
+        run_dir = make_run_dir(output, config.name)
+        with _disk_full_as_error(run_dir, needed):
+            write_text_atomic(run_dir / "config.yaml", config.to_yaml())
+            return _run(config, data, run_dir, timings, started, on_progress, resume=False)
 
 
 def resume_experiment(
     run_dir: str | Path,
     *,
     on_progress: Callable[[Progress], None] | None = None,
+    on_notice: Callable[[str], None] | None = None,
     address: str | None = None,
 ) -> RunResult:
     """Continue an interrupted run: finished trials are kept, unfinished ones continue from their last
@@ -129,10 +178,37 @@ def resume_experiment(
             f"started. Start it again with: cords-tune run {run_dir / 'config.yaml'}"
         )
     data, timings = _load_data(config)
-    tick = time.perf_counter()
-    with ray_session(address):
-        timings["ray_start_s"] = time.perf_counter() - tick
+    needed = estimate_run_bytes(config, check_models(config, data), len(data.y_train))
+    with _ray_for(config, address, timings, on_notice), _disk_full_as_error(run_dir, needed):
         return _run(config, data, run_dir, timings, started, on_progress, resume=True, subset_summary=subset_summary)
+
+
+@contextmanager
+def _ray_for(
+    config: ExperimentConfig, address: str | None, timings: dict[str, float], on_notice: Callable[[str], None] | None
+) -> Iterator[RaySession]:
+    """Ray for the run: says which, and whether its trials can run there (refused at once on a private Ray
+    that can never run one; on a cluster, trials wait for an autoscaler, up to ``resources.max_wait_s``)."""
+    tick = time.perf_counter()
+    with ray_session(address) as session:
+        timings["ray_start_s"] = time.perf_counter() - tick
+        _tell(on_notice, str(session))
+        waiting = check_trial_resources(config, can_grow=not session.private)
+        if waiting:
+            _tell(on_notice, waiting)
+        yield session
+
+
+@contextmanager
+def _disk_full_as_error(run_dir: Path, needed: int) -> Iterator[None]:
+    """A full disk met by the driver (a result file, the final model) becomes one message; what was written
+    before stays, and the run resumes once there is space."""
+    try:
+        yield
+    except OSError as error:
+        if not is_disk_full(error):
+            raise
+        raise disk_full_error(error.filename or run_dir, needed, f"continue with: cords-tune resume {run_dir}") from None
 
 
 def _finished_summary(run_dir: Path) -> dict[str, Any] | None:
@@ -217,18 +293,35 @@ def _search(
     """Run (or restore and finish) one Tune search and pick its best trial. If the search was interrupted or
     no trial is usable, its files are written into ``folder`` first; ``if_none_usable`` says what is lost."""
     tick = time.perf_counter()
-    with progress_display(display, run.on_progress):
-        grid = _tuner(config, run.data_ref, run.storage, experiment, display, resume=restore, phase=phase).fit()
+    resume_hint = f"Continue with: cords-tune resume {run.run_dir}"
+    try:
+        with progress_display(display, run.on_progress), watch_search() as stopped:
+            grid = _tuner(config, run.data_ref, run.storage, experiment, display, resume=restore, phase=phase).fit()
+    except KeyboardInterrupt:  # a second Ctrl-C, while Tune saved its state after the first
+        raise RunInterruptedError(f"interrupted during the {phase!r} phase. {resume_hint}") from None
     timings["tuning_wall_s"] = time.perf_counter() - tick
     trials = collect_trials(grid, config)
 
     finished = grid.num_terminated + grid.num_errors
-    if finished < config.search.num_trials:
-        write_run(folder, _summary(config, run.data, trials, None, None, None, timings, started, status="interrupted"),
+    full = [t for t in trials if is_disk_full(t.get("error"))]
+    if stopped.stopped or finished < config.search.num_trials or full:
+        # Tune reports the trials it stopped on Ctrl-C as terminated: they are not finished, and resume runs them.
+        seen = last_progress(display)
+        done = seen.finished if seen else finished
+        status = "waiting_for_resources" if stopped.waited_s is not None else "interrupted"
+        write_run(folder, _summary(config, run.data, trials, None, None, None, timings, started, status=status),
                   trials, None)
+        if full:
+            raise disk_full_error(run.storage, None, f"{len(full)} trials failed writing their files; {resume_hint}")
+        if stopped.waited_s is not None:
+            raise ResourcesUnavailableError(
+                f"no trial could run for {stopped.waited_s:.0f} s (resources.max_wait_s): {stopped.waiting_for}. "
+                f"Add nodes that have these resources or lower the request; the finished trials are kept. "
+                f"{resume_hint}"
+            )
         raise RunInterruptedError(
-            f"interrupted with {finished} of {config.search.num_trials} trials of the {phase!r} phase finished; "
-            f"nothing is lost. Continue with: cords-tune resume {run.run_dir}"
+            f"interrupted with {done} of {config.search.num_trials} trials of the {phase!r} phase "
+            f"finished; nothing is lost. {resume_hint}"
         )
     usable = [t for t in trials if t["status"] in ("completed", "stopped") and t["epochs"] > 0]
     if not usable:
@@ -257,7 +350,7 @@ def _search_and_retrain(
         _announce(run, run_dir.name, "retraining best config on the full data")
         tick = time.perf_counter()
         try:
-            final = retrain_on_cluster(best_config, run.data_ref)
+            final = keep_model(retrain_on_cluster(best_config, run.data_ref), run_dir)  # model.pt
         except BaseException as error:  # the trials are paid for: keep them whatever stops the retrain
             interrupted = isinstance(error, KeyboardInterrupt)
             status = "interrupted" if interrupted else "retrain_failed"
@@ -307,6 +400,7 @@ def _baseline(run: _Run, subset_summary: dict[str, Any], subset_trials: list[dic
     else:  # stopped early by ASHA: a user tuning on the full data would have to train it to the end too
         _announce(run, display, "baseline: retraining the best full-data config (it was stopped early)")
         final = retrain_on_cluster(best_config, run.data_ref)
+    final = keep_model(final, folder)  # baseline/model.pt
     timings["final_wall_s"] = time.perf_counter() - tick
     summary = _summary(full, run.data, searched.trials, best, best_config, final, timings, started)
     summary["resumed"] = restore
@@ -317,6 +411,13 @@ def _baseline(run: _Run, subset_summary: dict[str, Any], subset_trials: list[dic
     write_comparison(run.run_dir, comparison)
     write_text_atomic(run.run_dir / "report.md", render_report(subset_summary, subset_trials, sections=[comparison_section(comparison)]))
     return comparison
+
+
+def _tell(on_notice: Callable[[str], None] | None, message: str) -> None:
+    """A one-off line for whoever watches (which Ray, what trials wait for)."""
+    log.info("%s", message)
+    if on_notice:
+        on_notice(message)
 
 
 def _announce(run: _Run, display: str, phase: str) -> None:
@@ -397,6 +498,7 @@ def _tuner(
         display=display,
         phase=phase,
     )
+    watch = SearchWatch(max_wait_s=config.resources.max_wait_s, request=str(TrialRequest.of(config)))
     return tune.Tuner(
         trainable,
         param_space=space,
@@ -413,7 +515,7 @@ def _tuner(
             name=experiment,
             storage_path=storage,
             verbose=0,
-            callbacks=[progress],
+            callbacks=[progress, watch],
             failure_config=tune.FailureConfig(max_failures=config.fault_tolerance.max_failures),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=config.fault_tolerance.keep_checkpoints),
         ),
@@ -481,13 +583,16 @@ def _summary(
         "fraction": config.selection.fraction,
         "metric": metric,
         "mode": config.search.mode,
-        "num_trials": len(trials),
+        "num_trials": config.search.num_trials,
+        "trials_started": len(trials),
         "trials_completed": statuses.count("completed"),
         "trials_stopped_early": statuses.count("stopped"),
         "trials_errored": statuses.count("error"),
         "trials_diverged": statuses.count("diverged"),
         "trials_retried": sum(t.get("restarts", 0) > 0 for t in trials),
         "trials_selection_fallback": sum(bool(t.get("selection_fallback")) for t in trials),
+        "selection_fallback_epochs": sorted(e for e in map(fallback_epoch, trials) if e is not None),
+        "best_trial_selection_fallback_epoch": fallback_epoch(best) if best else None,
         "tuning_wall_s": timings.get("tuning_wall_s"),
         "selection_s_total": totals["selection_s"],
         "train_s_total": totals["train_s"],

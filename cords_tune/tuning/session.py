@@ -1,4 +1,8 @@
-"""Starting or joining Ray: a quick reachability probe first, then ``ray.init`` with our defaults."""
+"""Starting or joining Ray: a quick reachability probe first, then ``ray.init`` with our defaults.
+
+Without an address (``--address`` or ``RAY_ADDRESS``) a run starts a private local Ray, even when a Ray that
+``ray start`` started is running on the machine: joining someone else's cluster must be asked for.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +11,45 @@ import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from cords_tune.errors import ClusterUnavailableError
+from cords_tune.tuning.interrupts import sigterm_as_interrupt
 from cords_tune.tuning.storage import alive_nodes
 
-__all__ = ["probe_address", "ray_session"]
+__all__ = ["RaySession", "probe_address", "ray_session", "first_line"]
+
+
+@dataclass(frozen=True)
+class RaySession:
+    """Which Ray a run uses."""
+
+    private: bool  # a local Ray started for this run alone; it cannot gain nodes
+    address: str | None  # the cluster joined, if any
+    nodes: str  # e.g. "1 node: 2 CPUs, 0 GPUs"
+
+    def __str__(self) -> str:
+        if self.private:
+            return f"Ray: a private local instance ({self.nodes.removeprefix('1 node: ')})"
+        return f"Ray: joined {self.address or 'the Ray of this process'} ({self.nodes})"
 
 log = logging.getLogger(__name__)
 
 
 @contextmanager
-def ray_session(address: str | None) -> Iterator[None]:
-    """Start (or join) Ray for the block, unless this process already did; shut down only what it started."""
+def ray_session(address: str | None) -> Iterator[RaySession]:
+    """Start (or join) Ray for the block, unless this process already did; shut down only what it started.
+    While it runs, SIGTERM stops the run as Ctrl-C does."""
     import ray
 
-    owns_ray = _init_ray(address)
+    from cords_tune.tuning.resources import describe_nodes
+
+    target = address or os.environ.get("RAY_ADDRESS")
+    owns_ray = _init_ray(target)
+    session = RaySession(private=owns_ray and not target, address=target, nodes=describe_nodes(alive_nodes()))
     try:
-        yield
+        with sigterm_as_interrupt():  # set after ray.init, which installs Ray's native handler
+            yield session
     finally:
         if owns_ray:
             ray.shutdown()
@@ -41,18 +67,18 @@ def _init_ray(address: str | None) -> bool:
     quiet = logging.getLogger("cords_tune").getEffectiveLevel() > logging.INFO
     try:
         ray.init(
-            address=address,
+            address=address or "local",  # "local": a new Ray, never one that happens to run on this machine
             include_dashboard=False,
             log_to_driver=False,
             logging_level=logging.ERROR if quiet else logging.INFO,
         )
     except (ConnectionError, RuntimeError, ValueError) as error:
-        target = address or os.environ.get("RAY_ADDRESS") or "a new local Ray"
+        target = address or "a new local Ray"
         raise ClusterUnavailableError(
             f"cannot start or join Ray ({target}): {first_line(error)}. Check the address (e.g. "
             "--address auto on a cluster node, or the head's host:6379) and that the cluster is up"
         ) from None
-    if (address or os.environ.get("RAY_ADDRESS")) and len(alive_nodes()) == 1:
+    if address and len(alive_nodes()) == 1:
         log.info("joined a Ray cluster of one node; nodes an autoscaler adds later must see the storage path")
     return True
 

@@ -179,8 +179,15 @@ def test_failed_download_is_reported_and_restores_the_socket_timeout(
 def test_corrupt_files_are_reported(tmp_path: Path) -> None:
     WRITERS["mnist"](tmp_path / "mnist")
     (tmp_path / "mnist" / "MNIST" / "raw" / "t10k-images-idx3-ubyte").write_bytes(b"truncated")
-    with pytest.raises(DatasetUnavailableError, match="missing or corrupt"):
+    with pytest.raises(DatasetUnavailableError, match="there but cannot be read") as info:
         load_dataset("mnist", data_dir=tmp_path, params={"download": False})
+    assert not info.value.missing
+
+
+def test_absent_files_are_reported_as_missing(tmp_path: Path) -> None:
+    with pytest.raises(DatasetUnavailableError, match="the files are missing") as info:
+        load_dataset("mnist", data_dir=tmp_path, params={"download": False})
+    assert info.value.missing
 
 
 def test_probe_gives_up_on_a_silent_server(monkeypatch: pytest.MonkeyPatch) -> None:

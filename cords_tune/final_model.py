@@ -1,0 +1,203 @@
+"""The saved final model: its weights and everything needed to rebuild it and feed it raw inputs.
+
+A run saves the best configuration retrained on the full data as ``<run_dir>/model.pt`` (and, with a
+baseline, the best full-data trial's model as ``<run_dir>/baseline/model.pt``); ``cords-tune train`` saves
+its model the same way. One call loads it for prediction::
+
+    import cords_tune
+
+    model = cords_tune.load_model("results/mnist1d-quickstart-20261122-001952/model.pt")
+    labels = model.predict(x_test)           # raw inputs as the dataset gives them (NumPy or torch)
+    probabilities = model.predict_proba(x_test)
+    module = model.module                    # the torch nn.Module, in eval mode
+
+Inputs go through the pipeline training used (``cords_tune.training.device_data.scale_inputs``): ``uint8``
+images are scaled to [0, 1], then normalised per channel with the dataset's ``mean`` / ``std`` when it has
+them; float inputs are taken as they are (already in [0, 1] for image datasets). The file holds tensors and
+plain Python values only, so it loads with ``torch.load(..., weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from cords_tune.atomic import write_atomically
+
+if TYPE_CHECKING:
+    from cords_tune.config import ExperimentConfig
+    from cords_tune.datasets import DataBundle
+
+__all__ = ["FinalModel", "load_model", "MODEL_FILE"]
+
+MODEL_FILE = "model.pt"  # its name in a run directory
+_FORMAT = "cords-tune-model"
+_VERSION = 1
+
+
+@dataclass(frozen=True, eq=False)
+class FinalModel:
+    """A trained classifier with what it takes to rebuild it and to prepare its inputs.
+
+    Attributes:
+        model_name: registry name of the model (``cords_tune.models.create_model``).
+        model_params: the model's parameters as trained (searched values included).
+        input_shape: shape of one sample as the dataset gives it, e.g. ``(40,)`` or ``(3, 32, 32)``.
+        num_classes: number of classes; predictions are in ``[0, num_classes)``.
+        state_dict: the weights, CPU tensors.
+        mean, std: per-channel normalisation applied after ``uint8`` inputs are scaled to [0, 1]; ``None``
+            when training fed the inputs as they are.
+        input_dtype: the dtype of the dataset's inputs (``"uint8"`` for images kept as bytes, else
+            ``"float32"``).
+        info: provenance, plain values: experiment and dataset names, seed, epochs, test accuracy, the
+            experiment as YAML.
+        device: where ``module`` lives and predictions are computed.
+    """
+
+    model_name: str
+    model_params: dict[str, Any]
+    input_shape: tuple[int, ...]
+    num_classes: int
+    state_dict: dict[str, torch.Tensor] = field(repr=False)
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+    input_dtype: str = "float32"
+    info: dict[str, Any] = field(default_factory=dict, repr=False)
+    device: str = "cpu"
+
+    @classmethod
+    def from_training(
+        cls, module: nn.Module, config: ExperimentConfig, data: DataBundle, **info: Any
+    ) -> FinalModel:
+        """The model ``module`` as trained under ``config`` on ``data``, its weights copied to the CPU;
+        ``info`` adds provenance (plain values) to what the config and the data say."""
+        state = {name: tensor.detach().to("cpu", copy=True) for name, tensor in module.state_dict().items()}
+        return cls(
+            model_name=config.model.name,
+            model_params=dict(config.model.params),
+            input_shape=tuple(int(n) for n in data.input_shape),
+            num_classes=int(data.num_classes),
+            state_dict=state,
+            mean=None if data.mean is None else tuple(float(v) for v in data.mean),
+            std=None if data.std is None else tuple(float(v) for v in data.std),
+            input_dtype=str(data.x_train.dtype),
+            info={"experiment": config.name, "dataset": data.name, "seed": config.seed, **info,
+                  "config_yaml": config.to_yaml()},
+        )
+
+    # ------------------------------------------------------------------------------------------ files
+
+    def save(self, path: str | Path) -> Path:
+        """Write the model to ``path`` atomically (a crash leaves the old file or the new one)."""
+        path = Path(path)
+        payload = {
+            "format": _FORMAT,
+            "version": _VERSION,
+            "model_name": self.model_name,
+            "model_params": dict(self.model_params),
+            "input_shape": list(self.input_shape),
+            "num_classes": self.num_classes,
+            "mean": None if self.mean is None else list(self.mean),
+            "std": None if self.std is None else list(self.std),
+            "input_dtype": self.input_dtype,
+            "info": dict(self.info),
+            "state_dict": {name: tensor.detach().cpu() for name, tensor in self.state_dict.items()},
+        }
+        write_atomically(path, lambda tmp: torch.save(payload, tmp))
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, *, device: str | torch.device = "cpu") -> FinalModel:
+        """Read a model saved by ``save`` (``weights_only``: nothing in the file is executed).
+
+        Raises:
+            ValueError: the file is not a saved cords-tune model, or of a newer format.
+        """
+        payload = torch.load(Path(path), map_location="cpu", weights_only=True)
+        if not isinstance(payload, Mapping) or payload.get("format") != _FORMAT:
+            raise ValueError(f"{str(path)!r} is not a model saved by cords-tune (no {_FORMAT!r} format tag)")
+        if payload["version"] > _VERSION:
+            raise ValueError(f"{str(path)!r} was saved in model format {payload['version']}; this cords-tune "
+                             f"reads format {_VERSION} and older. Upgrade cords-tune")
+        return cls(
+            model_name=payload["model_name"],
+            model_params=dict(payload["model_params"]),
+            input_shape=tuple(payload["input_shape"]),
+            num_classes=int(payload["num_classes"]),
+            state_dict=dict(payload["state_dict"]),
+            mean=None if payload["mean"] is None else tuple(payload["mean"]),
+            std=None if payload["std"] is None else tuple(payload["std"]),
+            input_dtype=payload["input_dtype"],
+            info=dict(payload["info"]),
+            device=str(torch.device(device)),
+        )
+
+    # ------------------------------------------------------------------------------------------ prediction
+
+    @functools.cached_property
+    def module(self) -> nn.Module:
+        """The torch module with the saved weights, on ``device``, in eval mode (built on first use)."""
+        from cords_tune.models import create_model
+
+        module = create_model(
+            self.model_name, input_shape=self.input_shape, num_classes=self.num_classes, params=self.model_params
+        )
+        module.load_state_dict(self.state_dict)
+        return module.to(self.device).eval()
+
+    @torch.no_grad()
+    def logits(self, x: np.ndarray | torch.Tensor, *, batch_size: int = 1024) -> torch.Tensor:
+        """Logits (N, num_classes) of raw inputs ``x`` of shape (N, *input_shape), as a tensor on ``device``."""
+        from cords_tune.training.device_data import scale_inputs
+
+        inputs = self._as_batch(x)
+        module = self.module
+        if module.training:  # someone called .train() on it: predictions are made in eval mode
+            module.eval()
+        mean, std = self._normalisation()
+        chunks = [module(scale_inputs(chunk.to(self.device), mean, std)) for chunk in inputs.split(batch_size)]
+        return torch.cat(chunks) if chunks else torch.empty(0, self.num_classes, device=self.device)
+
+    def predict(self, x: np.ndarray | torch.Tensor, *, batch_size: int = 1024) -> np.ndarray:
+        """Predicted labels (N,) of raw inputs ``x`` of shape (N, *input_shape), as an int64 array."""
+        return self.logits(x, batch_size=batch_size).argmax(1).cpu().numpy()
+
+    def predict_proba(self, x: np.ndarray | torch.Tensor, *, batch_size: int = 1024) -> np.ndarray:
+        """Class probabilities (N, num_classes) of raw inputs ``x``, as a float32 array."""
+        return torch.softmax(self.logits(x, batch_size=batch_size), dim=1).cpu().numpy()
+
+    def _as_batch(self, x: np.ndarray | torch.Tensor) -> torch.Tensor:
+        inputs = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
+        if tuple(inputs.shape[1:]) != self.input_shape or inputs.ndim != len(self.input_shape) + 1:
+            raise ValueError(
+                f"inputs must have shape (N, {', '.join(map(str, self.input_shape))}) (a batch of samples as "
+                f"the dataset gives them). Got {tuple(inputs.shape)} instead."
+            )
+        if inputs.dtype != torch.uint8:
+            inputs = inputs.to(torch.float32)
+        return inputs
+
+    def _normalisation(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        if self.mean is None:
+            return None, None
+        shape = (1, -1) + (1,) * (len(self.input_shape) - 1)  # per channel, as DeviceSplit shapes them
+        mean = torch.tensor(self.mean, device=self.device).view(shape)
+        std = torch.tensor(self.std, device=self.device).view(shape)
+        return mean, std
+
+
+def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> FinalModel:
+    """Load a saved final model (``<run_dir>/model.pt``) for prediction: ``load_model(path).predict(x)``.
+
+    Args:
+        path: a ``model.pt`` written by ``cords-tune run`` or ``cords-tune train``.
+        device: where to put the module and compute predictions, e.g. ``"cuda"``.
+    """
+    return FinalModel.load(path, device=device)

@@ -1,0 +1,80 @@
+"""Disk space for a run: an estimate checked before anything starts, and a full disk turned into one message.
+
+Trials write checkpoints (model, optimizer state, current subset) and Tune's result files; the driver writes the
+result files and the final model. A full disk mid-run fails trials (they stay resumable from their last
+checkpoint) and the driver's writes; either way the user gets one ``DiskFullError`` naming the path.
+"""
+
+from __future__ import annotations
+
+import errno
+import shutil
+from pathlib import Path
+
+from cords_tune.config import ExperimentConfig
+from cords_tune.errors import DiskFullError
+
+__all__ = ["estimate_run_bytes", "check_free_space", "is_disk_full", "disk_full_error", "human_bytes"]
+
+TRIAL_FILES_BYTES = 256 * 1024  # Tune's per-trial result.json, progress.csv, params and events files
+RUN_FILES_BYTES = 1024 * 1024  # summary, trials.parquet, report, plots, Tune's experiment state
+_FULL_MARKERS = ("No space left on device", "[Errno 28]", "Disk quota exceeded")
+
+
+def estimate_run_bytes(config: ExperimentConfig, num_parameters: int, num_train: int) -> int:
+    """Bytes a run needs at most: every trial keeps ``keep_checkpoints`` checkpoints (model and optimizer
+    state in float32, the subset's indices and weights), plus the result files and the final model(s).
+
+    Args:
+        config: the experiment.
+        num_parameters: the model's parameter count (the largest model the search may build).
+        num_train: training samples (a checkpoint stores the current subset).
+    """
+    optimizer_copies = 2 if config.training.optimizer in ("adam", "adamw") else 1
+    model_bytes = 4 * num_parameters
+    checkpoint = model_bytes * (1 + optimizer_copies) + 12 * num_train + 64 * 1024  # + pickling, RNG states
+    per_search = config.search.num_trials * (config.fault_tolerance.keep_checkpoints * checkpoint + TRIAL_FILES_BYTES)
+    searches = 2 if config.baseline else 1
+    return searches * (per_search + model_bytes + RUN_FILES_BYTES)
+
+
+def check_free_space(path: str | Path, needed: int) -> None:
+    """Refuse to start where ``needed`` bytes are not free (the first existing parent of ``path`` is measured)."""
+    free = shutil.disk_usage(_existing(Path(path).expanduser().resolve())).free
+    if free < needed:
+        raise DiskFullError(
+            f"not enough disk space in {path}: this run needs about {human_bytes(needed)} (trial checkpoints, "
+            f"result files and the final model) and {human_bytes(free)} is free. Free some space, choose another "
+            "place with --output (and --storage-path), or keep fewer checkpoints (fault_tolerance.keep_checkpoints)"
+        )
+
+
+def is_disk_full(error: BaseException | str | None) -> bool:
+    """An ``OSError`` for a full disk or quota, or a trial's error text that says so."""
+    if isinstance(error, OSError):
+        return error.errno in (errno.ENOSPC, errno.EDQUOT)
+    return error is not None and any(marker in str(error) for marker in _FULL_MARKERS)
+
+
+def disk_full_error(path: str | Path, needed: int | None, resume_hint: str) -> DiskFullError:
+    """The one message for a disk that filled up during a run."""
+    free = shutil.disk_usage(_existing(Path(path))).free
+    need = f"; a run like this one needs about {human_bytes(needed)} in all" if needed else ""
+    return DiskFullError(
+        f"the disk holding {path} is full ({human_bytes(free)} free{need}). What finished is kept: free some "
+        f"space, then {resume_hint}"
+    )
+
+
+def human_bytes(count: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if count < 1024 or unit == "GiB":
+            return f"{count:.0f} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
+        count /= 1024
+    raise AssertionError("unreachable")
+
+
+def _existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path

@@ -1,0 +1,125 @@
+"""Why a Tune search ended before its trials did: Ctrl-C, SIGTERM, or trials that never got resources.
+
+Ray Tune turns the first SIGINT during ``Tuner.fit`` into a graceful stop: it saves the experiment state with the
+unfinished trials still pending (so ``Tuner.restore`` continues them) but then returns as if the search had
+ended, and the stopped trials look like trials that ASHA stopped early. Tune also leaves its SIGINT handler
+installed after a search that was not interrupted, so the next Ctrl-C (during the final retrain) would only set
+a flag nobody reads. ``watch_search`` fixes both: it notes the signal, and it puts the handlers back.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from ray import tune
+
+__all__ = ["SearchWatch", "StopReason", "watch_search", "sigterm_as_interrupt", "terminated"]
+
+_TERMINATED = threading.Event()  # a SIGTERM arrived and was turned into an interrupt
+
+
+@dataclass
+class StopReason:
+    """Why the search this process runs stopped early; empty while nothing stopped it."""
+
+    interrupted: bool = False
+    waited_s: float | None = None  # no trial could run for this long: resources never became available
+    waiting_for: str = ""
+
+    @property
+    def stopped(self) -> bool:
+        return self.interrupted or self.waited_s is not None
+
+
+_CURRENT = StopReason()
+
+
+class SearchWatch(tune.Callback):
+    """Notes a SIGINT that Tune turns into a graceful stop, and stops the search the same graceful way when no
+    trial has run for ``max_wait_s`` seconds (their resources never became available).
+
+    Tune pickles its callbacks with the experiment state; this one keeps no state that matters across a resume
+    (the clock starts again in the resuming process).
+    """
+
+    def __init__(self, *, max_wait_s: float | None, request: str) -> None:
+        self.max_wait_s = max_wait_s
+        self.request = request
+        self._last_activity = time.monotonic()
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._last_activity = time.monotonic()
+
+    def setup(self, **info: Any) -> None:
+        self._last_activity = time.monotonic()
+        if threading.current_thread() is not threading.main_thread():
+            return  # signal handlers can only be set from the main thread (Tune sets none there either)
+        tune_handler = signal.getsignal(signal.SIGINT)
+
+        def note_interrupt(signum: int, frame: Any) -> None:
+            _CURRENT.interrupted = True
+            if callable(tune_handler):
+                tune_handler(signum, frame)  # Tune's graceful stop; it restores the handler it replaced
+            else:
+                raise KeyboardInterrupt
+
+        signal.signal(signal.SIGINT, note_interrupt)
+
+    def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
+        now = time.monotonic()
+        if any(t.status == "RUNNING" for t in trials) or not any(t.status == "PENDING" for t in trials):
+            self._last_activity = now
+            return
+        waited = now - self._last_activity
+        if self.max_wait_s is not None and waited > self.max_wait_s and _CURRENT.waited_s is None:
+            _CURRENT.waited_s = waited
+            _CURRENT.waiting_for = self.request
+            signal.raise_signal(signal.SIGINT)  # Tune's own graceful stop: pending trials stay resumable
+
+
+@contextmanager
+def watch_search() -> Iterator[StopReason]:
+    """Around one ``Tuner.fit``: yields why it stopped early (filled in when it returns), and puts back the
+    SIGINT and SIGUSR1 handlers that were in place before it, whatever Tune left installed."""
+    global _CURRENT
+    _CURRENT = StopReason()
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGUSR1)}
+    try:
+        yield _CURRENT
+    finally:
+        if threading.current_thread() is threading.main_thread():
+            for sig, handler in saved.items():
+                signal.signal(sig, handler)
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While the block runs, SIGTERM stops the run like Ctrl-C (results kept, resumable), instead of Ray's
+    native handler printing raw stack lines and the process dying mid-write."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _TERMINATED.clear()
+
+    def interrupt(signum: int, frame: Any) -> None:
+        _TERMINATED.set()
+        os.kill(os.getpid(), signal.SIGINT)
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def terminated() -> bool:
+    """Whether the last interrupt came from SIGTERM (the CLI then exits 143 rather than 130)."""
+    return _TERMINATED.is_set()

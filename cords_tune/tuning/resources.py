@@ -1,0 +1,84 @@
+"""Can the Ray cluster ever run a trial? Checked before the search, so that an impossible request fails at
+once instead of leaving every trial pending forever."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from cords_tune.config import ExperimentConfig
+from cords_tune.errors import ResourcesUnavailableError
+from cords_tune.tuning.storage import alive_nodes
+
+__all__ = ["TrialRequest", "check_trial_resources", "describe_nodes"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrialRequest:
+    """What one trial (and the final retrain) asks Ray for."""
+
+    cpus: float
+    gpus: float
+
+    @classmethod
+    def of(cls, config: ExperimentConfig) -> "TrialRequest":
+        return cls(cpus=config.resources.cpus_per_trial, gpus=config.resources.gpus_per_trial)
+
+    def fits(self, node_resources: dict[str, float]) -> bool:
+        return node_resources.get("CPU", 0.0) >= self.cpus and node_resources.get("GPU", 0.0) >= self.gpus
+
+    def __str__(self) -> str:
+        return f"{self.cpus:g} CPU{_plural(self.cpus)} and {self.gpus:g} GPU{_plural(self.gpus)}"
+
+
+def describe_nodes(nodes: list[dict]) -> str:
+    """``"1 node: 2 CPUs, 0 GPUs"`` or ``"3 nodes; the largest: 16 CPUs, 1 GPU"``."""
+    if not nodes:
+        return "no live node"
+    sizes = sorted(
+        ((node["Resources"].get("GPU", 0.0), node["Resources"].get("CPU", 0.0)) for node in nodes), reverse=True
+    )
+    gpus, cpus = sizes[0]
+    size = f"{cpus:g} CPU{_plural(cpus)}, {gpus:g} GPU{_plural(gpus)}"
+    return f"1 node: {size}" if len(nodes) == 1 else f"{len(nodes)} nodes; the largest: {size}"
+
+
+def check_trial_resources(config: ExperimentConfig, *, can_grow: bool) -> str | None:
+    """Compare a trial's request with every live node.
+
+    Args:
+        config: the experiment (its ``resources``).
+        can_grow: the cluster may gain nodes (one we joined may have an autoscaler); a private local Ray
+            cannot.
+
+    Returns:
+        ``None`` if some node can run a trial now; else, when ``can_grow``, a line saying what trials wait for.
+
+    Raises:
+        ResourcesUnavailableError: no node can ever run a trial and the cluster cannot grow.
+    """
+    request = TrialRequest.of(config)
+    nodes = alive_nodes()
+    if any(request.fits(node["Resources"]) for node in nodes):
+        return None
+    missing = "GPUs" if request.gpus and not any(request.gpus <= n["Resources"].get("GPU", 0.0) for n in nodes) \
+        else "CPUs"
+    if not can_grow:
+        raise ResourcesUnavailableError(
+            f"each trial asks for {request} (resources.cpus_per_trial, resources.gpus_per_trial), but this Ray has "
+            f"{describe_nodes(nodes)}: not enough {missing}, so no trial could ever start. Lower the request, e.g. "
+            f"--set resources.{'gpus' if missing == 'GPUs' else 'cpus'}_per_trial=..., or join a cluster that "
+            "has such nodes (--address)"
+        )
+    wait = config.resources.max_wait_s
+    return (
+        f"waiting for resources: each trial asks for {request}, and the cluster has {describe_nodes(nodes)}; "
+        f"trials start when an autoscaler adds such a node"
+        + (f" (the run stops, resumable, after {wait:g} s without any trial running)" if wait else "")
+    )
+
+
+def _plural(count: float) -> str:
+    return "" if count == 1 else "s"

@@ -1,0 +1,119 @@
+"""Train one configuration once on the full data, without a search: `cords-tune train CONFIG`.
+
+The configuration's own values are trained for ``final.epochs`` (default ``training.epochs``) on all training
+data, as one Ray task with a trial's resources (the retrain of a tuning run), tested once on the test split, and
+saved with what it takes to load it for prediction. Meant for a run's ``best_config.yaml``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cords_tune.config import ExperimentConfig
+from cords_tune.errors import RunFailedError, RunInterruptedError
+from cords_tune.preflight import load_and_check
+from cords_tune.reports import write_json_atomic, write_text_atomic
+from cords_tune.tuning.retrain import keep_model, retrain_on_cluster
+from cords_tune.tuning.runner import make_run_dir
+from cords_tune.tuning.session import first_line, probe_address, ray_session
+
+__all__ = ["TrainResult", "train_notes", "train_once"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run_dir: Path
+    summary: dict[str, Any]  # also in run_dir/summary.json
+
+    @property
+    def model_path(self) -> Path:
+        return self.run_dir / self.summary["final"]["model_path"]
+
+
+def train_notes(config: ExperimentConfig) -> list[str]:
+    """What of ``config`` training it once leaves unused, in words (empty when nothing is)."""
+    notes = []
+    if config.search.space:
+        values = ", ".join(f"{path}={_value_at(config, path)}" for path in config.search.space)
+        notes.append(f"search.space is ignored: no search runs, the config's own values are trained ({values})")
+    if config.baseline:
+        notes.append("baseline: true is ignored: there is no search to compare")
+    return notes
+
+
+def train_once(
+    config: ExperimentConfig, *, output_dir: str | Path | None = None, address: str | None = None
+) -> TrainResult:
+    """Train ``config`` once on the full training data, test it, and write a run directory
+    ``<output_dir>/<name>-train-<YYYYmmdd-HHMMSS>/`` with ``model.pt``, ``summary.json`` and ``config.yaml``.
+
+    Args:
+        config: a validated experiment; its search space is ignored (see ``train_notes``).
+        output_dir: where the run directory is made; default ``config.output_dir``.
+        address: a Ray cluster to join; default: ``RAY_ADDRESS`` if set, else a local Ray.
+
+    Raises:
+        RunInterruptedError: the driver was interrupted; nothing is saved.
+        RunFailedError: the training task failed.
+    """
+    import ray
+
+    started = time.perf_counter()
+    notes = train_notes(config)
+    trained = config.model_copy(update={
+        "search": config.search.model_copy(update={"space": {}}),  # the checks below concern these values only
+        "baseline": False,
+    })
+    probe_address(address or os.environ.get("RAY_ADDRESS"))  # before anything is written
+    tick = time.perf_counter()
+    data = load_and_check(trained)
+    timings = {"data_load_s": time.perf_counter() - tick}
+    run_dir = make_run_dir(output_dir or config.output_dir, f"{config.name}-train")
+    write_text_atomic(run_dir / "config.yaml", config.to_yaml())
+    tick = time.perf_counter()
+    with ray_session(address):
+        timings["ray_start_s"] = time.perf_counter() - tick
+        try:
+            final = retrain_on_cluster(trained, ray.put(data))
+        except KeyboardInterrupt:
+            raise RunInterruptedError(f"interrupted; nothing was saved in {run_dir}. Run it again to train the "
+                                      "model") from None
+        except Exception as error:  # noqa: BLE001 - the task's failure, said in one line
+            raise RunFailedError(f"training {config.name} on the full data failed: {first_line(error)}") from None
+    final = keep_model(final, run_dir)
+    summary = {
+        "name": config.name,
+        "seed": config.seed,
+        "dataset": data.describe(),
+        "model": config.model.name,
+        "model_params": dict(config.model.params),
+        "final": final.as_dict(),
+        "timings": timings,
+        "end_to_end_wall_s": time.perf_counter() - started,
+        "notes": notes,
+        "status": "ok",
+    }
+    write_json_atomic(run_dir / "summary.json", summary)  # last: its presence means the training finished
+    log.info("trained %s: test accuracy %.4f, model in %s", config.name, final.test_accuracy, run_dir)
+    return TrainResult(run_dir=run_dir, summary=summary)
+
+
+def _value_at(config: ExperimentConfig, path: str) -> str:
+    """The value ``config`` gives the dotted ``path``, as text (``default`` for a model or strategy parameter
+    left to its default)."""
+    value: Any = config
+    for part in path.split("."):
+        value = value.get(part, _DEFAULT) if isinstance(value, dict) else getattr(value, part, _DEFAULT)
+        if value is _DEFAULT:
+            return "default"
+    return repr(value)
+
+
+_DEFAULT = object()

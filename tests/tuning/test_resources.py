@@ -1,0 +1,109 @@
+"""Trials whose resources no node has: refused at once on a private Ray, a bounded wait on a cluster; and a run
+without an address never joins a Ray that happens to run on the machine."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cords_tune.config import parse_config
+from cords_tune.errors import ResourcesUnavailableError
+from cords_tune.tuning import run_experiment
+
+pytestmark = pytest.mark.slow
+
+COMMAND = [sys.executable, "-m", "cords_tune.cli"]
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "COLUMNS": "200", **extra}
+    env.pop("RAY_ADDRESS", None)
+    env.update(extra)
+    return env
+
+
+@pytest.mark.parametrize(("override", "missing"), [("resources.gpus_per_trial=1", "GPUs"),
+                                                   ("resources.cpus_per_trial=64", "CPUs")])
+def test_a_request_no_node_can_meet_is_refused_before_the_search(tiny_experiment, tmp_path, override, missing):
+    file = tmp_path / "experiment.yaml"
+    file.write_text(yaml.safe_dump(tiny_experiment))
+    started = time.monotonic()
+    result = subprocess.run(COMMAND + ["run", str(file), "--set", override, "--output", str(tmp_path / "out")],
+                            capture_output=True, text=True, env=_env(), timeout=180)
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert f"not enough {missing}" in result.stderr and "this Ray has 1 node" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir()), "no run directory is left"
+    assert time.monotonic() - started < 120
+
+
+def test_trials_waiting_too_long_for_resources_stop_with_a_message(local_ray, tiny_experiment, tmp_path):
+    # The session's Ray was started by the test, not by the run: like a cluster, it might gain nodes.
+    tiny_experiment["resources"] = {"cpus_per_trial": 64, "max_wait_s": 3}
+    notices: list[str] = []
+    started = time.monotonic()
+    with pytest.raises(ResourcesUnavailableError, match=r"no trial could run for \d+ s") as info:
+        run_experiment(parse_config(tiny_experiment), output_dir=tmp_path,
+                       on_notice=notices.append)
+    assert time.monotonic() - started < 60
+    assert "64 CPUs" in str(info.value) and "cords-tune resume" in str(info.value)
+    assert any(n.startswith("waiting for resources") for n in notices), notices
+    (run_dir,) = tmp_path.iterdir()
+    assert json.loads((run_dir / "summary.json").read_text())["status"] == "waiting_for_resources"
+
+
+def _answers(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_without_an_address_a_run_starts_a_private_ray_even_when_one_runs_here(tiny_experiment, tmp_path):
+    ray_cli = shutil.which("ray", path=str(Path(sys.executable).parent))
+    port = _free_port()
+    temp_dir = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
+    head = subprocess.Popen([ray_cli, "start", "--head", "--block", f"--port={port}", "--num-cpus=1",
+                             "--include-dashboard=false", f"--temp-dir={temp_dir}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(RAY_AUTH_MODE="disabled"),
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while not _answers(port):
+            assert head.poll() is None and time.monotonic() < deadline, "the machine's Ray did not start"
+            time.sleep(1)
+        time.sleep(5)  # its raylet registers after the GCS answers
+        tiny_experiment["search"]["num_trials"] = 1
+        file = tmp_path / "experiment.yaml"
+        file.write_text(yaml.safe_dump(tiny_experiment))
+        private = subprocess.run(COMMAND + ["run", str(file), "--output", str(tmp_path / "a")],
+                                 capture_output=True, text=True, env=_env(), timeout=300)
+        assert private.returncode == 0, private.stderr[-3000:]
+        assert "Ray: a private local instance" in private.stderr and "1 CPU," not in private.stderr
+        joined = subprocess.run(COMMAND + ["run", str(file), "--output", str(tmp_path / "b")], capture_output=True,
+                                text=True, env=_env(RAY_ADDRESS=f"127.0.0.1:{port}", RAY_AUTH_MODE="disabled"), timeout=300)
+        assert joined.returncode == 0, joined.stderr[-3000:]
+        assert f"Ray: joined 127.0.0.1:{port} (1 node: 1 CPU, 0 GPUs)" in joined.stderr
+    finally:
+        if head.poll() is None:
+            os.killpg(head.pid, signal.SIGKILL)  # its GCS and raylet too (they share its session)
+            head.wait(timeout=30)
+        shutil.rmtree(temp_dir, ignore_errors=True)

@@ -1,0 +1,125 @@
+"""Ctrl-C and SIGTERM sent to a real driver process at awkward moments: the run says interrupted, exits 130
+(143 for SIGTERM), and a resume finishes every configured trial."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+pytestmark = pytest.mark.slow
+
+COMMAND = [sys.executable, "-m", "cords_tune.cli"]
+
+
+def _env() -> dict[str, str]:
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "TUNE_GLOBAL_CHECKPOINT_S": "2", "COLUMNS": "80"}
+    env.pop("RAY_ADDRESS", None)
+    return env
+
+
+def _experiment(tiny_experiment: dict, tmp_path: Path, *, trials: int, final_epochs: int | None = None) -> Path:
+    """Trials of a few seconds each, one at a time, ASHA off (every trial runs all its epochs)."""
+    experiment = tiny_experiment
+    experiment["dataset"]["params"] = {"num_samples": 12000, "num_features": 32, "num_classes": 3}
+    experiment["model"]["params"] = {"hidden": 256, "depth": 2}
+    experiment["training"].update(epochs=4, batch_size=32)
+    experiment["search"].update(num_trials=trials, max_concurrent_trials=1, algorithm="random")
+    experiment["search"]["space"] = {"training.lr": {"loguniform": [1.0e-3, 1.0e-2]}}
+    experiment["search"]["asha"] = {"enabled": False}
+    experiment["fault_tolerance"] = {"checkpoint_every": 1, "keep_checkpoints": 1, "max_failures": 1}
+    experiment["final"] = {"enabled": final_epochs is not None, "epochs": final_epochs}
+    file = tmp_path / "experiment.yaml"
+    file.write_text(yaml.safe_dump(experiment))
+    return file
+
+
+def _start(args: list[str], log_file: Path) -> subprocess.Popen:
+    with open(log_file, "w") as log:
+        return subprocess.Popen(COMMAND + args, stdout=log, stderr=log, env=_env(), start_new_session=True)
+
+
+def _wait_for(driver: subprocess.Popen, log_file: Path, text: str, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in log_file.read_text():
+        assert driver.poll() is None, f"the run ended before {text!r}:\n{log_file.read_text()[-3000:]}"
+        assert time.monotonic() < deadline, log_file.read_text()[-3000:]
+        time.sleep(0.1)
+
+
+def _signal_and_wait(driver: subprocess.Popen, signum: int, timeout: float = 90, *, group: bool = True) -> int:
+    """Send ``signum`` as a terminal would (to the driver's process group), or as ``kill PID`` would (to the
+    driver alone), and wait for the driver to exit."""
+    if group:
+        os.killpg(driver.pid, signum)
+    else:
+        driver.send_signal(signum)
+    try:
+        return driver.wait(timeout=timeout)
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+            driver.wait()
+
+
+def test_ctrl_c_while_trials_run_is_an_interrupt_and_resume_finishes_every_trial(tiny_experiment, tmp_path):
+    file = _experiment(tiny_experiment, tmp_path, trials=4)
+    log_file = tmp_path / "driver.log"
+    driver = _start(["run", str(file), "--output", str(tmp_path / "out")], log_file)
+    _wait_for(driver, log_file, "2/4 trials done")
+    time.sleep(1.0)  # the third trial is under way
+    code = _signal_and_wait(driver, signal.SIGINT)
+    log = log_file.read_text()
+    assert code == 130, log[-3000:]
+    assert "Traceback" not in log and "cords-tune resume" in log
+    (run_dir,) = (tmp_path / "out").iterdir()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "interrupted"
+    assert summary["num_trials"] == 4, "the configured count, not the trials started"
+    # Progress lines are never hard-wrapped when the output is not a terminal, whatever COLUMNS says.
+    assert all("best" in line for line in log.splitlines() if "trials done" in line)
+
+    resumed = subprocess.run(COMMAND + ["resume", str(run_dir)], capture_output=True, text=True, env=_env(),
+                             timeout=400)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "ok" and summary["num_trials"] == summary["trials_started"] == 4
+    trials = pq.read_table(run_dir / "trials.parquet").to_pylist()
+    assert len(trials) == 4 and all(t["status"] == "completed" and t["epochs"] == 4 for t in trials), trials
+    assert "4/4 trials done" in resumed.stderr, "the resumed progress counts the trials finished before"
+
+
+def test_one_ctrl_c_stops_the_final_retrain(tiny_experiment, tmp_path):
+    file = _experiment(tiny_experiment, tmp_path, trials=1, final_epochs=400)
+    log_file = tmp_path / "driver.log"
+    driver = _start(["run", str(file), "--output", str(tmp_path / "out")], log_file)
+    _wait_for(driver, log_file, "retraining best config")
+    time.sleep(2.0)
+    started = time.monotonic()
+    code = _signal_and_wait(driver, signal.SIGINT, timeout=60)
+    assert code == 130, log_file.read_text()[-3000:]
+    assert time.monotonic() - started < 60
+    (run_dir,) = (tmp_path / "out").iterdir()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "interrupted" and summary["trials_completed"] == 1, "the trial is kept"
+
+
+def test_sigterm_stops_the_run_like_ctrl_c_without_raw_signal_lines(tiny_experiment, tmp_path):
+    file = _experiment(tiny_experiment, tmp_path, trials=3)
+    log_file = tmp_path / "driver.log"
+    driver = _start(["run", str(file), "--output", str(tmp_path / "out")], log_file)
+    _wait_for(driver, log_file, "1/3 trials done")
+    code = _signal_and_wait(driver, signal.SIGTERM, group=False)  # `kill PID`, a job scheduler, a supervisor
+    log = log_file.read_text()
+    assert code == 143, log[-3000:]
+    assert "SIGTERM received" not in log and "***" not in log and "Traceback" not in log, log[-3000:]
+    (run_dir,) = (tmp_path / "out").iterdir()
+    assert json.loads((run_dir / "summary.json").read_text())["status"] == "interrupted"
