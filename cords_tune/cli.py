@@ -244,6 +244,11 @@ def strategies() -> None:
 
 def _configure_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not verbose:
+        # Tune and Train log each failed trial and storage error with a traceback; a run records them (the
+        # trial's error, the progress count, one message for a full disk), so the screen stays readable.
+        for name in ("ray.tune", "ray.train"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 @contextmanager

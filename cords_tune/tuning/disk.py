@@ -14,11 +14,11 @@ from pathlib import Path
 from cords_tune.config import ExperimentConfig
 from cords_tune.errors import DiskFullError
 
-__all__ = ["estimate_run_bytes", "check_free_space", "is_disk_full", "disk_full_error", "human_bytes"]
+__all__ = ["estimate_run_bytes", "check_free_space", "is_disk_full", "out_of_space", "disk_full_error", "human_bytes"]
 
 TRIAL_FILES_BYTES = 256 * 1024  # Tune's per-trial result.json, progress.csv, params and events files
 RUN_FILES_BYTES = 1024 * 1024  # summary, trials.parquet, report, plots, Tune's experiment state
-_FULL_MARKERS = ("No space left on device", "[Errno 28]", "Disk quota exceeded")
+_FULL_MARKERS = ("No space left on device", "[Errno 28]", "[errno 28]", "Disk quota exceeded")
 
 
 def estimate_run_bytes(config: ExperimentConfig, num_parameters: int, num_train: int) -> int:
@@ -51,9 +51,16 @@ def check_free_space(path: str | Path, needed: int) -> None:
 
 def is_disk_full(error: BaseException | str | None) -> bool:
     """An ``OSError`` for a full disk or quota, or a trial's error text that says so."""
-    if isinstance(error, OSError):
-        return error.errno in (errno.ENOSPC, errno.EDQUOT)
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    # pyarrow's and Ray's errors carry the errno in their text only
     return error is not None and any(marker in str(error) for marker in _FULL_MARKERS)
+
+
+def out_of_space(path: str | Path) -> bool:
+    """Whether the disk holding ``path`` is (all but) full: errors Ray and pyarrow raise while reading back
+    half-written files then have this as their cause."""
+    return shutil.disk_usage(_existing(Path(path))).free < 64 * 1024
 
 
 def disk_full_error(path: str | Path, needed: int | None, resume_hint: str) -> DiskFullError:
@@ -61,8 +68,8 @@ def disk_full_error(path: str | Path, needed: int | None, resume_hint: str) -> D
     free = shutil.disk_usage(_existing(Path(path))).free
     need = f"; a run like this one needs about {human_bytes(needed)} in all" if needed else ""
     return DiskFullError(
-        f"the disk holding {path} is full ({human_bytes(free)} free{need}). What finished is kept: free some "
-        f"space, then {resume_hint}"
+        f"the disk holding {path} is full ({human_bytes(free)} free{need}). What finished is kept. Free some "
+        f"space; {resume_hint}"
     )
 
 

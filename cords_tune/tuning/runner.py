@@ -42,7 +42,7 @@ from cords_tune.selection import uses_subsets
 from cords_tune.tuning.progress import Progress, ProgressCallback, last_progress, progress_display
 from cords_tune.tuning.results import collect_trials
 from cords_tune.tuning.retrain import FinalResult, keep_model, retrain_on_cluster, evaluate_checkpoint_on_cluster
-from cords_tune.tuning.disk import check_free_space, disk_full_error, estimate_run_bytes, is_disk_full
+from cords_tune.tuning.disk import check_free_space, disk_full_error, estimate_run_bytes, is_disk_full, out_of_space
 from cords_tune.tuning.interrupts import SearchWatch, watch_search
 from cords_tune.tuning.resources import TrialRequest, check_trial_resources
 from cords_tune.tuning.session import RaySession, first_line, probe_address, ray_session
@@ -299,6 +299,10 @@ def _search(
             grid = _tuner(config, run.data_ref, run.storage, experiment, display, resume=restore, phase=phase).fit()
     except KeyboardInterrupt:  # a second Ctrl-C, while Tune saved its state after the first
         raise RunInterruptedError(f"interrupted during the {phase!r} phase. {resume_hint}") from None
+    except Exception as error:  # e.g. an EOFError from a state file a full disk cut short
+        if not is_uri(run.storage) and out_of_space(run.storage):
+            raise disk_full_error(run.storage, None, resume_hint) from None
+        raise
     timings["tuning_wall_s"] = time.perf_counter() - tick
     trials = collect_trials(grid, config)
 
@@ -309,10 +313,14 @@ def _search(
         seen = last_progress(display)
         done = seen.finished if seen else finished
         status = "waiting_for_resources" if stopped.waited_s is not None else "interrupted"
-        write_run(folder, _summary(config, run.data, trials, None, None, None, timings, started, status=status),
-                  trials, None)
+        try:
+            write_run(folder, _summary(config, run.data, trials, None, None, None, timings, started, status=status),
+                      trials, None)
+        except OSError as error:
+            if not (full and is_disk_full(error)):
+                raise  # on a full disk the summary may not fit: the message below says what to do
         if full:
-            raise disk_full_error(run.storage, None, f"{len(full)} trials failed writing their files; {resume_hint}")
+            raise disk_full_error(run.storage, None, f"{len(full)} trials failed writing their files. {resume_hint}")
         if stopped.waited_s is not None:
             raise ResourcesUnavailableError(
                 f"no trial could run for {stopped.waited_s:.0f} s (resources.max_wait_s): {stopped.waiting_for}. "

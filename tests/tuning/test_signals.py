@@ -123,3 +123,29 @@ def test_sigterm_stops_the_run_like_ctrl_c_without_raw_signal_lines(tiny_experim
     assert "SIGTERM received" not in log and "***" not in log and "Traceback" not in log, log[-3000:]
     (run_dir,) = (tmp_path / "out").iterdir()
     assert json.loads((run_dir / "summary.json").read_text())["status"] == "interrupted"
+
+
+def test_a_disk_that_fills_up_mid_run_gives_one_message(tiny_experiment, tmp_path):
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("mounting a tmpfs needs root and mount rights")
+    try:
+        file = _experiment(tiny_experiment, tmp_path, trials=4)
+        log_file = tmp_path / "driver.log"
+        driver = _start(["run", str(file), "--output", str(disk / "out")], log_file)
+        _wait_for(driver, log_file, "1/4 trials done")
+        filler = disk / "filler"
+        with open(filler, "wb") as out:  # someone else's big file fills the disk
+            with pytest.raises(OSError):
+                while True:
+                    out.write(b"\0" * (1 << 20))
+                    out.flush()
+        code = driver.wait(timeout=300)
+        log = log_file.read_text()
+        assert code == 1 and "is full (0 bytes free)" in log and "cords-tune resume" in log, log[-3000:]
+        assert "Traceback" not in log and "ERROR" not in log, log[-3000:]
+        (run_dir,) = (disk / "out").iterdir()
+        assert (run_dir / "config.yaml").is_file()
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
