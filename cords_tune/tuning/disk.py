@@ -8,17 +8,57 @@ checkpoint) and the driver's writes; either way the user gets one ``DiskFullErro
 from __future__ import annotations
 
 import errno
+import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from cords_tune.config import ExperimentConfig
 from cords_tune.errors import DiskFullError
 
-__all__ = ["estimate_run_bytes", "check_free_space", "is_disk_full", "out_of_space", "disk_full_error", "human_bytes"]
+__all__ = [
+    "SpaceReserve",
+    "estimate_run_bytes",
+    "check_free_space",
+    "is_disk_full",
+    "out_of_space",
+    "disk_full_error",
+    "human_bytes",
+]
 
 TRIAL_FILES_BYTES = 256 * 1024  # Tune's per-trial result.json, progress.csv, params and events files
 RUN_FILES_BYTES = 1024 * 1024  # summary, trials.parquet, report, plots, Tune's experiment state
 _FULL_MARKERS = ("No space left on device", "[Errno 28]", "[errno 28]", "Disk quota exceeded")
+
+
+@dataclass(frozen=True)
+class SpaceReserve:
+    """A file of ``size`` bytes kept beside a search's Tune files and deleted the moment the disk fills up.
+
+    Tune overwrites its experiment state in place: on a full disk it would leave it cut short, and the run could
+    not be resumed. With the reserve released first, Tune's last save of its state has room, and ``resume``
+    continues the run once space is freed.
+    """
+
+    path: Path
+    size: int
+
+    @classmethod
+    def for_search(cls, folder: str | Path, name: str, num_trials: int) -> "SpaceReserve":
+        # Tune's experiment state grows by about 15 KiB a trial; our result files need less than 1 MiB.
+        return cls(Path(folder) / f".{name}.reserve", 2 * 1024 * 1024 + 64 * 1024 * num_trials)
+
+    def make(self) -> None:
+        """Claim the space (an ``OSError`` for a full disk propagates)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "wb") as file:
+            os.posix_fallocate(file.fileno(), 0, self.size)
+
+    def release(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+    def disk_is_full(self) -> bool:
+        return out_of_space(self.path.parent)
 
 
 def estimate_run_bytes(config: ExperimentConfig, num_parameters: int, num_train: int) -> int:
@@ -35,7 +75,8 @@ def estimate_run_bytes(config: ExperimentConfig, num_parameters: int, num_train:
     checkpoint = model_bytes * (1 + optimizer_copies) + 12 * num_train + 64 * 1024  # + pickling, RNG states
     per_search = config.search.num_trials * (config.fault_tolerance.keep_checkpoints * checkpoint + TRIAL_FILES_BYTES)
     searches = 2 if config.baseline else 1
-    return searches * (per_search + model_bytes + RUN_FILES_BYTES)
+    reserve = SpaceReserve.for_search(".", "", config.search.num_trials).size
+    return searches * (per_search + model_bytes + RUN_FILES_BYTES + reserve)
 
 
 def check_free_space(path: str | Path, needed: int) -> None:
@@ -63,13 +104,13 @@ def out_of_space(path: str | Path) -> bool:
     return shutil.disk_usage(_existing(Path(path))).free < 64 * 1024
 
 
-def disk_full_error(path: str | Path, needed: int | None, resume_hint: str) -> DiskFullError:
+def disk_full_error(path: str | Path, run_dir: str | Path, *, needed: int | None = None, cause: str = "") -> DiskFullError:
     """The one message for a disk that filled up during a run."""
     free = shutil.disk_usage(_existing(Path(path))).free
     need = f"; a run like this one needs about {human_bytes(needed)} in all" if needed else ""
     return DiskFullError(
-        f"the disk holding {path} is full ({human_bytes(free)} free{need}). What finished is kept. Free some "
-        f"space; {resume_hint}"
+        f"the disk holding {path} is full ({human_bytes(free)} free{need}). {cause}What finished is kept: free "
+        f"some space, then continue with: cords-tune resume {run_dir}"
     )
 
 

@@ -1,4 +1,4 @@
-"""Why a Tune search ended before its trials did: Ctrl-C, SIGTERM, or trials that never got resources.
+"""Why a Tune search ended before its trials did: Ctrl-C, SIGTERM, trials that never got resources, a full disk.
 
 Ray Tune turns the first SIGINT during ``Tuner.fit`` into a graceful stop: it saves the experiment state with the
 unfinished trials still pending (so ``Tuner.restore`` continues them) but then returns as if the search had
@@ -20,6 +20,8 @@ from typing import Any
 
 from ray import tune
 
+from cords_tune.tuning.disk import SpaceReserve
+
 __all__ = ["SearchWatch", "StopReason", "watch_search", "sigterm_as_interrupt", "terminated"]
 
 _TERMINATED = threading.Event()  # a SIGTERM arrived and was turned into an interrupt
@@ -32,10 +34,11 @@ class StopReason:
     interrupted: bool = False
     waited_s: float | None = None  # no trial could run for this long: resources never became available
     waiting_for: str = ""
+    disk_full: bool = False  # the disk under the trial files filled up
 
     @property
     def stopped(self) -> bool:
-        return self.interrupted or self.waited_s is not None
+        return self.interrupted or self.waited_s is not None or self.disk_full
 
 
 _CURRENT = StopReason()
@@ -43,15 +46,17 @@ _CURRENT = StopReason()
 
 class SearchWatch(tune.Callback):
     """Notes a SIGINT that Tune turns into a graceful stop, and stops the search the same graceful way when no
-    trial has run for ``max_wait_s`` seconds (their resources never became available).
+    trial has run for ``max_wait_s`` seconds (their resources never became available), or when a trial fails on
+    a full disk (``reserve`` is then released, so that Tune can save its state in one piece).
 
     Tune pickles its callbacks with the experiment state; this one keeps no state that matters across a resume
     (the clock starts again in the resuming process).
     """
 
-    def __init__(self, *, max_wait_s: float | None, request: str) -> None:
+    def __init__(self, *, max_wait_s: float | None, request: str, reserve: SpaceReserve | None = None) -> None:
         self.max_wait_s = max_wait_s
         self.request = request
+        self.reserve = reserve
         self._last_activity = time.monotonic()
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -83,6 +88,20 @@ class SearchWatch(tune.Callback):
             _CURRENT.waited_s = waited
             _CURRENT.waiting_for = self.request
             signal.raise_signal(signal.SIGINT)  # Tune's own graceful stop: pending trials stay resumable
+
+
+    def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._check_disk()
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._check_disk()
+
+    def _check_disk(self) -> None:
+        if self.reserve is None or _CURRENT.disk_full or not self.reserve.disk_is_full():
+            return
+        self.reserve.release()
+        _CURRENT.disk_full = True
+        signal.raise_signal(signal.SIGINT)  # Tune's graceful stop, into the space the reserve held
 
 
 @contextmanager

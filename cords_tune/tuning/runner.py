@@ -42,7 +42,14 @@ from cords_tune.selection import uses_subsets
 from cords_tune.tuning.progress import Progress, ProgressCallback, last_progress, progress_display
 from cords_tune.tuning.results import collect_trials
 from cords_tune.tuning.retrain import FinalResult, keep_model, retrain_on_cluster, evaluate_checkpoint_on_cluster
-from cords_tune.tuning.disk import check_free_space, disk_full_error, estimate_run_bytes, is_disk_full, out_of_space
+from cords_tune.tuning.disk import (
+    SpaceReserve,
+    check_free_space,
+    disk_full_error,
+    estimate_run_bytes,
+    is_disk_full,
+    out_of_space,
+)
 from cords_tune.tuning.interrupts import SearchWatch, watch_search
 from cords_tune.tuning.resources import TrialRequest, check_trial_resources
 from cords_tune.tuning.session import RaySession, first_line, probe_address, ray_session
@@ -208,7 +215,7 @@ def _disk_full_as_error(run_dir: Path, needed: int) -> Iterator[None]:
     except OSError as error:
         if not is_disk_full(error):
             raise
-        raise disk_full_error(error.filename or run_dir, needed, f"continue with: cords-tune resume {run_dir}") from None
+        raise disk_full_error(error.filename or run_dir, run_dir, needed=needed) from None
 
 
 def _finished_summary(run_dir: Path) -> dict[str, Any] | None:
@@ -294,20 +301,29 @@ def _search(
     no trial is usable, its files are written into ``folder`` first; ``if_none_usable`` says what is lost."""
     tick = time.perf_counter()
     resume_hint = f"Continue with: cords-tune resume {run.run_dir}"
+    local = not is_uri(run.storage)
+    reserve = SpaceReserve.for_search(run.storage, experiment, config.search.num_trials) if local else None
     try:
+        if reserve:
+            reserve.make()
         with progress_display(display, run.on_progress), watch_search() as stopped:
-            grid = _tuner(config, run.data_ref, run.storage, experiment, display, resume=restore, phase=phase).fit()
+            tuner = _tuner(config, run.data_ref, run.storage, experiment, display, resume=restore, phase=phase,
+                           reserve=reserve)
+            grid = tuner.fit()
     except KeyboardInterrupt:  # a second Ctrl-C, while Tune saved its state after the first
         raise RunInterruptedError(f"interrupted during the {phase!r} phase. {resume_hint}") from None
     except Exception as error:  # e.g. an EOFError from a state file a full disk cut short
-        if not is_uri(run.storage) and out_of_space(run.storage):
-            raise disk_full_error(run.storage, None, resume_hint) from None
+        if local and (is_disk_full(error) or out_of_space(run.storage)):
+            raise disk_full_error(run.storage, run.run_dir) from None
         raise
+    finally:
+        if reserve:
+            reserve.release()  # its space is for the files written below
     timings["tuning_wall_s"] = time.perf_counter() - tick
     trials = collect_trials(grid, config)
 
     finished = grid.num_terminated + grid.num_errors
-    full = [t for t in trials if is_disk_full(t.get("error"))]
+    full = stopped.disk_full or any(is_disk_full(t.get("error")) for t in trials)
     if stopped.stopped or finished < config.search.num_trials or full:
         # Tune reports the trials it stopped on Ctrl-C as terminated: they are not finished, and resume runs them.
         seen = last_progress(display)
@@ -320,7 +336,7 @@ def _search(
             if not (full and is_disk_full(error)):
                 raise  # on a full disk the summary may not fit: the message below says what to do
         if full:
-            raise disk_full_error(run.storage, None, f"{len(full)} trials failed writing their files. {resume_hint}")
+            raise disk_full_error(run.storage, run.run_dir, cause="Trials could not save their checkpoints. ")
         if stopped.waited_s is not None:
             raise ResourcesUnavailableError(
                 f"no trial could run for {stopped.waited_s:.0f} s (resources.max_wait_s): {stopped.waiting_for}. "
@@ -456,7 +472,15 @@ def _storage(config: ExperimentConfig, run_dir: Path) -> tuple[str, str]:
 
 
 def _tuner(
-    config: ExperimentConfig, data_ref: Any, storage: str, experiment: str, display: str, *, resume: bool, phase: str
+    config: ExperimentConfig,
+    data_ref: Any,
+    storage: str,
+    experiment: str,
+    display: str,
+    *,
+    resume: bool,
+    phase: str,
+    reserve: SpaceReserve | None,
 ):
     """A new Tuner, or the interrupted one restored from its experiment state (``resume``)."""
     import optuna
@@ -506,7 +530,7 @@ def _tuner(
         display=display,
         phase=phase,
     )
-    watch = SearchWatch(max_wait_s=config.resources.max_wait_s, request=str(TrialRequest.of(config)))
+    watch = SearchWatch(max_wait_s=config.resources.max_wait_s, request=str(TrialRequest.of(config)), reserve=reserve)
     return tune.Tuner(
         trainable,
         param_space=space,

@@ -125,7 +125,7 @@ def test_sigterm_stops_the_run_like_ctrl_c_without_raw_signal_lines(tiny_experim
     assert json.loads((run_dir / "summary.json").read_text())["status"] == "interrupted"
 
 
-def test_a_disk_that_fills_up_mid_run_gives_one_message(tiny_experiment, tmp_path):
+def test_a_disk_that_fills_up_mid_run_gives_one_message_and_resume_finishes(tiny_experiment, tmp_path):
     disk = tmp_path / "disk"
     disk.mkdir()
     if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(disk)], capture_output=True).returncode:
@@ -143,9 +143,15 @@ def test_a_disk_that_fills_up_mid_run_gives_one_message(tiny_experiment, tmp_pat
                     out.flush()
         code = driver.wait(timeout=300)
         log = log_file.read_text()
-        assert code == 1 and "is full (0 bytes free)" in log and "cords-tune resume" in log, log[-3000:]
+        assert code == 1 and "is full (" in log and "cords-tune resume" in log, log[-3000:]
         assert "Traceback" not in log and "ERROR" not in log, log[-3000:]
         (run_dir,) = (disk / "out").iterdir()
-        assert (run_dir / "config.yaml").is_file()
+        assert json.loads((run_dir / "summary.json").read_text())["status"] == "interrupted", "written, in one piece"
+        filler.unlink()
+        resumed = subprocess.run(COMMAND + ["resume", str(run_dir)], capture_output=True, text=True, env=_env(),
+                                 timeout=400)
+        assert resumed.returncode == 0, resumed.stderr[-3000:]
+        trials = pq.read_table(run_dir / "trials.parquet").to_pylist()
+        assert len(trials) == 4 and all(t["status"] == "completed" and t["epochs"] == 4 for t in trials), trials
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False)
