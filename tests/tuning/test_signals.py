@@ -71,11 +71,11 @@ def _signal_and_wait(driver: subprocess.Popen, signum: int, timeout: float = 90,
 
 
 def test_ctrl_c_while_trials_run_is_an_interrupt_and_resume_finishes_every_trial(tiny_experiment, tmp_path):
-    file = _experiment(tiny_experiment, tmp_path, trials=4)
+    file = _experiment(tiny_experiment, tmp_path, trials=3)
     log_file = tmp_path / "driver.log"
     driver = _start(["run", str(file), "--output", str(tmp_path / "out")], log_file)
-    _wait_for(driver, log_file, "2/4 trials done")
-    time.sleep(1.0)  # the third trial is under way
+    _wait_for(driver, log_file, "1/3 trials done")
+    time.sleep(1.0)  # the second trial is under way
     code = _signal_and_wait(driver, signal.SIGINT)
     log = log_file.read_text()
     assert code == 130, log[-3000:]
@@ -83,7 +83,7 @@ def test_ctrl_c_while_trials_run_is_an_interrupt_and_resume_finishes_every_trial
     (run_dir,) = (tmp_path / "out").iterdir()
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "interrupted"
-    assert summary["num_trials"] == 4, "the configured count, not the trials started"
+    assert summary["num_trials"] == 3, "the configured count, not the trials started"
     # Progress lines are never hard-wrapped when the output is not a terminal, whatever COLUMNS says.
     assert all("best" in line for line in log.splitlines() if "trials done" in line)
 
@@ -91,10 +91,10 @@ def test_ctrl_c_while_trials_run_is_an_interrupt_and_resume_finishes_every_trial
                              timeout=400)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["status"] == "ok" and summary["num_trials"] == summary["trials_started"] == 4
+    assert summary["status"] == "ok" and summary["num_trials"] == summary["trials_started"] == 3
     trials = pq.read_table(run_dir / "trials.parquet").to_pylist()
-    assert len(trials) == 4 and all(t["status"] == "completed" and t["epochs"] == 4 for t in trials), trials
-    assert "4/4 trials done" in resumed.stderr, "the resumed progress counts the trials finished before"
+    assert len(trials) == 3 and all(t["status"] == "completed" and t["epochs"] == 4 for t in trials), trials
+    assert "3/3 trials done" in resumed.stderr, "the resumed progress counts the trials finished before"
 
 
 def test_one_ctrl_c_stops_the_final_retrain(tiny_experiment, tmp_path):
@@ -131,10 +131,10 @@ def test_a_disk_that_fills_up_mid_run_gives_one_message_and_resume_finishes(tiny
     if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(disk)], capture_output=True).returncode:
         pytest.skip("mounting a tmpfs needs root and mount rights")
     try:
-        file = _experiment(tiny_experiment, tmp_path, trials=4)
+        file = _experiment(tiny_experiment, tmp_path, trials=3)
         log_file = tmp_path / "driver.log"
         driver = _start(["run", str(file), "--output", str(disk / "out")], log_file)
-        _wait_for(driver, log_file, "1/4 trials done")
+        _wait_for(driver, log_file, "1/3 trials done")
         filler = disk / "filler"
         with open(filler, "wb") as out:  # someone else's big file fills the disk
             with pytest.raises(OSError):
@@ -152,6 +152,6 @@ def test_a_disk_that_fills_up_mid_run_gives_one_message_and_resume_finishes(tiny
                                  timeout=400)
         assert resumed.returncode == 0, resumed.stderr[-3000:]
         trials = pq.read_table(run_dir / "trials.parquet").to_pylist()
-        assert len(trials) == 4 and all(t["status"] == "completed" and t["epochs"] == 4 for t in trials), trials
+        assert len(trials) == 3 and all(t["status"] == "completed" and t["epochs"] == 4 for t in trials), trials
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False)
