@@ -71,9 +71,8 @@ def _user_errors() -> Iterator[None]:
 
 def _interrupt_exit_code() -> int:
     """130 for Ctrl-C, 143 for SIGTERM (which a run turns into the same orderly stop)."""
-    from cords_tune.tuning.interrupts import terminated
-
-    return 143 if terminated() else 130
+    interrupts = sys.modules.get("cords_tune.tuning.interrupts")  # never imported: no run, so no SIGTERM handler
+    return 143 if interrupts is not None and interrupts.terminated() else 130
 
 
 @app.command()

@@ -17,6 +17,7 @@ from cords_tune.config import ExperimentConfig
 from cords_tune.errors import DiskFullError
 
 __all__ = [
+    "RunSpace",
     "SpaceReserve",
     "estimate_run_bytes",
     "check_free_space",
@@ -52,7 +53,15 @@ class SpaceReserve:
         """Claim the space (an ``OSError`` for a full disk propagates)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "wb") as file:
-            os.posix_fallocate(file.fileno(), 0, self.size)
+            try:
+                os.posix_fallocate(file.fileno(), 0, self.size)
+                return
+            except (AttributeError, OSError) as error:  # no fallocate (macOS, some filesystems): write zeros
+                if isinstance(error, OSError) and is_disk_full(error):
+                    raise
+            chunk = bytes(1024 * 1024)
+            for start in range(0, self.size, len(chunk)):
+                file.write(chunk[: self.size - start])
 
     def release(self) -> None:
         self.path.unlink(missing_ok=True)
@@ -61,7 +70,19 @@ class SpaceReserve:
         return out_of_space(self.path.parent)
 
 
-def estimate_run_bytes(config: ExperimentConfig, num_parameters: int, num_train: int) -> int:
+@dataclass(frozen=True)
+class RunSpace:
+    """Bytes a run needs at most, by where they go."""
+
+    trial_files: int  # under the storage path: checkpoints, Tune's files, the reserve
+    results: int  # under the output directory: result files and the final model(s)
+
+    @property
+    def total(self) -> int:
+        return self.trial_files + self.results
+
+
+def estimate_run_bytes(config: ExperimentConfig, num_parameters: int, num_train: int) -> RunSpace:
     """Bytes a run needs at most: every trial keeps ``keep_checkpoints`` checkpoints (model and optimizer
     state in float32, the subset's indices and weights), plus the result files and the final model(s).
 
@@ -76,7 +97,7 @@ def estimate_run_bytes(config: ExperimentConfig, num_parameters: int, num_train:
     per_search = config.search.num_trials * (config.fault_tolerance.keep_checkpoints * checkpoint + TRIAL_FILES_BYTES)
     searches = 2 if config.baseline else 1
     reserve = SpaceReserve.for_search(".", "", config.search.num_trials).size
-    return searches * (per_search + model_bytes + RUN_FILES_BYTES + reserve)
+    return RunSpace(trial_files=searches * (per_search + reserve), results=searches * (model_bytes + RUN_FILES_BYTES))
 
 
 def check_free_space(path: str | Path, needed: int) -> None:

@@ -4,6 +4,7 @@ resources, spread over the cluster), and the two rankings of their validation sc
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from cords_tune.training import Trainer
 from cords_tune.tuning.progress import Progress
 from cords_tune.tuning.retrain import as_trial_task
 from cords_tune.tuning.runner import check_output_dir, full_data_variant, make_run_dir
+from cords_tune.tuning.resources import check_trial_resources
 from cords_tune.tuning.session import first_line, probe_address, ray_session
 
 __all__ = ["FidelityResult", "sample_configs", "train_configs", "build_fidelity", "measure_fidelity"]
@@ -165,10 +167,13 @@ def measure_fidelity(
     probe_address(address or os.environ.get("RAY_ADDRESS"))
     output = check_output_dir(output_dir or config.output_dir)
     data = load_and_check(config)
-    run_dir = make_run_dir(output, f"{config.name}-fidelity")
-    write_text_atomic(run_dir / "config.yaml", config.to_yaml())
     started = time.perf_counter()
-    with ray_session(address):
+    with ray_session(address) as session:
+        waiting = check_trial_resources(config, can_grow=not session.private)
+        if waiting:
+            logging.getLogger(__name__).warning("%s", waiting)
+        run_dir = make_run_dir(output, f"{config.name}-fidelity")
+        write_text_atomic(run_dir / "config.yaml", config.to_yaml())
         try:
             results = train_configs({"subset": config, "full": full_data_variant(config)}, points, ray.put(data),
                                     on_progress)

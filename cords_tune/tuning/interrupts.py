@@ -20,9 +20,9 @@ from typing import Any
 
 from ray import tune
 
-from cords_tune.tuning.disk import SpaceReserve
+from cords_tune.tuning.disk import SpaceReserve, is_disk_full
 
-__all__ = ["SearchWatch", "StopReason", "watch_search", "sigterm_as_interrupt", "terminated"]
+__all__ = ["SearchWatch", "SearchStopped", "StopReason", "watch_search", "sigterm_as_interrupt", "terminated"]
 
 _TERMINATED = threading.Event()  # a SIGTERM arrived and was turned into an interrupt
 
@@ -42,6 +42,11 @@ class StopReason:
 
 
 _CURRENT = StopReason()
+
+
+class SearchStopped(Exception):
+    """Raised from the callback to end a search run off the main thread, where no signal can stop it
+    gracefully; ``StopReason`` says why."""
 
 
 class SearchWatch(tune.Callback):
@@ -65,7 +70,8 @@ class SearchWatch(tune.Callback):
 
     def setup(self, **info: Any) -> None:
         self._last_activity = time.monotonic()
-        if threading.current_thread() is not threading.main_thread():
+        self._stops_by_signal = threading.current_thread() is threading.main_thread()
+        if not self._stops_by_signal:
             return  # signal handlers can only be set from the main thread (Tune sets none there either)
         tune_handler = signal.getsignal(signal.SIGINT)
 
@@ -87,21 +93,31 @@ class SearchWatch(tune.Callback):
         if self.max_wait_s is not None and waited > self.max_wait_s and _CURRENT.waited_s is None:
             _CURRENT.waited_s = waited
             _CURRENT.waiting_for = self.request
-            signal.raise_signal(signal.SIGINT)  # Tune's own graceful stop: pending trials stay resumable
+            self._stop()
 
 
     def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self._check_disk()
+        self._check_disk(trial)
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self._check_disk()
+        self._check_disk(trial)
 
-    def _check_disk(self) -> None:
-        if self.reserve is None or _CURRENT.disk_full or not self.reserve.disk_is_full():
+    def _check_disk(self, trial: Any) -> None:
+        if self.reserve is None or _CURRENT.disk_full:
             return
+        if not (self.reserve.disk_is_full() or is_disk_full(trial.get_error())):
+            return  # a large checkpoint can fail while some space is left: the trial's error says so
         self.reserve.release()
         _CURRENT.disk_full = True
-        signal.raise_signal(signal.SIGINT)  # Tune's graceful stop, into the space the reserve held
+        self._stop()  # Tune's graceful stop, into the space the reserve held
+
+    def _stop(self) -> None:
+        """Tune's own graceful stop (its state saved, pending trials resumable), as on Ctrl-C; off the main
+        thread, where that signal would land in someone else's code, an exception ends the search instead."""
+        if getattr(self, "_stops_by_signal", False):
+            signal.raise_signal(signal.SIGINT)
+        else:
+            raise SearchStopped()
 
 
 @contextmanager
@@ -130,6 +146,8 @@ def sigterm_as_interrupt() -> Iterator[None]:
 
     def interrupt(signum: int, frame: Any) -> None:
         _TERMINATED.set()
+        if not callable(signal.getsignal(signal.SIGINT)):
+            raise KeyboardInterrupt  # SIGINT ignored (a job started in the background): stop all the same
         os.kill(os.getpid(), signal.SIGINT)
 
     previous = signal.signal(signal.SIGTERM, interrupt)

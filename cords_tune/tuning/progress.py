@@ -87,14 +87,16 @@ class ProgressCallback(tune.Callback):
         self._finished: set[str] = set()
         self._diverged: set[str] = set()
         self._fell_back: set[str] = set()
+        self._errored: set[str] = set()
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # Restored by `resume` in a new process: its clock starts now.
         state.setdefault("_fell_back", set())  # saved by an older version
+        state.setdefault("_errored", set())
         self.__dict__.update(state)
         self.progress.started_at = time.monotonic()
 
-    _COUNTS = ("completed", "stopped", "diverged", "errored", "fell_back", "best_value", "best_trial", "best_params")
+    _COUNTS = ("completed", "stopped", "diverged", "fell_back", "best_value", "best_trial", "best_params")
 
     def get_state(self) -> dict[str, Any]:
         """Saved by Tune with its experiment state, so that a resumed run counts the trials finished before."""
@@ -102,6 +104,7 @@ class ProgressCallback(tune.Callback):
             "counts": {name: getattr(self.progress, name) for name in self._COUNTS},
             "epochs": dict(self._epochs),
             "finished": set(self._finished),
+            "errored": set(self._errored),
             "diverged": set(self._diverged),
             "fell_back": set(self._fell_back),
         }
@@ -109,7 +112,8 @@ class ProgressCallback(tune.Callback):
     def set_state(self, state: dict[str, Any]) -> None:
         for name, value in state["counts"].items():
             setattr(self.progress, name, value)
-        self._epochs, self._finished = state["epochs"], state["finished"]
+        # A resume runs the failed trials again (resume_errored): they count as failed only if they fail again.
+        self._epochs, self._finished = state["epochs"], state["finished"] - state["errored"]
         self._diverged, self._fell_back = state["diverged"], state["fell_back"]
 
     def _refresh(self, trials: list, event: str) -> None:
@@ -153,6 +157,7 @@ class ProgressCallback(tune.Callback):
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._finished.add(trial.trial_id)
+        self._errored.add(trial.trial_id)
         self.progress.errored += 1
         self._refresh(trials, f"{trial.trial_id} failed")
 

@@ -23,6 +23,7 @@ from cords_tune.config import ExperimentConfig, apply_params, load_config, parse
 from cords_tune.datasets import DataBundle
 from cords_tune.errors import (
     ConfigError,
+    CordsTuneError,
     ResourcesUnavailableError,
     RunFailedError,
     RunFinishedError,
@@ -50,7 +51,7 @@ from cords_tune.tuning.disk import (
     is_disk_full,
     out_of_space,
 )
-from cords_tune.tuning.interrupts import SearchWatch, watch_search
+from cords_tune.tuning.interrupts import SearchWatch, StopReason, watch_search
 from cords_tune.tuning.resources import TrialRequest, check_trial_resources
 from cords_tune.tuning.session import RaySession, first_line, probe_address, ray_session
 from cords_tune.tuning.storage import check_storage_visible, is_uri
@@ -135,7 +136,7 @@ def run_experiment(
         output_dir: where the run directory is made; default ``config.output_dir``.
         on_progress: receives a ``Progress`` snapshot at each trial event (on the driver).
         on_notice: receives one-off lines of text: which Ray runs the trials, what they wait for.
-        address: a Ray cluster to join; default: ``RAY_ADDRESS`` if set, else a local Ray.
+        address: a Ray cluster to join; default: ``RAY_ADDRESS`` if set, else a private local Ray.
 
     Raises:
         RunInterruptedError: the driver was interrupted; ``resume_experiment(run_dir)`` continues it.
@@ -146,12 +147,16 @@ def run_experiment(
     if config.storage_path and not is_uri(config.storage_path):  # resume must find it from any directory
         config = config.model_copy(update={"storage_path": str(Path(config.storage_path).expanduser().resolve())})
     data, timings = _load_data(config)
-    needed = estimate_run_bytes(config, check_models(config, data), len(data.y_train))
-    for place in {str(output), *([config.storage_path] if config.storage_path and not is_uri(config.storage_path) else [])}:
-        check_free_space(place, needed)
+    space = estimate_run_bytes(config, check_models(config, data), len(data.y_train))
+    if config.storage_path is None:  # trial files go into the run directory too
+        check_free_space(output, space.total)
+    else:
+        check_free_space(output, space.results)
+        if not is_uri(config.storage_path):
+            check_free_space(config.storage_path, space.trial_files)
     with _ray_for(config, address, timings, on_notice):  # first: a Ray that cannot start leaves no run directory
         run_dir = make_run_dir(output, config.name)
-        with _disk_full_as_error(run_dir, needed):
+        with _disk_full_as_error(run_dir, space.total):
             write_text_atomic(run_dir / "config.yaml", config.to_yaml())
             return _run(config, data, run_dir, timings, started, on_progress, resume=False)
 
@@ -185,8 +190,8 @@ def resume_experiment(
             f"started. Start it again with: cords-tune run {run_dir / 'config.yaml'}"
         )
     data, timings = _load_data(config)
-    needed = estimate_run_bytes(config, check_models(config, data), len(data.y_train))
-    with _ray_for(config, address, timings, on_notice), _disk_full_as_error(run_dir, needed):
+    space = estimate_run_bytes(config, check_models(config, data), len(data.y_train))
+    with _ray_for(config, address, timings, on_notice), _disk_full_as_error(run_dir, space.total):
         return _run(config, data, run_dir, timings, started, on_progress, resume=True, subset_summary=subset_summary)
 
 
@@ -300,9 +305,9 @@ def _search(
     """Run (or restore and finish) one Tune search and pick its best trial. If the search was interrupted or
     no trial is usable, its files are written into ``folder`` first; ``if_none_usable`` says what is lost."""
     tick = time.perf_counter()
-    resume_hint = f"Continue with: cords-tune resume {run.run_dir}"
     local = not is_uri(run.storage)
     reserve = SpaceReserve.for_search(run.storage, experiment, config.search.num_trials) if local else None
+    stopped: StopReason | None = None
     try:
         if reserve:
             reserve.make()
@@ -311,9 +316,13 @@ def _search(
                            reserve=reserve)
             grid = tuner.fit()
     except KeyboardInterrupt:  # a second Ctrl-C, while Tune saved its state after the first
-        raise RunInterruptedError(f"interrupted during the {phase!r} phase. {resume_hint}") from None
-    except Exception as error:  # e.g. an EOFError from a state file a full disk cut short
-        if local and (is_disk_full(error) or out_of_space(run.storage)):
+        raise RunInterruptedError(
+            f"interrupted during the {phase!r} phase. Continue with: cords-tune resume {run.run_dir}"
+        ) from None
+    except Exception as error:
+        if stopped is not None and stopped.stopped:  # stopped off the main thread (SearchStopped)
+            raise _early_stop_error(run, stopped, last_progress(display), phase) from None
+        if local and (is_disk_full(error) or out_of_space(run.storage)):  # e.g. a state file cut short
             raise disk_full_error(run.storage, run.run_dir) from None
         raise
     finally:
@@ -323,30 +332,15 @@ def _search(
     trials = collect_trials(grid, config)
 
     finished = grid.num_terminated + grid.num_errors
-    full = stopped.disk_full or any(is_disk_full(t.get("error")) for t in trials)
-    if stopped.stopped or finished < config.search.num_trials or full:
-        # Tune reports the trials it stopped on Ctrl-C as terminated: they are not finished, and resume runs them.
-        seen = last_progress(display)
-        done = seen.finished if seen else finished
-        status = "waiting_for_resources" if stopped.waited_s is not None else "interrupted"
+    if stopped.stopped or finished < config.search.num_trials:
+        summary = _summary(config, run.data, trials, None, None, None, timings, started,
+                           status="waiting_for_resources" if stopped.waited_s is not None else "interrupted")
         try:
-            write_run(folder, _summary(config, run.data, trials, None, None, None, timings, started, status=status),
-                      trials, None)
+            write_run(folder, summary, trials, None)
         except OSError as error:
-            if not (full and is_disk_full(error)):
+            if not (stopped.disk_full and is_disk_full(error)):
                 raise  # on a full disk the summary may not fit: the message below says what to do
-        if full:
-            raise disk_full_error(run.storage, run.run_dir, cause="Trials could not save their checkpoints. ")
-        if stopped.waited_s is not None:
-            raise ResourcesUnavailableError(
-                f"no trial could run for {stopped.waited_s:.0f} s (resources.max_wait_s): {stopped.waiting_for}. "
-                f"Add nodes that have these resources or lower the request; the finished trials are kept. "
-                f"{resume_hint}"
-            )
-        raise RunInterruptedError(
-            f"interrupted with {done} of {config.search.num_trials} trials of the {phase!r} phase "
-            f"finished; nothing is lost. {resume_hint}"
-        )
+        raise _early_stop_error(run, stopped, last_progress(display), phase)
     usable = [t for t in trials if t["status"] in ("completed", "stopped") and t["epochs"] > 0]
     if not usable:
         write_run(folder, _summary(config, run.data, trials, None, None, None, timings, started), trials, None)
@@ -357,6 +351,26 @@ def _search(
         )
     best = _best(usable, config.search.mode)
     return _Searched(grid, trials, best, apply_params(config, best["params"]))
+
+
+def _early_stop_error(run: _Run, stopped: StopReason, seen: Progress | None, phase: str) -> CordsTuneError:
+    """Why the search ended before its trials did, and how to continue."""
+    resume_hint = f"Continue with: cords-tune resume {run.run_dir}"
+    if stopped.disk_full:
+        return disk_full_error(run.storage, run.run_dir, cause=(
+            "Trials could not save their checkpoints: no space left on the device (here, or in Ray's temporary "
+            "directory on their node). "))
+    if stopped.waited_s is not None:
+        return ResourcesUnavailableError(
+            f"no trial could run for {stopped.waited_s:.0f} s (resources.max_wait_s): {stopped.waiting_for}. Add "
+            f"nodes that have these resources or lower the request; the finished trials are kept. {resume_hint}"
+        )
+    # Tune reports the trials it stopped on Ctrl-C as terminated: the progress display counted the real ones.
+    done = f"{seen.finished} of " if seen else "fewer than "
+    return RunInterruptedError(
+        f"interrupted with {done}{run.config.search.num_trials} trials of the {phase!r} phase finished; nothing is "
+        f"lost. {resume_hint}"
+    )
 
 
 def _search_and_retrain(
@@ -374,7 +388,7 @@ def _search_and_retrain(
         _announce(run, run_dir.name, "retraining best config on the full data")
         tick = time.perf_counter()
         try:
-            final = keep_model(retrain_on_cluster(best_config, run.data_ref), run_dir)  # model.pt
+            final = retrain_on_cluster(best_config, run.data_ref)
         except BaseException as error:  # the trials are paid for: keep them whatever stops the retrain
             interrupted = isinstance(error, KeyboardInterrupt)
             status = "interrupted" if interrupted else "retrain_failed"
@@ -389,6 +403,7 @@ def _search_and_retrain(
                 f"the final retrain failed: {first_line(error)}. The trials and best_config.yaml are in "
                 f"{run_dir}; retry the retrain with: cords-tune resume {run_dir}"
             ) from None
+        final = keep_model(final, run_dir)  # model.pt; a full disk here is a DiskFullError, not a failed retrain
         timings["final_wall_s"] = time.perf_counter() - tick
 
     summary = _summary(config, run.data, trials, best, best_config, final, timings, started)
@@ -418,12 +433,18 @@ def _baseline(run: _Run, subset_summary: dict[str, Any], subset_trials: list[dic
     best, best_config = searched.best, searched.best_config
     checkpoint = searched.grid[best["index"]].checkpoint
     tick = time.perf_counter()
-    if best["status"] == "completed" and checkpoint is not None:
-        _announce(run, display, "baseline: testing the best full-data trial")
-        final = evaluate_checkpoint_on_cluster(best_config, run.data_ref, checkpoint)
-    else:  # stopped early by ASHA: a user tuning on the full data would have to train it to the end too
-        _announce(run, display, "baseline: retraining the best full-data config (it was stopped early)")
-        final = retrain_on_cluster(best_config, run.data_ref)
+    try:
+        if best["status"] == "completed" and checkpoint is not None:
+            _announce(run, display, "baseline: testing the best full-data trial")
+            final = evaluate_checkpoint_on_cluster(best_config, run.data_ref, checkpoint)
+        else:  # stopped early by ASHA: a user tuning on the full data would have to train it to the end too
+            _announce(run, display, "baseline: retraining the best full-data config (it was stopped early)")
+            final = retrain_on_cluster(best_config, run.data_ref)
+    except KeyboardInterrupt:  # the subset results are complete; resume redoes only this step
+        raise RunInterruptedError(
+            f"interrupted while finishing the best full-data configuration; the subset results and the baseline's trials "
+            f"are kept. Continue with: cords-tune resume {run.run_dir}"
+        ) from None
     final = keep_model(final, folder)  # baseline/model.pt
     timings["final_wall_s"] = time.perf_counter() - tick
     summary = _summary(full, run.data, searched.trials, best, best_config, final, timings, started)

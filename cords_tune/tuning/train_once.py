@@ -19,7 +19,8 @@ from cords_tune.errors import RunFailedError, RunInterruptedError
 from cords_tune.preflight import load_and_check
 from cords_tune.reports import write_json_atomic, write_text_atomic
 from cords_tune.tuning.retrain import keep_model, retrain_on_cluster
-from cords_tune.tuning.runner import make_run_dir
+from cords_tune.tuning.resources import check_trial_resources
+from cords_tune.tuning.runner import check_output_dir, make_run_dir
 from cords_tune.tuning.session import first_line, probe_address, ray_session
 
 __all__ = ["TrainResult", "train_notes", "train_once"]
@@ -57,7 +58,7 @@ def train_once(
     Args:
         config: a validated experiment; its search space is ignored (see ``train_notes``).
         output_dir: where the run directory is made; default ``config.output_dir``.
-        address: a Ray cluster to join; default: ``RAY_ADDRESS`` if set, else a local Ray.
+        address: a Ray cluster to join; default: ``RAY_ADDRESS`` if set, else a private local Ray.
 
     Raises:
         RunInterruptedError: the driver was interrupted; nothing is saved.
@@ -72,14 +73,18 @@ def train_once(
         "baseline": False,
     })
     probe_address(address or os.environ.get("RAY_ADDRESS"))  # before anything is written
+    output = check_output_dir(output_dir or config.output_dir)
     tick = time.perf_counter()
     data = load_and_check(trained)
     timings = {"data_load_s": time.perf_counter() - tick}
-    run_dir = make_run_dir(output_dir or config.output_dir, f"{config.name}-train")
-    write_text_atomic(run_dir / "config.yaml", config.to_yaml())
     tick = time.perf_counter()
-    with ray_session(address):
+    with ray_session(address) as session:
         timings["ray_start_s"] = time.perf_counter() - tick
+        waiting = check_trial_resources(trained, can_grow=not session.private)
+        if waiting:
+            log.warning("%s", waiting)
+        run_dir = make_run_dir(output, f"{config.name}-train")
+        write_text_atomic(run_dir / "config.yaml", config.to_yaml())
         try:
             final = retrain_on_cluster(trained, ray.put(data))
         except KeyboardInterrupt:
