@@ -187,8 +187,9 @@ def train(
     table.add_row("training wall-clock (Ray task)", _seconds(final["wall_s"]))
     table.add_row("end-to-end wall-clock", _seconds(result.summary["end_to_end_wall_s"]))
     out.print(table)
-    out.print(f"Model: [bold]{result.model_path}[/] (load it with cords_tune.load_model(path))", highlight=False)
-    out.print(f"Results: [bold]{result.run_dir}[/]", highlight=False)
+    out.print(f"Model: [bold]{result.model_path}[/] (load it with cords_tune.load_model(path))", highlight=False,
+              soft_wrap=True)
+    out.print(f"Results: [bold]{result.run_dir}[/]", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -223,7 +224,7 @@ def fidelity(
     table.add_row(f"regret of the subsets' pick ({f['metric']} on the full data)", _short(f["top1_regret"]))
     table.add_row("training time, subsets / full data", f"{_seconds(f['train_s_subset'])} / {_seconds(f['train_s_full'])}")
     out.print(table)
-    out.print(f"Results: [bold]{result.run_dir}[/] (fidelity.json, fidelity.png)", highlight=False)
+    out.print(f"Results: [bold]{result.run_dir}[/] (fidelity.json, fidelity.png)", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -317,8 +318,8 @@ def _print_result(result: Any) -> None:
     model = (result.summary.get("final") or {}).get("model_path")
     if model:
         out.print(f"Final model: [bold]{result.run_dir / model}[/] (load it with cords_tune.load_model(path))",
-                  highlight=False)
-    out.print(f"Results: [bold]{result.run_dir}[/]", highlight=False)
+                  highlight=False, soft_wrap=True)
+    out.print(f"Results: [bold]{result.run_dir}[/]", highlight=False, soft_wrap=True)
 
 
 def _print_summary(summary: dict[str, Any]) -> None:

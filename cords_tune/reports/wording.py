@@ -46,4 +46,4 @@ def fallback_note(summary: dict[str, Any]) -> str | None:
                  if best is not None else "; the best trial is not one of them")
     return (f"{count(fell_back, 'trial')} of {summary.get('trials_started', summary['num_trials'])} fell back from "
             f"{summary['strategy']} to random subsets{when}, because selection took more than "
-            f"selection.max_cost_share of their time{best_note}")
+            f"selection.max_cost_share of {'its' if fell_back == 1 else 'their'} time{best_note}")
