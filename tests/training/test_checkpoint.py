@@ -87,17 +87,22 @@ def _hyperparameter_config(tiny_experiment, schedule, **training):
     })
 
 
+def _continued(saved_config, restored_config, data, *, epochs: int):
+    """Train ``saved_config`` for ``epochs``, restore its checkpoint into a trainer of ``restored_config`` and
+    train that to the end: the restored trainer and the stats of its epochs."""
+    first = Trainer(saved_config, data)
+    for _ in range(epochs):
+        first.run_epoch()
+    restored = Trainer(restored_config, data)
+    restored.load_state_dict(_roundtrip(first.state_dict()))
+    return restored, restored.fit()
+
+
 @pytest.mark.parametrize("schedule", ["cosine", "step", "constant"])
 def test_a_trainer_restored_from_another_config_trains_with_its_own(tiny_experiment, data, schedule):
     old = _hyperparameter_config(tiny_experiment, schedule, lr=0.01)
     new = _hyperparameter_config(tiny_experiment, schedule, lr=0.05, momentum=0.5, weight_decay=0.0, nesterov=True)
-    first = Trainer(old, data)
-    for _ in range(3):
-        first.run_epoch()
-    restored = Trainer(new, data)
-    restored.load_state_dict(_roundtrip(first.state_dict()))
-    rest = restored.fit()
-
+    restored, rest = _continued(old, new, data, epochs=3)
     straight = Trainer(new, data).fit()  # the schedule of the new config from its first epoch
     assert [s.lr for s in rest] == pytest.approx([s.lr for s in straight[3:]], rel=1e-12)
     (group,) = restored.optimizer.param_groups
@@ -109,12 +114,7 @@ def test_a_trainer_restored_from_another_config_trains_with_its_own(tiny_experim
 def test_a_trainer_restored_with_its_own_config_continues_exactly(tiny_experiment, data, schedule):
     config = _hyperparameter_config(tiny_experiment, schedule, lr=0.01)
     straight = Trainer(config, data).fit()
-    first = Trainer(config, data)
-    for _ in range(3):
-        first.run_epoch()
-    restored = Trainer(config, data)
-    restored.load_state_dict(_roundtrip(first.state_dict()))
-    rest = restored.fit()
+    _, rest = _continued(config, config, data, epochs=3)
     assert [s.lr for s in rest] == [s.lr for s in straight[3:]]
     assert [s.val_loss for s in rest] == [s.val_loss for s in straight[3:]]
 
