@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fractions", nargs="+", type=float, default=[0.1, 0.05, 0.3])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--fidelity-configs", type=int, default=8, help="configurations per fidelity measurement")
-    parser.add_argument("--fidelity-seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--fidelity-seeds", nargs="*", type=int, default=[0], help="none: no rank fidelity")
     parser.add_argument("--first-cells", type=int, default=2,
                         help="cells (in --strategies x --fractions order) measured for every seed before the rest")
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="config override a.b=value")
@@ -63,6 +63,9 @@ def main(argv: list[str] | None = None) -> None:
     print(render_table(base, runs, _read(fidelity_file), " ".join(sys.argv)))
     print()
     print(render_time_table(base, runs))
+    if any(len(r.get("finalists") or []) > 1 for r in runs):
+        print()
+        print(render_finalists_table(runs))
     if args.plot:
         from cords_tune.reports.plots import plot_tradeoff
 
@@ -93,7 +96,7 @@ def _measure_cell(base: ExperimentConfig, seed: int, strategy: str, fraction: fl
         full = json.loads((baseline_dir / "summary.json").read_text())
         comparison = build_comparison(result.summary, full)
     row = {**comparison, "seed": seed, "run_dir": str(result.run_dir), "has_baseline": config.baseline,
-           "timings_subset": result.summary["timings"]}
+           "timings_subset": result.summary["timings"], "finalists": result.summary.get("finalists") or []}
     _append(out, row)
     print(f"#   tuning {comparison['tuning_wall_s_subset']:.1f} s vs {comparison['tuning_wall_s_full']:.1f} s "
           f"({comparison['tuning_speedup']:.2f}x), accuracy delta {100 * comparison['accuracy_delta']:+.2f} points",
@@ -194,6 +197,52 @@ def render_time_table(base: ExperimentConfig, runs: list[dict[str, Any]]) -> str
         f"| {statistics.median(r['trial_time_full']['other_s'] for r in full):.1f} "
         f"| {statistics.median(slots * r['tuning_wall_s_full'] - sum(r['trial_time_full'].values()) for r in full):.1f} | - |"
     )
+    return "\n".join(lines)
+
+
+def finalists_at(row: dict[str, Any], k: int) -> tuple[dict[str, Any], float]:
+    """What ``final.top_k = k`` gives, read from a run with more finalists: the winner among the first ``k``
+    (best full-data score, then better subset rank) and the seconds until those ``k`` had finished. All
+    finalists were submitted at once, best first, so on a machine with fewer slots than finalists the first
+    ``k`` ran first; the time is an upper bound where another finalist shared the machine."""
+    sign = 1.0 if row.get("mode", "max") == "max" else -1.0
+    first = [f for f in row["finalists"] if f["rank"] <= k]
+    picked = max(first, key=lambda f: (sign * f["full_data_score"], -f["rank"]))
+    return picked, max(f["done_after_s"] for f in first)
+
+
+def render_finalists_table(runs: list[dict[str, Any]]) -> str:
+    """Accuracy delta and end-to-end speedup for each ``final.top_k`` up to the finalists every run trained."""
+    most = min(len(r["finalists"]) for r in runs if r.get("finalists"))
+    lines = [
+        "Finalists settled on the full data (`final.top_k`): the winner among the subset search's top k by "
+        "full-data validation score, against the full-data search's pick. End to end = subset tuning + the "
+        "finalists' wall-clock, against full-data tuning (+ its retrain if ASHA had stopped its best).",
+        "",
+        "| strategy | fraction | top-k | test accuracy delta, points (mean ± sd; per seed) | worst seed "
+        "| end-to-end speedup (median; per seed) | finalists' wall-clock s (median) | pick changed (seeds) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    cells = sorted(dict.fromkeys((r["strategy"], r["fraction"]) for r in runs if r.get("finalists")),
+                   key=lambda c: (-c[1], c[0]))
+    for strategy, fraction in cells:
+        rows = sorted((r for r in runs if (r["strategy"], r["fraction"]) == (strategy, fraction)
+                       and r.get("finalists")), key=lambda r: r["seed"])
+        for k in range(1, most + 1):
+            deltas, speedups, walls, changed = [], [], [], 0
+            for r in rows:
+                picked, wall = finalists_at(r, k)
+                deltas.append(100 * (picked["test_accuracy"] - r["test_accuracy_full"]))
+                speedups.append(r["end_to_end_wall_s_full"] / (r["tuning_wall_s_subset"] + wall))
+                walls.append(wall)
+                changed += picked["rank"] != 1
+            sd = f" ± {statistics.stdev(deltas):.2f}" if len(deltas) > 1 else ""
+            lines.append(
+                f"| {strategy} | {fraction:g} | {k} | {statistics.mean(deltas):+.2f}{sd} "
+                f"({', '.join(f'{d:+.2f}' for d in deltas)}) | {min(deltas):+.2f} "
+                f"| {statistics.median(speedups):.2f}x ({', '.join(f'{s:.2f}' for s in speedups)}) "
+                f"| {statistics.median(walls):.1f} | {changed}/{len(rows)} |"
+            )
     return "\n".join(lines)
 
 

@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cords_tune.errors import CordsTuneError
-from cords_tune.reports.wording import count, fallback_note, seconds, speed
+from cords_tune.reports.wording import count, fallback_note, finalists_note, finalists_table, finalists_title, regret, retrain_label, seconds, speed
 
 app = typer.Typer(
     add_completion=False,
@@ -222,6 +222,8 @@ def fidelity(
     table.add_row("top-1 agrees", "yes" if f["top1_agree"] else "no")
     table.add_row("top-3 shared", f"{f['top3_overlap']} of {min(3, f['num_configs'])}")
     table.add_row(f"regret of the subsets' pick ({f['metric']} on the full data)", _short(f["top1_regret"]))
+    table.add_row("the same with the top 2 / top 3 settled on the full data (final.top_k)",
+                  f"{_short(f['top2_regret'])} / {_short(f['top3_regret'])}")
     table.add_row("training time, subsets / full data", f"{_seconds(f['train_s_subset'])} / {_seconds(f['train_s_full'])}")
     out.print(table)
     out.print(f"Results: [bold]{result.run_dir}[/] (fidelity.json, fidelity.png)", highlight=False, soft_wrap=True)
@@ -345,7 +347,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
         ("final test accuracy (full-data retrain)", _short(final.get("test_accuracy"))),
         ("tuning wall-clock", _seconds(summary.get("tuning_wall_s"))),
         ("selection time, all trials", _seconds(summary.get("selection_s_total"))),
-        ("final retrain wall-clock", _seconds(final.get("wall_s"))),
+        (retrain_label(summary), _seconds((summary.get("timings") or {}).get("final_wall_s", final.get("wall_s")))),
         ("total wall-clock (data, Ray start, tuning, retrain)", _seconds(summary.get("end_to_end_wall_s"))),
     ]
     for name, value in rows:
@@ -353,6 +355,16 @@ def _print_summary(summary: dict[str, Any]) -> None:
     for key, value in (summary.get("best_config") or {}).items():
         table.add_row(f"best {key}", _short(value))
     out.print(table)
+    finalists = finalists_table(summary)
+    if finalists:
+        header, rows = finalists
+        table = Table(title=finalists_title(summary))
+        for name in header:
+            table.add_column(name, justify="left" if name in ("trial", "result") else "right")
+        for row in rows:
+            table.add_row(*(_short(value) for value in row))
+        out.print(table)
+        out.print(f"Note: {finalists_note(summary)}.", highlight=False, markup=False, soft_wrap=True)
     note = fallback_note(summary)
     if note:
         out.print(f"Note: {note}.", highlight=False, markup=False, soft_wrap=True)
@@ -371,6 +383,7 @@ def _print_comparison(comparison: dict[str, Any]) -> None:
                   _seconds(c["end_to_end_wall_s_full"]), speed(c["end_to_end_speedup"]))
     table.add_row("test accuracy of the final model", _short(c["test_accuracy_subset"]),
                   _short(c["test_accuracy_full"]), f"{100 * c['accuracy_delta']:+.2f} points")
+    table.add_row("regret against the full-data pick (full-data validation, test)", "", "", regret(c))
     for key in sorted(set(c["best_config_subset"] or {}) | set(c["best_config_full"] or {})):
         table.add_row(f"best {key}", _short((c["best_config_subset"] or {}).get(key)),
                       _short((c["best_config_full"] or {}).get(key)), "")

@@ -15,7 +15,8 @@ def rank_agreement(cheap: Sequence[float], expensive: Sequence[float], *, mode: 
 
     Returns Spearman's rho and Kendall's tau-b (ties allowed; ``None`` when a scoring is constant), whether the top-1 agree, how many of the
     top-3 are shared, and the regret: how much worse, by the expensive score, the configuration the cheap
-    score picks is than the best one. With ``mode="min"`` lower scores are better.
+    score picks is than the best one. ``topK_regret`` (K = 2, 3) is the regret when the cheap score's top K
+    are settled by the expensive one (finalists, ``final.top_k``). With ``mode="min"`` lower scores are better.
     """
     import warnings
 
@@ -38,8 +39,14 @@ def rank_agreement(cheap: Sequence[float], expensive: Sequence[float], *, mode: 
         "top1_agree": order_cheap[0] == order_expensive[0],
         "top3_overlap": len(set(order_cheap[:k]) & set(order_expensive[:k])),
         "top3_agree": set(order_cheap[:k]) == set(order_expensive[:k]),
-        "top1_regret": sign * (expensive[order_expensive[0]] - expensive[order_cheap[0]]),
+        **{f"top{top}_regret": _regret(expensive, order_expensive[0], order_cheap[:top], sign) for top in (1, 2, 3)},
     }
+
+
+def _regret(expensive: Sequence[float], best: int, finalists: list[int], sign: float) -> float:
+    """How much worse by the expensive score the best of ``finalists`` (by that score) is than ``best``."""
+    picked = max(finalists, key=lambda i: sign * expensive[i])
+    return float(abs(expensive[best] - expensive[picked]))
 
 
 def _defined(value: float) -> float | None:

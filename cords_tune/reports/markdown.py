@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from cords_tune.reports.wording import fallback_epoch, fallback_note, seconds
+from cords_tune.reports.wording import fallback_epoch, fallback_note, finalists_note, finalists_table, finalists_title, retrain_label, seconds
 
 __all__ = ["render_report", "markdown_table"]
 
@@ -47,12 +47,13 @@ def render_report(
                 ["final test accuracy (best config retrained on the full data)", final.get("test_accuracy")],
                 ["trials that fell back to random subsets", summary.get("trials_selection_fallback", 0)],
                 ["tuning wall-clock", seconds(summary.get("tuning_wall_s"))],
-                ["final retrain wall-clock", seconds(final.get("wall_s"))],
+                [retrain_label(summary), seconds(timings.get("final_wall_s"))],
                 ["total wall-clock (data, Ray start, tuning, retrain)", seconds(summary.get("end_to_end_wall_s"))],
             ],
         ),
         "",
         *([f"Note: {fallback_note(summary)}.", ""] if fallback_note(summary) else []),
+        *_finalists_section(summary),
         *sections,
         "## Best configuration",
         "",
@@ -82,6 +83,14 @@ def render_report(
         "",
     ]
     return "\n".join(parts)
+
+
+def _finalists_section(summary: dict[str, Any]) -> list[str]:
+    table = finalists_table(summary)
+    if table is None:
+        return []
+    return [f"## {finalists_title(summary).capitalize()}", "", markdown_table(*table), "",
+            f"{finalists_note(summary).capitalize()}.", ""]
 
 
 def _trials_table(trials: list[dict[str, Any]], mode: str, limit: int) -> str:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["seconds", "speed", "count", "fallback_epoch", "fallback_note"]
+__all__ = ["seconds", "speed", "count", "fallback_epoch", "fallback_note", "finalists_table", "finalists_title",
+           "finalists_note",
+           "regret", "retrain_label"]
 
 
 def seconds(value: Any) -> str:
@@ -47,3 +49,48 @@ def fallback_note(summary: dict[str, Any]) -> str | None:
     return (f"{count(fell_back, 'trial')} of {summary.get('trials_started', summary['num_trials'])} fell back from "
             f"{summary['strategy']} to random subsets{when}, because selection took more than "
             f"selection.max_cost_share of {'its' if fell_back == 1 else 'their'} time{best_note}")
+
+
+def finalists_table(summary: dict[str, Any]) -> tuple[list[str], list[list[Any]]] | None:
+    """The finalists trained on the full data as (header, rows), best subset rank first: the search metric on
+    subsets and on the full data, test accuracy; ``None`` with fewer than two (a single retrain is the result
+    table's own row)."""
+    finalists = summary.get("finalists") or []
+    if len(finalists) < 2:
+        return None
+    header = ["rank", "trial", "on subsets", "on full data", "test acc.", "wall-clock", "result"]
+    rows = [[f["rank"], f["trial_id"], f["subset_score"], f["full_data_score"], f["test_accuracy"],
+             seconds(f["wall_s"]), "picked" if f["picked"] else ""] for f in finalists]
+    return header, rows
+
+
+def finalists_note(summary: dict[str, Any]) -> str | None:
+    """Which finalist the full data picked, and whether that changed the subset search's pick."""
+    finalists = summary.get("finalists") or []
+    if len(finalists) < 2:
+        return None
+    picked = next(f for f in finalists if f["picked"])
+    metric = summary["metric"]
+    if picked["rank"] == 1:
+        return (f"the top {len(finalists)} configurations of the subset search were trained on the full data; "
+                f"the subset search's best also has the best full-data {metric}")
+    return (f"the top {len(finalists)} configurations of the subset search were trained on the full data; the one "
+            f"ranked {picked['rank']} on subsets ({picked['trial_id']}) has the best full-data {metric} and is the "
+            f"result, in place of {summary.get('subset_best_trial_id')}")
+
+
+def regret(comparison: dict[str, Any]) -> str:
+    """What the subset pick gives up against the full-data pick: ``"val_accuracy 0.0021, test 0.35 points"``."""
+    val = comparison.get("regret_val_score")
+    shown = "n/a" if val is None else f"{val:.4g}"
+    return f"{comparison['metric']} {shown}, test {100 * comparison['regret_test_accuracy']:.2f} points"
+
+
+def finalists_title(summary: dict[str, Any]) -> str:
+    return f"finalists trained on the full data ({summary['metric']} on subsets and on the full data)"
+
+
+def retrain_label(summary: dict[str, Any]) -> str:
+    """The name of the final phase's wall-clock: one retrain, or the finalists'."""
+    finalists = len(summary.get("finalists") or [])
+    return "final retrain wall-clock" + (f" ({finalists} finalists)" if finalists > 1 else "")

@@ -34,6 +34,7 @@ class FinalResult:
     test_accuracy: float
     test_loss: float
     val_accuracy: float
+    val_loss: float
     epochs: int
     wall_s: float
     train_s: float
@@ -41,6 +42,10 @@ class FinalResult:
     retrained: bool = True  # False: a finished trial's model, tested as it stands
     model_path: str | None = None  # where ``keep_model`` saved it, relative to the folder of its summary.json
     model: FinalModel | None = field(default=None, repr=False, compare=False)  # the weights, until saved
+
+    def score(self, metric: str) -> float:
+        """The validation score the search was ranked by (``val_accuracy`` or ``val_loss``), at the last epoch."""
+        return {"val_accuracy": self.val_accuracy, "val_loss": self.val_loss}[metric]
 
     def as_dict(self) -> dict[str, Any]:
         """The summary's ``final`` entry: every field but the weights."""
@@ -68,6 +73,7 @@ def retrain_best(config: ExperimentConfig, data: DataBundle) -> FinalResult:
         test_accuracy=test_accuracy,
         test_loss=test_loss,
         val_accuracy=history[-1].val_accuracy,
+        val_loss=history[-1].val_loss,
         epochs=len(history),
         wall_s=time.perf_counter() - start,
         train_s=sum(s.train_s for s in history),
@@ -93,11 +99,12 @@ def evaluate_trained(config: ExperimentConfig, data: DataBundle, checkpoint: Any
         state = torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=True, map_location=trainer.device)
     trainer.load_state_dict(state["trainer"])
     test_loss, test_accuracy = trainer.evaluate_test()
-    _, val_accuracy = trainer.evaluate(trainer.val)
+    val_loss, val_accuracy = trainer.evaluate(trainer.val)
     return FinalResult(
         test_accuracy=test_accuracy,
         test_loss=test_loss,
         val_accuracy=val_accuracy,
+        val_loss=val_loss,
         epochs=trainer.epoch,
         wall_s=time.perf_counter() - start,
         train_s=0.0,

@@ -42,6 +42,7 @@ from cords_tune.reports.wording import fallback_epoch
 from cords_tune.selection import uses_subsets
 from cords_tune.tuning.progress import Progress, ProgressCallback, last_progress, progress_display
 from cords_tune.tuning.results import collect_trials
+from cords_tune.tuning.finalists import Finalist, Settled, rank_trials, settle_finalists
 from cords_tune.tuning.retrain import FinalResult, keep_model, retrain_on_cluster, evaluate_checkpoint_on_cluster
 from cords_tune.tuning.disk import (
     SpaceReserve,
@@ -285,6 +286,7 @@ def _run(
 class _Searched:
     grid: Any
     trials: list[dict[str, Any]]
+    ranked: list[dict[str, Any]]  # the usable trials, best first, one per configuration
     best: dict[str, Any]
     best_config: ExperimentConfig
 
@@ -349,8 +351,8 @@ def _search(
             f"all {len(trials)} trials failed or diverged; {if_none_usable}. First error: "
             f"{next(iter(errors), 'none (diverged)')}. Trial logs are under {run.storage}/{experiment}"
         )
-    best = _best(usable, config.search.mode)
-    return _Searched(grid, trials, best, apply_params(config, best["params"]))
+    ranked = rank_trials(usable, config.search.mode)
+    return _Searched(grid, trials, ranked, ranked[0], apply_params(config, ranked[0]["params"]))
 
 
 def _early_stop_error(run: _Run, stopped: StopReason, seen: Progress | None, phase: str) -> CordsTuneError:
@@ -383,12 +385,15 @@ def _search_and_retrain(
     )
     trials, best, best_config = searched.trials, searched.best, searched.best_config
 
-    final = None
+    final, settled = None, None
     if config.final.enabled:
-        _announce(run, run_dir.name, "retraining best config on the full data")
+        count = min(config.final.top_k, len(searched.ranked))
+        _announce(run, run_dir.name, "retraining the best config on the full data" if count == 1
+                  else f"training the top {count} configs on the full data (finalists)")
         tick = time.perf_counter()
         try:
-            final = retrain_on_cluster(best_config, run.data_ref)
+            settled = settle_finalists(config, searched.ranked, run.data_ref,
+                                       on_done=lambda finalist, left: _finalist_done(run, finalist, left))
         except BaseException as error:  # the trials are paid for: keep them whatever stops the retrain
             interrupted = isinstance(error, KeyboardInterrupt)
             status = "interrupted" if interrupted else "retrain_failed"
@@ -403,10 +408,13 @@ def _search_and_retrain(
                 f"the final retrain failed: {first_line(error)}. The trials and best_config.yaml are in "
                 f"{run_dir}; retry the retrain with: cords-tune resume {run_dir}"
             ) from None
-        final = keep_model(final, run_dir)  # model.pt; a full disk here is a DiskFullError, not a failed retrain
+        best, best_config = settled.winner.trial, settled.winner.config
+        final = keep_model(settled.winner.result, run_dir)  # model.pt; a full disk here is a DiskFullError
+        settled = settled.without_models(final)
         timings["final_wall_s"] = time.perf_counter() - tick
 
-    summary = _summary(config, run.data, trials, best, best_config, final, timings, started)
+    summary = _summary(config, run.data, trials, best, best_config, final, timings, started, settled=settled,
+                       subset_best=searched.best)
     summary["resumed"] = run.resume
     write_run(run_dir, summary, trials, best_config)
     return summary, trials
@@ -470,6 +478,12 @@ def _announce(run: _Run, display: str, phase: str) -> None:
         progress = last_progress(display) or Progress(total=run.config.search.num_trials)
         progress.phase = phase
         run.on_progress(progress)
+
+
+def _finalist_done(run: _Run, finalist: Finalist, left: int) -> None:
+    metric = run.config.search.metric
+    _announce(run, run.run_dir.name, f"finalist {finalist.rank} ({finalist.trial['trial_id']}) on the full data: "
+              f"{metric} {finalist.score():.4f}" + (f"; {left} still training" if left else ""))
 
 
 def _read_trials(path: Path) -> list[dict[str, Any]]:
@@ -607,11 +621,6 @@ def full_data_variant(config: ExperimentConfig) -> ExperimentConfig:
     return parse_config(data, source="full-data baseline")
 
 
-def _best(trials: list[dict[str, Any]], mode: str) -> dict[str, Any]:
-    sign = 1.0 if mode == "max" else -1.0
-    return max(trials, key=lambda t: (sign * t["best_metric"], -t["index"]))
-
-
 def _summary(
     config: ExperimentConfig,
     data: DataBundle,
@@ -623,7 +632,11 @@ def _summary(
     started: float,
     *,
     status: str | None = None,
+    settled: Settled | None = None,
+    subset_best: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """summary.json's content. With ``settled``, ``best`` is the finalist the full data picked and
+    ``subset_best`` the subset search's own best trial."""
     statuses = [t["status"] for t in trials]
     totals = {key: sum(t[key] for t in trials) for key in ("selection_s", "train_s", "eval_s", "wall_s")}
     metric = config.search.metric
@@ -657,6 +670,8 @@ def _summary(
         f"best_{metric}": best["best_metric"] if best else None,
         "best_val_accuracy": best["best_val_accuracy"] if best else None,
         "final": final.as_dict() if final else None,
+        "finalists": settled.as_dicts() if settled else [],
+        "subset_best_trial_id": (subset_best or best or {}).get("trial_id"),
         "timings": dict(timings),
         "nodes": len({t["node"] for t in trials if t.get("node")}),
         "end_to_end_wall_s": time.perf_counter() - started,
