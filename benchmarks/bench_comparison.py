@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from cords_tune.config import ExperimentConfig, apply_params, load_config
+from cords_tune.rank_agreement import best_of
 from cords_tune.reports import build_comparison
 
 RESULTS = Path(__file__).parent / "data"
@@ -96,7 +98,8 @@ def _measure_cell(base: ExperimentConfig, seed: int, strategy: str, fraction: fl
         full = json.loads((baseline_dir / "summary.json").read_text())
         comparison = build_comparison(result.summary, full)
     row = {**comparison, "seed": seed, "run_dir": str(result.run_dir), "has_baseline": config.baseline,
-           "timings_subset": result.summary["timings"], "finalists": result.summary.get("finalists") or []}
+           "timings_subset": result.summary["timings"], "finalists": result.summary.get("finalists") or [],
+           "top_k": config.final.top_k}
     _append(out, row)
     print(f"#   tuning {comparison['tuning_wall_s_subset']:.1f} s vs {comparison['tuning_wall_s_full']:.1f} s "
           f"({comparison['tuning_speedup']:.2f}x), accuracy delta {100 * comparison['accuracy_delta']:+.2f} points",
@@ -202,13 +205,12 @@ def render_time_table(base: ExperimentConfig, runs: list[dict[str, Any]]) -> str
 
 def finalists_at(row: dict[str, Any], k: int) -> tuple[dict[str, Any], float]:
     """What ``final.top_k = k`` gives, read from a run with more finalists: the winner among the first ``k``
-    (best full-data score, then better subset rank) and the seconds until those ``k`` had finished. All
-    finalists were submitted at once, best first, so on a machine with fewer slots than finalists the first
-    ``k`` ran first; the time is an upper bound where another finalist shared the machine."""
-    sign = 1.0 if row.get("mode", "max") == "max" else -1.0
+    (as the run picks: best full-data score, then better subset rank) and the seconds until those ``k`` had
+    finished. All finalists were submitted at once, best first, so on a machine with fewer slots than
+    finalists the first ``k`` ran first; the time is an upper bound where another finalist shared the machine."""
     first = [f for f in row["finalists"] if f["rank"] <= k]
-    picked = max(first, key=lambda f: (sign * f["full_data_score"], -f["rank"]))
-    return picked, max(f["done_after_s"] for f in first)
+    scores = [math.nan if f.get("error") or f.get("diverged") else f["full_data_score"] for f in first]
+    return first[best_of(scores, mode=row["mode"])], max(f["done_after_s"] for f in first)
 
 
 def render_finalists_table(runs: list[dict[str, Any]]) -> str:

@@ -26,8 +26,8 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    help="Tune hyperparameters on adaptively selected data subsets with Ray Tune, then retrain the best "
-    "configuration on the full data.",
+    help="Tune hyperparameters on adaptively selected data subsets with Ray Tune, then train the best "
+    "configurations (final.top_k) on the full data and keep the one that validates best.",
 )
 out = Console()
 err = Console(stderr=True)
@@ -120,7 +120,8 @@ def run(
     ] = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Tune on data subsets, retrain the best configuration on the full data, write the results."""
+    """Tune on data subsets, train the top final.top_k configurations on the full data and keep the one with the
+    best full-data validation score, write the results."""
     _configure_logging(verbose)
     from cords_tune.config import load_config
 
@@ -341,7 +342,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
          f"{summary['trials_diverged']} / {summary['trials_errored']})"),
         ("trials retried from a checkpoint", str(summary["trials_retried"])),
         ("trials that fell back to random subsets", str(fell_back)),
-        (f"best {metric} while tuning"
+        (f"{metric} of the picked config while tuning"
          + (f" (random subsets from epoch {best_fell_back})" if best_fell_back is not None else ""),
          _short(summary.get(f"best_{metric}"))),
         ("final test accuracy (full-data retrain)", _short(final.get("test_accuracy"))),

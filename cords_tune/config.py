@@ -222,13 +222,13 @@ class ResourcesConfig(_Strict):
 
 
 class FinalConfig(_Strict):
-    enabled: bool = Field(True, description="retrain the best configuration on the full data")
+    enabled: bool = Field(True, description="train the best configurations (top_k) on the full data")
     epochs: int | None = Field(None, ge=1, description="default: training.epochs")
     top_k: int = Field(
         2, ge=1,
         description="finalists: the best configurations of the subset search, each trained on the full data (in "
         "parallel, a trial's resources each); the one with the best full-data validation score is the result. "
-        "1: retrain the subset search's best alone. Never more than the usable trials",
+        "1: retrain the subset search's best alone. Never more than the search's usable trials",
     )
 
 
@@ -289,18 +289,6 @@ class ExperimentConfig(_Strict):
                 "baseline compares test accuracies, and the subset side's comes from the final retrain, but "
                 "final.enabled is false. Set final.enabled: true, or baseline: false",
                 path="baseline",
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _finalists_within_trials(self) -> ExperimentConfig:
-        # The default is capped quietly where there are fewer trials; a number the user wrote is checked.
-        if "top_k" in self.final.model_fields_set and self.final.top_k > self.search.num_trials:
-            raise ConfigError(
-                f"final.top_k is {self.final.top_k}, but the search runs only {self.search.num_trials} trials, "
-                f"so there are at most {self.search.num_trials} finalists. Lower final.top_k or raise "
-                "search.num_trials",
-                path="final.top_k",
             )
         return self
 

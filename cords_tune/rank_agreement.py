@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["rank_agreement"]
+__all__ = ["rank_agreement", "best_of"]
 
 
 def rank_agreement(cheap: Sequence[float], expensive: Sequence[float], *, mode: str = "max") -> dict[str, Any]:
@@ -43,9 +43,20 @@ def rank_agreement(cheap: Sequence[float], expensive: Sequence[float], *, mode: 
     }
 
 
+def best_of(scores: Sequence[float], *, mode: str = "max", among: Sequence[int] | None = None) -> int:
+    """The index of the best score among the indices ``among`` (default: all, in order). A tie goes to the one
+    listed first; a score that is not finite (a diverged training) loses to every finite one."""
+    sign = 1.0 if mode == "max" else -1.0
+    candidates = list(range(len(scores)) if among is None else among)
+    if not candidates:
+        raise ValueError("nothing to pick from")
+    return max(candidates, key=lambda i: (math.isfinite(scores[i]), sign * scores[i] if math.isfinite(scores[i])
+                                          else 0.0, -candidates.index(i)))
+
+
 def _regret(expensive: Sequence[float], best: int, finalists: list[int], sign: float) -> float:
     """How much worse by the expensive score the best of ``finalists`` (by that score) is than ``best``."""
-    picked = max(finalists, key=lambda i: sign * expensive[i])
+    picked = best_of(expensive, mode="max" if sign > 0 else "min", among=finalists)
     return float(abs(expensive[best] - expensive[picked]))
 
 

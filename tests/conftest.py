@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,6 +36,25 @@ class TensorSplit:
 
     def batch(self, index):
         return self.x[index], self.y[index]
+
+
+def saved_model_accuracy(model_file: Path, config_file: Path) -> float:
+    """Test accuracy of a saved model on the test split of its experiment, predicted from the raw inputs with
+    one thread, as the Ray task that trained and tested it ran."""
+    import torch
+
+    import cords_tune
+    from cords_tune.config import load_config
+    from cords_tune.preflight import load_and_check
+
+    data = load_and_check(load_config(config_file))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        labels = cords_tune.load_model(model_file).predict(data.x_test)
+    finally:
+        torch.set_num_threads(threads)
+    return float((labels == data.y_test).sum()) / len(labels)
 
 
 @pytest.fixture

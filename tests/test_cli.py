@@ -94,6 +94,10 @@ def test_run_end_to_end(tmp_path, tiny_experiment):
     comparison = json.loads((run_dir / "comparison.json").read_text())
     assert "compared with tuning on the full data" in result.stdout
     assert speed(comparison["tuning_speedup"]) in result.stdout  # "x faster", or "x slower" on this tiny search
+    assert "finalists trained on the full data" in result.stdout and "picked" in result.stdout
+    assert "regret against the full-data pick" in result.stdout
+    assert comparison["finalists_subset"] == 2 and comparison["regret_test_accuracy"] == pytest.approx(
+        -comparison["accuracy_delta"])
     assert "Traceback" not in result.stderr
 
 
@@ -106,6 +110,8 @@ def test_fidelity_end_to_end(tmp_path, tiny_experiment):
     fidelity = json.loads((run_dir / "fidelity.json").read_text())
     assert len(fidelity["configs"]) == 3 and (run_dir / "fidelity.png").is_file()
     assert "Spearman" in result.stdout and "top-1 agrees" in result.stdout
+    assert "top 2 / top 3 settled on the full data" in result.stdout.replace("\n", " ")
+    assert fidelity["top1_regret"] >= fidelity["top2_regret"] >= fidelity["top3_regret"] == 0.0  # 3 of 3
     assert "6/6" in result.stderr  # 3 configurations x (subsets, full data)
     assert "Traceback" not in result.stderr
 

@@ -27,6 +27,18 @@ def test_reversed_ranking_disagrees_and_the_regret_is_what_the_cheap_pick_loses(
     assert result["top1_regret"] == pytest.approx(0.9 - 0.5)
 
 
+def test_settling_the_cheap_top_k_on_the_expensive_score_recovers_what_the_top_1_loses():
+    expensive = [0.70, 0.90, 0.80, 0.60]
+    cheap = [0.95, 0.85, 0.90, 0.10]  # cheap order: 0, 2, 1, 3
+    result = rank_agreement(cheap, expensive)
+    assert result["top1_regret"] == pytest.approx(0.20)  # configuration 0 instead of 1
+    assert result["top2_regret"] == pytest.approx(0.10)  # 0 and 2 settled: 2 wins
+    assert result["top3_regret"] == 0.0  # 1 is among them
+    losses = [0.3, 0.1, 0.2]
+    in_min = rank_agreement([0.1, 0.9, 0.2], losses, mode="min")  # cheap order: 0, 2, 1
+    assert (in_min["top1_regret"], in_min["top2_regret"], in_min["top3_regret"]) == pytest.approx((0.2, 0.1, 0.0))
+
+
 def test_lower_is_better_in_min_mode():
     losses = [0.3, 0.1, 0.2]
     result = rank_agreement([0.31, 0.12, 0.25], losses, mode="min")

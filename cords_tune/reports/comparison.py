@@ -15,7 +15,7 @@ __all__ = ["build_comparison", "comparison_section", "write_comparison"]
 
 
 def build_comparison(subset: dict[str, Any], full: dict[str, Any], *, dropped: list[str] = ()) -> dict[str, Any]:
-    """The comparison of two run summaries: the subset search (with its final retrain) and the same search
+    """The comparison of two run summaries: the subset search (with its finalists' full-data training) and the same search
     on the full data (whose best trial was tested as it stands, or retrained if ASHA had stopped it).
 
     Wall-clock times are the driver's: a search from its first trial to its last, a retrain from
@@ -31,7 +31,8 @@ def build_comparison(subset: dict[str, Any], full: dict[str, Any], *, dropped: l
     end_to_end_sub = tuning_sub + retrain_s
     end_to_end_full = tuning_full + (full["timings"]["final_wall_s"] if full_retrained else 0.0)
     notes = [
-        "end_to_end_speedup sets subset tuning plus the full-data retrain of its best configuration against "
+        "end_to_end_speedup sets subset tuning plus the full-data training of its "
+        + (f"{len(finalists)} finalists" if len(finalists) > 1 else "best configuration") + " against "
         "full-data tuning alone: the best full-data trial has trained on the full data already"
         + (", except that ASHA had stopped it early, so it was retrained and that time is counted"
            if full_retrained else ", so it is tested as it stands"),
@@ -42,8 +43,8 @@ def build_comparison(subset: dict[str, Any], full: dict[str, Any], *, dropped: l
         notes.append(f"the {' and '.join(resumed)} search was resumed after an interruption: its wall-clock counts "
                      "only the time after the resume, so the speedups are not a clean measurement")
     if len(finalists) > 1:
-        notes.append(f"the subset side's final model is the best on the full-data validation split of its top "
-                     f"{len(finalists)} configurations, each trained on the full data; that time is counted")
+        notes.append(f"the subset side's final model is, of its top {len(finalists)} configurations each trained "
+                     "on the full data, the one with the best validation score")
     if dropped:
         notes.append(f"the full-data search does not search {', '.join(dropped)} (subset parameters)")
     return {
@@ -119,7 +120,7 @@ def comparison_section(comparison: dict[str, Any]) -> str:
                  speed(c["tuning_speedup"])],
                 ["tuning + final model wall-clock", seconds(c["end_to_end_wall_s_subset"]),
                  seconds(c["end_to_end_wall_s_full"]), speed(c["end_to_end_speedup"])],
-                [f"best {metric} while tuning", c[f"best_{metric}_subset"], c[f"best_{metric}_full"], ""],
+                [f"{metric} of the pick while tuning", c[f"best_{metric}_subset"], c[f"best_{metric}_full"], ""],
                 ["test accuracy of the final model", c["test_accuracy_subset"], c["test_accuracy_full"],
                  f"{100 * c['accuracy_delta']:+.2f} points"],
                 ["regret against the full-data pick (full-data validation, test)", "", "",

@@ -43,8 +43,8 @@ def render_report(
                  f"{summary['num_trials']} ({summary['trials_completed']} / {summary['trials_stopped_early']}"
                  f" / {summary['trials_diverged']} / {summary['trials_errored']})"],
                 ["trials retried from a checkpoint", summary.get("trials_retried")],
-                [f"best {metric} (tuning, on subsets)", summary.get(f"best_{metric}")],
-                ["final test accuracy (best config retrained on the full data)", final.get("test_accuracy")],
+                [f"{metric} of the picked config (tuning, on subsets)", summary.get(f"best_{metric}")],
+                ["final test accuracy (the picked config trained on the full data)", final.get("test_accuracy")],
                 ["trials that fell back to random subsets", summary.get("trials_selection_fallback", 0)],
                 ["tuning wall-clock", seconds(summary.get("tuning_wall_s"))],
                 [retrain_label(summary), seconds(timings.get("final_wall_s"))],
@@ -89,8 +89,12 @@ def _finalists_section(summary: dict[str, Any]) -> list[str]:
     table = finalists_table(summary)
     if table is None:
         return []
-    return [f"## {finalists_title(summary).capitalize()}", "", markdown_table(*table), "",
-            f"{finalists_note(summary).capitalize()}.", ""]
+    return [f"## {_sentence(finalists_title(summary))}", "", markdown_table(*table), "",
+            f"{_sentence(finalists_note(summary))}.", ""]
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _trials_table(trials: list[dict[str, Any]], mode: str, limit: int) -> str:

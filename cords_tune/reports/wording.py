@@ -71,19 +71,24 @@ def finalists_note(summary: dict[str, Any]) -> str | None:
         return None
     picked = next(f for f in finalists if f["picked"])
     metric = summary["metric"]
+    said = f"the top {len(finalists)} configurations of the subset search were trained on the full data; "
     if picked["rank"] == 1:
-        return (f"the top {len(finalists)} configurations of the subset search were trained on the full data; "
-                f"the subset search's best also has the best full-data {metric}")
-    return (f"the top {len(finalists)} configurations of the subset search were trained on the full data; the one "
-            f"ranked {picked['rank']} on subsets ({picked['trial_id']}) has the best full-data {metric} and is the "
-            f"result, in place of {summary.get('subset_best_trial_id')}")
+        said += f"the subset search's best also has the best full-data {metric}"
+    else:
+        said += (f"the one ranked {picked['rank']} on subsets ({picked['trial_id']}) has the best full-data {metric} "
+                 f"and is the result, in place of {summary.get('subset_best_trial_id')}")
+    lost = [f"{f['rank']} ({f['error'] or 'diverged'})" for f in finalists if f.get("error") or f.get("diverged")]
+    if lost:
+        said += f"; left out: finalist {', '.join(lost)}"
+    return said
 
 
 def regret(comparison: dict[str, Any]) -> str:
-    """What the subset pick gives up against the full-data pick: ``"val_accuracy 0.0021, test 0.35 points"``."""
+    """What the subset pick gives up against the full-data pick (negative: it does better):
+    ``"val_accuracy 0.0021, test +0.35 points"``."""
     val = comparison.get("regret_val_score")
     shown = "n/a" if val is None else f"{val:.4g}"
-    return f"{comparison['metric']} {shown}, test {100 * comparison['regret_test_accuracy']:.2f} points"
+    return f"{comparison['metric']} {shown}, test {100 * comparison['regret_test_accuracy']:+.2f} points"
 
 
 def finalists_title(summary: dict[str, Any]) -> str:
@@ -93,4 +98,4 @@ def finalists_title(summary: dict[str, Any]) -> str:
 def retrain_label(summary: dict[str, Any]) -> str:
     """The name of the final phase's wall-clock: one retrain, or the finalists'."""
     finalists = len(summary.get("finalists") or [])
-    return "final retrain wall-clock" + (f" ({finalists} finalists)" if finalists > 1 else "")
+    return f"finalists' wall-clock ({finalists}, on the full data)" if finalists > 1 else "final retrain wall-clock"

@@ -13,61 +13,88 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from cords_tune.config import ExperimentConfig, apply_params
+from cords_tune.rank_agreement import best_of
 from cords_tune.tuning.retrain import FinalResult, as_trial_task, retrain_best
+from cords_tune.tuning.session import first_line
 
-__all__ = ["Finalist", "Settled", "rank_trials", "pick_winner", "settle_finalists"]
+__all__ = ["Finalist", "Settled", "FinalistsFailed", "rank_trials", "pick_winner", "settle_finalists"]
 
 
 @dataclass(frozen=True)
 class Finalist:
-    """One of the top-k configurations, trained on the full data."""
+    """One of the top-k configurations, trained on the full data (``result``), or whose training failed
+    (``error``)."""
 
     rank: int  # 1: the subset search's best
     trial: dict[str, Any]  # its row of the subset search
     config: ExperimentConfig
-    result: FinalResult
+    result: FinalResult | None
     done_after_s: float  # from submitting the finalists to this one's result
+    error: str | None = None
+
+    @property
+    def diverged(self) -> bool:
+        """Its full-data training stopped on a loss that was not finite (the trainer ends such a training
+        before its last epoch)."""
+        return self.result is not None and self.result.epochs < self.config.final_epochs
 
     def score(self) -> float:
+        """Its full-data validation score (``search.metric``); NaN where it failed or diverged."""
+        if self.result is None or self.diverged:
+            return math.nan
         return self.result.score(self.config.search.metric)
 
     def as_dict(self, *, picked: bool) -> dict[str, Any]:
         """The summary's ``finalists`` entry."""
+        result = self.result
         return {
             "rank": self.rank,
             "trial_id": self.trial["trial_id"],
             "params": self.trial["params"],
             "subset_score": self.trial["best_metric"],
             "full_data_score": self.score(),
-            "val_accuracy": self.result.val_accuracy,
-            "val_loss": self.result.val_loss,
-            "test_accuracy": self.result.test_accuracy,
-            "epochs": self.result.epochs,
-            "wall_s": self.result.wall_s,
+            "val_accuracy": result.val_accuracy if result else None,
+            "val_loss": result.val_loss if result else None,
+            "test_accuracy": result.test_accuracy if result else None,
+            "epochs": result.epochs if result else 0,
+            "wall_s": result.wall_s if result else None,
             "done_after_s": self.done_after_s,
+            "diverged": self.diverged,
+            "error": self.error,
             "picked": picked,
         }
+
+
+class FinalistsFailed(Exception):
+    """Every finalist's full-data training failed."""
 
 
 @dataclass(frozen=True)
 class Settled:
     finalists: list[Finalist]  # in subset rank order
-    winner: Finalist
+    winner_rank: int
+
+    @property
+    def winner(self) -> Finalist:
+        return next(f for f in self.finalists if f.rank == self.winner_rank)
 
     @property
     def changed_pick(self) -> bool:
         """The full data preferred another finalist to the subset search's best."""
-        return self.winner.rank != 1
+        return self.winner_rank != 1
 
     def as_dicts(self) -> list[dict[str, Any]]:
-        return [f.as_dict(picked=f is self.winner) for f in self.finalists]
+        return [f.as_dict(picked=f.rank == self.winner_rank) for f in self.finalists]
 
     def without_models(self, final: FinalResult) -> Settled:
         """The same, with the winner's result replaced by ``final`` (its model saved) and the other models
         dropped."""
-        finalists = [replace(f, result=final if f is self.winner else replace(f.result, model=None))
-                     for f in self.finalists]
-        return Settled(finalists, finalists[self.finalists.index(self.winner)])
+        def kept(f: Finalist) -> Finalist:
+            if f.rank == self.winner_rank:
+                return replace(f, result=final)
+            return replace(f, result=replace(f.result, model=None)) if f.result else f
+
+        return Settled([kept(f) for f in self.finalists], self.winner_rank)
 
 
 def rank_trials(usable: list[dict[str, Any]], mode: str) -> list[dict[str, Any]]:
@@ -82,31 +109,27 @@ def rank_trials(usable: list[dict[str, Any]], mode: str) -> list[dict[str, Any]]
 
 
 def pick_winner(finalists: list[Finalist], mode: str) -> Finalist:
-    """The finalist with the best full-data validation score; a tie goes to the better subset rank, and a
-    finalist that diverged on the full data (score not finite) only wins when all did."""
-    sign = 1.0 if mode == "max" else -1.0
-
-    def key(finalist: Finalist) -> tuple[bool, float, int]:
-        score = finalist.score()
-        return (math.isfinite(score), sign * score if math.isfinite(score) else 0.0, -finalist.rank)
-
-    return max(finalists, key=key)
+    """The finalist with the best full-data validation score; a tie goes to the better subset rank. One
+    that diverged wins only where every finalist did (then the best-ranked); one that failed never wins."""
+    ordered = sorted((f for f in finalists if f.result is not None), key=lambda f: f.rank)
+    return ordered[best_of([f.score() for f in ordered], mode=mode)]
 
 
 def settle_finalists(
     config: ExperimentConfig,
     ranked: list[dict[str, Any]],
     data_ref: Any,
+    count: int,
     *,
     on_done: Callable[[Finalist, int], None] | None = None,
 ) -> Settled:
-    """Train the top ``config.final.top_k`` of ``ranked`` on the full data (Ray tasks, submitted best first
-    so that a cluster with fewer free slots trains the likeliest winners first) and pick the winner.
-    ``on_done(finalist, remaining)`` is called as each one finishes. A failed training raises its error
-    after the others are cancelled."""
+    """Train the top ``count`` of ``ranked`` on the full data (Ray tasks, submitted best first so that a
+    cluster with fewer free slots trains the likeliest winners first) and pick the winner. ``on_done(finalist,
+    remaining)`` is called as each one finishes. A finalist whose training fails is recorded with its error
+    and the others go on; if every one fails, ``FinalistsFailed`` says why."""
     import ray
 
-    chosen = ranked[: config.final.top_k]
+    chosen = ranked[:count]
     configs = [apply_params(config, trial["params"]) for trial in chosen]
     started = time.perf_counter()
     pending = {as_trial_task(retrain_best, c).remote(c, data_ref): rank for rank, c in enumerate(configs, 1)}
@@ -115,12 +138,19 @@ def settle_finalists(
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
             rank = pending.pop(ready[0])
-            result = ray.get(ready[0])
-            done[rank] = Finalist(rank, chosen[rank - 1], configs[rank - 1], result, time.perf_counter() - started)
+            result, error = None, None
+            try:
+                result = ray.get(ready[0])
+            except ray.exceptions.RayError as failure:  # this finalist is lost; the others still count
+                error = first_line(failure)
+            done[rank] = Finalist(rank, chosen[rank - 1], configs[rank - 1], result, time.perf_counter() - started,
+                                  error)
             if on_done:
                 on_done(done[rank], len(pending))
     finally:
-        for ref in pending:  # interrupted or failed: the others are not wanted any more
+        for ref in pending:  # interrupted: the others are not wanted any more
             ray.cancel(ref, force=True)
     finalists = [done[rank] for rank in sorted(done)]
-    return Settled(finalists, pick_winner(finalists, config.search.mode))
+    if all(f.result is None for f in finalists):
+        raise FinalistsFailed(finalists[0].error)
+    return Settled(finalists, pick_winner(finalists, config.search.mode).rank)

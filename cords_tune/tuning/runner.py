@@ -1,5 +1,5 @@
-"""One tuning run: load the data once, search with Optuna + ASHA on Ray Tune, retrain the best configuration
-on the full data, write the results; with ``baseline``, run the same search on the full data and compare.
+"""One tuning run: load the data once, search with Optuna + ASHA on Ray Tune, train the best configurations
+on the full data and keep the one that validates best (finalists), write the results; with ``baseline``, run the same search on the full data and compare.
 The only place that starts and stops Ray for a run."""
 
 from __future__ import annotations
@@ -129,7 +129,8 @@ def run_experiment(
     on_notice: Callable[[str], None] | None = None,
     address: str | None = None,
 ) -> RunResult:
-    """Tune ``config`` on data subsets, retrain the best configuration on the full data, write the results;
+    """Tune ``config`` on data subsets, train its top ``final.top_k`` configurations on the full data and keep
+    the one with the best full-data validation score, write the results;
     with ``config.baseline``, then tune on the full data too and write the comparison.
 
     Args:
@@ -170,8 +171,8 @@ def resume_experiment(
     address: str | None = None,
 ) -> RunResult:
     """Continue an interrupted run: finished trials are kept, unfinished ones continue from their last
-    checkpoint, then the best configuration is retrained once (and the baseline search, if asked for,
-    continues or starts)."""
+    checkpoint, then the finalists train on the full data (all of them again if they were interrupted) and the
+    baseline search, if asked for, continues or starts."""
     started = time.perf_counter()
     probe_address(address or os.environ.get("RAY_ADDRESS"))
     run_dir = Path(run_dir).expanduser().resolve()
@@ -263,7 +264,7 @@ def _run(
     resume: bool,
     subset_summary: dict[str, Any] | None = None,
 ) -> RunResult:
-    """The subset search with its retrain (unless ``subset_summary``: a resumed run finished it already), then
+    """The subset search with its finalists (unless ``subset_summary``: a resumed run finished it already), then
     the baseline if asked."""
     import ray
 
@@ -392,21 +393,21 @@ def _search_and_retrain(
                   else f"training the top {count} configs on the full data (finalists)")
         tick = time.perf_counter()
         try:
-            settled = settle_finalists(config, searched.ranked, run.data_ref,
+            settled = settle_finalists(config, searched.ranked, run.data_ref, count,
                                        on_done=lambda finalist, left: _finalist_done(run, finalist, left))
         except BaseException as error:  # the trials are paid for: keep them whatever stops the retrain
             interrupted = isinstance(error, KeyboardInterrupt)
             status = "interrupted" if interrupted else "retrain_failed"
             summary = _summary(config, run.data, trials, best, best_config, None, timings, started, status=status)
             write_run(run_dir, summary, trials, best_config)
+            phase = "the final retrain" if count == 1 else f"the full-data training of the {count} finalists"
             if interrupted:
                 raise RunInterruptedError(
-                    f"interrupted during the final retrain; all trials are kept. Continue with: "
-                    f"cords-tune resume {run_dir}"
+                    f"interrupted during {phase}; all trials are kept. Continue with: cords-tune resume {run_dir}"
                 ) from None
             raise RunFailedError(
-                f"the final retrain failed: {first_line(error)}. The trials and best_config.yaml are in "
-                f"{run_dir}; retry the retrain with: cords-tune resume {run_dir}"
+                f"{phase} failed: {first_line(error)}. The trials and best_config.yaml are in "
+                f"{run_dir}; retry it with: cords-tune resume {run_dir}"
             ) from None
         best, best_config = settled.winner.trial, settled.winner.config
         final = keep_model(settled.winner.result, run_dir)  # model.pt; a full disk here is a DiskFullError
@@ -481,9 +482,10 @@ def _announce(run: _Run, display: str, phase: str) -> None:
 
 
 def _finalist_done(run: _Run, finalist: Finalist, left: int) -> None:
-    metric = run.config.search.metric
+    outcome = (f"failed ({finalist.error})" if finalist.error else "diverged" if finalist.diverged
+               else f"{run.config.search.metric} {finalist.score():.4f}")
     _announce(run, run.run_dir.name, f"finalist {finalist.rank} ({finalist.trial['trial_id']}) on the full data: "
-              f"{metric} {finalist.score():.4f}" + (f"; {left} still training" if left else ""))
+              f"{outcome}" + (f"; {left} still training" if left else ""))
 
 
 def _read_trials(path: Path) -> list[dict[str, Any]]:

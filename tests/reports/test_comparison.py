@@ -40,6 +40,37 @@ def test_speedups_and_delta_from_the_two_summaries():
     assert any("selection.fraction" in n for n in c["notes"])
 
 
+@pytest.mark.parametrize("metric, mode, subset_val, full_val, regret", [
+    ("val_accuracy", "max", 0.93, 0.95, 0.02),
+    ("val_loss", "min", 0.30, 0.25, 0.05),
+    ("val_accuracy", "max", 0.96, 0.95, -0.01),  # the subset pick validates better: no regret, a gain
+])
+def test_regret_is_what_the_subset_pick_gives_up_against_the_full_data_pick(metric, mode, subset_val, full_val,
+                                                                            regret):
+    subset = summary("gradmatch", tuning=20.0, final_wall=10.0, test_accuracy=0.95)
+    full = summary("full", tuning=120.0, final_wall=0.5, test_accuracy=0.96, retrained=False)
+    for side, val in ((subset, subset_val), (full, full_val)):
+        side.update(metric=metric, mode=mode, **{f"best_{metric}": val})
+        side["final"][metric] = val
+    c = build_comparison(subset, full)
+    assert c["regret_val_score"] == pytest.approx(regret)
+    assert c["regret_test_accuracy"] == pytest.approx(0.01)
+    assert f"{metric} {regret:.4g}, test +1.00 points" in comparison_section(c)
+
+
+def test_finalists_that_changed_the_pick_are_counted_and_noted():
+    subset = summary("gradmatch", tuning=20.0, final_wall=10.0, test_accuracy=0.95)
+    full = summary("full", tuning=120.0, final_wall=0.5, test_accuracy=0.96, retrained=False)
+    subset.update(best_trial_id="b", subset_best_trial_id="a", finalists=[{"trial_id": "a"}, {"trial_id": "b"}])
+    c = build_comparison(subset, full)
+    assert c["finalists_subset"] == 2 and c["finalists_changed_pick"] is True
+    assert any("of its top 2 configurations each trained on the full data" in n for n in c["notes"])
+    assert any("full-data training of its 2 finalists" in n for n in c["notes"])
+    subset["best_trial_id"] = "a"
+    assert build_comparison(subset, full)["finalists_changed_pick"] is False
+    assert build_comparison(summary("g", tuning=1.0, final_wall=1.0, test_accuracy=0.9), full)["regret_val_score"] is None
+
+
 def test_a_retrained_full_data_best_counts_its_retrain():
     subset = summary("gradmatch", tuning=20.0, final_wall=10.0, test_accuracy=0.95)
     full = summary("full", tuning=120.0, final_wall=30.0, test_accuracy=0.96, retrained=True)

@@ -10,15 +10,13 @@ import re
 from pathlib import Path
 
 import pytest
-import torch
 import yaml
 from typer.testing import CliRunner
 
 import cords_tune
-from conftest import TINY_EXPERIMENT
+from conftest import TINY_EXPERIMENT, saved_model_accuracy
 from cords_tune.cli import app
 from cords_tune.config import load_config, parse_config
-from cords_tune.preflight import load_and_check
 from cords_tune.tuning import run_experiment
 from cords_tune.tuning.train_once import train_notes
 
@@ -37,19 +35,6 @@ def finished_run(local_ray, tmp_path_factory) -> Path:
     return run_experiment(parse_config(data)).run_dir
 
 
-def _accuracy(model_file: Path, config_file: Path) -> float:
-    """Test accuracy of a saved model on the test split of its experiment, predicted from the raw inputs with
-    one thread, as the Ray task that trained and tested it ran."""
-    data = load_and_check(load_config(config_file))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        labels = cords_tune.load_model(model_file).predict(data.x_test)
-    finally:
-        torch.set_num_threads(threads)
-    return float((labels == data.y_test).sum()) / len(labels)
-
-
 @pytest.mark.slow
 def test_a_run_saves_its_final_model_and_the_baselines(finished_run):
     summary = json.loads((finished_run / "summary.json").read_text())
@@ -59,8 +44,8 @@ def test_a_run_saves_its_final_model_and_the_baselines(finished_run):
 
     model = cords_tune.load_model(finished_run / summary["final"]["model_path"])
     assert model.model_params["hidden"] == summary["best_config"]["model.params.hidden"]
-    assert _accuracy(finished_run / "model.pt", finished_run / "config.yaml") == summary["final"]["test_accuracy"]
-    assert (_accuracy(finished_run / "baseline" / "model.pt", finished_run / "config.yaml")
+    assert saved_model_accuracy(finished_run / "model.pt", finished_run / "config.yaml") == summary["final"]["test_accuracy"]
+    assert (saved_model_accuracy(finished_run / "baseline" / "model.pt", finished_run / "config.yaml")
             == baseline["final"]["test_accuracy"])
     assert cords_tune.load_model(finished_run / "baseline" / "model.pt").info["retrained"] is False
 
@@ -86,7 +71,7 @@ def test_best_config_yaml_trains_once_without_a_baseline(finished_run):
     # The same configuration and seed as the run's retrain: the same model.
     run_summary = json.loads((finished_run / "summary.json").read_text())
     assert summary["final"]["test_accuracy"] == run_summary["final"]["test_accuracy"]
-    assert _accuracy(train_dir / "model.pt", train_dir / "config.yaml") == summary["final"]["test_accuracy"]
+    assert saved_model_accuracy(train_dir / "model.pt", train_dir / "config.yaml") == summary["final"]["test_accuracy"]
 
 
 @pytest.mark.slow

@@ -49,15 +49,19 @@ def test_tuning_run_end_to_end(local_ray, tiny_experiment, tmp_path):
         assert 1e-3 <= row["param.training.lr"] <= 1e-1 and row["param.model.params.hidden"] in (16, 32)
         assert row["best_metric"] >= row["last_metric"] or math.isclose(row["best_metric"], row["last_metric"])
         assert row["train_s"] > 0 and row["samples_seen"] > 0
-    best = max(table, key=lambda r: r["best_metric"])
-    assert summary["best_val_accuracy"] == pytest.approx(best["best_metric"])
+    picked = next(r for r in table if r["trial_id"] == summary["best_trial_id"])
+    assert summary["best_val_accuracy"] == pytest.approx(picked["best_metric"])
 
     rerun = load_config(run_dir / "best_config.yaml")  # a runnable experiment with the best values
     assert rerun.training.lr == pytest.approx(summary["best_config"]["training.lr"])
     assert rerun.search.space == {} and rerun.search.num_trials == 1
 
-    assert snapshots[-1][0].startswith("retraining") and snapshots[-1][1] == 4
-    assert snapshots[-1][2] == pytest.approx(summary["best_val_accuracy"])
+    # The default final.top_k: the subset search's best two, each trained on the full data
+    assert [f["rank"] for f in summary["finalists"]] == [1, 2]
+    assert summary["best_trial_id"] == next(f["trial_id"] for f in summary["finalists"] if f["picked"])
+    phases = [phase for phase, _, _ in snapshots]
+    assert "training the top 2 configs on the full data (finalists)" in phases
+    assert sum(phase.startswith("finalist ") for phase in phases) == 2 and snapshots[-1][1] == 4
     assert "final test accuracy" in (run_dir / "report.md").read_text()
 
 

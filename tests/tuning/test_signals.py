@@ -97,11 +97,11 @@ def test_ctrl_c_while_trials_run_is_an_interrupt_and_resume_finishes_every_trial
     assert "3/3 trials done" in resumed.stderr, "the resumed progress counts the trials finished before"
 
 
-def test_one_ctrl_c_stops_the_final_retrain(tiny_experiment, tmp_path):
-    file = _experiment(tiny_experiment, tmp_path, trials=1, final_epochs=400)
+def test_one_ctrl_c_stops_the_finalists_full_data_training(tiny_experiment, tmp_path):
+    file = _experiment(tiny_experiment, tmp_path, trials=2, final_epochs=400)
     log_file = tmp_path / "driver.log"
     driver = _start(["run", str(file), "--output", str(tmp_path / "out")], log_file)
-    _wait_for(driver, log_file, "retraining best config")
+    _wait_for(driver, log_file, "training the top 2 configs on the full data")
     time.sleep(2.0)
     started = time.monotonic()
     code = _signal_and_wait(driver, signal.SIGINT, timeout=60)
@@ -109,7 +109,7 @@ def test_one_ctrl_c_stops_the_final_retrain(tiny_experiment, tmp_path):
     assert time.monotonic() - started < 60
     (run_dir,) = (tmp_path / "out").iterdir()
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["status"] == "interrupted" and summary["trials_completed"] == 1, "the trial is kept"
+    assert summary["status"] == "interrupted" and summary["trials_completed"] == 2, "the trials are kept"
 
 
 def test_sigterm_stops_the_run_like_ctrl_c_without_raw_signal_lines(tiny_experiment, tmp_path):
