@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="cells (in --strategies x --fractions order) measured for every seed before the rest")
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="config override a.b=value")
     parser.add_argument("--table", action="store_true", help="print the table from the recorded results only")
+    parser.add_argument("--timing-excluded", nargs="*", type=int, default=[], metavar="SEED",
+                        help="seeds whose times were disturbed by other work: their speedups are shown in brackets "
+                             "and left out of the medians (accuracies still count)")
     parser.add_argument("--plot", type=Path, help="also draw every run as speedup against accuracy delta (PNG)")
     args = parser.parse_args(argv)
 
@@ -67,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     print(render_time_table(base, runs))
     if any(len(r.get("finalists") or []) > 1 for r in runs):
         print()
-        print(render_finalists_table(runs))
+        print(render_finalists_table(runs, timing_excluded=set(args.timing_excluded)))
     if args.plot:
         from cords_tune.reports.plots import plot_tradeoff
 
@@ -213,8 +216,9 @@ def finalists_at(row: dict[str, Any], k: int) -> tuple[dict[str, Any], float]:
     return first[best_of(scores, mode=row["mode"])], max(f["done_after_s"] for f in first)
 
 
-def render_finalists_table(runs: list[dict[str, Any]]) -> str:
-    """Accuracy delta and end-to-end speedup for each ``final.top_k`` up to the finalists every run trained."""
+def render_finalists_table(runs: list[dict[str, Any]], *, timing_excluded: set[int] = frozenset()) -> str:
+    """Accuracy delta and end-to-end speedup for each ``final.top_k`` up to the finalists every run trained;
+    the speedups of ``timing_excluded`` seeds are shown in brackets and left out of the medians."""
     most = min(len(r["finalists"]) for r in runs if r.get("finalists"))
     lines = [
         "Finalists settled on the full data (`final.top_k`): the winner among the subset search's top k by "
@@ -231,21 +235,30 @@ def render_finalists_table(runs: list[dict[str, Any]]) -> str:
         rows = sorted((r for r in runs if (r["strategy"], r["fraction"]) == (strategy, fraction)
                        and r.get("finalists")), key=lambda r: r["seed"])
         for k in range(1, most + 1):
-            deltas, speedups, walls, changed = [], [], [], 0
+            deltas, speedups, shown, walls, changed = [], [], [], [], 0
             for r in rows:
                 picked, wall = finalists_at(r, k)
                 deltas.append(100 * (picked["test_accuracy"] - r["test_accuracy_full"]))
-                speedups.append(r["end_to_end_wall_s_full"] / (r["tuning_wall_s_subset"] + wall))
-                walls.append(wall)
+                speedup = r["end_to_end_wall_s_full"] / (r["tuning_wall_s_subset"] + wall)
+                if r["seed"] in timing_excluded:
+                    shown.append(f"[{speedup:.2f}]")
+                else:
+                    speedups.append(speedup)
+                    walls.append(wall)
+                    shown.append(f"{speedup:.2f}")
                 changed += picked["rank"] != 1
             sd = f" ± {statistics.stdev(deltas):.2f}" if len(deltas) > 1 else ""
             lines.append(
                 f"| {strategy} | {fraction:g} | {k} | {statistics.mean(deltas):+.2f}{sd} "
                 f"({', '.join(f'{d:+.2f}' for d in deltas)}) | {min(deltas):+.2f} "
-                f"| {statistics.median(speedups):.2f}x ({', '.join(f'{s:.2f}' for s in speedups)}) "
-                f"| {statistics.median(walls):.1f} | {changed}/{len(rows)} |"
+                f"| {_median(speedups, '{:.2f}x')} ({', '.join(shown)}) "
+                f"| {_median(walls, '{:.1f}')} | {changed}/{len(rows)} |"
             )
     return "\n".join(lines)
+
+
+def _median(values: list[float], form: str) -> str:
+    return form.format(statistics.median(values)) if values else "n/a"
 
 
 def _mean(values: Any) -> str:
