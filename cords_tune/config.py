@@ -292,6 +292,22 @@ class ExperimentConfig(_Strict):
             )
         return self
 
+    def with_absolute_paths(self) -> ExperimentConfig:
+        """The same experiment with its relative paths made absolute from the current directory:
+        ``storage_path`` (unless a URI), ``dataset.data_dir`` and every dataset parameter named ``path`` or
+        ``*_path``. A run pins them when it starts, so that its ``config.yaml``, ``best_config.yaml`` and a
+        ``resume`` from another directory read the same files."""
+
+        def pinned(value: Any) -> Any:
+            return str(Path(value).expanduser().absolute()) if isinstance(value, str) and value else value
+
+        params = {k: pinned(v) if k == "path" or k.endswith("_path") else v for k, v in self.dataset.params.items()}
+        dataset = self.dataset.model_copy(update={"params": params, "data_dir": pinned(self.dataset.data_dir)})
+        storage = self.storage_path
+        if storage and "://" not in storage:
+            storage = pinned(storage)
+        return self.model_copy(update={"dataset": dataset, "storage_path": storage})
+
     @property
     def final_epochs(self) -> int:
         return self.final.epochs or self.training.epochs

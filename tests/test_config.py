@@ -175,3 +175,18 @@ def test_config_is_a_plain_picklable_model(tiny_experiment):
     config = parse_config(tiny_experiment)
     assert pickle.loads(pickle.dumps(config)) == config
     assert isinstance(config, ExperimentConfig)
+
+
+def test_a_run_pins_relative_paths_to_the_current_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = parse_config({
+        "dataset": {"name": "csv", "params": {"path": "data/train.csv", "test_path": "data/test.csv", "label": "y"},
+                    "data_dir": "cache"},
+        "storage_path": "trials",
+    }).with_absolute_paths()
+    assert config.dataset.params == {"path": str(tmp_path / "data/train.csv"),
+                                     "test_path": str(tmp_path / "data/test.csv"), "label": "y"}
+    assert config.dataset.data_dir == str(tmp_path / "cache") and config.storage_path == str(tmp_path / "trials")
+    assert parse_config({"storage_path": "s3://bucket/runs"}).with_absolute_paths().storage_path == "s3://bucket/runs"
+    home = parse_config({}).with_absolute_paths().dataset.data_dir
+    assert "~" not in home and home.endswith("cords-tune/data")

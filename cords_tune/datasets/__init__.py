@@ -53,4 +53,4 @@ def load_dataset(
 
 
 # Registering modules: imported for their side effect of filling DATASETS.
-from cords_tune.datasets import synthetic, digits, mnist1d, vision  # noqa: E402,F401
+from cords_tune.datasets import synthetic, digits, mnist1d, vision, npz, tabular, image_folder  # noqa: E402,F401

@@ -146,8 +146,7 @@ def run_experiment(
     started = time.perf_counter()
     probe_address(address or os.environ.get("RAY_ADDRESS"))  # before anything is written
     output = check_output_dir(output_dir or config.output_dir)
-    if config.storage_path and not is_uri(config.storage_path):  # resume must find it from any directory
-        config = config.model_copy(update={"storage_path": str(Path(config.storage_path).expanduser().resolve())})
+    config = config.with_absolute_paths()  # resume must find the data and trial files from any directory
     data, timings = _load_data(config)
     space = estimate_run_bytes(config, check_models(config, data), len(data.y_train))
     if config.storage_path is None:  # trial files go into the run directory too

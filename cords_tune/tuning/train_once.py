@@ -67,6 +67,7 @@ def train_once(
     import ray
 
     started = time.perf_counter()
+    config = config.with_absolute_paths()
     notes = train_notes(config)
     trained = config.model_copy(update={
         "search": config.search.model_copy(update={"space": {}}),  # the checks below concern these values only

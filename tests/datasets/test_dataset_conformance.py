@@ -1,7 +1,8 @@
 """Conformance suite run against every registered dataset: a new entry is tested with no test edits.
 
 Datasets that need files (the torchvision ones) are checked here for their contract only; their loading
-is tested in test_vision.py on tiny files written by the tests.
+is tested in test_vision.py on tiny files written by the tests. Datasets that read the user's own files
+(``FILE_DATASETS``) are loaded from the sample files of tests/datasets/file_samples.py.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from file_samples import write_sample_files  # tests/datasets/file_samples.py
 
 from cords_tune.datasets import DATASETS, DataBundle, load_dataset
 from cords_tune.datasets.augment import AUGMENTATIONS
+from cords_tune.datasets.files import FILE_DATASETS
 from cords_tune.datasets.vision import VISION_DATASETS
 from cords_tune.errors import ConfigError
 
@@ -23,8 +26,15 @@ SMALL_PARAMS: dict[str, dict] = {"synthetic": {"num_samples": 400}, "mnist1d": {
 OFFLINE = [name for name in DATASETS.names() if name not in VISION_DATASETS]
 
 
-def _load(name: str, data_dir: Path, seed: int = 0) -> DataBundle:
-    return load_dataset(name, data_dir=data_dir, seed=seed, val_fraction=0.1, params=SMALL_PARAMS.get(name))
+def _params(name: str, tmp_path: Path) -> dict:
+    """The small parameters of ``name``; for a file dataset, its sample files written under ``tmp_path``."""
+    if name in FILE_DATASETS:
+        return write_sample_files(name, tmp_path / "files")
+    return dict(SMALL_PARAMS.get(name, {}))
+
+
+def _load(name: str, data_dir: Path, params: dict, seed: int = 0) -> DataBundle:
+    return load_dataset(name, data_dir=data_dir, seed=seed, val_fraction=0.1, params=params)
 
 
 def _rows(x: np.ndarray, y: np.ndarray) -> Counter:
@@ -33,8 +43,10 @@ def _rows(x: np.ndarray, y: np.ndarray) -> Counter:
 
 
 def test_registry_holds_the_documented_datasets() -> None:
-    expected = {"synthetic", "digits", "mnist1d", "cifar10", "cifar100", "mnist", "fashion_mnist", "svhn"}
+    expected = {"synthetic", "digits", "mnist1d", "cifar10", "cifar100", "mnist", "fashion_mnist", "svhn",
+                "npz", "csv", "image_folder"}
     assert expected <= set(DATASETS.names())
+    assert set(FILE_DATASETS) == {"npz", "csv", "image_folder"}
     assert set(VISION_DATASETS) == {"cifar10", "cifar100", "mnist", "fashion_mnist", "svhn"}
 
 
@@ -60,7 +72,7 @@ def test_unknown_param_is_rejected_with_its_path(name: str, tmp_path: Path) -> N
 
 @pytest.mark.parametrize("name", OFFLINE)
 def test_offline_dataset_builds_a_consistent_bundle(name: str, tmp_path: Path) -> None:
-    bundle = _load(name, tmp_path)
+    bundle = _load(name, tmp_path, _params(name, tmp_path))
     splits = [(bundle.x_train, bundle.y_train), (bundle.x_val, bundle.y_val), (bundle.x_test, bundle.y_test)]
     for x, y in splits:
         assert len(x) == len(y) > 0
@@ -78,8 +90,9 @@ def test_offline_dataset_builds_a_consistent_bundle(name: str, tmp_path: Path) -
 
 @pytest.mark.parametrize("name", OFFLINE)
 def test_validation_is_carved_out_of_the_training_split(name: str, tmp_path: Path) -> None:
-    raw = DATASETS.build(name, data_dir=tmp_path, seed=0, **SMALL_PARAMS.get(name, {}))
-    bundle = _load(name, tmp_path)
+    params = _params(name, tmp_path)
+    raw = DATASETS.build(name, data_dir=tmp_path, seed=0, **params)
+    bundle = _load(name, tmp_path, params)
     train, val = _rows(bundle.x_train, bundle.y_train), _rows(bundle.x_val, bundle.y_val)
     assert train + val == _rows(raw.x_train, raw.y_train)  # a partition of the loader's training data
     assert not set(train) & set(val)
@@ -88,7 +101,9 @@ def test_validation_is_carved_out_of_the_training_split(name: str, tmp_path: Pat
 
 @pytest.mark.parametrize("name", OFFLINE)
 def test_same_seed_gives_the_same_data(name: str, tmp_path: Path) -> None:
-    first, second, other = _load(name, tmp_path), _load(name, tmp_path), _load(name, tmp_path, seed=1)
+    params = _params(name, tmp_path)
+    first, second = _load(name, tmp_path, params), _load(name, tmp_path, params)
+    other = _load(name, tmp_path, params, seed=1)
     for attr in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test"):
         np.testing.assert_array_equal(getattr(first, attr), getattr(second, attr))
     assert not np.array_equal(first.x_val, other.x_val), "another seed must give another validation split"
