@@ -28,7 +28,8 @@ class DataBundle:
         name: registry name of the dataset.
         x_train, y_train, x_val, y_val, x_test, y_test: inputs (N, *input_shape) and int64 labels (N,).
         num_classes: number of classes; labels are in ``[0, num_classes)``.
-        mean, std: per-channel normalisation for ``uint8`` images, ``None`` for float inputs.
+        mean, std: normalisation per index of axis 1 (a channel of images, a feature of a table), applied
+            after ``uint8`` inputs are scaled to [0, 1]; ``None``: inputs as they are.
         augmentations: tensor augmentations that suit the data (``"crop"``, ``"flip"``), applied to
             training batches only, never to validation or test.
     """

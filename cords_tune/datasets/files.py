@@ -26,7 +26,7 @@ import numpy as np
 from cords_tune.datasets.bundle import TrainTest, stratified_split
 from cords_tune.errors import ConfigError
 
-__all__ = ["FILE_DATASETS", "UserPath", "resolve_path", "encode_labels", "split_or_keep", "pixel_stats"]
+__all__ = ["FILE_DATASETS", "UserPath", "resolve_path", "encode_labels", "split_or_keep", "channel_stats"]
 
 logger = logging.getLogger(__name__)
 
@@ -192,10 +192,13 @@ def split_or_keep(
     test_fraction: float,
     seed: int,
     augmentations: tuple[str, ...] = (),
+    standardize: bool = False,
 ) -> TrainTest:
     """The ``TrainTest`` of a file's data: its own test split if it has one, else a stratified, seeded one
     of ``test_fraction`` drawn from ``(x_train, y_train)``. ``uint8`` images get the per-channel ``mean`` and
-    ``std`` of their training part (``pixel_stats``); other inputs get none.
+    ``std`` of their training part (``channel_stats``); other inputs too with ``standardize`` (per feature for
+    a table), else none. The trainer and the saved final model apply them to raw inputs, so a model
+    predicts from inputs as the file holds them.
 
     Raises:
         ConfigError: a test split must be drawn and a class has a single sample (path of ``source``), or
@@ -209,25 +212,29 @@ def split_or_keep(
                 f"{counts.min()} sample(s) of class {int(counts.argmin())} instead. Add samples, or give a test split"
             )
         x_train, y_train, x_test, y_test = stratified_split(source.dataset, x_train, y_train, test_fraction, seed)
-    mean, std = pixel_stats(x_train) if x_train.dtype == np.uint8 else (None, None)
+    mean, std = channel_stats(x_train) if x_train.dtype == np.uint8 or standardize else (None, None)
     return TrainTest(
         x_train, y_train, x_test, y_test, num_classes=num_classes, mean=mean, std=std, augmentations=augmentations
     )
 
 
-def pixel_stats(x: np.ndarray, chunk: int = 4096) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Per-channel mean and standard deviation of ``uint8`` images (N, C, H, W) scaled to [0, 1].
+def channel_stats(x: np.ndarray, chunk: int = 4096) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Mean and standard deviation per index of axis 1: per channel of images (N, C, H, W) or signals
+    (N, C, L), per feature of a table (N, F). ``uint8`` inputs are scaled to [0, 1] first, as the trainer
+    scales them.
 
-    Computed in float64 over chunks of ``chunk`` images, so no float copy of the whole array is made. A
+    Computed in float64 over chunks of ``chunk`` samples, so no float copy of the whole array is made. A
     channel that never varies gets a standard deviation of 1 (normalising it gives zeros, not NaN).
     """
+    scale = 255.0 if x.dtype == np.uint8 else 1.0
+    axes = (0, *range(2, x.ndim))
     total = np.zeros(x.shape[1])
     squares = np.zeros(x.shape[1])
     for start in range(0, len(x), chunk):
-        part = x[start : start + chunk].astype(np.float64) / 255.0
-        total += part.sum(axis=(0, 2, 3))
-        squares += np.square(part).sum(axis=(0, 2, 3))
-    count = len(x) * x.shape[2] * x.shape[3]
+        part = x[start : start + chunk].astype(np.float64) / scale
+        total += part.sum(axis=axes)
+        squares += np.square(part).sum(axis=axes)
+    count = len(x) * int(np.prod(x.shape[2:], dtype=np.int64))
     mean = total / count
     std = np.sqrt(np.maximum(squares / count - mean**2, 0.0))
     std = np.where(std > 1e-6, std, 1.0)

@@ -34,7 +34,9 @@ _READ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile)
 
 
 @DATASETS.register(_NAME)
-def npz(*, data_dir: Path, seed: int, path: str | None = None, test_fraction: float = 0.2) -> TrainTest:
+def npz(
+    *, data_dir: Path, seed: int, path: str | None = None, test_fraction: float = 0.2, standardize: bool = True
+) -> TrainTest:
     """Your own arrays from an .npz file: x_train, y_train and optionally x_test, y_test.
 
     Args:
@@ -43,6 +45,9 @@ def npz(*, data_dir: Path, seed: int, path: str | None = None, test_fraction: fl
         path: the ``.npz`` file (required); a relative path is relative to the current directory.
         test_fraction: share of the samples held out as the test split, in (0, 1); used only when the file
             has no ``x_test`` / ``y_test``.
+        standardize: normalise float inputs with the mean and std of their training part, per index of
+            axis 1 (a feature of (N, F), a channel of (N, C, ...)); applied on the device and by the saved
+            model, so predictions take inputs as the file holds them. Images (``uint8``) always are.
 
     Returns:
         ``uint8`` images (N, C, H, W) or ``float32`` inputs (N, ...), int64 labels in ``[0, num_classes)``.
@@ -51,9 +56,9 @@ def npz(*, data_dir: Path, seed: int, path: str | None = None, test_fraction: fl
         ConfigError: a bad parameter, a missing or unreadable file, missing arrays (the message lists the
             ones the file has), inputs that are not numbers, lengths or shapes that disagree, bad labels.
     """
-    test_fraction = ParamCheck("dataset", _NAME).number(
-        "test_fraction", test_fraction, low=0.0, high=1.0, low_open=True, high_open=True
-    )
+    check = ParamCheck("dataset", _NAME)
+    test_fraction = check.number("test_fraction", test_fraction, low=0.0, high=1.0, low_open=True, high_open=True)
+    standardize = check.boolean("standardize", standardize)
     source = resolve_path(_NAME, "path", path, kind="file", what="an .npz file with arrays x_train and y_train")
     arrays = _read(source)
     x_train = _inputs(arrays["x_train"], source, "x_train")
@@ -72,7 +77,8 @@ def npz(*, data_dir: Path, seed: int, path: str | None = None, test_fraction: fl
         what="labels (y_train, y_test)",
     )
     raw = split_or_keep(
-        source, x_train, y_train, x_test, y_test, num_classes=num_classes, test_fraction=test_fraction, seed=seed
+        source, x_train, y_train, x_test, y_test, num_classes=num_classes, test_fraction=test_fraction, seed=seed,
+        standardize=standardize,
     )
     logger.debug("npz: %d train / %d test samples of shape %s from %s", len(raw.y_train), len(raw.y_test),
                  raw.x_train.shape[1:], source.path)

@@ -43,6 +43,7 @@ def csv(
     label: str = "label",
     test_path: str | None = None,
     test_fraction: float = 0.2,
+    standardize: bool = True,
 ) -> TrainTest:
     """Your own table (.csv or Parquet): numeric feature columns and a label column.
 
@@ -55,6 +56,8 @@ def csv(
         test_path: a test table with the same columns, or ``None`` to draw the test split from ``path``.
         test_fraction: share of the rows held out as the test split, in (0, 1); used only without
             ``test_path``.
+        standardize: normalise every feature with its training mean and std (on the device and in the
+            saved model, so predictions take raw rows); ``False`` feeds the features as they are.
 
     Returns:
         ``float32`` features (N, F), int64 labels in ``[0, num_classes)``.
@@ -65,6 +68,7 @@ def csv(
     """
     check = ParamCheck("dataset", _NAME)
     test_fraction = check.number("test_fraction", test_fraction, low=0.0, high=1.0, low_open=True, high_open=True)
+    standardize = check.boolean("standardize", standardize)
     if not isinstance(label, str) or not label:
         raise check.error("label", "the name of the label column (a string)", label)
     source = resolve_path(_NAME, "path", path, kind="file", what=_WHAT)
@@ -97,7 +101,8 @@ def csv(
         y_raw_train, source, y_raw_test, test_source, what=f"labels (column {label!r})"
     )
     raw = split_or_keep(
-        source, x_train, y_train, x_test, y_test, num_classes=num_classes, test_fraction=test_fraction, seed=seed
+        source, x_train, y_train, x_test, y_test, num_classes=num_classes, test_fraction=test_fraction, seed=seed,
+        standardize=standardize,
     )
     logger.debug("csv: %d train / %d test rows, %d features from %s", len(raw.y_train), len(raw.y_test),
                  x_train.shape[1], source.path)

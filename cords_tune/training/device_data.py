@@ -36,7 +36,7 @@ class DeviceSplit:
 
     Args:
         x, y: arrays from a ``DataBundle`` (possibly read-only views into Ray's object store).
-        mean, std: per-channel normalisation for ``uint8`` images.
+        mean, std: normalisation per index of axis 1 (channel or feature), after ``uint8`` scaling.
         augmentations: applied by ``batch(..., train=True)`` only; validation and test are never augmented.
     """
 

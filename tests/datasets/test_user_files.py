@@ -13,10 +13,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from file_samples import sample_features, write_image_folder, write_png, write_sample_files
 
 from cords_tune.config import parse_config
-from cords_tune.datasets import DataBundle, load_dataset
+from cords_tune.datasets import DATASETS, DataBundle, load_dataset
 from cords_tune.datasets import image_folder as image_folder_module
 from cords_tune.errors import ConfigError
 from cords_tune.preflight import load_and_check
@@ -53,8 +54,26 @@ def test_npz_without_test_arrays_draws_a_seeded_stratified_test_split(tmp_path: 
     assert len(a.y_train) + len(a.y_val) + len(a.y_test) == 60
     np.testing.assert_array_equal(a.x_test, b.x_test)
     assert not np.array_equal(a.x_test, c.x_test)
-    assert a.mean is None and a.augmentations == ()
+    assert a.augmentations == ()
     assert sorted(all_inputs(a)[:, 0].tolist()) == sorted(x[:, 0].astype(np.float32).tolist())
+
+
+def test_float_features_are_standardized_with_their_training_statistics_unless_asked_not_to(tmp_path: Path) -> None:
+    x, y = sample_features()
+    x = x * np.array([1.0, 100.0, 1e4, 0.01]) + np.array([0.0, -50.0, 3e3, 7.0])  # scales a network chokes on
+    np.savez(tmp_path / "d.npz", x_train=x, y_train=y)
+    scaled = load("npz", tmp_path, path=str(tmp_path / "d.npz"))
+    raw = DATASETS.build("npz", data_dir=tmp_path, seed=0, path=str(tmp_path / "d.npz"))
+    np.testing.assert_allclose(scaled.mean, raw.x_train.astype(np.float64).mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(scaled.std, raw.x_train.astype(np.float64).std(axis=0), rtol=1e-5)
+    from cords_tune.training.device_data import DeviceSplit
+
+    split = DeviceSplit(raw.x_train, raw.y_train, torch.device("cpu"), mean=scaled.mean, std=scaled.std)
+    inputs, _ = split.batch(torch.arange(len(split)))
+    np.testing.assert_allclose(inputs.mean(0).numpy(), 0.0, atol=1e-3)
+    np.testing.assert_allclose(inputs.std(0, unbiased=False).numpy(), 1.0, atol=1e-3)
+    kept = load("npz", tmp_path, path=str(tmp_path / "d.npz"), standardize=False)
+    assert kept.mean is None and kept.std is None
 
 
 def test_npz_test_arrays_are_the_test_split_and_labels_are_mapped_together(tmp_path: Path, caplog) -> None:
