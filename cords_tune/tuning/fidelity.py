@@ -163,11 +163,11 @@ def measure_fidelity(
     if not uses_subsets(config.selection.strategy):
         raise ConfigError("rank fidelity compares subsets with the full data, but selection.strategy is 'full'. "
                           "Pick a subset strategy (e.g. gradmatch)", path="selection.strategy")
-    config = config.with_absolute_paths()
     points = sample_configs(config, count)
     probe_address(address or os.environ.get("RAY_ADDRESS"))
     output = check_output_dir(output_dir or config.output_dir)
     data = load_and_check(config)
+    config = config.with_absolute_paths()  # after the load, whose messages show paths as written
     started = time.perf_counter()
     with ray_session(address) as session:
         waiting = check_trial_resources(config, can_grow=not session.private)

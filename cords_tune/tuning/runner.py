@@ -146,8 +146,10 @@ def run_experiment(
     started = time.perf_counter()
     probe_address(address or os.environ.get("RAY_ADDRESS"))  # before anything is written
     output = check_output_dir(output_dir or config.output_dir)
-    config = config.with_absolute_paths()  # resume must find the data and trial files from any directory
     data, timings = _load_data(config)
+    # After the load, whose messages show paths as the user wrote them: resume must find the data and the
+    # trial files from any directory.
+    config = config.with_absolute_paths()
     space = estimate_run_bytes(config, check_models(config, data), len(data.y_train))
     if config.storage_path is None:  # trial files go into the run directory too
         check_free_space(output, space.total)

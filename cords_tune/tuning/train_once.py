@@ -67,7 +67,6 @@ def train_once(
     import ray
 
     started = time.perf_counter()
-    config = config.with_absolute_paths()
     notes = train_notes(config)
     trained = config.model_copy(update={
         "search": config.search.model_copy(update={"space": {}}),  # the checks below concern these values only
@@ -77,6 +76,7 @@ def train_once(
     output = check_output_dir(output_dir or config.output_dir)
     tick = time.perf_counter()
     data = load_and_check(trained)
+    config = config.with_absolute_paths()  # after the load, whose messages show paths as written
     timings = {"data_load_s": time.perf_counter() - tick}
     tick = time.perf_counter()
     with ray_session(address) as session:
