@@ -50,8 +50,13 @@ def best_of(scores: Sequence[float], *, mode: str = "max", among: Sequence[int] 
     candidates = list(range(len(scores)) if among is None else among)
     if not candidates:
         raise ValueError("nothing to pick from")
-    return max(candidates, key=lambda i: (math.isfinite(scores[i]), sign * scores[i] if math.isfinite(scores[i])
-                                          else 0.0, -candidates.index(i)))
+
+    def key(listed: tuple[int, int]) -> tuple[bool, float, int]:
+        position, index = listed
+        finite = math.isfinite(scores[index])
+        return finite, sign * scores[index] if finite else 0.0, -position
+
+    return max(enumerate(candidates), key=key)[1]
 
 
 def _regret(expensive: Sequence[float], best: int, finalists: list[int], sign: float) -> float:
