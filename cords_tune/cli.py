@@ -37,6 +37,11 @@ SetOpt = Annotated[
     Optional[list[str]],
     typer.Option("--set", "-s", help="Override a field: --set training.lr=0.01 (repeatable; values are YAML)."),
 ]
+PluginOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--plugin", "-p", help="A module that registers your own datasets, models or strategies: a module "
+                 "name or a .py file (repeatable; added to the config's `plugins`, imported on every worker)."),
+]
 OutputOpt = Annotated[
     Optional[Path], typer.Option("--output", "-o", help="Where the result directory is made (default: the config's output_dir).")
 ]
@@ -76,7 +81,7 @@ def _interrupt_exit_code() -> int:
 
 
 @app.command()
-def validate(config: ConfigArg, set_: SetOpt = None) -> None:
+def validate(config: ConfigArg, set_: SetOpt = None, plugin: PluginOpt = None) -> None:
     """Check an experiment file (and overrides) without running anything, against its data if available."""
     from cords_tune.config import load_config
 
@@ -84,7 +89,7 @@ def validate(config: ConfigArg, set_: SetOpt = None) -> None:
     from cords_tune.preflight import load_and_check
 
     with _user_errors():
-        experiment = load_config(config, set_ or [])
+        experiment = load_config(config, set_ or [], plugin or [])
         try:
             load_and_check(experiment, download=False)  # validating never downloads
             checked = "checked against its data"
@@ -104,6 +109,7 @@ def validate(config: ConfigArg, set_: SetOpt = None) -> None:
 def run(
     config: ConfigArg,
     set_: SetOpt = None,
+    plugin: PluginOpt = None,
     output: OutputOpt = None,
     address: AddressOpt = None,
     storage_path: Annotated[
@@ -126,7 +132,9 @@ def run(
     from cords_tune.config import load_config
 
     with _user_errors():
-        experiment = load_config(config, [*(set_ or []), *([f"baseline={baseline}"] if baseline is not None else [])])
+        experiment = load_config(
+            config, [*(set_ or []), *([f"baseline={baseline}"] if baseline is not None else [])], plugin or []
+        )
         if storage_path is not None:  # a path or URI, taken verbatim (not parsed as YAML like --set values)
             experiment = experiment.model_copy(update={"storage_path": storage_path})
         from cords_tune.tuning import run_experiment
@@ -157,6 +165,7 @@ def resume(
 def train(
     config: ConfigArg,
     set_: SetOpt = None,
+    plugin: PluginOpt = None,
     output: OutputOpt = None,
     address: AddressOpt = None,
     verbose: VerboseOpt = False,
@@ -171,7 +180,7 @@ def train(
     from cords_tune.config import load_config
 
     with _user_errors():
-        experiment = load_config(config, set_ or [])
+        experiment = load_config(config, set_ or [], plugin or [])
         from cords_tune.tuning.train_once import train_notes, train_once
 
         for note in train_notes(experiment):
@@ -198,6 +207,7 @@ def fidelity(
     config: ConfigArg,
     configs: Annotated[int, typer.Option("--configs", "-k", help="How many configurations to sample (at least 2).")] = 10,
     set_: SetOpt = None,
+    plugin: PluginOpt = None,
     output: OutputOpt = None,
     address: AddressOpt = None,
     verbose: VerboseOpt = False,
@@ -208,7 +218,7 @@ def fidelity(
     from cords_tune.config import load_config
 
     with _user_errors():
-        experiment = load_config(config, set_ or [])
+        experiment = load_config(config, set_ or [], plugin or [])
         from cords_tune.tuning.fidelity import measure_fidelity
 
         with _progress_display() as on_progress:
@@ -231,9 +241,13 @@ def fidelity(
 
 
 @app.command()
-def strategies() -> None:
-    """List the subset selection strategies."""
+def strategies(plugin: PluginOpt = None) -> None:
+    """List the subset selection strategies (with --plugin, those your modules register too)."""
+    from cords_tune.plugins import import_plugins
     from cords_tune.selection import STRATEGIES
+
+    with _user_errors():
+        import_plugins(plugin or [])
 
     table = Table("strategy", "description", "parameters", box=None)
     for name in STRATEGIES.names():

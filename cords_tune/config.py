@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cords_tune.errors import ConfigError, did_you_mean
+from cords_tune.plugins import import_plugins, pinned as pinned_plugin
 
 __all__ = [
     "ExperimentConfig",
@@ -241,6 +242,11 @@ class FaultToleranceConfig(_Strict):
 class ExperimentConfig(_Strict):
     name: str = Field("experiment", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     seed: int = Field(0, ge=0, le=2**32 - 1, description="Optuna's samplers take seeds below 2**32")
+    plugins: list[str] = Field(
+        default_factory=list,
+        description="modules that register your own datasets, models or strategies: module names or .py paths, "
+        "imported before the experiment is checked, on the driver and on every Ray worker",
+    )
     dataset: DatasetConfig = Field(default_factory=DatasetConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
@@ -295,7 +301,7 @@ class ExperimentConfig(_Strict):
     def with_absolute_paths(self) -> ExperimentConfig:
         """The same experiment with its relative paths made absolute from the current directory:
         ``storage_path`` (unless a URI), ``dataset.data_dir`` and every dataset parameter named ``path`` or
-        ``*_path``. A run pins them when it starts, so that its ``config.yaml``, ``best_config.yaml`` and a
+        ``*_path``, and plugin files. A run pins them when it starts, so that its ``config.yaml``, ``best_config.yaml`` and a
         ``resume`` from another directory read the same files."""
 
         def pinned(value: Any) -> Any:
@@ -306,7 +312,8 @@ class ExperimentConfig(_Strict):
         storage = self.storage_path
         if storage and "://" not in storage:
             storage = pinned(storage)
-        return self.model_copy(update={"dataset": dataset, "storage_path": storage})
+        plugins = [pinned_plugin(spec) for spec in self.plugins]
+        return self.model_copy(update={"dataset": dataset, "storage_path": storage, "plugins": plugins})
 
     @property
     def final_epochs(self) -> int:
@@ -426,6 +433,7 @@ def parse_config(data: Any, *, source: str = "config") -> ExperimentConfig:
         raise ConfigError(f"{source} is empty: it must be a YAML mapping with at least a 'name'")
     if not isinstance(data, dict):
         raise ConfigError(f"{source} must be a YAML mapping of sections. Got a {type(data).__name__}")
+    import_plugins(data.get("plugins"))  # first: they register the names the experiment uses
     try:
         config = ExperimentConfig.model_validate(data)
     except ValidationError as error:
@@ -435,10 +443,13 @@ def parse_config(data: Any, *, source: str = "config") -> ExperimentConfig:
     return config
 
 
-def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentConfig:
+def load_config(
+    path: str | Path, overrides: list[str] | tuple[str, ...] = (), plugins: list[str] | tuple[str, ...] = ()
+) -> ExperimentConfig:
     """Read a YAML experiment file, apply ``a.b=value`` overrides, validate.
 
-    Only plain YAML is read (``yaml.safe_load``): a config never executes code.
+    Only plain YAML is read (``yaml.safe_load``): a config executes no code besides importing the plugin
+    modules it names (``plugins``, and ``plugins`` added here).
     """
     file = Path(path).expanduser()
     if not file.exists():
@@ -458,6 +469,9 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
         raise ConfigError(f"{str(file)!r} is not valid YAML{where}: {problem}") from None
     if overrides and isinstance(data, dict):
         data = _set_paths(data, parse_overrides(overrides))
+    listed = (data.get("plugins") or []) if isinstance(data, dict) else None
+    if plugins and isinstance(listed, list):  # otherwise parse_config reports what `plugins` holds
+        data = {**data, "plugins": list(dict.fromkeys([*listed, *plugins]))}
     return parse_config(data, source=repr(str(file)))
 
 
@@ -520,6 +534,10 @@ def _format_validation_error(error: ValidationError) -> str:
     for item in error.errors(include_url=False):
         path = ".".join(str(part) for part in item["loc"]) or "config"
         kind, message = item["type"], item["msg"]
+        raised = item.get("ctx", {}).get("error")
+        if isinstance(raised, ConfigError):  # a validator's own message, which names its field already
+            lines.append(str(raised) if raised.path or path == "config" else f"{path}: {raised}")
+            continue
         if kind == "extra_forbidden":
             parent = item["loc"][:-1]
             fields = _fields_at(parent)

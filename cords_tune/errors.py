@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from typing import Any
 
 __all__ = [
     "CordsTuneError",
@@ -25,13 +26,21 @@ __all__ = [
 
 
 class CordsTuneError(Exception):
-    """Base class of every error meant for the user. ``exit_code`` is what the CLI exits with."""
+    """Base class of every error meant for the user. ``exit_code`` is what the CLI exits with.
+
+    Errors raised in a Ray worker reach the driver pickled; they are rebuilt from their state, not by calling
+    ``__init__`` again (whose arguments differ from ``args`` in subclasses).
+    """
 
     exit_code = 1
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _rebuild, (type(self), self.args, self.__dict__)
 
-class ConfigError(CordsTuneError):
-    """The experiment configuration (or a command-line override of it) is invalid."""
+
+class ConfigError(CordsTuneError, ValueError):
+    """The experiment configuration (or a command-line override of it) is invalid. Also a ``ValueError``, so
+    code that validates arguments the usual way catches it."""
 
     exit_code = 2
 
@@ -102,6 +111,13 @@ class RunFinishedError(CordsTuneError):
     """There is nothing to resume: the run finished."""
 
     exit_code = 0
+
+
+def _rebuild(cls: type[CordsTuneError], args: tuple[Any, ...], state: dict[str, Any]) -> CordsTuneError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

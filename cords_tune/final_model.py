@@ -89,7 +89,7 @@ class FinalModel:
             std=None if data.std is None else tuple(float(v) for v in data.std),
             input_dtype=str(data.x_train.dtype),
             info={"experiment": config.name, "dataset": data.name, "seed": config.seed, **info,
-                  "config_yaml": config.to_yaml()},
+                  "plugins": list(config.plugins), "config_yaml": config.to_yaml()},
         )
 
     # ------------------------------------------------------------------------------------------ files
@@ -143,8 +143,13 @@ class FinalModel:
 
     @functools.cached_property
     def module(self) -> nn.Module:
-        """The torch module with the saved weights, on ``device``, in eval mode (built on first use)."""
-        from cords_tune.models import create_model
+        """The torch module with the saved weights, on ``device``, in eval mode (built on first use). A model
+        a plugin registered is built after importing the plugins the experiment named."""
+        from cords_tune.models import MODELS, create_model
+        from cords_tune.plugins import import_plugins
+
+        if self.model_name not in MODELS:
+            import_plugins(self.info.get("plugins", []))
 
         module = create_model(
             self.model_name, input_shape=self.input_shape, num_classes=self.num_classes, params=self.model_params

@@ -36,8 +36,13 @@ class Registry(Generic[T]):
         """Decorator that registers ``builder`` under ``name``."""
 
         def decorator(builder: T) -> T:
-            if name in self._entries:
-                raise ValueError(f"{self.kind} {name!r} is already registered")
+            known = self._entries.get(name)
+            # The same builder met again (a plugin module imported anew) replaces itself; another one is a clash.
+            if known is not None and _origin(known) != _origin(builder):
+                raise ValueError(
+                    f"{self.kind} {name!r} is already registered (by {'.'.join(_origin(known))}); "
+                    f"{'.'.join(_origin(builder))} must register another name"
+                )
             self._entries[name] = builder
             return builder
 
@@ -84,3 +89,7 @@ class Registry(Generic[T]):
         """The first line of the builder's docstring."""
         doc = inspect.getdoc(self.get(name)) or ""
         return doc.splitlines()[0] if doc else ""
+
+
+def _origin(builder: Callable[..., Any]) -> tuple[str, str]:
+    return getattr(builder, "__module__", "?"), getattr(builder, "__qualname__", repr(builder))

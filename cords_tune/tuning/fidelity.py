@@ -169,7 +169,9 @@ def measure_fidelity(
     data = load_and_check(config)
     config = config.with_absolute_paths()  # after the load, whose messages show paths as written
     started = time.perf_counter()
-    with ray_session(address) as session:
+    with ray_session(address, config.plugins) as session:
+        if session.unshipped:
+            logging.getLogger(__name__).warning("%s", session)
         waiting = check_trial_resources(config, can_grow=not session.private)
         if waiting:
             logging.getLogger(__name__).warning("%s", waiting)

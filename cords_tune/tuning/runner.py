@@ -205,7 +205,7 @@ def _ray_for(
     """Ray for the run: says which, and whether its trials can run there (refused at once on a private Ray
     that can never run one; on a cluster, trials wait for an autoscaler, up to ``resources.max_wait_s``)."""
     tick = time.perf_counter()
-    with ray_session(address) as session:
+    with ray_session(address, config.plugins) as session:
         timings["ray_start_s"] = time.perf_counter() - tick
         _tell(on_notice, str(session))
         waiting = check_trial_resources(config, can_grow=not session.private)

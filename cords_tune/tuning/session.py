@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from cords_tune.errors import ClusterUnavailableError
+from cords_tune.plugins import import_plugins, runtime_env_for
 from cords_tune.tuning.interrupts import sigterm_as_interrupt
 from cords_tune.tuning.storage import alive_nodes
 
@@ -27,26 +29,40 @@ class RaySession:
     private: bool  # a local Ray started for this run alone; it cannot gain nodes
     address: str | None  # the cluster joined, if any
     nodes: str  # e.g. "1 node: 2 CPUs, 0 GPUs"
+    unshipped: tuple[str, ...] = ()  # plugin files a Ray started before the run was not given
 
     def __str__(self) -> str:
         if self.private:
             return f"Ray: a private local instance ({self.nodes.removeprefix('1 node: ')})"
-        return f"Ray: joined {self.address or 'the Ray of this process'} ({self.nodes})"
+        joined = f"Ray: joined {self.address or 'the Ray of this process'} ({self.nodes})"
+        if not self.unshipped:
+            return joined
+        return (f"{joined}. It was started before this run, so the plugins {', '.join(self.unshipped)} reach only "
+                "the workers that can import them from these paths; on other nodes, start Ray with "
+                "runtime_env={'py_modules': [...]} or let cords-tune start it")
 
 log = logging.getLogger(__name__)
 
 
 @contextmanager
-def ray_session(address: str | None) -> Iterator[RaySession]:
+def ray_session(address: str | None, plugins: Sequence[str] = ()) -> Iterator[RaySession]:
     """Start (or join) Ray for the block, unless this process already did; shut down only what it started.
-    While it runs, SIGTERM stops the run as Ctrl-C does."""
+    While it runs, SIGTERM stops the run as Ctrl-C does. The ``plugins`` not installed on this machine are
+    shipped to every worker of a Ray started (or joined) here; a Ray this process started before has only
+    what its own ``runtime_env`` gave it (``unshipped`` says which)."""
     import ray
 
     from cords_tune.tuning.resources import describe_nodes
 
     target = address or os.environ.get("RAY_ADDRESS")
-    owns_ray = _init_ray(target)
-    session = RaySession(private=owns_ray and not target, address=target, nodes=describe_nodes(alive_nodes()))
+    runtime_env = runtime_env_for(import_plugins(list(plugins)))
+    owns_ray = _init_ray(target, runtime_env)
+    session = RaySession(
+        private=owns_ray and not target,
+        address=target,
+        nodes=describe_nodes(alive_nodes()),
+        unshipped=() if owns_ray or runtime_env is None else tuple(runtime_env["py_modules"]),
+    )
     try:
         with sigterm_as_interrupt():  # set after ray.init, which installs Ray's native handler
             yield session
@@ -55,7 +71,7 @@ def ray_session(address: str | None) -> Iterator[RaySession]:
             ray.shutdown()
 
 
-def _init_ray(address: str | None) -> bool:
+def _init_ray(address: str | None, runtime_env: dict[str, Any] | None) -> bool:
     import ray
 
     if ray.is_initialized():
@@ -71,6 +87,7 @@ def _init_ray(address: str | None) -> bool:
             include_dashboard=False,
             log_to_driver=False,
             logging_level=logging.ERROR if quiet else logging.INFO,
+            runtime_env=runtime_env,
         )
     except (ConnectionError, RuntimeError, ValueError) as error:
         target = address or "a new local Ray"

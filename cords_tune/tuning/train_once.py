@@ -79,8 +79,10 @@ def train_once(
     config = config.with_absolute_paths()  # after the load, whose messages show paths as written
     timings = {"data_load_s": time.perf_counter() - tick}
     tick = time.perf_counter()
-    with ray_session(address) as session:
+    with ray_session(address, config.plugins) as session:
         timings["ray_start_s"] = time.perf_counter() - tick
+        if session.unshipped:
+            log.warning("%s", session)
         waiting = check_trial_resources(trained, can_grow=not session.private)
         if waiting:
             log.warning("%s", waiting)

@@ -13,6 +13,7 @@ from ray import tune
 
 from cords_tune.config import ExperimentConfig, apply_params
 from cords_tune.datasets import DataBundle
+from cords_tune.plugins import import_plugins
 from cords_tune.training import EpochStats, Trainer
 
 __all__ = ["train_trial", "on_this_worker", "set_threads", "where_am_i", "CHECKPOINT_FILE"]
@@ -21,8 +22,9 @@ CHECKPOINT_FILE = "trainer.pt"
 
 
 def on_this_worker(config: ExperimentConfig) -> ExperimentConfig:
-    """The config as this Ray worker must run it: ``device: auto`` means the CPU when the trial was given no
-    GPU (Ray leaves CUDA_VISIBLE_DEVICES alone then, and the GPUs belong to other trials)."""
+    """The config as this Ray worker must run it, its plugins imported: ``device: auto`` means the CPU when the
+    trial was given no GPU (Ray leaves CUDA_VISIBLE_DEVICES alone then, and the GPUs belong to other trials)."""
+    import_plugins(config.plugins)
     set_threads(config)
     if config.training.device == "auto" and config.resources.gpus_per_trial == 0:
         return config.model_copy(update={"training": config.training.model_copy(update={"device": "cpu"})})

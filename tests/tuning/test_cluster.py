@@ -138,3 +138,33 @@ def test_losing_a_worker_node_mid_run_retries_its_trials_elsewhere(cluster, tiny
     trials = pq.read_table(run_dir / "trials.parquet").to_pylist()
     assert all(t["status"] == "completed" and t["epochs"] == 8 for t in trials)
     assert {t["node"] for t in trials} == {n.node_id for n in cluster.worker_nodes}, "all finished on the survivor"
+
+
+def test_a_plugin_file_is_shipped_to_every_node(cluster, tmp_path):
+    """The plugin lives in a folder no worker has on its path: Ray ships it (runtime_env py_modules), and the
+    trials and the retrain on the worker nodes import the shipped copy."""
+    from tests.plugin_samples import plugin_experiment, write_plugin
+
+    cluster, _ = cluster
+    plugin = write_plugin(tmp_path / "user-code", "shipped")
+    experiment = plugin_experiment("shipped", "placeholder.py", tmp_path)
+    experiment.pop("plugins")
+    file = tmp_path / "experiment.yaml"
+    file.write_text(yaml.safe_dump(experiment))
+
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    env.pop("RAY_ADDRESS", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "cords_tune.cli", "run", str(file), "--address", cluster.address,
+         "--plugin", str(plugin), "--output", str(tmp_path / "runs")],
+        capture_output=True, text=True, timeout=480, env=env, cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    trials = pq.read_table(run_dir / "trials.parquet").to_pylist()
+    assert len(trials) == 2 and all(t["status"] == "completed" for t in trials)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["final"]["test_accuracy"] > 0.8, "the retrain built the plugin's model on the plugin's data"
+    imported_from = {line.split()[1] for line in (tmp_path / "user-code" / "imports.log").read_text().splitlines()}
+    assert str(plugin) in imported_from, "the driver imports the file itself"
+    assert imported_from - {str(plugin)}, "the workers import the copy Ray shipped, not the driver's file"
