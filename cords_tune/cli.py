@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cords_tune.errors import CordsTuneError
-from cords_tune.reports.wording import count, fallback_note, finalists_note, finalists_table, finalists_title, regret, retrain_label, seconds, speed
+from cords_tune.reports.wording import compression_note, compression_table, count, fallback_note, finalists_note, finalists_table, finalists_title, regret, retrain_label, seconds, speed
 
 app = typer.Typer(
     add_completion=False,
@@ -197,6 +197,7 @@ def train(
     table.add_row("training wall-clock (Ray task)", _seconds(final["wall_s"]))
     table.add_row("end-to-end wall-clock", _seconds(result.summary["end_to_end_wall_s"]))
     out.print(table)
+    _print_compression(result.summary)
     out.print(f"Model: [bold]{result.model_path}[/] (load it with cords_tune.load_model(path))", highlight=False,
               soft_wrap=True)
     out.print(f"Results: [bold]{result.run_dir}[/]", highlight=False, soft_wrap=True)
@@ -383,6 +384,28 @@ def _print_summary(summary: dict[str, Any]) -> None:
     note = fallback_note(summary)
     if note:
         out.print(f"Note: {note}.", highlight=False, markup=False, soft_wrap=True)
+    _print_compression(summary)
+
+
+def _print_compression(summary: dict[str, Any]) -> None:
+    """The compressed variants of the final model, short (report.md has every column): skipped ones as notes."""
+    compressed = compression_table(summary)
+    if not compressed:
+        return
+    header, rows = compressed
+    keep = [header.index(name) for name in ("variant", "test acc.", "size on disk", "CPU latency (median)",
+                                            "zero weights")]
+    table = Table(title="compressed final model (final.compress)")
+    for i in keep:
+        table.add_column(header[i], justify="left" if i == 0 else "right", no_wrap=i == 0)
+    for row in rows:
+        if row[1] != "skipped":
+            table.add_row(*(_short(row[i]) for i in keep))
+    out.print(table)
+    for row in rows:
+        if row[1] == "skipped":
+            out.print(f"Note: {row[0]} skipped: {row[-1]}.", highlight=False, markup=False, soft_wrap=True)
+    out.print(f"Note: {compression_note(summary)}.", highlight=False, markup=False, soft_wrap=True)
 
 
 def _print_comparison(comparison: dict[str, Any]) -> None:

@@ -15,11 +15,19 @@ Inputs go through the pipeline training used (``cords_tune.training.device_data.
 images are scaled to [0, 1], then normalised per channel with the dataset's ``mean`` / ``std`` when it has
 them; float inputs are taken as they are (already in [0, 1] for image datasets). The file holds tensors and
 plain Python values only, so it loads with ``torch.load(..., weights_only=True)``.
+
+The compressed variants of ``final.compress`` (``<run_dir>/compressed/*.pt``) are files of the same kind and
+load with the same call. An int8 variant names its recipe (``compressed``: ``"dynamic_int8"`` or
+``"static_int8"``): loading rebuilds the float model, quantizes it the same way (``cords_tune.compression``)
+and loads the int8 weights into it. Pickling the quantized module whole would need ``weights_only=False``,
+which runs code from the file; TorchScript would tie the file to a deprecated exporter.
 """
 
 from __future__ import annotations
 
+import collections
 import functools
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +47,7 @@ __all__ = ["FinalModel", "load_model", "MODEL_FILE"]
 
 MODEL_FILE = "model.pt"  # its name in a run directory
 _FORMAT = "cords-tune-model"
-_VERSION = 1
+_VERSION = 2  # 2: int8 variants (``compressed``); plain models are still written as version 1
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,6 +67,9 @@ class FinalModel:
         info: provenance, plain values: experiment and dataset names, seed, epochs, test accuracy, the
             experiment as YAML.
         device: where ``module`` lives and predictions are computed.
+        compressed: ``None`` for a float model (a pruned variant included); ``"dynamic_int8"`` or
+            ``"static_int8"`` for an int8 variant, whose ``state_dict`` is that of the quantized module.
+        quantized_engine: the torch quantized engine an int8 variant was made with (e.g. ``"x86"``).
     """
 
     model_name: str
@@ -71,6 +82,8 @@ class FinalModel:
     input_dtype: str = "float32"
     info: dict[str, Any] = field(default_factory=dict, repr=False)
     device: str = "cpu"
+    compressed: str | None = None
+    quantized_engine: str | None = None
 
     @classmethod
     def from_training(
@@ -99,7 +112,7 @@ class FinalModel:
         path = Path(path)
         payload = {
             "format": _FORMAT,
-            "version": _VERSION,
+            "version": _VERSION if self.compressed else 1,
             "model_name": self.model_name,
             "model_params": dict(self.model_params),
             "input_shape": list(self.input_shape),
@@ -108,8 +121,16 @@ class FinalModel:
             "std": None if self.std is None else list(self.std),
             "input_dtype": self.input_dtype,
             "info": dict(self.info),
-            "state_dict": {name: tensor.detach().cpu() for name, tensor in self.state_dict.items()},
+            # quantized linear layers keep (weight, bias) tuples and a dtype in their state
+            "state_dict": {name: value.detach().cpu() if isinstance(value, torch.Tensor) else value
+                           for name, value in self.state_dict.items()},
         }
+        if self.compressed:
+            payload["compressed"] = self.compressed
+            payload["quantized_engine"] = self.quantized_engine
+            # quantized layers read their state by its version, which torch keeps beside the dict, not in it
+            metadata = getattr(self.state_dict, "_metadata", {})
+            payload["state_metadata"] = {prefix: dict(entry) for prefix, entry in metadata.items()}
         write_atomically(path, lambda tmp: torch.save(payload, tmp))
         return path
 
@@ -118,25 +139,37 @@ class FinalModel:
         """Read a model saved by ``save`` (``weights_only``: nothing in the file is executed).
 
         Raises:
-            ValueError: the file is not a saved cords-tune model, or of a newer format.
+            ValueError: the file is not a saved cords-tune model, or of a newer format, or an int8 variant
+                asked for on another device than the CPU.
         """
-        payload = torch.load(Path(path), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's own rebuild of int8 tensors still calls the old storage API
+            warnings.filterwarnings("ignore", message="TypedStorage is deprecated")
+            payload = torch.load(Path(path), map_location="cpu", weights_only=True)
         if not isinstance(payload, Mapping) or payload.get("format") != _FORMAT:
             raise ValueError(f"{str(path)!r} is not a model saved by cords-tune (no {_FORMAT!r} format tag)")
         if payload["version"] > _VERSION:
             raise ValueError(f"{str(path)!r} was saved in model format {payload['version']}; this cords-tune "
                              f"reads format {_VERSION} and older. Upgrade cords-tune")
+        compressed = payload.get("compressed")
+        state_dict = collections.OrderedDict(payload["state_dict"])
+        if compressed:
+            state_dict._metadata = dict(payload.get("state_metadata", {}))  # type: ignore[attr-defined]
+        if compressed and torch.device(device).type != "cpu":
+            raise ValueError(f"{str(path)!r} is an int8 variant ({compressed}): torch runs quantized models on the "
+                             f"CPU only. Load it with device='cpu' (got {str(device)!r})")
         return cls(
             model_name=payload["model_name"],
             model_params=dict(payload["model_params"]),
             input_shape=tuple(payload["input_shape"]),
             num_classes=int(payload["num_classes"]),
-            state_dict=dict(payload["state_dict"]),
+            state_dict=state_dict,
             mean=None if payload["mean"] is None else tuple(payload["mean"]),
             std=None if payload["std"] is None else tuple(payload["std"]),
             input_dtype=payload["input_dtype"],
             info=dict(payload["info"]),
             device=str(torch.device(device)),
+            compressed=compressed,
+            quantized_engine=payload.get("quantized_engine"),
         )
 
     # ------------------------------------------------------------------------------------------ prediction
@@ -154,6 +187,10 @@ class FinalModel:
         module = create_model(
             self.model_name, input_shape=self.input_shape, num_classes=self.num_classes, params=self.model_params
         )
+        if self.compressed:
+            from cords_tune.compression import quantized_like
+
+            module = quantized_like(module.eval(), self.compressed)
         module.load_state_dict(self.state_dict)
         return module.to(self.device).eval()
 

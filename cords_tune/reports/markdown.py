@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from cords_tune.reports.wording import fallback_epoch, fallback_note, finalists_note, finalists_table, finalists_title, retrain_label, seconds
+from cords_tune.reports.wording import (compression_note, compression_table, fallback_epoch, fallback_note, finalists_note,
+                                        finalists_table, finalists_title, retrain_label, seconds)
 
 __all__ = ["render_report", "markdown_table"]
 
@@ -54,6 +55,7 @@ def render_report(
         "",
         *([f"Note: {fallback_note(summary)}.", ""] if fallback_note(summary) else []),
         *_finalists_section(summary),
+        *_compression_section(summary),
         *sections,
         "## Best configuration",
         "",
@@ -91,6 +93,14 @@ def _finalists_section(summary: dict[str, Any]) -> list[str]:
         return []
     return [f"## {_sentence(finalists_title(summary))}", "", markdown_table(*table), "",
             f"{_sentence(finalists_note(summary))}.", ""]
+
+
+def _compression_section(summary: dict[str, Any]) -> list[str]:
+    table = compression_table(summary)
+    if table is None:
+        return []
+    return ["## Compressed final model (final.compress)", "", markdown_table(*table), "",
+            f"{_sentence(compression_note(summary) or '')}.", ""]
 
 
 def _sentence(text: str) -> str:

@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 __all__ = ["seconds", "speed", "count", "fallback_epoch", "fallback_note", "finalists_table", "finalists_title",
-           "finalists_note",
+           "finalists_note", "compression_table", "compression_note",
            "regret", "retrain_label"]
 
 
@@ -89,6 +89,49 @@ def regret(comparison: dict[str, Any]) -> str:
     val = comparison.get("regret_val_score")
     shown = "n/a" if val is None else f"{val:.4g}"
     return f"{comparison['metric']} {shown}, test {100 * comparison['regret_test_accuracy']:+.2f} points"
+
+
+def compression_table(summary: dict[str, Any]) -> tuple[list[str], list[list[Any]]] | None:
+    """The final model's compressed variants next to the fp32 model as (header, rows); ``None`` when the run
+    made none (``final.compress`` off)."""
+    variants = summary.get("compression") or []
+    if not variants:
+        return None
+    fp32 = next((v for v in variants if v["kind"] == "fp32"), None)
+    header = ["variant", "test acc.", "size on disk", "size vs fp32", "CPU latency (median)", "latency vs fp32",
+              "zero weights", "fine-tune", "file"]
+    rows = []
+    for v in variants:
+        if v["status"] != "ok":
+            rows.append([v["name"], "skipped", "", "", "", "", "", "", v["reason"]])
+            continue
+        rows.append([v["name"], v["test_accuracy"], _size(v["size_bytes"]),
+                     _ratio(v["size_bytes"], fp32 and fp32["size_bytes"]), f"{v['latency_ms']:.3g} ms",
+                     _ratio(v["latency_ms"], fp32 and fp32["latency_ms"]),
+                     "n/a" if v["zero_fraction"] is None else f"{100 * v['zero_fraction']:.1f}%",
+                     count(v["finetune_epochs"], "epoch") if v["finetune_epochs"] else "", v["file"]])
+    return header, rows
+
+
+def compression_note(summary: dict[str, Any]) -> str | None:
+    """How latency was measured, and how to load a variant."""
+    variants = [v for v in summary.get("compression") or [] if v["status"] == "ok"]
+    if not variants:
+        return None
+    v = variants[0]
+    return (f"latency: median of {v['latency_repeats']} forward passes over a batch of {v['latency_batch']} test "
+            f"samples on {count(v['threads'], 'CPU thread')}, inputs prepared beforehand; files are relative to the "
+            "run directory and load with cords_tune.load_model(path)")
+
+
+def _size(size: int) -> str:
+    return f"{size / 1024:.1f} KiB" if size < 2**20 else f"{size / 2**20:.2f} MiB"
+
+
+def _ratio(value: Any, reference: Any) -> str:
+    if not value or not reference:
+        return "n/a"
+    return f"{value / reference:.2f}x"
 
 
 def finalists_title(summary: dict[str, Any]) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from cords_tune.compression import compress_run
 from cords_tune.config import ExperimentConfig, apply_params, load_config, parse_config
 from cords_tune.datasets import DataBundle
 from cords_tune.errors import (
@@ -418,6 +419,8 @@ def _search_and_retrain(
     summary = _summary(config, run.data, trials, best, best_config, final, timings, started, settled=settled,
                        subset_best=searched.best)
     summary["resumed"] = run.resume
+    if final:
+        summary.update(compress_run(run_dir, run.data, config))  # final.compress; {} when it asks for nothing
     write_run(run_dir, summary, trials, best_config)
     return summary, trials
 

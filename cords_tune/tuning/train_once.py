@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cords_tune.compression import compress_run
 from cords_tune.config import ExperimentConfig
 from cords_tune.errors import RunFailedError, RunInterruptedError
 from cords_tune.preflight import load_and_check
@@ -108,6 +109,7 @@ def train_once(
         "notes": notes,
         "status": "ok",
     }
+    summary.update(compress_run(run_dir, data, config))  # final.compress; {} when it asks for nothing
     write_json_atomic(run_dir / "summary.json", summary)  # last: its presence means the training finished
     log.info("trained %s: test accuracy %.4f, model in %s", config.name, final.test_accuracy, run_dir)
     return TrainResult(run_dir=run_dir, summary=summary)
