@@ -419,9 +419,10 @@ def _search_and_retrain(
     summary = _summary(config, run.data, trials, best, best_config, final, timings, started, settled=settled,
                        subset_best=searched.best)
     summary["resumed"] = run.resume
-    if final:
-        summary.update(compress_run(run_dir, run.data, config))  # final.compress; {} when it asks for nothing
     write_run(run_dir, summary, trials, best_config)
+    if final and best_config.final.compress.enabled:  # after the run's files: compressing never loses them
+        summary.update(compress_run(run_dir, run.data, best_config))
+        write_run(run_dir, summary, trials, best_config)
     return summary, trials
 
 

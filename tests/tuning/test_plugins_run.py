@@ -21,7 +21,9 @@ pytestmark = pytest.mark.slow
 
 def test_trials_and_retrain_use_the_plugin(local_ray, tmp_path):
     plugin = write_plugin(tmp_path / "mine", "inproc")
-    config = parse_config(plugin_experiment("inproc", str(plugin), tmp_path))
+    experiment = plugin_experiment("inproc", str(plugin), tmp_path)
+    experiment["final"]["compress"] = {"dynamic_int8": True, "prune": [0.5]}
+    config = parse_config(experiment)
     notices: list[str] = []
     result = run_experiment(config, on_notice=notices.append)
 
@@ -31,16 +33,21 @@ def test_trials_and_retrain_use_the_plugin(local_ray, tmp_path):
     assert importers - {os.getpid()}, "the Ray workers imported the plugin themselves"
     assert any("started before this run" in n for n in notices), "a Ray started earlier is not given the plugin"
 
-    predict = (
+    rows = {row["name"]: row for row in result.summary["compression"]}
+    assert set(rows) == {"fp32", "dynamic_int8", "pruned_50"}
+    assert rows["pruned_50"]["zero_fraction"] >= 0.5
+
+    predict = (  # a fresh process: loading imports the plugin the model came from
         "import sys, cords_tune, numpy as np\n"
-        "model = cords_tune.load_model(sys.argv[1])\n"
-        "assert 'inproc_plugin' not in sys.modules or True\n"
-        "print(model.predict(np.zeros((3, 6), dtype=np.float32)).tolist())\n"
+        "x = np.random.default_rng(0).normal(size=(5, 6)).astype(np.float32)\n"
+        "print([cords_tune.load_model(path).predict(x).tolist() for path in sys.argv[1:]])\n"
     )
-    done = subprocess.run([sys.executable, "-c", predict, str(result.run_dir / "model.pt")], capture_output=True,
-                          text=True, timeout=120, cwd=tmp_path)
+    files = [result.run_dir / "model.pt", result.run_dir / "compressed" / "dynamic_int8.pt"]
+    done = subprocess.run([sys.executable, "-c", predict, *map(str, files)], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert len(json.loads(done.stdout)) == 3
+    fp32, int8 = json.loads(done.stdout)
+    assert len(fp32) == len(int8) == 5
 
 
 def test_a_workers_config_error_reaches_the_driver_as_itself(local_ray):
