@@ -1,7 +1,10 @@
 """cords-tune: hyperparameter tuning on adaptively selected data subsets, with Ray Tune.
 
-``cords_tune.load_model(path)`` loads the final model a run or ``cords-tune train`` saved (``model.pt``) for
-prediction. Importing the package is cheap: the names below load their modules (and torch) on first use.
+``cords_tune.run(experiment, data=..., model=...)`` tunes as ``cords-tune run`` does, with your own data and
+network if you like; ``cords_tune.resume(run_dir)`` continues a run; ``cords_tune.trainable(experiment)`` is
+subset training for your own ``tune.Tuner``; ``cords_tune.load_model(path)`` loads the final model a run or
+``cords-tune train`` saved (``model.pt``) for prediction. Importing the package is cheap: the names below load
+their modules (and torch) on first use.
 """
 
 from __future__ import annotations
@@ -10,12 +13,42 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["FinalModel", "load_model", "__version__"]
+__all__ = [
+    "run",
+    "resume",
+    "trainable",
+    "experiment",
+    "load_model",
+    "FinalModel",
+    "ExperimentConfig",
+    "DataBundle",
+    "RunResult",
+    "ConfigError",
+    "CordsTuneError",
+    "__version__",
+]
 
 if TYPE_CHECKING:
+    from cords_tune.api import experiment, resume, run, trainable
+    from cords_tune.config import ExperimentConfig
+    from cords_tune.datasets.bundle import DataBundle
+    from cords_tune.errors import ConfigError, CordsTuneError
     from cords_tune.final_model import FinalModel, load_model
+    from cords_tune.tuning.runner import RunResult
 
-_LAZY = {"FinalModel": "cords_tune.final_model", "load_model": "cords_tune.final_model"}
+_LAZY = {
+    "run": "cords_tune.api",
+    "resume": "cords_tune.api",
+    "trainable": "cords_tune.api",
+    "experiment": "cords_tune.api",
+    "FinalModel": "cords_tune.final_model",
+    "load_model": "cords_tune.final_model",
+    "ExperimentConfig": "cords_tune.config",
+    "DataBundle": "cords_tune.datasets.bundle",
+    "RunResult": "cords_tune.tuning.runner",
+    "ConfigError": "cords_tune.errors",
+    "CordsTuneError": "cords_tune.errors",
+}
 
 
 def __getattr__(name: str) -> Any:

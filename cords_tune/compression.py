@@ -41,6 +41,7 @@ from cords_tune.final_model import MODEL_FILE, FinalModel, load_model
 if TYPE_CHECKING:
     from cords_tune.config import CompressConfig, ExperimentConfig, TrainingConfig
     from cords_tune.datasets import DataBundle
+    from cords_tune.models.given import GivenModel
 
 __all__ = [
     "COMPRESSED_DIR",
@@ -129,17 +130,24 @@ def plan_variants(options: CompressConfig) -> list[VariantSpec]:
     return specs
 
 
-def compress_run(run_dir: str | Path, data: DataBundle, config: ExperimentConfig) -> dict[str, Any]:
+def compress_run(
+    run_dir: str | Path, data: DataBundle, config: ExperimentConfig, model: GivenModel | None = None
+) -> dict[str, Any]:
     """What a run adds to its ``summary.json`` after compressing its ``model.pt`` as ``config.final.compress``
     asks: ``{"compression": [variant rows], "compression_wall_s": ...}``, or ``{}`` when it asks for nothing."""
     if not config.final.compress.enabled:
         return {}
-    result = compress(Path(run_dir) / MODEL_FILE, data, config)
+    result = compress(Path(run_dir) / MODEL_FILE, data, config, model=model)
     return {"compression": result.as_dicts(), "compression_wall_s": result.wall_s}
 
 
 def compress(
-    model_path: str | Path, data: DataBundle, config: ExperimentConfig, *, out_dir: str | Path | None = None
+    model_path: str | Path,
+    data: DataBundle,
+    config: ExperimentConfig,
+    *,
+    out_dir: str | Path | None = None,
+    model: GivenModel | None = None,
 ) -> Compression:
     """Make, save and measure the variants ``config.final.compress`` asks for, of the model in ``model_path``.
 
@@ -148,6 +156,7 @@ def compress(
         data: the run's data: calibration and fine-tuning use its training split, the measures its test split.
         config: the run's experiment: ``final.compress``, and ``training`` and ``seed`` for the fine-tune.
         out_dir: where the variants are saved; default ``compressed/`` next to ``model_path``.
+        model: the factory of a model given from Python (its files hold weights only).
     """
     started = time.perf_counter()
     options = config.final.compress
@@ -155,8 +164,8 @@ def compress(
     root = model_path.parent
     folder = Path(out_dir) if out_dir is not None else root / COMPRESSED_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    reference = load_model(model_path)
-    rows = [_measure(VariantResult("fp32", "fp32"), model_path, root, data, options)]
+    reference = load_model(model_path, model=model)
+    rows = [_measure(VariantResult("fp32", "fp32"), model_path, root, data, options, model)]
     for spec in plan_variants(options):
         made = _make(spec, reference, data, config)
         if isinstance(made, str):
@@ -165,7 +174,7 @@ def compress(
             continue
         path = made.save(folder / f"{spec.name}.pt")
         row = VariantResult(spec.name, spec.kind, sparsity=spec.sparsity, finetune_epochs=spec.finetune_epochs)
-        rows.append(_measure(row, path, root, data, options))
+        rows.append(_measure(row, path, root, data, options, model))
     return Compression(variants=tuple(rows), wall_s=time.perf_counter() - started)
 
 
@@ -332,9 +341,11 @@ def _raw(model: FinalModel, x: np.ndarray) -> torch.Tensor:
 # ------------------------------------------------------------------------------------------------ measures
 
 
-def _measure(row: VariantResult, path: Path, root: Path, data: DataBundle, options: CompressConfig) -> VariantResult:
+def _measure(
+    row: VariantResult, path: Path, root: Path, data: DataBundle, options: CompressConfig, given: GivenModel | None
+) -> VariantResult:
     """``row`` with the measures of the model saved in ``path``, as loaded back from it."""
-    model = load_model(path)
+    model = load_model(path, model=given)
     labels = model.predict(data.x_test)
     accuracy = float((labels == data.y_test).mean()) if len(labels) else float("nan")
     batch = _prepared(model, data.x_test[: options.latency_batch])

@@ -25,6 +25,7 @@ __all__ = [
     "Domain",
     "load_config",
     "parse_config",
+    "read_experiment",
     "parse_overrides",
     "apply_params",
     "DOMAIN_KINDS",
@@ -65,7 +66,11 @@ class DatasetConfig(_Strict):
     @model_validator(mode="after")
     def _known(self) -> DatasetConfig:
         from cords_tune.datasets import DATASETS
+        from cords_tune.datasets.given import GIVEN, check_given_params
 
+        if self.name == GIVEN:  # the data is given from Python (cords_tune.run(..., data=...))
+            check_given_params(self.params)
+            return self
         DATASETS.get(self.name, path="dataset.name")
         DATASETS.check_params(self.name, self.params, path="dataset.params")
         return self
@@ -77,8 +82,11 @@ class ModelConfig(_Strict):
 
     @model_validator(mode="after")
     def _known(self) -> ModelConfig:
+        from cords_tune.datasets.given import GIVEN
         from cords_tune.models import MODELS
 
+        if self.name == GIVEN:  # the model is given from Python; its factory checks the params when it builds
+            return self
         MODELS.get(self.name, path="model.name")
         MODELS.check_params(self.name, self.params, path="model.params")
         return self
@@ -386,10 +394,14 @@ class ExperimentConfig(_Strict):
     def final_epochs(self) -> int:
         return self.final.epochs or self.training.epochs
 
-    def to_yaml(self) -> str:
+    def to_data(self) -> dict[str, Any]:
+        """The experiment as plain data, in the form an experiment file is written (``parse_config`` reads it)."""
         data = self.model_dump(mode="json")
         data["search"]["space"] = {path: {d["kind"]: d["values"]} for path, d in data["search"]["space"].items()}
-        return yaml.safe_dump(data, sort_keys=False)
+        return data
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_data(), sort_keys=False)
 
 
 def _is_number_field(annotation: Any) -> bool:
@@ -494,8 +506,20 @@ def _check_space_values(config: ExperimentConfig) -> None:
 # ---------------------------------------------------------------------------------------------- loading
 
 
-def parse_config(data: Any, *, source: str = "config") -> ExperimentConfig:
-    """Validate a mapping into an ``ExperimentConfig``; raise one ``ConfigError`` describing all problems."""
+def parse_config(
+    data: Any,
+    *,
+    source: str = "config",
+    overrides: list[str] | tuple[str, ...] = (),
+    plugins: list[str] | tuple[str, ...] = (),
+) -> ExperimentConfig:
+    """Validate a mapping into an ``ExperimentConfig`` after applying ``a.b=value`` ``overrides`` and adding
+    ``plugins``; raise one ``ConfigError`` describing all problems."""
+    if overrides and isinstance(data, dict):
+        data = _set_paths(data, parse_overrides(overrides))
+    listed = (data.get("plugins") or []) if isinstance(data, dict) else None
+    if plugins and isinstance(listed, list):  # otherwise the check below reports what `plugins` holds
+        data = {**data, "plugins": list(dict.fromkeys([*listed, *plugins]))}
     if data is None:
         raise ConfigError(f"{source} is empty: it must be a YAML mapping with at least a 'name'")
     if not isinstance(data, dict):
@@ -518,6 +542,11 @@ def load_config(
     Only plain YAML is read (``yaml.safe_load``): a config executes no code besides importing the plugin
     modules it names (``plugins``, and ``plugins`` added here).
     """
+    return parse_config(read_experiment(path), overrides=overrides, plugins=plugins, source=repr(str(path)))
+
+
+def read_experiment(path: str | Path) -> Any:
+    """The YAML of an experiment file as plain data, not yet validated."""
     file = Path(path).expanduser()
     if not file.exists():
         raise ConfigError(f"config file {str(file)!r} does not exist. Check the path (see experiments/)")
@@ -528,18 +557,12 @@ def load_config(
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"cannot read {str(file)!r}: {error}") from None
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: plain data only, never code
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: plain data only, never code
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or str(error)
         raise ConfigError(f"{str(file)!r} is not valid YAML{where}: {problem}") from None
-    if overrides and isinstance(data, dict):
-        data = _set_paths(data, parse_overrides(overrides))
-    listed = (data.get("plugins") or []) if isinstance(data, dict) else None
-    if plugins and isinstance(listed, list):  # otherwise parse_config reports what `plugins` holds
-        data = {**data, "plugins": list(dict.fromkeys([*listed, *plugins]))}
-    return parse_config(data, source=repr(str(file)))
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

@@ -42,6 +42,7 @@ from cords_tune.atomic import write_atomically
 if TYPE_CHECKING:
     from cords_tune.config import ExperimentConfig
     from cords_tune.datasets import DataBundle
+    from cords_tune.models.given import GivenModel
 
 __all__ = ["FinalModel", "load_model", "MODEL_FILE"]
 
@@ -84,6 +85,7 @@ class FinalModel:
     device: str = "cpu"
     compressed: str | None = None
     quantized_engine: str | None = None
+    given: GivenModel | None = field(default=None, repr=False)  # the factory of a model given from Python
 
     @classmethod
     def from_training(
@@ -135,7 +137,9 @@ class FinalModel:
         return path
 
     @classmethod
-    def load(cls, path: str | Path, *, device: str | torch.device = "cpu") -> FinalModel:
+    def load(
+        cls, path: str | Path, *, device: str | torch.device = "cpu", model: Any = None
+    ) -> FinalModel:
         """Read a model saved by ``save`` (``weights_only``: nothing in the file is executed).
 
         Raises:
@@ -170,6 +174,7 @@ class FinalModel:
             device=str(torch.device(device)),
             compressed=compressed,
             quantized_engine=payload.get("quantized_engine"),
+            given=_given(model),
         )
 
     # ------------------------------------------------------------------------------------------ prediction
@@ -178,15 +183,13 @@ class FinalModel:
     def module(self) -> nn.Module:
         """The torch module with the saved weights, on ``device``, in eval mode (built on first use). A model
         a plugin registered is built after importing the plugins the experiment named."""
-        from cords_tune.models import MODELS, create_model
+        from cords_tune.models import MODELS, build_model
         from cords_tune.plugins import import_plugins
 
-        if self.model_name not in MODELS:
+        if self.given is None and self.model_name not in MODELS:
             import_plugins(self.info.get("plugins", []))
-
-        module = create_model(
-            self.model_name, input_shape=self.input_shape, num_classes=self.num_classes, params=self.model_params
-        )
+        module = build_model(self.model_name, self.model_params, input_shape=self.input_shape,
+                             num_classes=self.num_classes, given=self.given)
         if self.compressed:
             from cords_tune.compression import quantized_like
 
@@ -235,11 +238,19 @@ class FinalModel:
         return mean, std
 
 
-def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> FinalModel:
+def load_model(path: str | Path, *, device: str | torch.device = "cpu", model: Any = None) -> FinalModel:
     """Load a saved final model (``<run_dir>/model.pt``) for prediction: ``load_model(path).predict(x)``.
 
     Args:
         path: a ``model.pt`` written by ``cords-tune run`` or ``cords-tune train``.
         device: where to put the module and compute predictions, e.g. ``"cuda"``.
+        model: for a model given from Python (``run(..., model=factory)``), the same factory: the file holds
+            its weights, not its code.
     """
-    return FinalModel.load(path, device=device)
+    return FinalModel.load(path, device=device, model=model)
+
+
+def _given(model: Any) -> GivenModel | None:
+    from cords_tune.models.given import as_given
+
+    return as_given(model)

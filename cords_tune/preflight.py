@@ -3,35 +3,65 @@ a mistake that only the data reveals still costs seconds, not a cluster's worth 
 
 from __future__ import annotations
 
+from typing import Any
+
+import torch
+
 from cords_tune.config import ExperimentConfig, apply_params
-from cords_tune.datasets import DATASETS, DataBundle, load_dataset
+from cords_tune.datasets import DATASETS, DataBundle, bundle_splits, load_dataset
+from cords_tune.datasets.given import GIVEN, given_train_test
 from cords_tune.errors import ConfigError
-from cords_tune.models import create_model
+from cords_tune.models import GivenModel, build_model
 from cords_tune.selection import budget_for, uses_subsets
 
 __all__ = ["load_and_check", "check_budget", "check_models", "check_validation"]
 
 
-def load_and_check(config: ExperimentConfig, *, download: bool = True) -> DataBundle:
-    """Load the experiment's dataset and check the experiment against it.
+def load_and_check(
+    config: ExperimentConfig, *, download: bool = True, data: Any = None, model: GivenModel | None = None
+) -> DataBundle:
+    """Load the experiment's dataset (or take ``data`` given from Python) and check the experiment against it.
 
     Args:
         download: ``False`` keeps datasets that download (torchvision's) to the files already on disk.
+        data: data given from Python (``cords_tune.datasets.given`` lists the forms); the experiment's
+            dataset must then be ``python``.
+        model: a model given from Python, checked in place of the experiment's named model.
     """
+    bundle = _given_bundle(config, data) if data is not None else _load(config, download)
+    check_budget(config, bundle)
+    check_models(config, bundle, model)
+    check_validation(config, bundle)
+    return bundle
+
+
+def _load(config: ExperimentConfig, download: bool) -> DataBundle:
+    if config.dataset.name == GIVEN:
+        raise ConfigError(
+            "the experiment's data is given from Python (dataset.name: python), but no data was passed. Pass it "
+            "again: cords_tune.run(experiment, data=...) or cords_tune.resume(run_dir, data=...), or name a dataset",
+            path="dataset.name",
+        )
     params = dict(config.dataset.params)
     if not download and "download" in DATASETS.user_params(config.dataset.name):
         params["download"] = False
-    data = load_dataset(
+    return load_dataset(
         config.dataset.name,
         data_dir=config.dataset.data_dir,
         seed=config.seed,
         val_fraction=config.dataset.val_fraction,
         params=params,
     )
-    check_budget(config, data)
-    check_models(config, data)
-    check_validation(config, data)
-    return data
+
+
+def _given_bundle(config: ExperimentConfig, data: Any) -> DataBundle:
+    if config.dataset.name != GIVEN:
+        raise ConfigError(f"data was given from Python, but the experiment names dataset {config.dataset.name!r}. "
+                          "Set dataset.name: python, or pass no data", path="dataset.name")
+    if isinstance(data, DataBundle):
+        return data
+    raw = given_train_test(data, seed=config.seed, params=config.dataset.params)
+    return bundle_splits(GIVEN, raw, val_fraction=config.dataset.val_fraction, seed=config.seed)
 
 
 def check_validation(config: ExperimentConfig, data: DataBundle) -> None:
@@ -65,7 +95,7 @@ def check_budget(config: ExperimentConfig, data: DataBundle) -> None:
             )
 
 
-def check_models(config: ExperimentConfig, data: DataBundle) -> int:
+def check_models(config: ExperimentConfig, data: DataBundle, given: GivenModel | None = None) -> int:
     """Every model a trial may build can be built for this data: the base configuration and each probe
     value of each searched ``model.*`` domain (parameter values, input shape).
 
@@ -80,9 +110,10 @@ def check_models(config: ExperimentConfig, data: DataBundle) -> int:
     for path, value in variants:
         trial = config if path is None else apply_params(config, {path: value})
         try:
-            model = create_model(
-                trial.model.name, input_shape=data.input_shape, num_classes=data.num_classes, params=trial.model.params
-            )
+            model = build_model(trial.model.name, trial.model.params, input_shape=data.input_shape,
+                                num_classes=data.num_classes, given=given)
+            if given is not None:
+                _check_output(model, data)
         except ConfigError as error:
             if path is None:
                 raise
@@ -92,3 +123,17 @@ def check_models(config: ExperimentConfig, data: DataBundle) -> int:
             ) from None
         largest = max(largest, sum(p.numel() for p in model.parameters()))
     return largest
+
+
+def _check_output(model: torch.nn.Module, data: DataBundle) -> None:
+    """A network given from Python maps two samples of the data to (2, num_classes) logits."""
+    x = torch.as_tensor(data.x_train[:2]).float()
+    try:
+        with torch.no_grad():
+            logits = model.eval()(x)
+    except Exception as error:
+        raise ConfigError(f"the model given from Python fails on two samples of shape {tuple(x.shape)}: "
+                          f"{type(error).__name__}: {error}", path="model") from None
+    if tuple(logits.shape) != (2, data.num_classes):
+        raise ConfigError(f"the model given from Python must give (N, {data.num_classes}) logits for this data. "
+                          f"Got shape {tuple(logits.shape)} for {tuple(x.shape)} inputs", path="model")

@@ -15,7 +15,7 @@ import numpy as np
 from cords_tune.datasets.bundle import DataBundle, TrainTest, split_validation
 from cords_tune.registry import Registry
 
-__all__ = ["DATASETS", "DataBundle", "TrainTest", "load_dataset", "list_datasets"]
+__all__ = ["DATASETS", "DataBundle", "TrainTest", "load_dataset", "bundle_splits", "list_datasets"]
 
 DATASETS: Registry = Registry("dataset", fixed=("data_dir", "seed"))
 
@@ -36,6 +36,12 @@ def load_dataset(
     params = dict(params or {})
     DATASETS.check_params(name, params, path="dataset.params")
     raw: TrainTest = DATASETS.build(name, data_dir=Path(data_dir).expanduser(), seed=seed, **params)
+    return bundle_splits(name, raw, val_fraction=val_fraction, seed=seed)
+
+
+def bundle_splits(name: str, raw: TrainTest, *, val_fraction: float, seed: int) -> DataBundle:
+    """The ``DataBundle`` of a dataset's train and test splits, with a validation split carved (stratified,
+    seeded) from the training one."""
     x_train, y_train, x_val, y_val = split_validation(raw.x_train, raw.y_train, val_fraction, seed)
     return DataBundle(
         name=name,

@@ -19,14 +19,14 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
 from cords_tune.datasets.bundle import TrainTest, stratified_split
 from cords_tune.errors import ConfigError
 
-__all__ = ["FILE_DATASETS", "UserPath", "resolve_path", "encode_labels", "split_or_keep", "channel_stats"]
+__all__ = ["FILE_DATASETS", "ArraySource", "UserPath", "resolve_path", "encode_labels", "split_or_keep", "channel_stats"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,14 @@ FILE_DATASETS: tuple[str, ...] = ("npz", "csv", "image_folder")  # the datasets 
 
 _SHOWN = 5  # how many offending values or names a message lists
 _LOGGED_CLASSES = 20  # how many entries of a label mapping the log shows
+
+
+class ArraySource(Protocol):
+    """Where arrays came from, for error messages: a file (``UserPath``) or the data given from Python."""
+
+    dataset: str
+
+    def error(self, message: str) -> ConfigError: ...
 
 
 @dataclass(frozen=True)
@@ -100,7 +108,7 @@ def resolve_path(dataset: str, param: str, value: Any, *, kind: Literal["file", 
     return UserPath(dataset, param, given, path)
 
 
-def _values(y: Any, source: UserPath, what: str) -> np.ndarray:
+def _values(y: Any, source: ArraySource, what: str) -> np.ndarray:
     """The labels in ``y`` as a 1-D array of integers, booleans or strings, checked."""
     y = np.asarray(y)
     if y.dtype.kind == "O" and y.ndim == 1:  # pandas' object and extension columns: NumPy infers numbers or text
@@ -129,9 +137,9 @@ def _values(y: Any, source: UserPath, what: str) -> np.ndarray:
 
 def encode_labels(
     y_train: Any,
-    train_source: UserPath,
+    train_source: ArraySource,
     y_test: Any | None = None,
-    test_source: UserPath | None = None,
+    test_source: ArraySource | None = None,
     *,
     what: str = "labels",
 ) -> tuple[np.ndarray, np.ndarray | None, int]:
@@ -182,7 +190,7 @@ def encode_labels(
 
 
 def split_or_keep(
-    source: UserPath,
+    source: ArraySource,
     x_train: np.ndarray,
     y_train: np.ndarray,
     x_test: np.ndarray | None,

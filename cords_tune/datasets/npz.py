@@ -14,16 +14,17 @@ from __future__ import annotations
 import logging
 import zipfile
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from cords_tune.datasets import DATASETS
 from cords_tune.datasets.bundle import TrainTest
-from cords_tune.datasets.files import UserPath, encode_labels, resolve_path, split_or_keep
+from cords_tune.datasets.files import ArraySource, UserPath, encode_labels, resolve_path, split_or_keep
 from cords_tune.params import ParamCheck
 
-__all__ = ["npz"]
+__all__ = ["npz", "train_test_from_arrays"]
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,17 @@ def npz(
     test_fraction = check.number("test_fraction", test_fraction, low=0.0, high=1.0, low_open=True, high_open=True)
     standardize = check.boolean("standardize", standardize)
     source = resolve_path(_NAME, "path", path, kind="file", what="an .npz file with arrays x_train and y_train")
-    arrays = _read(source)
+    raw = train_test_from_arrays(_read(source), source, seed=seed, test_fraction=test_fraction, standardize=standardize)
+    logger.debug("npz: %d train / %d test samples of shape %s from %s", len(raw.y_train), len(raw.y_test),
+                 raw.x_train.shape[1:], source)
+    return raw
+
+
+def train_test_from_arrays(
+    arrays: Mapping[str, Any], source: ArraySource, *, seed: int, test_fraction: float, standardize: bool
+) -> TrainTest:
+    """The splits of ``x_train``, ``y_train`` and optionally ``x_test``, ``y_test``, checked and converted as the
+    module says; ``source`` names where they came from in error messages."""
     x_train = _inputs(arrays["x_train"], source, "x_train")
     _same_length(x_train, arrays["y_train"], source, "x_train", "y_train")
     x_test = y_test = None
@@ -76,13 +87,10 @@ def npz(
         arrays["y_train"], source, arrays.get("y_test"), source if x_test is not None else None,
         what="labels (y_train, y_test)",
     )
-    raw = split_or_keep(
+    return split_or_keep(
         source, x_train, y_train, x_test, y_test, num_classes=num_classes, test_fraction=test_fraction, seed=seed,
         standardize=standardize,
     )
-    logger.debug("npz: %d train / %d test samples of shape %s from %s", len(raw.y_train), len(raw.y_test),
-                 raw.x_train.shape[1:], source.path)
-    return raw
 
 
 def _read(source: UserPath) -> dict[str, np.ndarray]:
@@ -122,7 +130,7 @@ def _read(source: UserPath) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _inputs(x: np.ndarray, source: UserPath, name: str) -> np.ndarray:
+def _inputs(x: np.ndarray, source: ArraySource, name: str) -> np.ndarray:
     """``x`` as ``uint8`` images (N, C, H, W) or ``float32`` inputs, checked."""
     if x.dtype == np.uint8 and x.ndim == 3:
         x = x[:, None]  # (N, H, W): one-channel images
@@ -141,7 +149,7 @@ def _inputs(x: np.ndarray, source: UserPath, name: str) -> np.ndarray:
     return x
 
 
-def _same_length(x: np.ndarray, y: Any, source: UserPath, x_name: str, y_name: str) -> None:
+def _same_length(x: np.ndarray, y: Any, source: ArraySource, x_name: str, y_name: str) -> None:
     if np.ndim(y) != 1 or len(x) != len(y):
         raise source.error(f"must hold one label per sample. Got {x_name} of {len(x)} samples and {y_name} of "
                            f"shape {np.shape(y)} instead")

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from cords_tune.config import ExperimentConfig
 from cords_tune.datasets import DataBundle
-from cords_tune.models import create_model
+from cords_tune.models import GivenModel, build_model
 from cords_tune.selection import SelectionContext, Subset, budget_for, create_strategy, uses_subsets
 from cords_tune.selection.features import LastLayerGradients
 from cords_tune.training.device_data import DeviceSplit, resolve_device
@@ -66,10 +66,17 @@ class Trainer:
         data: the shared dataset bundle.
         epochs: length of the lr schedule; defaults to ``config.training.epochs``.
         full_data: train on all training data every epoch, whatever the strategy (the final retrain).
+        model: a model given from Python, built in place of the experiment's named one.
     """
 
     def __init__(
-        self, config: ExperimentConfig, data: DataBundle, *, epochs: int | None = None, full_data: bool = False
+        self,
+        config: ExperimentConfig,
+        data: DataBundle,
+        *,
+        epochs: int | None = None,
+        full_data: bool = False,
+        model: GivenModel | None = None,
     ) -> None:
         self.config = config
         self.epochs = epochs or config.training.epochs
@@ -85,8 +92,9 @@ class Trainer:
         self._test_arrays = (data.x_test, data.y_test, norm)
         self.num_classes = data.num_classes
 
-        self.model = create_model(
-            config.model.name, input_shape=data.input_shape, num_classes=data.num_classes, params=config.model.params
+        self.model = build_model(
+            config.model.name, config.model.params, input_shape=data.input_shape, num_classes=data.num_classes,
+            given=model,
         ).to(self.device)
         self.optimizer = build_optimizer(self.model.parameters(), config.training)
         self.scheduler = build_scheduler(self.optimizer, config.training, self.epochs)

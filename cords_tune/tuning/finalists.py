@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from cords_tune.models.given import GivenModel
 from cords_tune.config import ExperimentConfig, apply_params
 from cords_tune.rank_agreement import best_of
 from cords_tune.tuning.retrain import FinalResult, as_trial_task, retrain_best
@@ -122,6 +123,7 @@ def settle_finalists(
     count: int,
     *,
     on_done: Callable[[Finalist, int], None] | None = None,
+    model: GivenModel | None = None,
 ) -> Settled:
     """Train the top ``count`` of ``ranked`` on the full data (Ray tasks, submitted best first so that a
     cluster with fewer free slots trains the likeliest winners first) and pick the winner. ``on_done(finalist,
@@ -132,7 +134,7 @@ def settle_finalists(
     chosen = ranked[:count]
     configs = [apply_params(config, trial["params"]) for trial in chosen]
     started = time.perf_counter()
-    pending = {as_trial_task(retrain_best, c).remote(c, data_ref): rank for rank, c in enumerate(configs, 1)}
+    pending = {as_trial_task(retrain_best, c).remote(c, data_ref, model): rank for rank, c in enumerate(configs, 1)}
     done: dict[int, Finalist] = {}
     try:
         while pending:

@@ -12,6 +12,7 @@ from typing import Any
 import ray
 import torch
 
+from cords_tune.models.given import GivenModel
 from cords_tune.config import ExperimentConfig
 from cords_tune.datasets import DataBundle
 from cords_tune.final_model import MODEL_FILE, FinalModel
@@ -61,12 +62,12 @@ def keep_model(final: FinalResult, folder: Path) -> FinalResult:
     return replace(final, model=None, model_path=MODEL_FILE)
 
 
-def retrain_best(config: ExperimentConfig, data: DataBundle) -> FinalResult:
+def retrain_best(config: ExperimentConfig, data: DataBundle, model: GivenModel | None = None) -> FinalResult:
     """Train ``config`` on all training data for the final number of epochs; test once. The result carries
     the trained model (CPU weights)."""
     start = time.perf_counter()
     config = on_this_worker(config)
-    trainer = Trainer(config, data, epochs=config.final_epochs, full_data=True)
+    trainer = Trainer(config, data, epochs=config.final_epochs, full_data=True, model=model)
     history = trainer.fit()
     test_loss, test_accuracy = trainer.evaluate_test()
     return FinalResult(
@@ -84,17 +85,19 @@ def retrain_best(config: ExperimentConfig, data: DataBundle) -> FinalResult:
     )
 
 
-def retrain_on_cluster(config: ExperimentConfig, data_ref: ray.ObjectRef) -> FinalResult:
+def retrain_on_cluster(config: ExperimentConfig, data_ref: ray.ObjectRef, model: GivenModel | None = None) -> FinalResult:
     """Run ``retrain_best`` as a Ray task with the trial resources of ``config`` and wait for it."""
-    return ray.get(as_trial_task(retrain_best, config).remote(config, data_ref))
+    return ray.get(as_trial_task(retrain_best, config).remote(config, data_ref, model))
 
 
-def evaluate_trained(config: ExperimentConfig, data: DataBundle, checkpoint: Any) -> FinalResult:
+def evaluate_trained(
+    config: ExperimentConfig, data: DataBundle, checkpoint: Any, model: GivenModel | None = None
+) -> FinalResult:
     """Test the model a trial finished with (its last checkpoint), as ``retrain_best`` tests its model."""
     from cords_tune.tuning.trainable import CHECKPOINT_FILE
 
     start = time.perf_counter()
-    trainer = Trainer(on_this_worker(config), data)
+    trainer = Trainer(on_this_worker(config), data, model=model)
     with checkpoint.as_directory() as folder:
         state = torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=True, map_location=trainer.device)
     trainer.load_state_dict(state["trainer"])
@@ -116,9 +119,11 @@ def evaluate_trained(config: ExperimentConfig, data: DataBundle, checkpoint: Any
     )
 
 
-def evaluate_checkpoint_on_cluster(config: ExperimentConfig, data_ref: ray.ObjectRef, checkpoint: Any) -> FinalResult:
+def evaluate_checkpoint_on_cluster(
+    config: ExperimentConfig, data_ref: ray.ObjectRef, checkpoint: Any, model: GivenModel | None = None
+) -> FinalResult:
     """Run ``evaluate_trained`` as a Ray task with the trial resources of ``config`` and wait for it."""
-    return ray.get(as_trial_task(evaluate_trained, config).remote(config, data_ref, checkpoint))
+    return ray.get(as_trial_task(evaluate_trained, config).remote(config, data_ref, checkpoint, model))
 
 
 def as_trial_task(function: Any, config: ExperimentConfig) -> Any:

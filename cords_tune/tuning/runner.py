@@ -22,6 +22,7 @@ import pandas as pd
 from cords_tune.compression import compress_run
 from cords_tune.config import ExperimentConfig, apply_params, load_config, parse_config
 from cords_tune.datasets import DataBundle
+from cords_tune.models.given import GivenModel, as_given
 from cords_tune.errors import (
     ConfigError,
     CordsTuneError,
@@ -129,6 +130,8 @@ def run_experiment(
     on_progress: Callable[[Progress], None] | None = None,
     on_notice: Callable[[str], None] | None = None,
     address: str | None = None,
+    data: Any = None,
+    model: Any = None,
 ) -> RunResult:
     """Tune ``config`` on data subsets, train its top ``final.top_k`` configurations on the full data and keep
     the one with the best full-data validation score, write the results;
@@ -140,6 +143,10 @@ def run_experiment(
         on_progress: receives a ``Progress`` snapshot at each trial event (on the driver).
         on_notice: receives one-off lines of text: which Ray runs the trials, what they wait for.
         address: a Ray cluster to join; default: ``RAY_ADDRESS`` if set, else a private local Ray.
+        data: data given from Python in place of the experiment's dataset (``dataset.name: python``; the forms
+            are listed in ``cords_tune.datasets.given``); it reaches the trials through Ray's object store.
+        model: a model factory given from Python in place of the experiment's model (``model.name: python``;
+            see ``cords_tune.models.given``); it reaches the trials pickled.
 
     Raises:
         RunInterruptedError: the driver was interrupted; ``resume_experiment(run_dir)`` continues it.
@@ -147,11 +154,12 @@ def run_experiment(
     started = time.perf_counter()
     probe_address(address or os.environ.get("RAY_ADDRESS"))  # before anything is written
     output = check_output_dir(output_dir or config.output_dir)
-    data, timings = _load_data(config)
+    given = as_given(model)
+    data, timings = _load_data(config, data, given)
     # After the load, whose messages show paths as the user wrote them: resume must find the data and the
     # trial files from any directory.
     config = config.with_absolute_paths()
-    space = estimate_run_bytes(config, check_models(config, data), len(data.y_train))
+    space = estimate_run_bytes(config, check_models(config, data, given), len(data.y_train))
     if config.storage_path is None:  # trial files go into the run directory too
         check_free_space(output, space.total)
     else:
@@ -162,7 +170,7 @@ def run_experiment(
         run_dir = make_run_dir(output, config.name)
         with _disk_full_as_error(run_dir, space.total):
             write_text_atomic(run_dir / "config.yaml", config.to_yaml())
-            return _run(config, data, run_dir, timings, started, on_progress, resume=False)
+            return _run(config, data, run_dir, timings, started, on_progress, resume=False, model=given)
 
 
 def resume_experiment(
@@ -171,10 +179,13 @@ def resume_experiment(
     on_progress: Callable[[Progress], None] | None = None,
     on_notice: Callable[[str], None] | None = None,
     address: str | None = None,
+    data: Any = None,
+    model: Any = None,
 ) -> RunResult:
     """Continue an interrupted run: finished trials are kept, unfinished ones continue from their last
     checkpoint, then the finalists train on the full data (all of them again if they were interrupted) and the
-    baseline search, if asked for, continues or starts."""
+    baseline search, if asked for, continues or starts. A run whose data or model was given from Python needs
+    them given again (``data``, ``model``)."""
     started = time.perf_counter()
     probe_address(address or os.environ.get("RAY_ADDRESS"))
     run_dir = Path(run_dir).expanduser().resolve()
@@ -193,10 +204,12 @@ def resume_experiment(
             f"no tuning state to resume under {storage}/{experiment}: the run stopped before its first trial "
             f"started. Start it again with: cords-tune run {run_dir / 'config.yaml'}"
         )
-    data, timings = _load_data(config)
-    space = estimate_run_bytes(config, check_models(config, data), len(data.y_train))
+    given = as_given(model)
+    data, timings = _load_data(config, data, given)
+    space = estimate_run_bytes(config, check_models(config, data, given), len(data.y_train))
     with _ray_for(config, address, timings, on_notice), _disk_full_as_error(run_dir, space.total):
-        return _run(config, data, run_dir, timings, started, on_progress, resume=True, subset_summary=subset_summary)
+        return _run(config, data, run_dir, timings, started, on_progress, resume=True, model=given,
+                    subset_summary=subset_summary)
 
 
 @contextmanager
@@ -234,9 +247,9 @@ def _finished_summary(run_dir: Path) -> dict[str, Any] | None:
     return summary if summary and summary.get("status") == "ok" else None
 
 
-def _load_data(config: ExperimentConfig) -> tuple[DataBundle, dict[str, float]]:
+def _load_data(config: ExperimentConfig, given: Any, model: GivenModel | None) -> tuple[DataBundle, dict[str, float]]:
     tick = time.perf_counter()
-    data = load_and_check(config)
+    data = load_and_check(config, data=given, model=model)
     log.info("dataset %s", data.describe())
     return data, {"data_load_s": time.perf_counter() - tick}
 
@@ -253,6 +266,7 @@ class _Run:
     experiment: str
     on_progress: Callable[[Progress], None] | None
     resume: bool
+    model: GivenModel | None  # a model given from Python, sent to every trial and task
 
 
 def _run(
@@ -264,6 +278,7 @@ def _run(
     on_progress: Callable[[Progress], None] | None,
     *,
     resume: bool,
+    model: GivenModel | None,
     subset_summary: dict[str, Any] | None = None,
 ) -> RunResult:
     """The subset search with its finalists (unless ``subset_summary``: a resumed run finished it already), then
@@ -275,7 +290,7 @@ def _run(
     timings["data_put_s"] = time.perf_counter() - tick
     storage, experiment = _storage(config, run_dir)
     check_storage_visible(storage)
-    run = _Run(config, data, data_ref, run_dir, storage, experiment, on_progress, resume)
+    run = _Run(config, data, data_ref, run_dir, storage, experiment, on_progress, resume, model)
 
     if subset_summary is not None:
         summary, trials = subset_summary, _read_trials(run_dir / "trials.parquet")
@@ -317,7 +332,7 @@ def _search(
         if reserve:
             reserve.make()
         with progress_display(display, run.on_progress), watch_search() as stopped:
-            tuner = _tuner(config, run.data_ref, run.storage, experiment, display, resume=restore, phase=phase,
+            tuner = _tuner(config, run.data_ref, run.model, run.storage, experiment, display, resume=restore, phase=phase,
                            reserve=reserve)
             grid = tuner.fit()
     except KeyboardInterrupt:  # a second Ctrl-C, while Tune saved its state after the first
@@ -395,7 +410,7 @@ def _search_and_retrain(
                   else f"training the top {count} configs on the full data (finalists)")
         tick = time.perf_counter()
         try:
-            settled = settle_finalists(config, searched.ranked, run.data_ref, count,
+            settled = settle_finalists(config, searched.ranked, run.data_ref, count, model=run.model,
                                        on_done=lambda finalist, left: _finalist_done(run, finalist, left))
         except BaseException as error:  # the trials are paid for: keep them whatever stops the retrain
             interrupted = isinstance(error, KeyboardInterrupt)
@@ -421,7 +436,7 @@ def _search_and_retrain(
     summary["resumed"] = run.resume
     write_run(run_dir, summary, trials, best_config)
     if final and best_config.final.compress.enabled:  # after the run's files: compressing never loses them
-        summary.update(compress_run(run_dir, run.data, best_config))
+        summary.update(compress_run(run_dir, run.data, best_config, run.model))
         write_run(run_dir, summary, trials, best_config)
     return summary, trials
 
@@ -450,10 +465,10 @@ def _baseline(run: _Run, subset_summary: dict[str, Any], subset_trials: list[dic
     try:
         if best["status"] == "completed" and checkpoint is not None:
             _announce(run, display, "baseline: testing the best full-data trial")
-            final = evaluate_checkpoint_on_cluster(best_config, run.data_ref, checkpoint)
+            final = evaluate_checkpoint_on_cluster(best_config, run.data_ref, checkpoint, run.model)
         else:  # stopped early by ASHA: a user tuning on the full data would have to train it to the end too
             _announce(run, display, "baseline: retraining the best full-data config (it was stopped early)")
-            final = retrain_on_cluster(best_config, run.data_ref)
+            final = retrain_on_cluster(best_config, run.data_ref, run.model)
     except KeyboardInterrupt:  # the subset results are complete; resume redoes only this step
         raise RunInterruptedError(
             f"interrupted while finishing the best full-data configuration; the subset results and the baseline's trials "
@@ -516,6 +531,7 @@ def _storage(config: ExperimentConfig, run_dir: Path) -> tuple[str, str]:
 def _tuner(
     config: ExperimentConfig,
     data_ref: Any,
+    model: GivenModel | None,
     storage: str,
     experiment: str,
     display: str,
@@ -531,7 +547,7 @@ def _tuner(
     from ray.tune.search.optuna import OptunaSearch
 
     from cords_tune.tuning.search_space import to_tune_space
-    from cords_tune.tuning.trainable import train_trial
+    from cords_tune.tuning.trainable import trial_trainable
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     search = config.search
@@ -555,10 +571,7 @@ def _tuner(
     else:
         scheduler = FIFOScheduler()
 
-    trainable = tune.with_resources(
-        tune.with_parameters(train_trial, config=config, data=data_ref),
-        {"cpu": config.resources.cpus_per_trial, "gpu": config.resources.gpus_per_trial},
-    )
+    trainable = trial_trainable(config, data_ref, model)
     if resume:
         # Trials that finished stay finished; running, pending and errored ones continue from checkpoints.
         return tune.Tuner.restore(

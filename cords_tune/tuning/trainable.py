@@ -11,12 +11,13 @@ import ray
 import torch
 from ray import tune
 
+from cords_tune.models.given import GivenModel
 from cords_tune.config import ExperimentConfig, apply_params
 from cords_tune.datasets import DataBundle
 from cords_tune.plugins import import_plugins
 from cords_tune.training import EpochStats, Trainer
 
-__all__ = ["train_trial", "on_this_worker", "set_threads", "where_am_i", "CHECKPOINT_FILE"]
+__all__ = ["trial_trainable", "train_trial", "on_this_worker", "set_threads", "where_am_i", "CHECKPOINT_FILE"]
 
 CHECKPOINT_FILE = "trainer.pt"
 
@@ -36,7 +37,18 @@ def set_threads(config: ExperimentConfig) -> None:
     torch.set_num_threads(max(1, int(config.resources.cpus_per_trial)))
 
 
-def train_trial(params: dict[str, Any], *, config: ExperimentConfig, data: DataBundle) -> None:
+def trial_trainable(config: ExperimentConfig, data: Any, model: GivenModel | None = None) -> Any:
+    """``train_trial`` bound to ``config``, the data (a ``DataBundle`` or an ObjectRef of one) and a model given
+    from Python, asking Tune for a trial's resources: what a ``tune.Tuner`` runs."""
+    return tune.with_resources(
+        tune.with_parameters(train_trial, config=config, data=data, model=model),
+        {"cpu": config.resources.cpus_per_trial, "gpu": config.resources.gpus_per_trial},
+    )
+
+
+def train_trial(
+    params: dict[str, Any], *, config: ExperimentConfig, data: DataBundle, model: GivenModel | None = None
+) -> None:
     """Train ``config`` with the trial's sampled ``params`` on the shared dataset.
 
     ``data`` is resolved by ``tune.with_parameters`` from the one ObjectRef the driver put: each node reads
@@ -46,7 +58,7 @@ def train_trial(params: dict[str, Any], *, config: ExperimentConfig, data: DataB
     trial's (Population Based Training continues a trial from a better one's, with new hyperparameters).
     """
     trial_config = on_this_worker(apply_params(config, params))
-    trainer = Trainer(trial_config, data)
+    trainer = Trainer(trial_config, data, model=model)
     trial_id = tune.get_context().get_trial_id()
     restarts = 0
     checkpoint = tune.get_checkpoint()
