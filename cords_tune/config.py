@@ -304,6 +304,39 @@ class FaultToleranceConfig(_Strict):
     max_failures: int = Field(2, ge=0, description="retries of a trial whose worker died, from its last checkpoint")
 
 
+class MlflowConfig(_Strict):
+    tracking_uri: str | None = Field(
+        None, description="the MLflow tracking server or store, e.g. http://mlflow:5000 or file:///data/mlruns "
+        "(default: MLflow's own, MLFLOW_TRACKING_URI or ./mlruns)"
+    )
+    experiment_name: str | None = Field(None, description="default: the experiment's name")
+
+
+class WandbConfig(_Strict):
+    project: str = Field(..., min_length=1, description="the Weights & Biases project")
+    entity: str | None = None
+    group: str | None = Field(None, description="default: the run directory's name")
+    mode: Literal["online", "offline", "disabled"] = "online"
+
+
+class TrackingConfig(_Strict):
+    optuna_storage: str | None = Field(
+        "sqlite",
+        description="where the Optuna study of each search is kept: 'sqlite' (optuna.db in the run directory), an "
+        "SQLAlchemy URL (e.g. postgresql://host/db), or null (in memory only)",
+    )
+    mlflow: MlflowConfig | None = Field(None, description="log every trial to MLflow (needs the mlflow package)")
+    wandb: WandbConfig | None = Field(None, description="log every trial to Weights & Biases (needs wandb)")
+
+    @field_validator("optuna_storage")
+    @classmethod
+    def _storage_url(cls, value: str | None) -> str | None:
+        if value is None or value == "sqlite" or "://" in value:
+            return value
+        raise ValueError(f"must be 'sqlite', an SQLAlchemy URL such as sqlite:////abs/path/optuna.db or "
+                         f"postgresql://host/db, or null. Got {value!r}")
+
+
 class ExperimentConfig(_Strict):
     name: str = Field("experiment", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     seed: int = Field(0, ge=0, le=2**32 - 1, description="Optuna's samplers take seeds below 2**32")
@@ -320,6 +353,7 @@ class ExperimentConfig(_Strict):
     resources: ResourcesConfig = Field(default_factory=ResourcesConfig)
     final: FinalConfig = Field(default_factory=FinalConfig)
     fault_tolerance: FaultToleranceConfig = Field(default_factory=FaultToleranceConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     baseline: bool = Field(
         False,
         description="also tune on the full data (same space, trials, seed, ASHA and resources) and compare: "

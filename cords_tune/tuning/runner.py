@@ -56,7 +56,9 @@ from cords_tune.tuning.disk import (
 )
 from cords_tune.tuning.interrupts import SearchWatch, StopReason, watch_search
 from cords_tune.tuning.resources import TrialRequest, check_trial_resources
+from cords_tune.tuning.algorithms import asha_grace_period, build_scheduler, build_searcher
 from cords_tune.tuning.session import RaySession, first_line, probe_address, ray_session
+from cords_tune.tuning.tracking import StudyStore, check_tracking, logger_callbacks, study_store
 from cords_tune.tuning.storage import check_storage_visible, is_uri
 
 __all__ = [
@@ -153,6 +155,7 @@ def run_experiment(
     """
     started = time.perf_counter()
     probe_address(address or os.environ.get("RAY_ADDRESS"))  # before anything is written
+    check_tracking(config)
     output = check_output_dir(output_dir or config.output_dir)
     given = as_given(model)
     data, timings = _load_data(config, data, given)
@@ -193,6 +196,7 @@ def resume_experiment(
         raise ConfigError(f"{str(run_dir)!r} is not a run directory: it has no config.yaml. Give the directory "
                           "that `cords-tune run` printed")
     config = load_config(run_dir / "config.yaml")
+    check_tracking(config)
     subset_summary = _finished_summary(run_dir)
     if subset_summary and (not config.baseline or (run_dir / "comparison.json").is_file()):
         raise RunFinishedError(f"{run_dir} finished already; its results are in {run_dir / 'summary.json'}")
@@ -307,6 +311,7 @@ class _Searched:
     ranked: list[dict[str, Any]]  # the usable trials, best first, one per configuration
     best: dict[str, Any]
     best_config: ExperimentConfig
+    study: StudyStore | None  # where the search's Optuna study is kept
 
 
 def _search(
@@ -327,13 +332,14 @@ def _search(
     tick = time.perf_counter()
     local = not is_uri(run.storage)
     reserve = SpaceReserve.for_search(run.storage, experiment, config.search.num_trials) if local else None
+    study = study_store(config, folder, display)
     stopped: StopReason | None = None
     try:
         if reserve:
             reserve.make()
         with progress_display(display, run.on_progress), watch_search() as stopped:
-            tuner = _tuner(config, run.data_ref, run.model, run.storage, experiment, display, resume=restore, phase=phase,
-                           reserve=reserve)
+            tuner = _tuner(config, run.data_ref, run.model, run.storage, experiment, display, resume=restore,
+                           phase=phase, reserve=reserve, study=study, run_name=run.run_dir.name)
             grid = tuner.fit()
     except KeyboardInterrupt:  # a second Ctrl-C, while Tune saved its state after the first
         raise RunInterruptedError(
@@ -370,7 +376,7 @@ def _search(
             f"{next(iter(errors), 'none (diverged)')}. Trial logs are under {run.storage}/{experiment}"
         )
     ranked = rank_trials(usable, config.search.mode)
-    return _Searched(grid, trials, ranked, ranked[0], apply_params(config, ranked[0]["params"]))
+    return _Searched(grid, trials, ranked, ranked[0], apply_params(config, ranked[0]["params"]), study)
 
 
 def _early_stop_error(run: _Run, stopped: StopReason, seen: Progress | None, phase: str) -> CordsTuneError:
@@ -434,6 +440,7 @@ def _search_and_retrain(
     summary = _summary(config, run.data, trials, best, best_config, final, timings, started, settled=settled,
                        subset_best=searched.best)
     summary["resumed"] = run.resume
+    summary["optuna_study"] = searched.study.as_dict() if searched.study else None
     write_run(run_dir, summary, trials, best_config)
     if final and best_config.final.compress.enabled:  # after the run's files: compressing never loses them
         summary.update(compress_run(run_dir, run.data, best_config, run.model))
@@ -478,6 +485,7 @@ def _baseline(run: _Run, subset_summary: dict[str, Any], subset_trials: list[dic
     timings["final_wall_s"] = time.perf_counter() - tick
     summary = _summary(full, run.data, searched.trials, best, best_config, final, timings, started)
     summary["resumed"] = restore
+    summary["optuna_study"] = searched.study.as_dict() if searched.study else None
     write_run(folder, summary, searched.trials, best_config)
 
     dropped = sorted(set(run.config.search.space) - set(full.search.space))
@@ -539,38 +547,17 @@ def _tuner(
     resume: bool,
     phase: str,
     reserve: SpaceReserve | None,
+    study: StudyStore | None,
+    run_name: str,
 ):
     """A new Tuner, or the interrupted one restored from its experiment state (``resume``)."""
-    import optuna
     from ray import tune
-    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
-    from ray.tune.search.optuna import OptunaSearch
 
     from cords_tune.tuning.search_space import to_tune_space
     from cords_tune.tuning.trainable import trial_trainable
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     search = config.search
     space = to_tune_space(search.space)
-    searcher = None
-    if space:
-        if search.algorithm == "tpe":
-            # TPE starts from random trials; a third of the budget (3 to 10) before it models the space.
-            startup = max(3, min(10, search.num_trials // 3))
-            sampler = optuna.samplers.TPESampler(seed=config.seed, n_startup_trials=startup)
-        else:
-            sampler = optuna.samplers.RandomSampler(seed=config.seed)
-        searcher = OptunaSearch(sampler=sampler)
-    if search.asha.enabled:
-        scheduler = ASHAScheduler(
-            time_attr="training_iteration",
-            max_t=config.training.epochs,
-            grace_period=asha_grace_period(config),
-            reduction_factor=search.asha.reduction_factor,
-        )
-    else:
-        scheduler = FIFOScheduler()
-
     trainable = trial_trainable(config, data_ref, model)
     if resume:
         # Trials that finished stay finished; running, pending and errored ones continue from checkpoints.
@@ -592,8 +579,8 @@ def _tuner(
         tune_config=tune.TuneConfig(
             metric=search.metric,
             mode=search.mode,
-            search_alg=searcher,
-            scheduler=scheduler,
+            search_alg=build_searcher(config, study),
+            scheduler=build_scheduler(config),
             num_samples=search.num_trials,
             max_concurrent_trials=search.max_concurrent_trials,
             reuse_actors=True,
@@ -602,28 +589,11 @@ def _tuner(
             name=experiment,
             storage_path=storage,
             verbose=0,
-            callbacks=[progress, watch],
+            callbacks=[progress, watch, *logger_callbacks(config, run_name, phase)],
             failure_config=tune.FailureConfig(max_failures=config.fault_tolerance.max_failures),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=config.fault_tolerance.keep_checkpoints),
         ),
     )
-
-
-def asha_grace_period(config: ExperimentConfig) -> int:
-    """ASHA's first rung, moved past the full-data warm start when needed: a trial stopped during its
-    warm start would have paid full-data prices and never trained on a subset."""
-    warm = config.selection.warm_start_epochs
-    domain = config.search.space.get("selection.warm_start_epochs")
-    if domain is not None:
-        warm = max([warm] + [int(v) for v in domain.extremes])
-    grace = config.search.asha.grace_period
-    if uses_subsets(config.selection.strategy) and grace <= warm:
-        log.warning(
-            "search.asha.grace_period %d is within the %d full-data warm-start epochs; using %d so that "
-            "trials are compared once they have trained on subsets", grace, warm, warm + 1,
-        )
-        grace = warm + 1
-    return min(grace, config.training.epochs)
 
 
 def full_data_variant(config: ExperimentConfig) -> ExperimentConfig:

@@ -1,0 +1,68 @@
+"""The search algorithms of a tuning run, built from the experiment: Optuna's sampler (TPE or random) behind
+Ray Tune's ``OptunaSearch``, and ASHA (or FIFO) as the scheduler. Running the phases is the runner's."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from cords_tune.config import ExperimentConfig
+from cords_tune.selection import uses_subsets
+from cords_tune.tuning.tracking import StudyStore
+
+__all__ = ["build_searcher", "build_scheduler", "asha_grace_period"]
+
+log = logging.getLogger(__name__)
+
+
+def build_searcher(config: ExperimentConfig, study: StudyStore | None = None) -> Any:
+    """``OptunaSearch`` over the experiment's space with its seeded sampler, its study kept in ``study``; ``None``
+    when nothing is searched (Tune then runs ``num_trials`` copies of the fixed config)."""
+    import optuna
+    from ray.tune.search.optuna import OptunaSearch
+
+    search = config.search
+    if not search.space:
+        return None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if search.algorithm == "tpe":
+        # TPE starts from random trials; a third of the budget (3 to 10) before it models the space.
+        startup = max(3, min(10, search.num_trials // 3))
+        sampler = optuna.samplers.TPESampler(seed=config.seed, n_startup_trials=startup)
+    else:
+        sampler = optuna.samplers.RandomSampler(seed=config.seed)
+    if study is None:
+        return OptunaSearch(sampler=sampler)
+    return OptunaSearch(sampler=sampler, storage=study.open(), study_name=study.study_name)
+
+
+def build_scheduler(config: ExperimentConfig) -> Any:
+    """ASHA on epochs (``training_iteration``) when enabled, else FIFO: every trial runs all its epochs."""
+    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+
+    asha = config.search.asha
+    if not asha.enabled:
+        return FIFOScheduler()
+    return ASHAScheduler(
+        time_attr="training_iteration",
+        max_t=config.training.epochs,
+        grace_period=asha_grace_period(config),
+        reduction_factor=asha.reduction_factor,
+    )
+
+
+def asha_grace_period(config: ExperimentConfig) -> int:
+    """ASHA's first rung, moved past the full-data warm start when needed: a trial stopped during its
+    warm start would have paid full-data prices and never trained on a subset."""
+    warm = config.selection.warm_start_epochs
+    domain = config.search.space.get("selection.warm_start_epochs")
+    if domain is not None:
+        warm = max([warm] + [int(v) for v in domain.extremes])
+    grace = config.search.asha.grace_period
+    if uses_subsets(config.selection.strategy) and grace <= warm:
+        log.warning(
+            "search.asha.grace_period %d is within the %d full-data warm-start epochs; using %d so that "
+            "trials are compared once they have trained on subsets", grace, warm, warm + 1,
+        )
+        grace = warm + 1
+    return min(grace, config.training.epochs)
