@@ -47,12 +47,11 @@ def experiment(
         raw: Any = source.to_data()
         named = {section for section in ("dataset", "model") if "name" in getattr(source, section).model_fields_set}
         where = "the ExperimentConfig"
-    elif isinstance(source, Mapping):
-        raw, where = _copy(source), "the experiment mapping"
-        named = {s for s in ("dataset", "model") if isinstance(raw.get(s), Mapping) and "name" in raw[s]}
-    elif isinstance(source, (str, Path)):
-        raw, where = read_experiment(source), repr(str(source))
-        named = {s for s in ("dataset", "model") if isinstance(raw, dict) and isinstance(raw.get(s), dict)
+    elif isinstance(source, (Mapping, str, Path)):
+        is_file = not isinstance(source, Mapping)
+        raw = read_experiment(source) if is_file else _copy(source)
+        where = repr(str(source)) if is_file else "the experiment mapping"
+        named = {s for s in ("dataset", "model") if isinstance(raw, dict) and isinstance(raw.get(s), Mapping)
                  and "name" in raw[s]}
     else:
         raise ConfigError(f"an experiment is a YAML file's path, a mapping of its sections or an ExperimentConfig. "

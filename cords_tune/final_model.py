@@ -174,7 +174,7 @@ class FinalModel:
             device=str(torch.device(device)),
             compressed=compressed,
             quantized_engine=payload.get("quantized_engine"),
-            given=_given(model),
+            given=_given(model, payload["model_name"], path),
         )
 
     # ------------------------------------------------------------------------------------------ prediction
@@ -250,7 +250,11 @@ def load_model(path: str | Path, *, device: str | torch.device = "cpu", model: A
     return FinalModel.load(path, device=device, model=model)
 
 
-def _given(model: Any) -> GivenModel | None:
+def _given(model: Any, model_name: str, path: str | Path) -> GivenModel | None:
+    from cords_tune.datasets.given import GIVEN
     from cords_tune.models.given import as_given
 
+    if model is not None and model_name != GIVEN:
+        raise ValueError(f"{str(path)!r} holds the registered model {model_name!r}, which cords-tune builds "
+                         "itself: load it without model=")
     return as_given(model)

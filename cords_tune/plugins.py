@@ -112,6 +112,10 @@ def _import_file(file: Path, path: str) -> ModuleType:
     if not file.is_file():
         raise ConfigError(f"plugin file {str(file)!r} does not exist. Check the path (relative paths start from "
                           "the current directory)", path=path)
+    other = importlib.util.find_spec(name)
+    if other is not None and other.origin and Path(other.origin).resolve() != file.resolve():
+        raise ConfigError(f"plugin {str(file)!r} would be imported as module {name!r}, which would hide the module "
+                          f"of that name at {other.origin}. Rename the file", path=path)
     spec = importlib.util.spec_from_file_location(name, file)
     assert spec is not None and spec.loader is not None  # a .py path always has a source loader
     module = importlib.util.module_from_spec(spec)

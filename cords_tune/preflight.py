@@ -12,9 +12,10 @@ from cords_tune.datasets import DATASETS, DataBundle, bundle_splits, load_datase
 from cords_tune.datasets.given import GIVEN, given_train_test
 from cords_tune.errors import ConfigError
 from cords_tune.models import GivenModel, build_model
+from cords_tune.models.given import check_head
 from cords_tune.selection import budget_for, uses_subsets
 
-__all__ = ["load_and_check", "check_budget", "check_models", "check_validation"]
+__all__ = ["load_and_check", "load_data", "check_against_data", "check_budget", "check_models", "check_validation"]
 
 
 def load_and_check(
@@ -28,14 +29,23 @@ def load_and_check(
             dataset must then be ``python``.
         model: a model given from Python, checked in place of the experiment's named model.
     """
-    bundle = _given_bundle(config, data) if data is not None else _load(config, download)
-    check_budget(config, bundle)
-    check_models(config, bundle, model)
-    check_validation(config, bundle)
+    bundle = load_data(config, download=download, data=data)
+    check_against_data(config, bundle, model)
     return bundle
 
 
-def _load(config: ExperimentConfig, download: bool) -> DataBundle:
+def check_against_data(config: ExperimentConfig, data: DataBundle, model: GivenModel | None = None) -> int:
+    """Every check of the experiment against its loaded data; returns the largest model's parameter count."""
+    check_budget(config, data)
+    largest = check_models(config, data, model)
+    check_validation(config, data)
+    return largest
+
+
+def load_data(config: ExperimentConfig, *, download: bool = True, data: Any = None) -> DataBundle:
+    """The experiment's data: ``data`` given from Python, or its dataset loaded (nothing checked yet)."""
+    if data is not None:
+        return _given_bundle(config, data)
     if config.dataset.name == GIVEN:
         raise ConfigError(
             "the experiment's data is given from Python (dataset.name: python), but no data was passed. Pass it "
@@ -126,7 +136,8 @@ def check_models(config: ExperimentConfig, data: DataBundle, given: GivenModel |
 
 
 def _check_output(model: torch.nn.Module, data: DataBundle) -> None:
-    """A network given from Python maps two samples of the data to (2, num_classes) logits."""
+    """A network given from Python maps two samples of the data to (2, num_classes) logits, and they come
+    from the layer taken as its head."""
     x = torch.as_tensor(data.x_train[:2]).float()
     try:
         with torch.no_grad():
@@ -137,3 +148,4 @@ def _check_output(model: torch.nn.Module, data: DataBundle) -> None:
     if tuple(logits.shape) != (2, data.num_classes):
         raise ConfigError(f"the model given from Python must give (N, {data.num_classes}) logits for this data. "
                           f"Got shape {tuple(logits.shape)} for {tuple(x.shape)} inputs", path="model")
+    check_head(model, x, "the model given from Python")

@@ -125,7 +125,7 @@ def test_a_python_dataset_without_data_says_to_pass_it():
 
 def test_a_network_is_wrapped_around_its_last_linear_layer():
     network = net((5,), 3, hidden=7)
-    model = as_classifier(network)
+    model = as_classifier(network, 3)
     x = torch.randn(4, 5)
     assert torch.equal(model(x), network(x))
     assert torch.allclose(model.embed(x), network[:3](x)), "embed is what enters the last nn.Linear"
@@ -143,7 +143,7 @@ def test_an_nn_module_class_takes_the_arguments_it_declares():
     [
         (net, {"width": 3}, r"cannot be called with .*'width'.*Its parameters are: input_shape, num_classes, hidden"),
         (lambda input_shape, num_classes: "not a module", {}, "must build an nn.Module. Got str"),
-        (lambda input_shape, num_classes: nn.Sequential(nn.Flatten(), nn.ReLU()), {}, "has no nn.Linear"),
+        (lambda input_shape, num_classes: nn.Sequential(nn.Flatten(), nn.ReLU()), {}, "an nn.Linear with 3 outputs"),
         (net, {"num_classes": 4}, "num_classes come from the data"),
     ],
 )
@@ -155,7 +155,7 @@ def test_a_factory_that_cannot_build_is_a_config_error(factory, params, expect):
 def test_a_network_with_the_wrong_output_is_refused_before_any_trial():
     config = experiment(SMALL, data=True, model=True)
     wrong = GivenModel(lambda input_shape, num_classes, hidden=4: net(input_shape, num_classes + 1, hidden))
-    with pytest.raises(ConfigError, match=r"must give \(N, 3\) logits for this data. Got shape \(2, 4\)"):
+    with pytest.raises(ConfigError, match=r"last layer is an nn.Linear with 3 outputs \(one per class"):
         load_and_check(config, data=blobs(), model=wrong)
 
 
@@ -171,3 +171,76 @@ def test_a_model_given_from_python_is_loaded_with_its_factory(tmp_path):
     assert loaded.predict(x).tolist() == cords_tune.load_model(path, model=net).predict(x).tolist()
     with pytest.raises(ConfigError, match="no model was passed"):
         cords_tune.load_model(path).predict(x)
+
+
+class HeadFirst(nn.Module):
+    """The class head is registered before the body: the last-registered Linear is not the head."""
+
+    def __init__(self, input_shape, num_classes, hidden=12):
+        super().__init__()
+        self.fc = nn.Linear(hidden, num_classes)
+        self.body = nn.Sequential(nn.Flatten(), nn.Linear(int(np.prod(input_shape)), hidden), nn.ReLU())
+
+    def forward(self, x):
+        return self.fc(self.body(x))
+
+
+def test_the_head_is_the_linear_layer_with_one_output_per_class():
+    model = GivenModel(HeadFirst).build((5,), 3, {})
+    assert model.head is model.network.fc and model.embedding_dim == 12
+
+
+@pytest.mark.parametrize(
+    ("factory", "expect"),
+    [
+        (lambda input_shape, num_classes: nn.Sequential(nn.Flatten(), nn.Linear(5, num_classes), nn.Softmax(1)),
+         "its logits are not the output of its last nn.Linear"),
+        (lambda input_shape, num_classes: nn.Sequential(nn.Flatten(), nn.Linear(5, num_classes, bias=False)),
+         "must have a bias"),
+    ],
+)
+def test_a_head_selection_cannot_use_is_refused_before_any_trial(factory, expect):
+    config = experiment(SMALL, data=True, model=True)
+    with pytest.raises(ConfigError, match=expect):
+        load_and_check(config.model_copy(update={"search": config.search.model_copy(update={"space": {}})}),
+                       data=blobs(), model=GivenModel(factory))
+
+
+def test_a_built_network_is_refused_with_what_to_pass_instead():
+    with pytest.raises(ConfigError, match=r"Got a built Sequential: pass its class \(Sequential\) or a function"):
+        GivenModel(net((5,), 3))
+
+
+def test_an_error_inside_the_factory_is_reported_with_its_line():
+    def broken(input_shape, num_classes, hidden=4):
+        raise ValueError("hidden must be even")
+
+    with pytest.raises(ConfigError, match=r"failed to build the network .*ValueError: hidden must be even \(at .*test_api.py"):
+        GivenModel(broken).build((5,), 3, {"hidden": 3})
+
+
+def test_a_dataset_of_mixed_shapes_is_refused():
+    items = TensorDataset(torch.zeros(4, 3), torch.zeros(4, dtype=torch.long))
+    mixed = [items[0], (torch.zeros(5), torch.tensor(1))]
+
+    class Mixed(torch.utils.data.Dataset):
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, i):
+            return mixed[i]
+
+    with pytest.raises(ConfigError, match="must give inputs of one shape from its train Dataset"):
+        load_and_check(experiment(SMALL, data=True, model=True), data=Mixed(), model=GivenModel(net))
+
+
+def test_a_registry_model_is_not_loaded_with_a_factory(tmp_path):
+    from cords_tune.final_model import FinalModel
+    from cords_tune.models import create_model
+
+    config = experiment({**SMALL, "dataset": {"name": "synthetic", "params": {"num_samples": 120}}})
+    data = load_and_check(config)
+    module = create_model("mlp", input_shape=data.input_shape, num_classes=data.num_classes, params={})
+    path = FinalModel.from_training(module, config, data).save(tmp_path / "model.pt")
+    with pytest.raises(ValueError, match="holds the registered model 'mlp'.*load it without model="):
+        cords_tune.load_model(path, model=net)

@@ -114,3 +114,10 @@ def test_config_errors_are_value_errors_and_survive_pickling():
     copy = pickle.loads(pickle.dumps(error))  # as Ray sends a worker's error to the driver
     assert type(copy) is UnknownNameError and str(copy) == str(error)
     assert (copy.kind, copy.name, copy.path) == ("dataset", "bc", "dataset.name")
+
+
+def test_a_plugin_file_that_would_hide_an_installed_module_is_refused(tmp_path):
+    shadow = tmp_path / "colorsys.py"  # the standard library's, not imported yet
+    shadow.write_text("")
+    with pytest.raises(ConfigError, match="would hide the module of that name"):
+        import_plugins([str(shadow)])

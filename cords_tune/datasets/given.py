@@ -120,6 +120,13 @@ def _from_datasets(train: Any, test: Any | None) -> dict[str, np.ndarray]:
             labels.append(_array(item[1], f"y_{split}"))
         if not inputs:
             raise GivenData().error(f"must hold samples. Its {split} Dataset is empty")
+        shapes = sorted({x.shape for x in inputs}, key=str)
+        if len(shapes) > 1:
+            raise GivenData().error(f"must give inputs of one shape from its {split} Dataset. Got shapes "
+                                    f"{', '.join(map(str, shapes[:5]))}: resize them in the Dataset's transform")
+        if any(label.size != 1 for label in labels):
+            raise GivenData().error(f"must give one class label per sample from its {split} Dataset. Got labels of "
+                                    f"shape {labels[0].shape} (one-hot? give the class index)")
         arrays[f"x_{split}"] = np.stack(inputs)
-        arrays[f"y_{split}"] = np.asarray(labels).reshape(len(labels))
+        arrays[f"y_{split}"] = np.asarray([label.reshape(()) for label in labels])
     return arrays

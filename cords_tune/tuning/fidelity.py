@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from cords_tune.models.given import GivenModel
 from cords_tune.config import ExperimentConfig, apply_params
 from cords_tune.datasets import DataBundle
 from cords_tune.errors import ConfigError, RunFailedError, RunInterruptedError
@@ -55,11 +54,11 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def train_to_end(config: ExperimentConfig, data: DataBundle, model: GivenModel | None = None) -> dict[str, Any]:
+def train_to_end(config: ExperimentConfig, data: DataBundle) -> dict[str, Any]:
     """Train one configuration for all its epochs (no early stopping); its last epoch's validation scores."""
     from cords_tune.tuning.trainable import on_this_worker
 
-    history = Trainer(on_this_worker(config), data, model=model).fit()
+    history = Trainer(on_this_worker(config), data).fit()
     last = history[-1].as_dict()
     return {
         "score": last[config.search.metric],
@@ -77,7 +76,6 @@ def train_configs(
     points: list[dict[str, Any]],
     data_ref: Any,
     on_progress: Callable[[Progress], None] | None = None,
-    model: GivenModel | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """Train every point under every arm (e.g. ``{"subset": config, "full": full_data_variant(config)}``)
     as Ray tasks; return each arm's results in the order of ``points``. ``selection.*`` values of a point
@@ -90,7 +88,7 @@ def train_configs(
             if not uses_subsets(arm.selection.strategy):
                 point = {k: v for k, v in point.items() if not k.startswith("selection.")}
             trial = apply_params(arm, point)
-            pending[as_trial_task(train_to_end, trial).remote(trial, data_ref, model)] = (label, index)
+            pending[as_trial_task(train_to_end, trial).remote(trial, data_ref)] = (label, index)
     results: dict[str, list[Any]] = {label: [None] * len(points) for label in arms}
     progress = Progress(total=len(pending), phase=f"fidelity: {len(points)} configurations x {len(arms)} arms")
     try:

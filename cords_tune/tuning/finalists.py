@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from cords_tune.models.given import GivenModel
 from cords_tune.config import ExperimentConfig, apply_params
+from cords_tune.models.given import GivenModel
 from cords_tune.rank_agreement import best_of
 from cords_tune.tuning.retrain import FinalResult, as_trial_task, retrain_best
 from cords_tune.tuning.session import first_line

@@ -12,10 +12,10 @@ from typing import Any
 import ray
 import torch
 
-from cords_tune.models.given import GivenModel
 from cords_tune.config import ExperimentConfig
 from cords_tune.datasets import DataBundle
 from cords_tune.final_model import MODEL_FILE, FinalModel
+from cords_tune.models.given import GivenModel
 from cords_tune.training import Trainer
 from cords_tune.tuning.trainable import on_this_worker
 

@@ -31,7 +31,7 @@ from cords_tune.errors import (
     RunFinishedError,
     RunInterruptedError,
 )
-from cords_tune.preflight import check_models, load_and_check
+from cords_tune.preflight import check_against_data, load_data
 from cords_tune.reports import (
     build_comparison,
     comparison_section,
@@ -158,11 +158,11 @@ def run_experiment(
     check_tracking(config)
     output = check_output_dir(output_dir or config.output_dir)
     given = as_given(model)
-    data, timings = _load_data(config, data, given)
+    data, largest_model, timings = _load_data(config, data, given)
     # After the load, whose messages show paths as the user wrote them: resume must find the data and the
     # trial files from any directory.
     config = config.with_absolute_paths()
-    space = estimate_run_bytes(config, check_models(config, data, given), len(data.y_train))
+    space = estimate_run_bytes(config, largest_model, len(data.y_train))
     if config.storage_path is None:  # trial files go into the run directory too
         check_free_space(output, space.total)
     else:
@@ -209,8 +209,8 @@ def resume_experiment(
             f"started. Start it again with: cords-tune run {run_dir / 'config.yaml'}"
         )
     given = as_given(model)
-    data, timings = _load_data(config, data, given)
-    space = estimate_run_bytes(config, check_models(config, data, given), len(data.y_train))
+    data, largest_model, timings = _load_data(config, data, given)
+    space = estimate_run_bytes(config, largest_model, len(data.y_train))
     with _ray_for(config, address, timings, on_notice), _disk_full_as_error(run_dir, space.total):
         return _run(config, data, run_dir, timings, started, on_progress, resume=True, model=given,
                     subset_summary=subset_summary)
@@ -251,11 +251,15 @@ def _finished_summary(run_dir: Path) -> dict[str, Any] | None:
     return summary if summary and summary.get("status") == "ok" else None
 
 
-def _load_data(config: ExperimentConfig, given: Any, model: GivenModel | None) -> tuple[DataBundle, dict[str, float]]:
+def _load_data(
+    config: ExperimentConfig, given: Any, model: GivenModel | None
+) -> tuple[DataBundle, int, dict[str, float]]:
+    """The run's data, checked against the experiment; the largest model's parameter count; the load time."""
     tick = time.perf_counter()
-    data = load_and_check(config, data=given, model=model)
+    data = load_data(config, data=given)
+    largest_model = check_against_data(config, data, model)
     log.info("dataset %s", data.describe())
-    return data, {"data_load_s": time.perf_counter() - tick}
+    return data, largest_model, {"data_load_s": time.perf_counter() - tick}
 
 
 @dataclass(frozen=True)

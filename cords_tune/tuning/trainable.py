@@ -11,9 +11,9 @@ import ray
 import torch
 from ray import tune
 
-from cords_tune.models.given import GivenModel
 from cords_tune.config import ExperimentConfig, apply_params
 from cords_tune.datasets import DataBundle
+from cords_tune.models.given import GivenModel
 from cords_tune.plugins import import_plugins
 from cords_tune.training import EpochStats, Trainer
 
