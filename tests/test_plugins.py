@@ -117,7 +117,8 @@ def test_config_errors_are_value_errors_and_survive_pickling():
 
 
 def test_a_plugin_file_that_would_hide_an_installed_module_is_refused(tmp_path):
-    shadow = tmp_path / "colorsys.py"  # the standard library's, not imported yet
+    shadow = tmp_path / "tabnanny.py"  # the standard library's, not imported yet
+    assert "tabnanny" not in sys.modules
     shadow.write_text("")
     with pytest.raises(ConfigError, match="would hide the module of that name"):
         import_plugins([str(shadow)])
