@@ -11,26 +11,24 @@ from cords_tune.atomic import write_atomically
 __all__ = ["plot_comparison", "plot_tradeoff", "plot_fidelity"]
 
 
-def _pyplot() -> Any:
-    import matplotlib
+def _figure(rows: int, columns: int, size: tuple[float, float]) -> tuple[Any, Any]:
+    """A figure and its axes, made without pyplot: no backend is chosen and no global state is touched, so
+    a user's own matplotlib set-up is left as it was (and no display is needed)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")  # no display needed (servers, CI, Ray workers)
-    import matplotlib.pyplot as plt
-
-    return plt
+    figure = Figure(figsize=size)
+    return figure, figure.subplots(rows, columns)
 
 
 def _save(figure: Any, path: Path) -> None:
     figure.tight_layout()
     write_atomically(path, lambda tmp: figure.savefig(tmp, format="png", dpi=120))
-    _pyplot().close(figure)
 
 
 def plot_comparison(comparison: dict[str, Any], path: Path) -> None:
     """Wall-clock and test accuracy side by side, and this run as a point of speedup against accuracy."""
-    plt = _pyplot()
     c = comparison
-    figure, (times, accuracy, tradeoff) = plt.subplots(1, 3, figsize=(14, 4.2))
+    figure, (times, accuracy, tradeoff) = _figure(1, 3, (14, 4.2))
     labels = [f"{c['strategy']} {c['fraction']:g}", "full data"]
     tuning = [c["tuning_wall_s_subset"], c["tuning_wall_s_full"]]
     extra = [c["final_retrain_wall_s_subset"], c["end_to_end_wall_s_full"] - c["tuning_wall_s_full"]]
@@ -55,8 +53,7 @@ def plot_comparison(comparison: dict[str, Any], path: Path) -> None:
 
 def plot_tradeoff(rows: list[dict[str, Any]], path: Path, *, title: str = "") -> None:
     """Several comparisons (strategies x fractions) as points of speedup against accuracy delta."""
-    plt = _pyplot()
-    figure, axes = plt.subplots(1, 1, figsize=(7, 5))
+    figure, axes = _figure(1, 1, (7, 5))
     _tradeoff_axes(axes, rows)
     if title:
         axes.set_title(title)
@@ -87,8 +84,7 @@ def _tradeoff_axes(axes: Any, rows: list[dict[str, Any]]) -> None:
 
 def plot_fidelity(fidelity: dict[str, Any], path: Path) -> None:
     """Each sampled configuration's validation score on subsets against on the full data."""
-    plt = _pyplot()
-    figure, axes = plt.subplots(1, 1, figsize=(6, 5.5))
+    figure, axes = _figure(1, 1, (6, 5.5))
     rows = fidelity["configs"]
     x = [r["score_full"] for r in rows]
     y = [r["score_subset"] for r in rows]
