@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -81,7 +82,11 @@ class Trainer:
         self.config = config
         self.epochs = epochs or config.training.epochs
         self.device = resolve_device(config.training.device)
-        torch.manual_seed(config.seed)
+        # Model init and dropout draw from torch's global generators: the trainer keeps their states as its own
+        # and lends them to torch only while it works (``_own_rng``), so it never changes the caller's.
+        self._cpu_rng = torch.Generator().manual_seed(config.seed).get_state()
+        self._cuda_rng = (torch.Generator(device=self.device).manual_seed(config.seed).get_state()
+                          if self.device.type == "cuda" else None)
         self._shuffle = torch.Generator().manual_seed(config.seed)
         self._augment = torch.Generator(device=self.device).manual_seed(config.seed)
 
@@ -92,10 +97,11 @@ class Trainer:
         self._test_arrays = (data.x_test, data.y_test, norm)
         self.num_classes = data.num_classes
 
-        self.model = build_model(
-            config.model.name, config.model.params, input_shape=data.input_shape, num_classes=data.num_classes,
-            given=model,
-        ).to(self.device)
+        with self._own_rng():
+            self.model = build_model(
+                config.model.name, config.model.params, input_shape=data.input_shape, num_classes=data.num_classes,
+                given=model,
+            ).to(self.device)
         self.optimizer = build_optimizer(self.model.parameters(), config.training)
         self.scheduler = build_scheduler(self.optimizer, config.training, self.epochs)
 
@@ -126,6 +132,25 @@ class Trainer:
         return history
 
     def run_epoch(self) -> EpochStats:
+        with self._own_rng():
+            return self._run_epoch()
+
+    @contextmanager
+    def _own_rng(self) -> Iterator[None]:
+        """torch's global generators set to this trainer's states for the block, then given back as they were."""
+        cuda = [self.device] if self._cuda_rng is not None else []
+        with torch.random.fork_rng(devices=cuda):
+            torch.set_rng_state(self._cpu_rng)
+            if cuda:
+                torch.cuda.set_rng_state(self._cuda_rng, self.device)
+            try:
+                yield
+            finally:
+                self._cpu_rng = torch.get_rng_state()
+                if cuda:
+                    self._cuda_rng = torch.cuda.get_rng_state(self.device)
+
+    def _run_epoch(self) -> EpochStats:
         start = time.perf_counter()
         reselected = self._update_subset()
         selected = self._sync_time()
@@ -251,8 +276,8 @@ class Trainer:
             "selection_fallback": self.selection_fallback,
             "diverged": self.diverged,
             "cost": (since_first, self._selection_s_since_first),
-            "rng": (torch.get_rng_state(), self._shuffle.get_state(), self._augment.get_state()),
-            "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
+            "rng": (self._cpu_rng.clone(), self._shuffle.get_state(), self._augment.get_state()),
+            "cuda_rng": None if self._cuda_rng is None else self._cuda_rng.clone(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -270,11 +295,11 @@ class Trainer:
         since_first, self._selection_s_since_first = state["cost"]
         self._first_selection_at = None if since_first is None else time.perf_counter() - since_first
         cpu_rng, shuffle_rng, augment_rng = state["rng"]
-        torch.set_rng_state(cpu_rng.cpu())
+        self._cpu_rng = cpu_rng.cpu()
         self._shuffle.set_state(shuffle_rng.cpu())
         self._augment.set_state(augment_rng.cpu())  # generator states are CPU byte tensors, CUDA generators' too
         if state.get("cuda_rng") is not None and self.device.type == "cuda":
-            torch.cuda.set_rng_state(state["cuda_rng"].cpu(), self.device)
+            self._cuda_rng = state["cuda_rng"].cpu()
 
     def apply_hyperparameters(self) -> None:
         """Give the optimizer the hyperparameters of this trainer's config again, after a restore.

@@ -73,6 +73,21 @@ class _IgnoreClassZero:
         return Subset(indices=torch.arange(context.num_samples), weights=(context.labels != 0).float().cpu())
 
 
+def test_training_leaves_torch_global_generator_alone(tiny_experiment, data):
+    """A trainer draws model init and dropout from its own states: the caller's generator is untouched, and
+    two trainers run in turns train as each does alone."""
+    tiny_experiment["model"]["params"]["dropout"] = 0.3  # dropout draws from the generator every step
+    config = _config(tiny_experiment)
+    alone = [s.train_loss for s in Trainer(config, data).fit()]
+
+    torch.manual_seed(1234)
+    before = torch.get_rng_state()
+    first, second = Trainer(config, data), Trainer(config, data)
+    turns = [(first.run_epoch().train_loss, second.run_epoch().train_loss) for _ in range(config.training.epochs)]
+    assert torch.equal(torch.get_rng_state(), before)
+    assert [a for a, _ in turns] == [b for _, b in turns] == alone
+
+
 def test_subset_weights_reach_the_loss(tiny_experiment, data):
     config = _config(tiny_experiment, training={"epochs": 10}, selection={"every": 1})
     trainer = Trainer(config, data)
