@@ -1,8 +1,5 @@
-"""Dataset registry. Every dataset becomes a ``DataBundle`` of in-memory arrays with a validation split
-carved (stratified, seeded) from its training data.
-
-A loader is registered with ``@DATASETS.register(name)`` and has the signature
-``loader(*, data_dir: Path, seed: int, **params) -> TrainTest``.
+"""Datasets, loaded by name from the registry (``cords_tune.datasets.registry``). Every dataset becomes a
+``DataBundle`` of in-memory arrays with a validation split carved (stratified, seeded) from its training data.
 """
 
 from __future__ import annotations
@@ -12,13 +9,12 @@ from typing import Any
 
 import numpy as np
 
+# The loader modules are imported for their side effect of filling DATASETS.
+from cords_tune.datasets import digits, image_folder, mnist1d, npz, synthetic, tabular, vision  # noqa: F401
 from cords_tune.datasets.bundle import DataBundle, TrainTest, split_validation
-from cords_tune.registry import Registry
+from cords_tune.datasets.registry import DATASETS
 
 __all__ = ["DATASETS", "DataBundle", "TrainTest", "load_dataset", "bundle_splits", "list_datasets"]
-
-DATASETS: Registry = Registry("dataset", fixed=("data_dir", "seed"))
-
 
 def list_datasets() -> list[str]:
     return DATASETS.names()
@@ -57,6 +53,3 @@ def bundle_splits(name: str, raw: TrainTest, *, val_fraction: float, seed: int) 
         augmentations=tuple(raw.augmentations),
     )
 
-
-# Registering modules: imported for their side effect of filling DATASETS.
-from cords_tune.datasets import synthetic, digits, mnist1d, vision, npz, tabular, image_folder  # noqa: E402,F401

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from cords_tune.atomic import write_atomically
-from cords_tune.datasets import DATASETS
+from cords_tune.datasets.registry import DATASETS
 from cords_tune.datasets.bundle import TrainTest
 from cords_tune.params import ParamCheck
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from cords_tune.datasets import DATASETS
+from cords_tune.datasets.registry import DATASETS
 from cords_tune.datasets.bundle import TrainTest
 from cords_tune.datasets.files import ArraySource, UserPath, encode_labels, resolve_path, split_or_keep
 from cords_tune.params import ParamCheck

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cords_tune.datasets import DATASETS
+from cords_tune.datasets.registry import DATASETS
 from cords_tune.datasets.bundle import TrainTest, stratified_split
 from cords_tune.params import ParamCheck
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cords_tune.datasets import DATASETS
+from cords_tune.datasets.registry import DATASETS
 from cords_tune.datasets.bundle import TrainTest
 from cords_tune.datasets.files import UserPath, encode_labels, resolve_path, split_or_keep
 from cords_tune.errors import ConfigError, did_you_mean

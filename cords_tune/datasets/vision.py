@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from cords_tune.datasets import DATASETS
+from cords_tune.datasets.registry import DATASETS
 from cords_tune.datasets.bundle import TrainTest
 from cords_tune.errors import DatasetUnavailableError
 from cords_tune.params import ParamCheck

@@ -1,8 +1,5 @@
-"""Model registry. Every model is a ``Classifier``: ``embed(x)`` gives penultimate features and ``head`` is
-its last ``nn.Linear``.
-
-A builder is registered with ``@MODELS.register(name)`` and has the signature
-``builder(*, input_shape: tuple[int, ...], num_classes: int, **params) -> Classifier``.
+"""Models, built by name from the registry (``cords_tune.models.registry``) or given from Python. Every model
+is a ``Classifier``: ``embed(x)`` gives penultimate features and ``head`` is its last ``nn.Linear``.
 """
 
 from __future__ import annotations
@@ -11,13 +8,14 @@ from typing import Any
 
 from cords_tune.datasets.given import GIVEN
 from cords_tune.errors import ConfigError
+
+# The model modules are imported for their side effect of filling MODELS.
+from cords_tune.models import cnn1d, lenet, mlp, resnet  # noqa: F401
 from cords_tune.models.base import Classifier
 from cords_tune.models.given import GivenModel
-from cords_tune.registry import Registry
+from cords_tune.models.registry import MODELS
 
 __all__ = ["MODELS", "Classifier", "GivenModel", "build_model", "create_model", "list_models"]
-
-MODELS: Registry = Registry("model", fixed=("input_shape", "num_classes"))
 
 
 def list_models() -> list[str]:
@@ -52,6 +50,3 @@ def build_model(
         )
     return create_model(name, input_shape=input_shape, num_classes=num_classes, params=params)
 
-
-# Registering modules: imported for their side effect of filling MODELS.
-from cords_tune.models import mlp, cnn1d, lenet, resnet  # noqa: E402,F401

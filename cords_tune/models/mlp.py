@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from cords_tune.models import MODELS
+from cords_tune.models.registry import MODELS
 from cords_tune.models.base import Classifier, shape_error
 from cords_tune.params import ParamCheck
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from cords_tune.registry import Registry
+# The strategy modules are imported for their side effect of filling STRATEGIES.
+from cords_tune.selection import craig, full, glister, gradmatch, random  # noqa: F401
 from cords_tune.selection.base import SelectionContext, SelectionStrategy, Subset, budget_for
+from cords_tune.selection.registry import STRATEGIES
 
 __all__ = [
     "STRATEGIES",
@@ -21,9 +23,6 @@ __all__ = [
     "list_strategies",
     "uses_subsets",
 ]
-
-STRATEGIES: Registry = Registry("strategy")
-
 
 def list_strategies() -> list[str]:
     return STRATEGIES.names()
@@ -39,6 +38,3 @@ def create_strategy(name: str, params: dict[str, Any] | None = None) -> Selectio
     STRATEGIES.check_params(name, params, path="selection.params")
     return STRATEGIES.build(name, **params)
 
-
-# Registering modules: imported for their side effect of filling STRATEGIES.
-from cords_tune.selection import craig, full, glister, gradmatch, random  # noqa: E402,F401

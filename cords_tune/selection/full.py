@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from cords_tune.selection import STRATEGIES
+from cords_tune.selection.registry import STRATEGIES
 from cords_tune.selection.base import SelectionContext, SelectionStrategy, Subset
 
 __all__ = ["FullStrategy"]

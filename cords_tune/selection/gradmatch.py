@@ -15,7 +15,7 @@ from typing import Literal
 import torch
 
 from cords_tune.params import ParamCheck
-from cords_tune.selection import STRATEGIES
+from cords_tune.selection.registry import STRATEGIES
 from cords_tune.selection.base import SelectionContext, SelectionStrategy, Subset
 from cords_tune.selection.functional import gradmatch_omp
 from cords_tune.selection.partition import batch_groups, class_members, top_up

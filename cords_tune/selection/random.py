@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from cords_tune.selection import STRATEGIES
+from cords_tune.selection.registry import STRATEGIES
 from cords_tune.params import ParamCheck
 from cords_tune.selection.base import SelectionContext, SelectionStrategy, Subset
 from cords_tune.selection.partition import class_members
