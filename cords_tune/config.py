@@ -562,7 +562,7 @@ def parse_config(
     try:
         config = ExperimentConfig.model_validate(data)
     except ValidationError as error:
-        raise ConfigError(_format_validation_error(error)) from None
+        raise _config_error(error) from None
     config = _resolve_space_paths(config)
     _check_space_values(config)
     return config
@@ -651,6 +651,18 @@ def _set_paths(data: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
             node = child
         node[keys[-1]] = value
     return data
+
+
+def _config_error(error: ValidationError) -> ConfigError:
+    """One ``ConfigError`` for all of pydantic's findings; a validator's own ``ConfigError``, when it is the
+    only finding, as it was raised (its class and field path kept)."""
+    items = error.errors(include_url=False)
+    raised = items[0].get("ctx", {}).get("error") if len(items) == 1 else None
+    if isinstance(raised, ConfigError):
+        if raised.path is None and items[0]["loc"]:
+            return ConfigError(str(raised), path=".".join(str(part) for part in items[0]["loc"]))
+        return raised
+    return ConfigError(_format_validation_error(error))
 
 
 def _format_validation_error(error: ValidationError) -> str:

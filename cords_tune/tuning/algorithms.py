@@ -8,16 +8,16 @@ from typing import Any
 
 from cords_tune.config import ExperimentConfig
 from cords_tune.selection import uses_subsets
-from cords_tune.tuning.tracking import StudyStore
 
 __all__ = ["build_searcher", "build_scheduler", "asha_grace_period"]
 
 log = logging.getLogger(__name__)
 
 
-def build_searcher(config: ExperimentConfig, study: StudyStore | None = None) -> Any:
-    """``OptunaSearch`` over the experiment's space with its seeded sampler, its study kept in ``study``; ``None``
-    when nothing is searched (Tune then runs ``num_trials`` copies of the fixed config)."""
+def build_searcher(config: ExperimentConfig) -> Any:
+    """``OptunaSearch`` over the experiment's space with its seeded sampler (its study in memory, checkpointed
+    with Tune's experiment state; ``tracking.StudyRecorder`` keeps the user's copy); ``None`` when nothing is
+    searched (Tune then runs ``num_trials`` copies of the fixed config)."""
     import optuna
     from ray.tune.search.optuna import OptunaSearch
 
@@ -31,9 +31,7 @@ def build_searcher(config: ExperimentConfig, study: StudyStore | None = None) ->
         sampler = optuna.samplers.TPESampler(seed=config.seed, n_startup_trials=startup)
     else:
         sampler = optuna.samplers.RandomSampler(seed=config.seed)
-    if study is None:
-        return OptunaSearch(sampler=sampler)
-    return OptunaSearch(sampler=sampler, storage=study.open(), study_name=study.study_name)
+    return OptunaSearch(sampler=sampler)
 
 
 def build_scheduler(config: ExperimentConfig) -> Any:

@@ -58,7 +58,7 @@ from cords_tune.tuning.interrupts import SearchWatch, StopReason, watch_search
 from cords_tune.tuning.resources import TrialRequest, check_trial_resources
 from cords_tune.tuning.algorithms import asha_grace_period, build_scheduler, build_searcher
 from cords_tune.tuning.session import RaySession, first_line, probe_address, ray_session
-from cords_tune.tuning.tracking import StudyStore, check_tracking, logger_callbacks, study_store
+from cords_tune.tuning.tracking import StudyRecorder, StudyStore, check_tracking, logger_callbacks, study_store
 from cords_tune.tuning.storage import check_storage_visible, is_uri
 
 __all__ = [
@@ -530,6 +530,12 @@ def _read_trials(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def _recorder(study: StudyStore | None, config: ExperimentConfig) -> list[StudyRecorder]:
+    if study is None:
+        return []
+    return [StudyRecorder(study, config.search.space, config.search.metric, config.search.mode)]
+
+
 def _storage(config: ExperimentConfig, run_dir: Path) -> tuple[str, str]:
     """(storage path, experiment name) for Ray Tune: the run directory's ``tune/`` by default, else
     ``<storage_path>/<run name>``."""
@@ -583,7 +589,7 @@ def _tuner(
         tune_config=tune.TuneConfig(
             metric=search.metric,
             mode=search.mode,
-            search_alg=build_searcher(config, study),
+            search_alg=build_searcher(config),
             scheduler=build_scheduler(config),
             num_samples=search.num_trials,
             max_concurrent_trials=search.max_concurrent_trials,
@@ -593,7 +599,7 @@ def _tuner(
             name=experiment,
             storage_path=storage,
             verbose=0,
-            callbacks=[progress, watch, *logger_callbacks(config, run_name, phase)],
+            callbacks=[progress, watch, *_recorder(study, config), *logger_callbacks(config, run_name, phase)],
             failure_config=tune.FailureConfig(max_failures=config.fault_tolerance.max_failures),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=config.fault_tolerance.keep_checkpoints),
         ),

@@ -5,14 +5,19 @@ logger callbacks. Tune's TensorBoard files are written as always, under the run'
 from __future__ import annotations
 
 import importlib.util
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ray import tune
+
 from cords_tune.config import ExperimentConfig
 from cords_tune.errors import ConfigError
 
-__all__ = ["OPTUNA_FILE", "StudyStore", "study_store", "logger_callbacks", "check_tracking"]
+__all__ = ["OPTUNA_FILE", "StudyStore", "StudyRecorder", "study_store", "logger_callbacks", "check_tracking"]
+
+log = logging.getLogger(__name__)
 
 OPTUNA_FILE = "optuna.db"  # the default study storage, in the folder of the search's summary.json
 
@@ -25,7 +30,7 @@ class StudyStore:
     study_name: str
 
     def open(self) -> Any:
-        """The Optuna storage object the searcher writes to.
+        """The Optuna storage object.
 
         Raises:
             ConfigError: the URL cannot be opened (a driver that is not installed, a server that is down).
@@ -43,6 +48,86 @@ class StudyStore:
 
     def as_dict(self) -> dict[str, str]:
         return {"storage": self.url, "study_name": self.study_name}
+
+
+class StudyRecorder(tune.Callback):
+    """A Tune callback that adds every finished trial to the Optuna study in ``store`` (its sampled values,
+    its last reported metric, its Tune trial id), as it finishes.
+
+    The searcher keeps its own study in memory, checkpointed with Tune's experiment state; this copy is for
+    the user, and a resumed search adds only the trials it does not hold yet (Tune's checkpoint of the searcher
+    may be older than what was recorded here).
+    """
+
+    def __init__(self, store: StudyStore, space: dict[str, Any], metric: str, mode: str) -> None:
+        self.store = store
+        self.metric = metric
+        self.direction = "maximize" if mode == "max" else "minimize"
+        self.space = space  # dotted path -> the config's Domain
+        self._study: Any = None
+        self._warned = False
+
+    def __getstate__(self) -> dict[str, Any]:  # pickled with the experiment state: no open connection
+        return {**self.__dict__, "_study": None}
+
+    def setup(self, **info: Any) -> None:
+        self._opened()
+
+    def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._record(trial, failed=False)
+
+    def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._record(trial, failed=True)
+
+    def _opened(self) -> Any:
+        if self._study is None:
+            import optuna
+
+            self._study = optuna.create_study(storage=self.store.open(), study_name=self.store.study_name,
+                                              direction=self.direction, load_if_exists=True)
+        return self._study
+
+    def _record(self, trial: Any, *, failed: bool) -> None:
+        import optuna
+
+        try:
+            study = self._opened()
+            if any(t.user_attrs.get("tune_trial_id") == trial.trial_id for t in study.get_trials(deepcopy=False)):
+                return
+            result = trial.last_result or {}
+            value = result.get(self.metric)
+            params, distributions = {}, {}
+            for path, domain in self.space.items():
+                if path in trial.config:
+                    distributions[path] = _distribution(domain)
+                    params[path] = _recordable(trial.config[path])
+            study.add_trial(optuna.trial.create_trial(
+                params=params,
+                distributions=distributions,
+                value=None if failed or value is None else float(value),
+                state=optuna.trial.TrialState.FAIL if failed or value is None else optuna.trial.TrialState.COMPLETE,
+                user_attrs={"tune_trial_id": trial.trial_id, "epochs": result.get("training_iteration", 0)},
+            ))
+        except Exception as error:  # noqa: BLE001 - a record lost is no reason to stop a search
+            if not self._warned:
+                self._warned = True
+                log.warning("the Optuna study in %s is not updated: %s", self.store.url, error)
+
+
+def _distribution(domain: Any) -> Any:
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    low, high = (domain.values + [None, None])[:2]
+    if domain.kind in ("uniform", "loguniform"):
+        return FloatDistribution(float(low), float(high), log=domain.kind == "loguniform")
+    if domain.kind in ("int", "logint"):
+        return IntDistribution(int(low), int(high), log=domain.kind == "logint")
+    return CategoricalDistribution([_recordable(v) for v in domain.values])
+
+
+def _recordable(value: Any) -> Any:
+    """Optuna records None, bools, numbers and strings; other choices (lists) as their text."""
+    return value if value is None or isinstance(value, (bool, int, float, str)) else repr(value)
 
 
 def study_store(config: ExperimentConfig, folder: Path, name: str) -> StudyStore | None:

@@ -10,7 +10,7 @@ import pytest
 from cords_tune.config import parse_config
 from cords_tune.errors import ConfigError
 from cords_tune.tuning import run_experiment
-from cords_tune.tuning.tracking import OPTUNA_FILE, check_tracking, study_store
+from cords_tune.tuning.tracking import OPTUNA_FILE, StudyRecorder, check_tracking, study_store
 
 
 def test_the_default_study_store_is_a_sqlite_file_in_the_search_folder(tiny_experiment, tmp_path):
@@ -33,6 +33,30 @@ def test_a_storage_that_cannot_be_opened_says_so(tiny_experiment, tmp_path):
     store = study_store(parse_config(tiny_experiment), tmp_path, "tune")
     with pytest.raises(ConfigError, match="cannot open the Optuna storage 'nosuchdriver://host/db'"):
         store.open()
+
+
+def test_the_recorder_adds_each_finished_trial_once(tiny_experiment, tmp_path):
+    """A resumed search reports again trials the study holds already: they are not added twice."""
+    import pickle
+    from types import SimpleNamespace
+
+    import optuna
+
+    config = parse_config(tiny_experiment)
+    store = study_store(config, tmp_path, "tiny-run")
+    recorder = StudyRecorder(store, config.search.space, "val_accuracy", "max")
+    done = SimpleNamespace(trial_id="a", config={"training.lr": 0.01, "model.params.hidden": 16},
+                           last_result={"val_accuracy": 0.75, "training_iteration": 3})
+    broken = SimpleNamespace(trial_id="b", config={"training.lr": 0.02, "model.params.hidden": 32}, last_result={})
+    recorder.on_trial_complete(0, [], done)
+    recorder.on_trial_error(0, [], broken)
+    resumed = pickle.loads(pickle.dumps(recorder))  # as Tune restores its callbacks
+    resumed.on_trial_complete(0, [], done)
+
+    study = optuna.load_study(study_name="tiny-run", storage=store.url)
+    assert [(t.user_attrs["tune_trial_id"], t.state.name, t.value) for t in study.trials] == [
+        ("a", "COMPLETE", 0.75), ("b", "FAIL", None)]
+    assert study.best_trial.params == {"training.lr": 0.01, "model.params.hidden": 16}
 
 
 @pytest.mark.skipif(importlib.util.find_spec("wandb") is not None, reason="wandb is installed here")
