@@ -31,6 +31,19 @@ def cluster():
     cluster.shutdown()
 
 
+def _run_on(cluster, experiment: dict, tmp_path, *options: str) -> subprocess.CompletedProcess:
+    """``cords-tune run`` of ``experiment`` in its own driver process joining ``cluster`` (from ``tmp_path``)."""
+    file = tmp_path / "experiment.yaml"
+    file.write_text(yaml.safe_dump(experiment))
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    env.pop("RAY_ADDRESS", None)
+    return subprocess.run(
+        [sys.executable, "-m", "cords_tune.cli", "run", str(file), "--address", cluster.address, *options,
+         "--output", str(tmp_path / "runs")],
+        capture_output=True, text=True, timeout=480, env=env, cwd=tmp_path,
+    )
+
+
 def test_trials_spread_over_gpu_nodes_with_half_a_gpu_each(cluster, tiny_experiment, tmp_path):
     cluster, worker_ids = cluster
     tiny_experiment["search"].update(num_trials=4, max_concurrent_trials=4)
@@ -38,16 +51,7 @@ def test_trials_spread_over_gpu_nodes_with_half_a_gpu_each(cluster, tiny_experim
     tiny_experiment["training"]["epochs"] = 2
     tiny_experiment["training"]["device"] = "auto"  # logical GPUs: no CUDA here, trials fall back to the CPU
     tiny_experiment["resources"] = {"cpus_per_trial": 1, "gpus_per_trial": 0.5}
-    file = tmp_path / "experiment.yaml"
-    file.write_text(yaml.safe_dump(tiny_experiment))
-
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
-    env.pop("RAY_ADDRESS", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "cords_tune.cli", "run", str(file), "--address", cluster.address,
-         "--output", str(tmp_path / "runs")],
-        capture_output=True, text=True, timeout=480, env=env,
-    )
+    result = _run_on(cluster, tiny_experiment, tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     (run_dir,) = (tmp_path / "runs").iterdir()
     trials = pq.read_table(run_dir / "trials.parquet").to_pylist()
@@ -149,16 +153,7 @@ def test_a_plugin_file_is_shipped_to_every_node(cluster, tmp_path):
     plugin = write_plugin(tmp_path / "user-code", "shipped")
     experiment = plugin_experiment("shipped", "placeholder.py", tmp_path)
     experiment.pop("plugins")
-    file = tmp_path / "experiment.yaml"
-    file.write_text(yaml.safe_dump(experiment))
-
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
-    env.pop("RAY_ADDRESS", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "cords_tune.cli", "run", str(file), "--address", cluster.address,
-         "--plugin", str(plugin), "--output", str(tmp_path / "runs")],
-        capture_output=True, text=True, timeout=480, env=env, cwd=tmp_path,
-    )
+    result = _run_on(cluster, experiment, tmp_path, "--plugin", str(plugin))
     assert result.returncode == 0, result.stderr[-3000:]
     (run_dir,) = (tmp_path / "runs").iterdir()
     trials = pq.read_table(run_dir / "trials.parquet").to_pylist()
