@@ -236,7 +236,7 @@ class EnergyMeter:
             except Exception as error:  # noqa: BLE001 - any failure of a device counter: estimate instead
                 self._give_up(counter, error)
         estimated = self._estimated_j + self.estimated_watts * (self.clock() - self._since)
-        return Energy(sum(self._measured.values()), estimated, tuple(self._measured))
+        return Energy(sum(self._measured.values(), 0.0), estimated, tuple(self._measured))
 
     def _give_up(self, counter: Any, error: Exception) -> None:
         log.warning("the %s energy counter failed (%s); its device is estimated from now on", counter.name, error)
