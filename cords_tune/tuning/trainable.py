@@ -58,8 +58,11 @@ def train_trial(
     ``checkpoint_every`` epochs, and after the last, the trainer's whole state goes into a Tune checkpoint; a
     retried or resumed trial continues from its last one, with its own config: the checkpoint may be another
     trial's (Population Based Training continues a trial from a better one's, with new hyperparameters).
+    Each epoch reports the trial's energy so far (``energy_j``, ``energy_source``), a retry's included.
     """
     trial_config = on_this_worker(apply_params(config, params))
+    meter = energy_meter(trial_config)
+    before = Energy()  # what this trial used up to the checkpoint it continues from, if any
     trainer = Trainer(trial_config, data, model=model)
     trial_id = tune.get_context().get_trial_id()
     restarts = 0
