@@ -20,7 +20,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from cords_tune.errors import CordsTuneError
-from cords_tune.reports.wording import compression_note, compression_table, count, fallback_note, finalists_note, finalists_table, finalists_title, regret, retrain_label, seconds, speed
+from cords_tune.reports.wording import (co2e, compression_note, compression_table, count, energy_amount, energy_line,
+                                        energy_saving, fallback_note, finalists_note, finalists_table, finalists_title,
+                                        regret, retrain_label, seconds, speed)
 
 app = typer.Typer(
     add_completion=False,
@@ -195,6 +197,7 @@ def train(
     table.add_row("test accuracy", _short(final["test_accuracy"]))
     table.add_row("epochs", str(final["epochs"]))
     table.add_row("training wall-clock (Ray task)", _seconds(final["wall_s"]))
+    table.add_row("energy (Ray task)", f"{energy_amount(final['energy_j'] / 3.6e6)} ({final['energy_source']})")
     table.add_row("end-to-end wall-clock", _seconds(result.summary["end_to_end_wall_s"]))
     out.print(table)
     _print_compression(result.summary)
@@ -365,6 +368,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
         ("selection time, all trials", _seconds(summary.get("selection_s_total"))),
         (retrain_label(summary), _seconds((summary.get("timings") or {}).get("final_wall_s", final.get("wall_s")))),
         ("total wall-clock (data, Ray start, tuning, retrain)", _seconds(summary.get("end_to_end_wall_s"))),
+        ("energy of the trials and final training", energy_line(summary.get("energy"))),
     ]
     for name, value in rows:
         table.add_row(name, value)
@@ -419,6 +423,10 @@ def _print_comparison(comparison: dict[str, Any]) -> None:
                   speed(c["tuning_speedup"]))
     table.add_row("tuning + final model wall-clock", _seconds(c["end_to_end_wall_s_subset"]),
                   _seconds(c["end_to_end_wall_s_full"]), speed(c["end_to_end_speedup"]))
+    if c.get("energy_saving") is not None:
+        table.add_row("tuning + final model energy", energy_amount(c["energy_kwh_subset"]),
+                      energy_amount(c["energy_kwh_full"]), energy_saving(c["energy_saving"]))
+        table.add_row("CO2e of that energy", co2e(c["co2e_kg_subset"]), co2e(c["co2e_kg_full"]), "")
     table.add_row("test accuracy of the final model", _short(c["test_accuracy_subset"]),
                   _short(c["test_accuracy_full"]), f"{100 * c['accuracy_delta']:+.2f} points")
     table.add_row("regret against the full-data pick (full-data validation, test)", "", "", regret(c))
@@ -426,6 +434,9 @@ def _print_comparison(comparison: dict[str, Any]) -> None:
         table.add_row(f"best {key}", _short((c["best_config_subset"] or {}).get(key)),
                       _short((c["best_config_full"] or {}).get(key)), "")
     out.print(table)
+    if c.get("energy_saving") is not None:
+        out.print(f"Energy: subsets {c['energy_source_subset']}, full data {c['energy_source_full']}.",
+                  highlight=False, markup=False, soft_wrap=True)
 
 
 def _short(value: Any) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 from cords_tune.reports.files import write_json_atomic
 from cords_tune.reports.markdown import markdown_table
-from cords_tune.reports.wording import regret, seconds, speed
+from cords_tune.reports.wording import co2e, energy_amount, energy_saving, regret, seconds, speed
 from cords_tune.reports.plots import plot_comparison
 
 __all__ = ["build_comparison", "comparison_section", "write_comparison"]
@@ -47,6 +47,8 @@ def build_comparison(subset: dict[str, Any], full: dict[str, Any], *, dropped: l
                      "on the full data, the one with the best validation score")
     if dropped:
         notes.append(f"the full-data search does not search {', '.join(dropped)} (subset parameters)")
+    energy = _energy(subset.get("energy"), full.get("energy"))
+    notes.append(_energy_note(energy))
     return {
         "name": subset["name"],
         "dataset": subset["dataset"],
@@ -64,6 +66,7 @@ def build_comparison(subset: dict[str, Any], full: dict[str, Any], *, dropped: l
         "end_to_end_wall_s_subset": end_to_end_sub,
         "end_to_end_wall_s_full": end_to_end_full,
         "end_to_end_speedup": end_to_end_full / end_to_end_sub,
+        **energy,
         "full_best_trial_retrained": full_retrained,
         "test_accuracy_subset": sub_final["test_accuracy"],
         "test_accuracy_full": full_final["test_accuracy"],
@@ -84,6 +87,35 @@ def build_comparison(subset: dict[str, Any], full: dict[str, Any], *, dropped: l
         "trial_time_full": _trial_time(full),
         "notes": notes,
     }
+
+
+def _energy(subset: dict[str, Any] | None, full: dict[str, Any] | None) -> dict[str, Any]:
+    """Both sides' energy (summary.json's ``energy``; ``None`` from a summary written before it was recorded)
+    and ``energy_saving``, full over subset as the speedups are."""
+    def side(summary: dict[str, Any] | None, key: str) -> Any:
+        return summary[key] if summary else None
+
+    kwh_sub, kwh_full = side(subset, "kwh"), side(full, "kwh")
+    return {
+        "energy_kwh_subset": kwh_sub,
+        "energy_kwh_full": kwh_full,
+        "energy_saving": kwh_full / kwh_sub if kwh_sub and kwh_full is not None else None,
+        "co2e_kg_subset": side(subset, "co2e_kg"),
+        "co2e_kg_full": side(full, "co2e_kg"),
+        "energy_source_subset": side(subset, "source"),
+        "energy_source_full": side(full, "source"),
+    }
+
+
+def _energy_note(energy: dict[str, Any]) -> str:
+    if energy["energy_saving"] is None:
+        return "energy_saving is missing: a summary written before energy was recorded has no energy figure"
+    sources = {energy["energy_source_subset"], energy["energy_source_full"]}
+    how = (" (estimated: the seconds each trial or task held its CPUs and GPUs times the configured watts, so the "
+           "saving follows resource-seconds, not the wall-clock)") if sources == {"estimated"} else ""
+    return ("energy_saving is the full-data side's energy over the subset side's: the subset search's trials and "
+            "the full-data training of its final model against the full-data search's trials and the test (or "
+            f"retrain) of its best model, each as its summary.json counts it{how}")
 
 
 def _regret(sign: float, full: float | None, subset: float | None) -> float | None:
@@ -120,6 +152,7 @@ def comparison_section(comparison: dict[str, Any]) -> str:
                  speed(c["tuning_speedup"])],
                 ["tuning + final model wall-clock", seconds(c["end_to_end_wall_s_subset"]),
                  seconds(c["end_to_end_wall_s_full"]), speed(c["end_to_end_speedup"])],
+                *_energy_rows(c),
                 [f"{metric} of the pick while tuning", c[f"best_{metric}_subset"], c[f"best_{metric}_full"], ""],
                 ["test accuracy of the final model", c["test_accuracy_subset"], c["test_accuracy_full"],
                  f"{100 * c['accuracy_delta']:+.2f} points"],
@@ -138,6 +171,18 @@ def comparison_section(comparison: dict[str, Any]) -> str:
     lines += [f"- {note}." for note in c["notes"]]
     lines += ["", "Files: comparison.json, comparison.png, and the full-data search's own files in baseline/.", ""]
     return "\n".join(lines)
+
+
+def _energy_rows(c: dict[str, Any]) -> list[list[Any]]:
+    """Energy and CO2e of both sides, and the saving; the source of each figure (measured or estimated)."""
+    if c.get("energy_saving") is None:
+        return []
+    return [
+        ["tuning + final model energy", energy_amount(c["energy_kwh_subset"]), energy_amount(c["energy_kwh_full"]),
+         energy_saving(c["energy_saving"])],
+        ["CO2e of that energy", co2e(c["co2e_kg_subset"]), co2e(c["co2e_kg_full"]), ""],
+        ["energy figures are", c["energy_source_subset"], c["energy_source_full"], ""],
+    ]
 
 
 def write_comparison(run_dir: Path, comparison: dict[str, Any]) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from cords_tune.reports.wording import (compression_note, compression_table, fallback_epoch, fallback_note, finalists_note,
-                                        finalists_table, finalists_title, retrain_label, seconds)
+from cords_tune.reports.wording import (compression_note, compression_table, energy_line, fallback_epoch, fallback_note,
+                                        finalists_note, finalists_table, finalists_title, retrain_label, seconds)
 
 __all__ = ["render_report", "markdown_table"]
 
@@ -50,6 +50,7 @@ def render_report(
                 ["tuning wall-clock", seconds(summary.get("tuning_wall_s"))],
                 [retrain_label(summary), seconds(timings.get("final_wall_s"))],
                 ["total wall-clock (data, Ray start, tuning, retrain)", seconds(summary.get("end_to_end_wall_s"))],
+                ["energy of the trials and final training", energy_line(summary.get("energy"))],
             ],
         ),
         "",

@@ -7,7 +7,7 @@ from typing import Any
 
 __all__ = ["seconds", "speed", "count", "fallback_epoch", "fallback_note", "finalists_table", "finalists_title",
            "finalists_note", "compression_table", "compression_note",
-           "regret", "retrain_label"]
+           "regret", "retrain_label", "energy_amount", "co2e", "energy_line", "energy_saving"]
 
 
 def seconds(value: Any) -> str:
@@ -22,6 +22,34 @@ def speed(ratio: Any) -> str:
     if ratio is None or not math.isfinite(ratio) or ratio <= 0:
         return "n/a"
     return f"{ratio:.2f}x faster" if ratio >= 1 else f"{1 / ratio:.2f}x slower"
+
+
+def energy_amount(kwh: Any) -> str:
+    """``"0.492 Wh"`` below 1 kWh, else ``"1.23 kWh"``; ``"n/a"`` for a missing value."""
+    if kwh is None or not math.isfinite(kwh):
+        return "n/a"
+    return f"{1000 * kwh:.3g} Wh" if kwh < 1 else f"{kwh:.3g} kWh"
+
+
+def co2e(kg: Any) -> str:
+    """``"0.234 g CO2e"`` below 1 kg, else ``"1.2 kg CO2e"``."""
+    if kg is None or not math.isfinite(kg):
+        return "n/a"
+    return f"{1000 * kg:.3g} g CO2e" if kg < 1 else f"{kg:.3g} kg CO2e"
+
+
+def energy_line(energy: dict[str, Any] | None) -> str:
+    """A summary's ``energy`` in one line: ``"0.492 Wh, 0.234 g CO2e (estimated)"``."""
+    if not energy:
+        return "n/a"
+    return f"{energy_amount(energy['kwh'])}, {co2e(energy['co2e_kg'])} ({energy['source']})"
+
+
+def energy_saving(ratio: Any) -> str:
+    """An energy ratio (baseline over ours) in words: ``"2.90x less energy"``, ``"1.10x more energy"`` below 1."""
+    if ratio is None or not math.isfinite(ratio) or ratio <= 0:
+        return "n/a"
+    return f"{ratio:.2f}x less energy" if ratio >= 1 else f"{1 / ratio:.2f}x more energy"
 
 
 def count(number: int, noun: str) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from cords_tune.config import ExperimentConfig, apply_params
+from cords_tune.energy import Energy
 from cords_tune.models.given import GivenModel
 from cords_tune.rank_agreement import best_of
 from cords_tune.tuning.retrain import FinalResult, as_trial_task, retrain_best
@@ -59,6 +60,8 @@ class Finalist:
             "test_accuracy": result.test_accuracy if result else None,
             "epochs": result.epochs if result else 0,
             "wall_s": result.wall_s if result else None,
+            "energy_j": result.energy.joules if result else None,
+            "energy_source": result.energy.source if result else None,
             "done_after_s": self.done_after_s,
             "diverged": self.diverged,
             "error": self.error,
@@ -83,6 +86,11 @@ class Settled:
     def changed_pick(self) -> bool:
         """The full data preferred another finalist to the subset search's best."""
         return self.winner_rank != 1
+
+    @property
+    def energy(self) -> Energy:
+        """What the finalists' full-data trainings used (a failed one's is not known)."""
+        return Energy.total(f.result.energy for f in self.finalists if f.result is not None)
 
     def as_dicts(self) -> list[dict[str, Any]]:
         return [f.as_dict(picked=f.rank == self.winner_rank) for f in self.finalists]

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from cords_tune.config import ExperimentConfig
+from cords_tune.energy import Energy
 
 __all__ = ["collect_trials"]
 
@@ -14,7 +15,7 @@ TIMING_COLUMNS = ("selection_s", "train_s", "eval_s")
 
 
 def collect_trials(grid: Any, config: ExperimentConfig) -> list[dict[str, Any]]:
-    """One row per trial: id, sampled params, best and last metric, epochs run, seconds, status.
+    """One row per trial: id, sampled params, best and last metric, epochs run, seconds, status, energy.
 
     Status is ``completed`` (ran all epochs), ``stopped`` (stopped early by ASHA), ``diverged`` (its loss
     became NaN or infinite; its metrics are kept) or ``error``.
@@ -58,6 +59,7 @@ def collect_trials(grid: Any, config: ExperimentConfig) -> list[dict[str, Any]]:
                 "node": metrics.get("node_id") or metrics.get("node_ip", ""),
                 "gpu_ids": metrics.get("gpu_ids", ""),
                 "gpus_assigned": float(metrics.get("gpus_assigned", 0.0) or 0.0),
+                **Energy.from_columns(metrics).as_columns(),  # up to its last report
             }
         )
     return rows

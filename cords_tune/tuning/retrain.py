@@ -14,10 +14,11 @@ import torch
 
 from cords_tune.config import ExperimentConfig
 from cords_tune.datasets import DataBundle
+from cords_tune.energy import Energy
 from cords_tune.final_model import MODEL_FILE, FinalModel
 from cords_tune.models.given import GivenModel
 from cords_tune.training import Trainer
-from cords_tune.tuning.trainable import on_this_worker
+from cords_tune.tuning.trainable import energy_meter, on_this_worker
 
 __all__ = [
     "FinalResult",
@@ -42,6 +43,7 @@ class FinalResult:
     node: str
     retrained: bool = True  # False: a finished trial's model, tested as it stands
     model_path: str | None = None  # where ``keep_model`` saved it, relative to the folder of its summary.json
+    energy: Energy = Energy()  # what the task's CPUs and GPUs used, training and testing
     model: FinalModel | None = field(default=None, repr=False, compare=False)  # the weights, until saved
 
     def score(self, metric: str) -> float:
@@ -49,8 +51,9 @@ class FinalResult:
         return {"val_accuracy": self.val_accuracy, "val_loss": self.val_loss}[metric]
 
     def as_dict(self) -> dict[str, Any]:
-        """The summary's ``final`` entry: every field but the weights."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "model"}
+        """The summary's ``final`` entry: every field but the weights, the energy as its columns."""
+        kept = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("model", "energy")}
+        return {**kept, **self.energy.as_columns()}
 
 
 def keep_model(final: FinalResult, folder: Path) -> FinalResult:
@@ -67,9 +70,11 @@ def retrain_best(config: ExperimentConfig, data: DataBundle, model: GivenModel |
     the trained model (CPU weights)."""
     start = time.perf_counter()
     config = on_this_worker(config)
+    meter = energy_meter(config)
     trainer = Trainer(config, data, epochs=config.final_epochs, full_data=True, model=model)
     history = trainer.fit()
     test_loss, test_accuracy = trainer.evaluate_test()
+    energy = meter.read()
     return FinalResult(
         test_accuracy=test_accuracy,
         test_loss=test_loss,
@@ -79,6 +84,7 @@ def retrain_best(config: ExperimentConfig, data: DataBundle, model: GivenModel |
         wall_s=time.perf_counter() - start,
         train_s=sum(s.train_s for s in history),
         node=ray.get_runtime_context().get_node_id() if ray.is_initialized() else "local",
+        energy=energy,
         model=FinalModel.from_training(
             trainer.model, config, data, epochs=len(history), test_accuracy=test_accuracy, retrained=True
         ),
@@ -97,12 +103,15 @@ def evaluate_trained(
     from cords_tune.tuning.trainable import CHECKPOINT_FILE
 
     start = time.perf_counter()
-    trainer = Trainer(on_this_worker(config), data, model=model)
+    on_worker = on_this_worker(config)
+    meter = energy_meter(on_worker)
+    trainer = Trainer(on_worker, data, model=model)
     with checkpoint.as_directory() as folder:
         state = torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=True, map_location=trainer.device)
     trainer.load_state_dict(state["trainer"])
     test_loss, test_accuracy = trainer.evaluate_test()
     val_loss, val_accuracy = trainer.evaluate(trainer.val)
+    energy = meter.read()
     return FinalResult(
         test_accuracy=test_accuracy,
         test_loss=test_loss,
@@ -113,6 +122,7 @@ def evaluate_trained(
         train_s=0.0,
         node=ray.get_runtime_context().get_node_id() if ray.is_initialized() else "local",
         retrained=False,
+        energy=energy,
         model=FinalModel.from_training(
             trainer.model, config, data, epochs=trainer.epoch, test_accuracy=test_accuracy, retrained=False
         ),

@@ -22,6 +22,7 @@ import pandas as pd
 from cords_tune.compression import compress_run
 from cords_tune.config import ExperimentConfig, apply_params, load_config, parse_config
 from cords_tune.datasets import DataBundle
+from cords_tune.energy import Energy, RunEnergy
 from cords_tune.models.given import GivenModel, as_given
 from cords_tune.errors import (
     ConfigError,
@@ -675,5 +676,19 @@ def _summary(
         "timings": dict(timings),
         "nodes": len({t["node"] for t in trials if t.get("node")}),
         "end_to_end_wall_s": time.perf_counter() - started,
+        "energy": _energy(config, trials, final, settled).as_dict(),
         "status": status or ("ok" if best else "failed"),
     }
+
+
+def _energy(
+    config: ExperimentConfig, trials: list[dict[str, Any]], final: FinalResult | None, settled: Settled | None
+) -> RunEnergy:
+    """The energy of the search's trials and of its final trainings: the finalists', or the one final task
+    (the baseline's best trial tested, or retrained)."""
+    parts = {"trials": Energy.total(Energy.from_columns(t) for t in trials)}
+    if settled is not None:
+        parts["finalists"] = settled.energy
+    elif final is not None:
+        parts["final"] = final.energy
+    return RunEnergy(parts, config.energy)

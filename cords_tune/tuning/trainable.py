@@ -13,11 +13,13 @@ from ray import tune
 
 from cords_tune.config import ExperimentConfig, apply_params
 from cords_tune.datasets import DataBundle
+from cords_tune.energy import Energy, EnergyMeter
 from cords_tune.models.given import GivenModel
 from cords_tune.plugins import import_plugins
 from cords_tune.training import EpochStats, Trainer
 
-__all__ = ["trial_trainable", "train_trial", "on_this_worker", "set_threads", "where_am_i", "CHECKPOINT_FILE"]
+__all__ = ["trial_trainable", "train_trial", "on_this_worker", "set_threads", "where_am_i", "energy_meter",
+           "CHECKPOINT_FILE"]
 
 CHECKPOINT_FILE = "trainer.pt"
 
@@ -56,8 +58,11 @@ def train_trial(
     ``checkpoint_every`` epochs, and after the last, the trainer's whole state goes into a Tune checkpoint; a
     retried or resumed trial continues from its last one, with its own config: the checkpoint may be another
     trial's (Population Based Training continues a trial from a better one's, with new hyperparameters).
+    Each epoch reports the trial's energy so far (``energy_j``, ``energy_source``), a retry's included.
     """
     trial_config = on_this_worker(apply_params(config, params))
+    meter = energy_meter(trial_config)
+    before = Energy()  # what this trial used up to the checkpoint it continues from, if any
     trainer = Trainer(trial_config, data, model=model)
     trial_id = tune.get_context().get_trial_id()
     restarts = 0
@@ -67,18 +72,22 @@ def train_trial(
             state = torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=True, map_location=trainer.device)
         trainer.load_state_dict(state["trainer"])
         # Continuing from another trial's checkpoint (a PBT exploit) is no restart of this trial.
-        restarts = state["restarts"] + 1 if state.get("trial_id", trial_id) == trial_id else 0
+        own = state.get("trial_id", trial_id) == trial_id
+        restarts = state["restarts"] + 1 if own else 0
+        before = Energy.from_columns(state.get("energy", {})) if own else Energy()
     placement = {**where_am_i(), "restarts": restarts}
     every = trial_config.fault_tolerance.checkpoint_every
 
     def report(stats: EpochStats) -> None:
-        metrics = {**stats.as_dict(), **placement}
+        energy = before + meter.read()
+        metrics = {**stats.as_dict(), **placement, **energy.as_columns()}
         # The last epoch is checkpointed too: a finished trial's model can be tested (the full-data baseline).
         if (stats.epoch % every and stats.epoch < trainer.epochs) or stats.diverged:
             tune.report(metrics)
             return
         with tempfile.TemporaryDirectory() as folder:
-            saved = {"trainer": trainer.state_dict(), "restarts": restarts, "trial_id": trial_id}
+            saved = {"trainer": trainer.state_dict(), "restarts": restarts, "trial_id": trial_id,
+                     "energy": energy.as_columns()}
             torch.save(saved, Path(folder) / CHECKPOINT_FILE)
             tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
 
@@ -95,3 +104,12 @@ def where_am_i() -> dict[str, Any]:
         "gpus_assigned": float(resources.get("GPU", 0.0)),
         "cpus_assigned": float(resources.get("CPU", 0.0)),
     }
+
+
+def energy_meter(config: ExperimentConfig) -> EnergyMeter:
+    """A meter of the energy this worker's trial or task uses: the CPUs and GPUs it asked Ray for, the GPUs'
+    counters found by the ids Ray gave it."""
+    resources = config.resources
+    gpu_ids = ray.get_gpu_ids() if resources.gpus_per_trial and ray.is_initialized() else []
+    return EnergyMeter.start(config.energy, cpus=resources.cpus_per_trial, gpus=resources.gpus_per_trial,
+                             gpu_ids=gpu_ids)

@@ -95,6 +95,44 @@ def test_files_and_report_section(tmp_path):
     assert "## Compared" not in render_report(subset, [])
 
 
+def energy(kwh, source="estimated", grid=500.0):
+    return {"kwh": kwh, "joules": kwh * 3.6e6, "co2e_kg": kwh * grid / 1000, "source": source}
+
+
+def test_energy_saving_is_full_over_subset_next_to_the_speedup():
+    subset = summary("gradmatch", tuning=20.0, final_wall=10.0, test_accuracy=0.95)
+    full = summary("full", tuning=120.0, final_wall=0.5, test_accuracy=0.96, retrained=False)
+    subset["energy"], full["energy"] = energy(0.002), energy(0.007)
+    c = build_comparison(subset, full)
+    assert c["energy_kwh_subset"] == 0.002 and c["energy_kwh_full"] == 0.007
+    assert c["energy_saving"] == pytest.approx(3.5)
+    assert c["co2e_kg_subset"] == pytest.approx(0.001) and c["co2e_kg_full"] == pytest.approx(0.0035)
+    assert c["energy_source_subset"] == c["energy_source_full"] == "estimated"
+    keys = list(c)
+    assert keys.index("energy_saving") == keys.index("end_to_end_speedup") + 3
+    assert any("saving follows resource-seconds" in n for n in c["notes"])
+    section = comparison_section(c)
+    assert "| tuning + final model energy | 2 Wh | 7 Wh | 3.50x less energy |" in section
+    assert "| CO2e of that energy | 1 g CO2e | 3.5 g CO2e |  |" in section
+    assert "| energy figures are | estimated | estimated |  |" in section
+
+    full["energy"] = energy(0.001, source="measured (NVML)")  # the subset side used more
+    c = build_comparison(subset, full)
+    assert c["energy_saving"] == pytest.approx(0.5)
+    assert "2.00x more energy" in comparison_section(c)
+    assert not any("resource-seconds" in n for n in c["notes"])  # measured figures follow no formula
+
+
+def test_summaries_without_energy_compare_without_it():
+    subset = summary("gradmatch", tuning=20.0, final_wall=10.0, test_accuracy=0.95)
+    full = summary("full", tuning=120.0, final_wall=0.5, test_accuracy=0.96, retrained=False)
+    full["energy"] = energy(0.007)  # the subset side's summary.json was written before energy was recorded
+    c = build_comparison(subset, full)
+    assert c["energy_kwh_subset"] is None and c["energy_saving"] is None
+    assert any("energy_saving is missing" in n for n in c["notes"])
+    assert "tuning + final model energy" not in comparison_section(c)
+
+
 def test_tradeoff_and_fidelity_figures_are_pngs(tmp_path):
     rows = [
         {"strategy": s, "fraction": f, "tuning_speedup": 10 * f + 1, "end_to_end_speedup": 5 * f + 1,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 
-from cords_tune.reports.wording import count, fallback_epoch, fallback_note, seconds, speed
+from cords_tune.reports.wording import (co2e, count, energy_amount, energy_line, energy_saving, fallback_epoch,
+                                        fallback_note, seconds, speed)
 
 
 def test_a_slowdown_reads_as_slower_not_as_a_fraction_faster():
@@ -33,3 +34,13 @@ def test_fallback_note_names_the_count_the_epochs_and_the_best_trial():
     assert fallback_note({**summary, "trials_selection_fallback": 0}) is None
     summary["best_trial_selection_fallback_epoch"] = None
     assert "the best trial is not one of them" in fallback_note(summary)
+
+
+def test_energy_reads_in_wh_below_a_kwh_and_co2e_in_grams_below_a_kg():
+    assert energy_amount(0.000492) == "0.492 Wh" and energy_amount(2.5) == "2.5 kWh" and energy_amount(None) == "n/a"
+    assert co2e(0.000234) == "0.234 g CO2e" and co2e(1.2) == "1.2 kg CO2e"
+    assert energy_line({"kwh": 0.000492, "co2e_kg": 0.000234, "source": "estimated"}) == \
+        "0.492 Wh, 0.234 g CO2e (estimated)"
+    assert energy_line(None) == "n/a"
+    assert energy_saving(2.9) == "2.90x less energy" and energy_saving(0.5) == "2.00x more energy"
+    assert energy_saving(math.nan) == "n/a"
