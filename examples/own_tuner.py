@@ -18,6 +18,7 @@ import tempfile
 
 from ray import tune
 from ray.tune.schedulers import HyperBandScheduler, PopulationBasedTraining
+from ray.tune.search import BasicVariantGenerator
 
 import cords_tune
 
@@ -50,6 +51,7 @@ def main() -> None:
         trainable,
         param_space={"training.lr": tune.loguniform(1e-3, 1e-1), "model.params.hidden": tune.choice([32, 64, 128])},
         tune_config=tune.TuneConfig(metric="val_accuracy", mode="max", scheduler=scheduler,
+                                     search_alg=BasicVariantGenerator(random_state=0),  # the same samples each run
                                      num_samples=2 if args.quick else 8),
         run_config=tune.RunConfig(storage_path=args.storage or tempfile.mkdtemp(prefix="cords-tune-tuner-"),
                                   verbose=0),
