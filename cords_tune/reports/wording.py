@@ -19,9 +19,7 @@ def seconds(value: Any) -> str:
 
 def speed(ratio: Any) -> str:
     """A ratio of wall-clocks (baseline over ours) in words: ``"4.20x faster"``, or ``"1.04x slower"`` below 1."""
-    if ratio is None or not math.isfinite(ratio) or ratio <= 0:
-        return "n/a"
-    return f"{ratio:.2f}x faster" if ratio >= 1 else f"{1 / ratio:.2f}x slower"
+    return _ratio(ratio, "faster", "slower")
 
 
 def energy_amount(kwh: Any) -> str:
@@ -47,9 +45,14 @@ def energy_line(energy: dict[str, Any] | None) -> str:
 
 def energy_saving(ratio: Any) -> str:
     """An energy ratio (baseline over ours) in words: ``"2.90x less energy"``, ``"1.10x more energy"`` below 1."""
+    return _ratio(ratio, "less energy", "more energy")
+
+
+def _ratio(ratio: Any, better: str, worse: str) -> str:
+    """``ratio`` (baseline over ours) as ``"Nx <better>"``, or ``"1/N x <worse>"`` below 1; ``"n/a"`` when unusable."""
     if ratio is None or not math.isfinite(ratio) or ratio <= 0:
         return "n/a"
-    return f"{ratio:.2f}x less energy" if ratio >= 1 else f"{1 / ratio:.2f}x more energy"
+    return f"{ratio:.2f}x {better}" if ratio >= 1 else f"{1 / ratio:.2f}x {worse}"
 
 
 def count(number: int, noun: str) -> str:
