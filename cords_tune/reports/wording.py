@@ -19,7 +19,7 @@ def seconds(value: Any) -> str:
 
 def speed(ratio: Any) -> str:
     """A ratio of wall-clocks (baseline over ours) in words: ``"4.20x faster"``, or ``"1.04x slower"`` below 1."""
-    return _ratio(ratio, "faster", "slower")
+    return _ratio_in_words(ratio, "faster", "slower")
 
 
 def energy_amount(kwh: Any) -> str:
@@ -45,10 +45,10 @@ def energy_line(energy: dict[str, Any] | None) -> str:
 
 def energy_saving(ratio: Any) -> str:
     """An energy ratio (baseline over ours) in words: ``"2.90x less energy"``, ``"1.10x more energy"`` below 1."""
-    return _ratio(ratio, "less energy", "more energy")
+    return _ratio_in_words(ratio, "less energy", "more energy")
 
 
-def _ratio(ratio: Any, better: str, worse: str) -> str:
+def _ratio_in_words(ratio: Any, better: str, worse: str) -> str:
     """``ratio`` (baseline over ours) as ``"Nx <better>"``, or ``"1/N x <worse>"`` below 1; ``"n/a"`` when unusable."""
     if ratio is None or not math.isfinite(ratio) or ratio <= 0:
         return "n/a"
