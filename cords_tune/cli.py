@@ -22,7 +22,7 @@ from rich.table import Table
 from cords_tune.errors import CordsTuneError
 from cords_tune.reports.wording import (co2e, compression_note, compression_table, count, energy_amount, energy_line,
                                         energy_saving, fallback_note, finalists_note, finalists_table, finalists_title,
-                                        regret, retrain_label, seconds, speed)
+                                        regret, retrain_label, seconds, slot_use_line, speed)
 
 app = typer.Typer(
     add_completion=False,
@@ -366,6 +366,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
         ("final test accuracy (full-data retrain)", _short(final.get("test_accuracy"))),
         ("tuning wall-clock", _seconds(summary.get("tuning_wall_s"))),
         ("selection time, all trials", _seconds(summary.get("selection_s_total"))),
+        ("tuning slot time", slot_use_line(summary.get("slot_use"))),
         (retrain_label(summary), _seconds((summary.get("timings") or {}).get("final_wall_s", final.get("wall_s")))),
         ("total wall-clock (data, Ray start, tuning, retrain)", _seconds(summary.get("end_to_end_wall_s"))),
         ("energy of the trials and final training", energy_line(summary.get("energy"))),

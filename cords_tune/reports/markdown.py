@@ -6,7 +6,8 @@ import math
 from typing import Any
 
 from cords_tune.reports.wording import (compression_note, compression_table, energy_line, fallback_epoch, fallback_note,
-                                        finalists_note, finalists_table, finalists_title, retrain_label, seconds)
+                                        finalists_note, finalists_table, finalists_title, retrain_label, seconds,
+                                        slot_use_line)
 
 __all__ = ["render_report", "markdown_table"]
 
@@ -76,6 +77,7 @@ def render_report(
                 ["  selection, summed over trials", seconds(summary.get("selection_s_total"))],
                 ["  training, summed over trials", seconds(summary.get("train_s_total"))],
                 ["  evaluation, summed over trials", seconds(summary.get("eval_s_total"))],
+                ["  slot time", slot_use_line(summary.get("slot_use"))],
                 ["final retrain (wall-clock)", seconds(timings.get("final_wall_s"))],
             ],
         ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["seconds", "speed", "count", "fallback_epoch", "fallback_note", "finalists_table", "finalists_title",
+__all__ = ["seconds", "speed", "count", "slot_use_line", "fallback_epoch", "fallback_note", "finalists_table", "finalists_title",
            "finalists_note", "compression_table", "compression_note",
            "regret", "retrain_label", "energy_amount", "co2e", "energy_line", "energy_saving"]
 
@@ -53,6 +53,17 @@ def _ratio_in_words(ratio: Any, better: str, worse: str) -> str:
     if ratio is None or not math.isfinite(ratio) or ratio <= 0:
         return "n/a"
     return f"{ratio:.2f}x {better}" if ratio >= 1 else f"{1 / ratio:.2f}x {worse}"
+
+
+def slot_use_line(used: dict[str, Any] | None) -> str:
+    """How busy the search's slots were: ``"2 slots, 61% selection, training and evaluation; the rest: ..."``."""
+    if not used or not used.get("slot_s"):
+        return "not recorded"
+    parts = [("starting workers", "starting_s"), ("building trials", "building_s"), ("reporting", "reporting_s"),
+             ("between trials", "between_trials_s"), ("idle", "idle_s")]
+    rest = ", ".join(f"{name} {100 * used[key] / used['slot_s']:.0f}%" for name, key in parts)
+    return (f"{count(used['slots'], 'slot')}, {100 * (1 - used['overhead_share']):.0f}% selection, training and "
+            f"evaluation; {rest}")
 
 
 def count(number: int, noun: str) -> str:

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import warnings
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 
-__all__ = ["DeviceSplit", "resolve_device", "scale_inputs"]
+__all__ = ["DeviceSplit", "on_device", "resolve_device", "scale_inputs"]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -50,10 +51,8 @@ class DeviceSplit:
         std: Sequence[float] | None = None,
         augmentations: Sequence[str] = (),
     ) -> None:
-        with warnings.catch_warnings():  # object-store arrays are read-only; we never write to them
-            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-            self.x = torch.as_tensor(x).to(device)
-            self.y = torch.as_tensor(y, dtype=torch.int64).to(device)
+        self.x = on_device(x, device)
+        self.y = on_device(y, device, torch.int64)
         self.device = device
         self.augmentations = tuple(augmentations)
         shape = (1, -1) + (1,) * (self.x.ndim - 2)
@@ -73,3 +72,30 @@ class DeviceSplit:
 
             x = augment_batch(x, self.augmentations, generator)
         return x, self.y[index]
+
+
+_KEPT_ON_DEVICE: OrderedDict[tuple, tuple[np.ndarray, torch.Tensor]] = OrderedDict()
+_KEEP = 6  # a run's train, validation and test arrays, inputs and labels
+
+
+def on_device(array: np.ndarray, device: torch.device, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """``array`` as a tensor on ``device``, copied there once per process.
+
+    A Ray worker runs one trial after another on the same read-only arrays (the dataset in the object store),
+    so each trial after the first finds them on its GPU already. Only read-only arrays are kept (the cache
+    holds the array too, so its memory cannot be reused by another array while it is kept); on the CPU the
+    tensor shares the array's memory and nothing is copied or kept.
+    """
+    with warnings.catch_warnings():  # object-store arrays are read-only; we never write to them
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        if device.type == "cpu" or array.flags.writeable:
+            return torch.as_tensor(array, dtype=dtype).to(device)
+        key = (array.__array_interface__["data"][0], array.shape, array.strides, array.dtype.str, str(device), dtype)
+        if key in _KEPT_ON_DEVICE:
+            _KEPT_ON_DEVICE.move_to_end(key)
+            return _KEPT_ON_DEVICE[key][1]
+        tensor = torch.as_tensor(array, dtype=dtype).to(device)
+        _KEPT_ON_DEVICE[key] = (array, tensor)
+        while len(_KEPT_ON_DEVICE) > _KEEP:
+            _KEPT_ON_DEVICE.popitem(last=False)
+        return tensor

@@ -1,6 +1,30 @@
-"""The only package that imports Ray and Optuna: trainable, search space, progress, retrain, runner."""
+"""The only package that imports Ray and Optuna: trainable, search space, progress, retrain, runner.
 
-from cords_tune.tuning.progress import Progress
-from cords_tune.tuning.runner import RunResult, resume_experiment, run_experiment
+Importing the package loads none of its modules: a trial worker imports the trainable alone, not the runner
+and its reports (``run_experiment`` and the others below load on first use).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["Progress", "RunResult", "resume_experiment", "run_experiment"]
+
+if TYPE_CHECKING:
+    from cords_tune.tuning.progress import Progress
+    from cords_tune.tuning.runner import RunResult, resume_experiment, run_experiment
+
+_LAZY = {
+    "Progress": "cords_tune.tuning.progress",
+    "RunResult": "cords_tune.tuning.runner",
+    "resume_experiment": "cords_tune.tuning.runner",
+    "run_experiment": "cords_tune.tuning.runner",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'cords_tune.tuning' has no attribute {name!r}")

@@ -4,13 +4,14 @@ once instead of leaving every trial pending forever."""
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 
 from cords_tune.config import ExperimentConfig
 from cords_tune.errors import ResourcesUnavailableError
 from cords_tune.tuning.storage import alive_nodes
 
-__all__ = ["TrialRequest", "check_trial_resources", "describe_nodes"]
+__all__ = ["TrialRequest", "check_trial_resources", "describe_nodes", "trial_slots"]
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,12 @@ class TrialRequest:
     def fits(self, node_resources: dict[str, float]) -> bool:
         return node_resources.get("CPU", 0.0) >= self.cpus and node_resources.get("GPU", 0.0) >= self.gpus
 
+    def count_on(self, node_resources: dict[str, float]) -> int:
+        """How many such trials the node can run at once."""
+        counts = [math.floor(node_resources.get(kind, 0.0) / need + 1e-9)
+                  for kind, need in (("CPU", self.cpus), ("GPU", self.gpus)) if need > 0]
+        return min(counts) if counts else 0
+
     def __str__(self) -> str:
         return f"{self.cpus:g} CPU{_plural(self.cpus)} and {self.gpus:g} GPU{_plural(self.gpus)}"
 
@@ -43,6 +50,15 @@ def describe_nodes(nodes: list[dict]) -> str:
     gpus, cpus = sizes[0]
     size = f"{cpus:g} CPU{_plural(cpus)}, {gpus:g} GPU{_plural(gpus)}"
     return f"1 node: {size}" if len(nodes) == 1 else f"{len(nodes)} nodes; the largest: {size}"
+
+
+def trial_slots(config: ExperimentConfig, nodes: list[dict]) -> int:
+    """How many trials can run at once on ``nodes`` (at least 1: a cluster may still grow), at most
+    ``search.max_concurrent_trials`` and the number of trials."""
+    request = TrialRequest.of(config)
+    slots = sum(request.count_on(node["Resources"]) for node in nodes)
+    search = config.search
+    return max(1, min(slots, search.max_concurrent_trials or slots, search.num_trials))
 
 
 def check_trial_resources(config: ExperimentConfig, *, can_grow: bool) -> str | None:

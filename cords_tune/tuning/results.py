@@ -8,8 +8,9 @@ from typing import Any
 
 from cords_tune.config import ExperimentConfig
 from cords_tune.energy import Energy
+from cords_tune.tuning.slot_use import SlotUse, TrialTimeline, slot_use
 
-__all__ = ["collect_trials"]
+__all__ = ["collect_trials", "search_slot_use"]
 
 TIMING_COLUMNS = ("selection_s", "train_s", "eval_s")
 
@@ -63,6 +64,18 @@ def collect_trials(grid: Any, config: ExperimentConfig) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def search_slot_use(grid: Any, started_at: float, ended_at: float) -> SlotUse | None:
+    """Where the slot time of a search that ran from ``started_at`` to ``ended_at`` (seconds since the epoch)
+    went, from the trials it ran (a resumed search's earlier trials are not part of it)."""
+    timelines = []
+    for result in grid:
+        frame = result.metrics_dataframe
+        timeline = TrialTimeline.from_history(frame.to_dict("list")) if frame is not None and len(frame) else None
+        if timeline is not None and timeline.started_at >= started_at:
+            timelines.append(timeline)
+    return slot_use(timelines, started_at, ended_at)
 
 
 def _fallback(history: dict[str, list]) -> dict[str, Any]:

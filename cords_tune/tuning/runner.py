@@ -44,7 +44,8 @@ from cords_tune.reports import (
 from cords_tune.reports.wording import fallback_epoch
 from cords_tune.selection import uses_subsets
 from cords_tune.tuning.progress import Progress, ProgressCallback, last_progress, progress_display
-from cords_tune.tuning.results import collect_trials
+from cords_tune.tuning.results import collect_trials, search_slot_use
+from cords_tune.tuning.slot_use import SlotUse
 from cords_tune.tuning.finalists import Finalist, Settled, rank_trials, settle_finalists
 from cords_tune.tuning.retrain import FinalResult, keep_model, retrain_on_cluster, evaluate_checkpoint_on_cluster
 from cords_tune.tuning.disk import (
@@ -56,11 +57,11 @@ from cords_tune.tuning.disk import (
     out_of_space,
 )
 from cords_tune.tuning.interrupts import SearchWatch, StopReason, watch_search
-from cords_tune.tuning.resources import TrialRequest, check_trial_resources
+from cords_tune.tuning.resources import TrialRequest, check_trial_resources, trial_slots
 from cords_tune.tuning.algorithms import asha_grace_period, build_scheduler, build_searcher
 from cords_tune.tuning.session import RaySession, first_line, probe_address, ray_session
 from cords_tune.tuning.tracking import StudyRecorder, StudyStore, check_tracking, logger_callbacks, study_store
-from cords_tune.tuning.storage import check_storage_visible, is_uri
+from cords_tune.tuning.storage import alive_nodes, check_storage_visible, is_uri
 
 __all__ = [
     "RunResult",
@@ -317,6 +318,12 @@ class _Searched:
     best: dict[str, Any]
     best_config: ExperimentConfig
     study: StudyStore | None  # where the search's Optuna study is kept
+    slot_use: SlotUse | None  # where the search's slot time went
+
+    def extras(self) -> dict[str, Any]:
+        """summary.json's entries about the search itself."""
+        return {"optuna_study": self.study.as_dict() if self.study else None,
+                "slot_use": self.slot_use.as_dict() if self.slot_use else None}
 
 
 def _search(
@@ -334,7 +341,7 @@ def _search(
 ) -> _Searched:
     """Run (or restore and finish) one Tune search and pick its best trial. If the search was interrupted or
     no trial is usable, its files are written into ``folder`` first; ``if_none_usable`` says what is lost."""
-    tick = time.perf_counter()
+    tick, began = time.perf_counter(), time.time()
     local = not is_uri(run.storage)
     reserve = SpaceReserve.for_search(run.storage, experiment, config.search.num_trials) if local else None
     study = study_store(config, folder, display)
@@ -342,7 +349,7 @@ def _search(
     try:
         if reserve:
             reserve.make()
-        with progress_display(display, run.on_progress), watch_search() as stopped:
+        with progress_display(display, run.on_progress), watch_search() as stopped, _start_slots_together(config):
             tuner = _tuner(config, run.data_ref, run.model, run.storage, experiment, display, resume=restore,
                            phase=phase, reserve=reserve, study=study, run_name=run.run_dir.name)
             grid = tuner.fit()
@@ -361,6 +368,7 @@ def _search(
             reserve.release()  # its space is for the files written below
     timings["tuning_wall_s"] = time.perf_counter() - tick
     trials = collect_trials(grid, config)
+    used = search_slot_use(grid, began, began + timings["tuning_wall_s"])
 
     finished = grid.num_terminated + grid.num_errors
     if stopped.stopped or finished < config.search.num_trials:
@@ -381,7 +389,23 @@ def _search(
             f"{next(iter(errors), 'none (diverged)')}. Trial logs are under {run.storage}/{experiment}"
         )
     ranked = rank_trials(usable, config.search.mode)
-    return _Searched(grid, trials, ranked, ranked[0], apply_params(config, ranked[0]["params"]), study)
+    return _Searched(grid, trials, ranked, ranked[0], apply_params(config, ranked[0]["params"]), study, used)
+
+
+@contextmanager
+def _start_slots_together(config: ExperimentConfig) -> Iterator[None]:
+    """Let Tune start a trial for every free slot at once. With a searcher (TPE), Tune keeps one trial pending
+    at a time unless told otherwise, so each slot's worker would only start once the one before it had
+    started: on the quickstart the second slot waited seconds for the first's imports. A user's own
+    ``TUNE_MAX_PENDING_TRIALS_PG`` is kept."""
+    if "TUNE_MAX_PENDING_TRIALS_PG" in os.environ:
+        yield
+        return
+    os.environ["TUNE_MAX_PENDING_TRIALS_PG"] = str(trial_slots(config, alive_nodes()))
+    try:
+        yield
+    finally:
+        os.environ.pop("TUNE_MAX_PENDING_TRIALS_PG", None)
 
 
 def _early_stop_error(run: _Run, stopped: StopReason, seen: Progress | None, phase: str) -> CordsTuneError:
@@ -445,7 +469,7 @@ def _search_and_retrain(
     summary = _summary(config, run.data, trials, best, best_config, final, timings, started, settled=settled,
                        subset_best=searched.best)
     summary["resumed"] = run.resume
-    summary["optuna_study"] = searched.study.as_dict() if searched.study else None
+    summary.update(searched.extras())
     write_run(run_dir, summary, trials, best_config)
     if final and best_config.final.compress.enabled:  # after the run's files: compressing never loses them
         summary.update(compress_run(run_dir, run.data, best_config, run.model))
@@ -490,7 +514,7 @@ def _baseline(run: _Run, subset_summary: dict[str, Any], subset_trials: list[dic
     timings["final_wall_s"] = time.perf_counter() - tick
     summary = _summary(full, run.data, searched.trials, best, best_config, final, timings, started)
     summary["resumed"] = restore
-    summary["optuna_study"] = searched.study.as_dict() if searched.study else None
+    summary.update(searched.extras())
     write_run(folder, summary, searched.trials, best_config)
 
     dropped = sorted(set(run.config.search.space) - set(full.search.space))

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,9 @@ from cords_tune.energy import Energy, EnergyMeter
 from cords_tune.models.given import GivenModel
 from cords_tune.plugins import import_plugins
 from cords_tune.training import EpochStats, Trainer
+from cords_tune.tuning.slot_use import process_started_at
+
+_IMPORTED_AT = time.time()  # when this worker had imported torch, Ray and the trainer: the start of its first trial
 
 __all__ = ["trial_trainable", "train_trial", "on_this_worker", "set_threads", "where_am_i", "energy_meter",
            "CHECKPOINT_FILE"]
@@ -60,6 +65,7 @@ def train_trial(
     trial's (Population Based Training continues a trial from a better one's, with new hyperparameters).
     Each epoch reports the trial's energy so far (``energy_j``, ``energy_source``), a retry's included.
     """
+    started_at = time.time()
     trial_config = on_this_worker(apply_params(config, params))
     meter = energy_meter(trial_config)
     before = Energy()  # what this trial used up to the checkpoint it continues from, if any
@@ -75,12 +81,12 @@ def train_trial(
         own = state.get("trial_id", trial_id) == trial_id
         restarts = state["restarts"] + 1 if own else 0
         before = Energy.from_columns(state.get("energy", {})) if own else Energy()
-    placement = {**where_am_i(), "restarts": restarts}
+    placement = {**where_am_i(), "restarts": restarts, **_marks(started_at)}
     every = trial_config.fault_tolerance.checkpoint_every
 
     def report(stats: EpochStats) -> None:
         energy = before + meter.read()
-        metrics = {**stats.as_dict(), **placement, **energy.as_columns()}
+        metrics = {**stats.as_dict(), **placement, **energy.as_columns(), "reported_at": time.time()}
         # The last epoch is checkpointed too: a finished trial's model can be tested (the full-data baseline).
         if (stats.epoch % every and stats.epoch < trainer.epochs) or stats.diverged:
             tune.report(metrics)
@@ -103,6 +109,17 @@ def where_am_i() -> dict[str, Any]:
         "gpu_ids": ",".join(str(g) for g in ray.get_gpu_ids()),
         "gpus_assigned": float(resources.get("GPU", 0.0)),
         "cpus_assigned": float(resources.get("CPU", 0.0)),
+    }
+
+
+def _marks(started_at: float) -> dict[str, Any]:
+    """This trial's wall-clock marks for the search's slot-use timeline (``tuning/slot_use.py``)."""
+    return {
+        "worker": f"{ray.get_runtime_context().get_node_id()[:8]}:{os.getpid()}",
+        "worker_started_at": process_started_at() or _IMPORTED_AT,
+        "worker_imported_at": _IMPORTED_AT,
+        "trial_started_at": started_at,
+        "trainer_ready_at": time.time(),
     }
 
 

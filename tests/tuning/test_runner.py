@@ -39,6 +39,13 @@ def test_tuning_run_end_to_end(local_ray, tiny_experiment, tmp_path):
     assert summary["final"]["test_accuracy"] > 0.6  # 3 classes: chance is 0.33
     assert summary["final"]["epochs"] == config.training.epochs
     assert summary["tuning_wall_s"] < summary["end_to_end_wall_s"]
+    used = summary["slot_use"]  # both CPUs' trials started together and every slot-second is accounted for
+    assert used["slots"] == 2 and used["slot_s"] == pytest.approx(2 * summary["tuning_wall_s"])
+    work = summary["selection_s_total"] + summary["train_s_total"] + summary["eval_s_total"]
+    assert used["work_s"] == pytest.approx(work)
+    assert used["starting_s"] > 0 and used["building_s"] > 0 and 0 < used["overhead_share"] < 1
+    parts = ("work_s", "starting_s", "building_s", "reporting_s", "between_trials_s", "idle_s")
+    assert sum(used[key] for key in parts) == pytest.approx(used["slot_s"], rel=0.02)
     assert set(summary["best_config"]) == {"training.lr", "model.params.hidden"}
 
     table = pq.read_table(run_dir / "trials.parquet").to_pylist()
@@ -63,6 +70,7 @@ def test_tuning_run_end_to_end(local_ray, tiny_experiment, tmp_path):
     assert "training the top 2 configs on the full data (finalists)" in phases
     assert sum(phase.startswith("finalist ") for phase in phases) == 2 and snapshots[-1][1] == 4
     assert "final test accuracy" in (run_dir / "report.md").read_text()
+    assert "2 slots, " in (run_dir / "report.md").read_text()
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA for the trials to fail")
