@@ -3,8 +3,8 @@ its slot-seconds (slots x search wall-clock) into selection + training + evaluat
 
 ``--code DIR`` (repeatable) runs the same command with ``PYTHONPATH=DIR``, alternating between the checkouts
 run by run, so that two versions are measured side by side on the same machine. Runs whose code does not
-report the split (``slot_use`` in summary.json) still give the work share from the trials' own timings (with one
-slot per CPU, as the quickstart's 1-CPU trials have).
+report the split (``slot_use`` in summary.json) still give the work share from the trials' own timings (with as
+many slots as this machine's CPUs hold trials).
 
     python benchmarks/bench_slots.py --repeats 3 --code ../before --code .
 """
@@ -19,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+import yaml
 
 PARTS = ("starting_s", "building_s", "reporting_s", "between_trials_s", "idle_s")
 
@@ -41,7 +43,7 @@ def main() -> None:
                            *[x for s in args.set for x in ("--set", s)], "--output", out]
                 subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 newest = max(Path(out).iterdir(), key=lambda p: p.stat().st_mtime)
-                row = _row(json.loads((newest / "summary.json").read_text()))
+                row = _row(json.loads((newest / "summary.json").read_text()), newest)
                 rows[checkout].append(row)
                 print(f"run {repeat + 1}, {_label(checkout)}: " + ", ".join(f"{k} {v:.3g}" for k, v in row.items()),
                       flush=True)
@@ -58,10 +60,14 @@ def main() -> None:
         print(f"| {_label(checkout)} | " + " | ".join(cells) + " |")
 
 
-def _row(summary: dict) -> dict[str, float]:
+def _row(summary: dict, run_dir: Path) -> dict[str, float]:
     work = summary["selection_s_total"] + summary["train_s_total"] + summary["eval_s_total"]
     used = summary.get("slot_use")
-    slots = used["slots"] if used else os.cpu_count()  # an older run: one 1-CPU trial per core, as the quickstart
+    if used:
+        slots = used["slots"]
+    else:  # an older run: as many trials at once as this machine's CPUs hold
+        resources = yaml.safe_load((run_dir / "config.yaml").read_text())["resources"]
+        slots = min(summary["num_trials"], int(os.cpu_count() / resources["cpus_per_trial"]))
     row = {"search_s": summary["tuning_wall_s"], "slots": slots, "work_s": work,
            "overhead_share": 1 - work / (slots * summary["tuning_wall_s"])}
     if used:
