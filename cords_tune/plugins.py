@@ -23,7 +23,8 @@ from typing import Any
 
 from cords_tune.errors import ConfigError
 
-__all__ = ["Plugin", "import_plugins", "is_file_plugin", "pinned", "runtime_env_for", "SHIPPED_ENV"]
+__all__ = ["Plugin", "import_plugins", "is_file_plugin", "is_installed", "module_location", "pinned", "runtime_env_for",
+           "SHIPPED_ENV"]
 
 # Set in the workers of a Ray that cords-tune started with the plugins shipped: there the shipped copy is
 # imported by name, whatever files the driver's paths point to on that node.
@@ -84,9 +85,18 @@ def _import(spec: str, path: str) -> Plugin:
         return Plugin(spec, module, ship=Path(module.__file__ or spec).resolve())
     module = _import_name(spec, path)
     top = sys.modules[spec.partition(".")[0]]
-    location = Path(top.__path__[0] if hasattr(top, "__path__") else top.__file__ or "")
-    installed = any(part in ("site-packages", "dist-packages") for part in location.parts)
-    return Plugin(spec, module, ship=None if installed else location.resolve())
+    location = module_location(top)
+    return Plugin(spec, module, ship=None if is_installed(location) else location.resolve())
+
+
+def module_location(module: ModuleType) -> Path:
+    """A package's directory, or a module's file."""
+    return Path(module.__path__[0] if hasattr(module, "__path__") else module.__file__ or "")
+
+
+def is_installed(location: Path) -> bool:
+    """Whether a module at ``location`` is installed (in site-packages), so every worker has its own copy."""
+    return any(part in ("site-packages", "dist-packages") for part in location.parts)
 
 
 def _import_file(file: Path, path: str) -> ModuleType:

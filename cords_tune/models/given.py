@@ -21,6 +21,7 @@ from torch import nn
 
 from cords_tune.errors import ConfigError
 from cords_tune.models.base import Classifier
+from cords_tune.plugins import is_installed, module_location
 
 __all__ = ["GivenModel", "as_given", "as_classifier", "check_head"]
 
@@ -160,9 +161,8 @@ def _pickle_by_value_if_local(factory: Callable[..., Any]) -> None:
         factory = factory.func
     top = (getattr(factory, "__module__", "") or "").partition(".")[0]
     package = sys.modules.get(top)
-    file = getattr(package, "__file__", None) or ""
-    if (package is None or top == "__main__" or top in sys.stdlib_module_names or not file
-            or "site-packages" in file or "dist-packages" in file or top in ("cords_tune", "torch", "torchvision")):
+    if (package is None or top == "__main__" or top in sys.stdlib_module_names or not getattr(package, "__file__", None)
+            or is_installed(module_location(package)) or top in ("cords_tune", "torch", "torchvision")):
         return  # __main__ is pickled by value anyway; installed packages are on every worker
     from ray import cloudpickle
 
