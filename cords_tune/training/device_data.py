@@ -38,6 +38,7 @@ class DeviceSplit:
         x, y: arrays from a ``DataBundle`` (possibly read-only views into Ray's object store).
         mean, std: normalisation per index of axis 1 (channel or feature), after ``uint8`` scaling.
         augmentations: applied by ``batch(..., train=True)`` only; validation and test are never augmented.
+        channels_last: batches of images come in channels-last memory order (for a model kept in that order).
     """
 
     def __init__(
@@ -49,6 +50,7 @@ class DeviceSplit:
         mean: Sequence[float] | None = None,
         std: Sequence[float] | None = None,
         augmentations: Sequence[str] = (),
+        channels_last: bool = False,
     ) -> None:
         with warnings.catch_warnings():  # object-store arrays are read-only; we never write to them
             warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
@@ -56,6 +58,7 @@ class DeviceSplit:
             self.y = torch.as_tensor(y, dtype=torch.int64).to(device)
         self.device = device
         self.augmentations = tuple(augmentations)
+        self.channels_last = channels_last
         shape = (1, -1) + (1,) * (self.x.ndim - 2)
         self._mean = torch.tensor(mean, device=device).view(shape) if mean is not None else None
         self._std = torch.tensor(std, device=device).view(shape) if std is not None else None
@@ -66,10 +69,13 @@ class DeviceSplit:
     def batch(
         self, index: torch.Tensor, *, train: bool = False, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Inputs (float32, normalised, augmented if ``train``) and labels of the samples at ``index``."""
+        """Inputs (float32, normalised, augmented if ``train``, in the split's memory order) and labels of the
+        samples at ``index``."""
         x = scale_inputs(self.x[index], self._mean, self._std)
         if train and self.augmentations:
             from cords_tune.datasets.augment import augment_batch
 
             x = augment_batch(x, self.augmentations, generator)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         return x, self.y[index]
