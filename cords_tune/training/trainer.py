@@ -74,9 +74,9 @@ class Trainer:
         full_data: train on all training data every epoch, whatever the strategy (the final retrain).
         model: a model given from Python, built in place of the experiment's named one.
         decision_epochs: with ``training.validation: at_decisions``, the epochs (1-based) whose validation
-            result a scheduler decides on besides the last, e.g. ASHA's rungs (``tuning.algorithms
-            .decision_epochs``); ``()`` when only the last epoch counts. ``None``: nothing says where decisions
-            fall, so every epoch is evaluated.
+            result a decision reads, e.g. ASHA's rungs (``tuning.algorithms.decision_epochs``); the last epoch
+            is always evaluated, so ``()`` means the last alone. ``None``: nothing says where decisions fall,
+            so every epoch is evaluated.
     """
 
     def __init__(
@@ -394,7 +394,7 @@ class Trainer:
 
 
 def _decision_epochs(config: ExperimentConfig, given: Collection[int] | None) -> frozenset[int] | None:
-    """The epochs to evaluate at besides the last, or ``None`` for every epoch."""
+    """The epochs to evaluate at (besides the last), or ``None`` for every epoch."""
     if config.training.validation == "every_epoch":
         return None
     if given is None:
