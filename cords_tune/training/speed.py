@@ -19,7 +19,8 @@ from typing import Literal
 import torch
 from torch import nn
 
-__all__ = ["Precision", "resolve_precision", "use_channels_last"]
+__all__ = ["Precision", "channels_last_applies", "channels_last_failure", "channels_last_refusal", "resolve_precision",
+           "use_channels_last"]
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,8 @@ def use_channels_last(setting: str | bool, device: torch.device, model: nn.Modul
 
     It applies to models with 2-D convolutions on image inputs (``input_shape`` is (C, H, W)); ``auto`` turns it
     on for a GPU only, where cuDNN's convolutions are fastest in that order (with mixed precision above all).
-    ``true`` where it cannot apply is refused before Ray starts (``preflight``); here it simply stays off.
+    ``true`` where it cannot apply is refused before Ray starts (``preflight``); here it simply stays off. A model
+    that applies but fails in that order is ``channels_last_failure``'s to find.
     """
     if setting is False or not channels_last_applies(model, input_shape):
         return False
@@ -116,3 +118,26 @@ def use_channels_last(setting: str | bool, device: torch.device, model: nn.Modul
 def channels_last_applies(model: nn.Module, input_shape: tuple[int, ...]) -> bool:
     """Channels-last order means something for this model and data: 2-D convolutions on (C, H, W) inputs."""
     return len(input_shape) == 3 and any(isinstance(m, nn.Conv2d) for m in model.modules())
+
+
+def channels_last_failure(model: nn.Module, x: torch.Tensor) -> str | None:
+    """Put ``model`` in channels-last order and say why it cannot run on the batch ``x`` that way (e.g. a ``.view``
+    of a convolution's output, which needs the default order), or ``None`` when it can. One forward pass in eval
+    mode, without gradients; the model keeps its mode, and the new order even when it fails."""
+    model.to(memory_format=torch.channels_last)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(x.contiguous(memory_format=torch.channels_last))
+    except RuntimeError as error:
+        return f"{type(error).__name__}: {error}"
+    finally:
+        model.train(was_training)
+    return None
+
+
+def channels_last_refusal(model_name: str, failure: str) -> str:
+    """The error for ``training.channels_last: true`` with a model that fails in that order."""
+    return (f"training.channels_last is true, but model {model_name!r} fails in channels-last memory order "
+            f"({failure}). Set training.channels_last: auto (it then keeps the default order) or false")

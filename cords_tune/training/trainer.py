@@ -18,13 +18,19 @@ import torch.nn.functional as F
 
 from cords_tune.config import ExperimentConfig
 from cords_tune.datasets import DataBundle
+from cords_tune.errors import ConfigError
 from cords_tune.models import GivenModel, build_model
 from cords_tune.selection import SelectionContext, Subset, budget_for, create_strategy, uses_subsets
 from cords_tune.selection.features import LastLayerGradients
 from cords_tune.training.device_data import DeviceSplit, resolve_device
 from cords_tune.training.optim import build_optimizer, build_scheduler, scheduled_lr
 from cords_tune.training.schedule import SubsetSchedule
-from cords_tune.training.speed import resolve_precision, use_channels_last
+from cords_tune.training.speed import (
+    channels_last_failure,
+    channels_last_refusal,
+    resolve_precision,
+    use_channels_last,
+)
 
 __all__ = ["EpochStats", "Trainer", "weighted_cross_entropy"]
 
@@ -107,17 +113,14 @@ class Trainer:
                 config.model.name, config.model.params, input_shape=data.input_shape, num_classes=data.num_classes,
                 given=model,
             ).to(self.device)
-        self.channels_last = use_channels_last(config.training.channels_last, self.device, self.model,
-                                               data.input_shape)
-        if self.channels_last:
-            self.model.to(memory_format=torch.channels_last)
-
         augmentations = data.augmentations if config.dataset.augment else ()
-        layout = {"mean": data.mean, "std": data.std, "channels_last": self.channels_last}
-        self.train = DeviceSplit(data.x_train, data.y_train, self.device, augmentations=augmentations, **layout)
-        self.val = DeviceSplit(data.x_val, data.y_val, self.device, **layout)
-        self._test_arrays = (data.x_test, data.y_test, layout)
+        norm = {"mean": data.mean, "std": data.std}
+        self.train = DeviceSplit(data.x_train, data.y_train, self.device, augmentations=augmentations, **norm)
+        self.val = DeviceSplit(data.x_val, data.y_val, self.device, **norm)
         self.num_classes = data.num_classes
+        self.channels_last = self._channels_last(data.input_shape)
+        self.train.channels_last = self.val.channels_last = self.channels_last
+        self._test_arrays = (data.x_test, data.y_test, {**norm, "channels_last": self.channels_last})
         self._decision_epochs = _decision_epochs(config, decision_epochs)
         self._last_val: tuple[float, float] | None = None  # the last measured validation loss and accuracy
         self.optimizer = build_optimizer(self.model.parameters(), config.training)
@@ -207,6 +210,22 @@ class Trainer:
             fp16=self.precision.name == "fp16",
             channels_last=self.channels_last,
         )
+
+    def _channels_last(self, input_shape: tuple[int, ...]) -> bool:
+        """Put the model in channels-last order where ``training.channels_last`` asks for it and it runs that way."""
+        setting = self.config.training.channels_last
+        if not use_channels_last(setting, self.device, self.model, input_shape):
+            return False
+        probe = torch.arange(min(2, len(self.train)), device=self.device)
+        failure = channels_last_failure(self.model, self.train.batch(probe)[0])
+        if failure is None:
+            return True
+        self.model.to(memory_format=torch.contiguous_format)
+        if setting is True:
+            raise ConfigError(channels_last_refusal(self.config.model.name, failure), path="training.channels_last")
+        log.warning("model %r fails in channels-last memory order (%s); it trains in the default order. Set "
+                    "training.channels_last: false to silence this", self.config.model.name, failure)
+        return False
 
     def _validates_at(self, epoch: int) -> bool:
         """Whether epoch ``epoch`` (1-based, its training done) evaluates the validation split: every epoch, or

@@ -240,3 +240,46 @@ def test_channels_last_true_where_it_cannot_apply_is_refused_before_training(tin
         check_against_data(config, images)
     assert error.value.path == "training.channels_last"
     assert f"inputs of shape {images.input_shape}" in str(error.value) and "'mlp'" in str(error.value)
+
+
+class ViewAfterConv(torch.nn.Module):
+    """A user's network that reshapes a convolution's output with ``.view``, which only the default order allows."""
+
+    def __init__(self, num_classes: int = 10) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, 4, 3, padding=1)
+        self.fc = torch.nn.Linear(4 * 8 * 8, num_classes)
+
+    def forward(self, x):
+        h = torch.relu(self.conv(x))
+        return self.fc(h.view(h.shape[0], -1))
+
+
+def _given_config(tiny_experiment, channels_last):
+    return parse_config({**tiny_experiment, "dataset": {"name": "python"}, "model": {"name": "python"},
+                         "training": {**tiny_experiment["training"], "epochs": 1, "channels_last": channels_last},
+                         "search": {"space": {}}})
+
+
+def test_a_model_that_fails_in_channels_last_order_trains_in_the_default_one_under_auto(
+        tiny_experiment, images, monkeypatch, caplog):
+    from cords_tune.models.given import GivenModel
+
+    monkeypatch.setattr("cords_tune.training.trainer.use_channels_last", lambda *args: True)  # as on a GPU
+    with caplog.at_level(logging.WARNING):
+        trainer = Trainer(_given_config(tiny_experiment, "auto"), images, model=GivenModel(ViewAfterConv))
+    assert not trainer.channels_last and not trainer.train.channels_last
+    assert trainer.model.network.conv.weight.is_contiguous()
+    assert any("fails in channels-last memory order" in r.getMessage() for r in caplog.records)
+    assert not trainer.run_epoch().channels_last
+
+
+def test_channels_last_true_with_a_model_that_fails_in_that_order_is_a_config_error(tiny_experiment, images):
+    from cords_tune.models.given import GivenModel
+
+    config = _given_config(tiny_experiment, True)
+    with pytest.raises(ConfigError, match=r"fails in channels-last memory order \(RuntimeError: view") as error:
+        check_against_data(config, images, GivenModel(ViewAfterConv))
+    assert error.value.path == "training.channels_last"
+    with pytest.raises(ConfigError, match="fails in channels-last memory order"):
+        Trainer(config, images, model=GivenModel(ViewAfterConv))
