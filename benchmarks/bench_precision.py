@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
                 used = "bf16" if history[-1].bf16 else "fp16" if history[-1].fp16 else "fp32"
                 baseline = baseline or rate
                 label = precision if used == precision else f"{precision} (ran {used})"
-                print(f"| {model} | {label} | {history[-1].channels_last} | {rate:,.0f} | {rate / baseline:.2f}x |",
+                print(f"| {model} | {label} | {history[-1].channels_last} | {rate:,.1f} | {rate / baseline:.2f}x |",
                       flush=True)
 
 
