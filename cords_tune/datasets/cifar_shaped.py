@@ -7,8 +7,8 @@ the class's colour and a striped texture of the class's orientation and frequenc
 image takes one prototype of its class and then varies it the way photographs vary: the object moves (random
 shifts of up to ``max_shift`` pixels, edges repeated), is mirrored half the time, the lighting changes (contrast,
 brightness, white balance and saturation), a smooth clutter field of its own overlays it, and ``noise`` adds pixel
-noise. Classes share colours and textures in part, so no single cue gives the class away: the nearest class mean of the
-pixels is right about half the time, and a ResNet-18 needs more than a few epochs (docs/benchmarks.md).
+noise. Classes share colours and textures in part, so no single cue gives the class away: the nearest class mean
+of the pixels is right about half the time, and a ResNet-18 needs more than a few epochs (docs/benchmarks.md).
 
 Generation is vectorised NumPy (3.5 s for the default 60,000 images on a shared 2-core machine) and cached under
 ``data_dir / "cifar_shaped" / "<key>.npz"`` like MNIST-1D, the key encoding every argument and the generator's
@@ -134,7 +134,9 @@ def _interpolation(cells: int) -> np.ndarray:
     return matrix
 
 
-def _smooth(rng: np.random.Generator, count: int, cells: int, scale: float, out: np.ndarray | None = None) -> np.ndarray:
+def _smooth(
+    rng: np.random.Generator, count: int, cells: int, scale: float, out: np.ndarray | None = None
+) -> np.ndarray:
     """``count`` smooth random fields (count, 3, 32, 32) of standard deviation about ``scale``: a ``cells`` x
     ``cells`` grid of Gaussian values interpolated bilinearly, as two matrix products. The channels share most
     of their field, as light and shade do, and differ in a part of their own (colour)."""

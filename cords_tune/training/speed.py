@@ -102,7 +102,9 @@ def _cpu_bf16_native() -> bool:
         return False
 
 
-def use_channels_last(setting: str | bool, device: torch.device, model: nn.Module, input_shape: tuple[int, ...]) -> bool:
+def use_channels_last(
+    setting: str | bool, device: torch.device, model: nn.Module, input_shape: tuple[int, ...]
+) -> bool:
     """Whether to keep ``model`` and its batches in channels-last order (``training.channels_last``).
 
     It applies to models with 2-D convolutions on image inputs (``input_shape`` is (C, H, W)); ``auto`` turns it
