@@ -149,6 +149,13 @@ def trainable(
     from cords_tune.tuning.trainable import trial_trainable
 
     config = experiment(source, overrides=overrides, plugins=plugins, data=data is not None, model=model is not None)
+    if config.training.validation == "at_decisions":
+        raise ConfigError(
+            "training.validation is at_decisions, which evaluates only where the experiment's own scheduler "
+            "(search.asha) decides; in your own Tuner the scheduler is yours (HyperBand's brackets, PBT's "
+            "perturbation interval read the metric at other epochs). Set training.validation: every_epoch",
+            path="training.validation",
+        )
     given = as_given(model)
     bundle = load_and_check(config, data=data, model=given)
     config = config.with_absolute_paths()

@@ -40,6 +40,9 @@ UNSEARCHABLE = {
     "(set training.epochs, and search.asha for the early-stopping rungs)",
     "training.device": "the device cannot be searched: it follows resources.gpus_per_trial",
     "training.eval_batch_size": "the evaluation batch size changes no result: set it, do not search it",
+    "training.precision": "the precision sets how fast a trial runs, not what is tuned: set it, do not search it",
+    "training.channels_last": "the memory order changes no result: set it, do not search it",
+    "training.validation": "where validation runs changes no decision: set it, do not search it",
 }
 # Top-level sections whose fields a search may set; "dataset" only for augmentation.
 SEARCHABLE_DATASET_FIELDS = ("augment",)
@@ -106,6 +109,22 @@ class TrainingConfig(_Strict):
     gamma: float = Field(0.1, gt=0.0, le=1.0, description="lr factor at each decay (schedule: step)")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     eval_batch_size: int = Field(1024, ge=1)
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
+        "auto",
+        description="arithmetic of the forward passes (training, evaluation, selection features): auto is bf16 "
+        "autocast on a GPU that supports it and fp32 otherwise; fp16 adds a gradient scaler. One the device cannot "
+        "run falls back to fp32 with a warning. Losses and accuracies are summed in fp32",
+    )
+    channels_last: Literal["auto"] | bool = Field(
+        "auto",
+        description="keep the model and image batches in channels-last memory order (convolutional models on "
+        "(N, C, H, W) inputs): auto is on for a GPU and off on the CPU",
+    )
+    validation: Literal["every_epoch", "at_decisions"] = Field(
+        "every_epoch",
+        description="at_decisions: evaluate the validation split only at the epochs the scheduler decides at "
+        "(ASHA's rungs) and the last; other epochs report the last measured values",
+    )
 
     @field_validator("epochs", "batch_size", "step_every", "eval_batch_size", mode="before")
     @classmethod
@@ -114,6 +133,13 @@ class TrainingConfig(_Strict):
         if isinstance(value, float) and value.is_integer():
             return int(value)
         return value
+
+    @field_validator("channels_last", mode="before")
+    @classmethod
+    def _auto_or_boolean(cls, value: Any) -> Any:
+        if value == "auto" or isinstance(value, bool):
+            return value
+        raise ValueError(f"must be auto, true or false. Got {value!r}")
 
 
 class SelectionConfig(_Strict):

@@ -14,6 +14,7 @@ from cords_tune.errors import ConfigError
 from cords_tune.models import GivenModel, build_model
 from cords_tune.models.given import check_head
 from cords_tune.selection import budget_for, uses_subsets
+from cords_tune.training.speed import channels_last_applies, channels_last_failure, channels_last_refusal
 
 __all__ = ["load_and_check", "load_data", "check_against_data", "check_budget", "check_models", "check_validation"]
 
@@ -107,7 +108,8 @@ def check_budget(config: ExperimentConfig, data: DataBundle) -> None:
 
 def check_models(config: ExperimentConfig, data: DataBundle, given: GivenModel | None = None) -> int:
     """Every model a trial may build can be built for this data: the base configuration and each probe
-    value of each searched ``model.*`` domain (parameter values, input shape).
+    value of each searched ``model.*`` domain (parameter values, input shape); ``training.channels_last: true``
+    only where it applies.
 
     Returns:
         The parameter count of the largest of these models (what a checkpoint must hold).
@@ -124,6 +126,8 @@ def check_models(config: ExperimentConfig, data: DataBundle, given: GivenModel |
                                 num_classes=data.num_classes, given=given)
             if given is not None:
                 _check_output(model, data)
+            if path is None:
+                _check_channels_last(config, model, data)
         except ConfigError as error:
             if path is None:
                 raise
@@ -133,6 +137,21 @@ def check_models(config: ExperimentConfig, data: DataBundle, given: GivenModel |
             ) from None
         largest = max(largest, sum(p.numel() for p in model.parameters()))
     return largest
+
+
+def _check_channels_last(config: ExperimentConfig, model: torch.nn.Module, data: DataBundle) -> None:
+    if config.training.channels_last is not True:
+        return
+    if not channels_last_applies(model, data.input_shape):
+        raise ConfigError(
+            f"training.channels_last is true, but channels-last memory order applies to models with 2-D "
+            f"convolutions on (C, H, W) image inputs; model {config.model.name!r} on inputs of shape "
+            f"{data.input_shape} is not one. Set training.channels_last: auto (on where it applies, on a GPU) or false",
+            path="training.channels_last",
+        )
+    failure = channels_last_failure(model, torch.as_tensor(data.x_train[:2]).float())
+    if failure is not None:
+        raise ConfigError(channels_last_refusal(config.model.name, failure), path="training.channels_last")
 
 
 def _check_output(model: torch.nn.Module, data: DataBundle) -> None:

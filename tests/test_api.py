@@ -244,3 +244,9 @@ def test_a_registry_model_is_not_loaded_with_a_factory(tmp_path):
     path = FinalModel.from_training(module, config, data).save(tmp_path / "model.pt")
     with pytest.raises(ValueError, match="holds the registered model 'mlp'.*load it without model="):
         cords_tune.load_model(path, model=net)
+
+
+def test_a_trainable_for_your_own_tuner_refuses_validation_at_decisions():
+    with pytest.raises(ConfigError, match="your own Tuner") as error:
+        cords_tune.trainable({**SMALL, "training": {**SMALL["training"], "validation": "at_decisions"}})
+    assert error.value.path == "training.validation"

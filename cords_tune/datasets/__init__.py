@@ -10,7 +10,9 @@ from typing import Any
 import numpy as np
 
 # The loader modules are imported for their side effect of filling DATASETS.
-from cords_tune.datasets import digits, image_folder, mnist1d, npz, synthetic, tabular, vision  # noqa: F401
+from cords_tune.datasets import (  # noqa: F401
+    cifar_shaped, digits, image_folder, mnist1d, npz, synthetic, tabular, vision,
+)
 from cords_tune.datasets.bundle import DataBundle, TrainTest, split_validation
 from cords_tune.datasets.registry import DATASETS
 

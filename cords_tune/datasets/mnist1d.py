@@ -5,8 +5,8 @@ scaling and correlated noise. With the defaults (5000 samples, generator seed 42
 standard benchmark: 4000 training and 1000 test sequences. It is generated with
 ``mnist1d.data.make_dataset`` (never ``get_dataset``, which downloads), which takes seconds, so the arrays
 are cached under ``data_dir / "mnist1d" / "<key>.npz"``, the key encoding every generation argument. The
-cache file is written atomically (a temporary file, then ``os.replace``), so concurrent runs never read a
-half-written file.
+cache file is written atomically (``cords_tune.datasets.cache``), so concurrent runs never read a half-written
+file.
 
 The experiment ``seed`` does not change the data (``generator_seed`` does); it only drives the
 validation split that ``load_dataset`` carves out of the training part.
@@ -20,13 +20,12 @@ import importlib.metadata
 import json
 import logging
 import random
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from cords_tune.atomic import write_atomically
+from cords_tune.datasets.cache import read_arrays, write_arrays
 from cords_tune.datasets.registry import DATASETS
 from cords_tune.datasets.bundle import TrainTest
 from cords_tune.params import ParamCheck
@@ -68,11 +67,11 @@ def mnist1d(
     train_split = check.number("train_split", train_split, low=0.0, high=1.0, low_open=True, high_open=True)
 
     path = cache_path(data_dir, num_samples=num_samples, generator_seed=generator_seed, train_split=train_split)
-    arrays = _read_cache(path)
+    arrays = read_arrays(path, _ARRAYS, title="MNIST-1D")
     if arrays is None:
         logger.info("Generating MNIST-1D (%d samples, seed %d); caching it in %s", num_samples, generator_seed, path)
         arrays = _generate(num_samples=num_samples, generator_seed=generator_seed, train_split=train_split)
-        _write_cache(path, arrays)
+        write_arrays(path, arrays, title="MNIST-1D")
     else:
         logger.debug("Loaded MNIST-1D from %s", path)
     return TrainTest(**arrays, num_classes=_NUM_CLASSES)
@@ -119,28 +118,3 @@ def _generate(*, num_samples: int, generator_seed: int, train_split: float) -> d
         "x_test": np.asarray(raw["x_test"], dtype=np.float32),
         "y_test": np.asarray(raw["y_test"], dtype=np.int64),
     }
-
-
-def _read_cache(path: Path) -> dict[str, np.ndarray] | None:
-    """The cached arrays, or ``None`` when the file is absent or unreadable (then it is regenerated)."""
-    if not path.is_file():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            return {name: npz[name] for name in _ARRAYS}
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-        logger.warning("Ignoring unreadable MNIST-1D cache %s (%s); regenerating it", path, exc)
-        return None
-
-
-def _write_cache(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write ``arrays`` to ``path`` atomically; a failure to cache is logged, never fatal."""
-
-    def save(tmp: str) -> None:
-        with open(tmp, "wb") as file:  # a file object: np.savez would add ".npz" to a bare name
-            np.savez(file, **arrays)
-
-    try:
-        write_atomically(path, save)
-    except OSError as exc:
-        logger.warning("Cannot cache MNIST-1D in %s: %s", path, exc)

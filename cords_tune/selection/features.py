@@ -8,7 +8,9 @@ approximation CRAIG, GradMatch and Glister all use (Katharopoulos & Fleuret, 201
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Literal, Protocol
 
 import torch
@@ -44,15 +46,24 @@ class LastLayerGradients:
         val: the validation split (Glister needs it), or ``None``.
         chunk_size: samples per forward pass (bounds memory; 1024 measured fastest on CPU for cnn1d, 2x faster
             than 4096).
+        autocast: a context (made anew for each forward pass) in which the model runs, e.g. the training
+            precision's ``torch.autocast``; the gradients are computed from its outputs in float32.
     """
 
     def __init__(
-        self, model: nn.Module, train: LabeledInputs, val: LabeledInputs | None = None, *, chunk_size: int = 1024
+        self,
+        model: nn.Module,
+        train: LabeledInputs,
+        val: LabeledInputs | None = None,
+        *,
+        chunk_size: int = 1024,
+        autocast: Callable[[], AbstractContextManager] = contextlib.nullcontext,
     ) -> None:
         self.model = model
         self.train = train
         self.val = val
         self.chunk_size = chunk_size
+        self.autocast = autocast
         self._cache: dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
 
     @torch.no_grad()
@@ -68,8 +79,10 @@ class LastLayerGradients:
             features, errors, labels = [], [], []
             for index in torch.arange(len(split), device=device).split(self.chunk_size):
                 x, y = split.batch(index)
-                h = self.model.embed(x)
-                e = _logit_errors(self.model.head(h), y)
+                with self.autocast():
+                    h = self.model.embed(x)
+                    logits = self.model.head(h)
+                e = _logit_errors(logits, y)
                 features.append(h.to(e.dtype))
                 errors.append(e)
                 labels.append(y)

@@ -39,6 +39,7 @@ class DeviceSplit:
         x, y: arrays from a ``DataBundle`` (possibly read-only views into Ray's object store).
         mean, std: normalisation per index of axis 1 (channel or feature), after ``uint8`` scaling.
         augmentations: applied by ``batch(..., train=True)`` only; validation and test are never augmented.
+        channels_last: batches of images come in channels-last memory order (for a model kept in that order).
     """
 
     def __init__(
@@ -50,11 +51,13 @@ class DeviceSplit:
         mean: Sequence[float] | None = None,
         std: Sequence[float] | None = None,
         augmentations: Sequence[str] = (),
+        channels_last: bool = False,
     ) -> None:
         self.x = on_device(x, device)
         self.y = on_device(y, device, torch.int64)
         self.device = device
         self.augmentations = tuple(augmentations)
+        self.channels_last = channels_last
         shape = (1, -1) + (1,) * (self.x.ndim - 2)
         self._mean = torch.tensor(mean, device=device).view(shape) if mean is not None else None
         self._std = torch.tensor(std, device=device).view(shape) if std is not None else None
@@ -65,12 +68,15 @@ class DeviceSplit:
     def batch(
         self, index: torch.Tensor, *, train: bool = False, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Inputs (float32, normalised, augmented if ``train``) and labels of the samples at ``index``."""
+        """Inputs (float32, normalised, augmented if ``train``, in the split's memory order) and labels of the
+        samples at ``index``."""
         x = scale_inputs(self.x[index], self._mean, self._std)
         if train and self.augmentations:
             from cords_tune.datasets.augment import augment_batch
 
             x = augment_batch(x, self.augmentations, generator)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         return x, self.y[index]
 
 

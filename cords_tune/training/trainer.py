@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -18,12 +18,19 @@ import torch.nn.functional as F
 
 from cords_tune.config import ExperimentConfig
 from cords_tune.datasets import DataBundle
+from cords_tune.errors import ConfigError
 from cords_tune.models import GivenModel, build_model
 from cords_tune.selection import SelectionContext, Subset, budget_for, create_strategy, uses_subsets
 from cords_tune.selection.features import LastLayerGradients
 from cords_tune.training.device_data import DeviceSplit, resolve_device
 from cords_tune.training.optim import build_optimizer, build_scheduler, scheduled_lr
 from cords_tune.training.schedule import SubsetSchedule
+from cords_tune.training.speed import (
+    channels_last_failure,
+    channels_last_refusal,
+    resolve_precision,
+    use_channels_last,
+)
 
 __all__ = ["EpochStats", "Trainer", "weighted_cross_entropy"]
 
@@ -46,8 +53,12 @@ class EpochStats:
     diverged: bool  # the training loss became NaN or infinite: the trial ends here
     selection_s: float
     train_s: float
-    eval_s: float
+    eval_s: float  # 0 where the validation split was not evaluated
     samples_seen: int  # cumulative training samples processed
+    evaluated: bool  # val_loss and val_accuracy were measured this epoch; else they repeat the last measurement
+    bf16: bool  # the forward passes ran in bfloat16 autocast
+    fp16: bool  # ... in float16 autocast with a gradient scaler; neither: float32
+    channels_last: bool  # the model and its image batches were in channels-last memory order
 
     def as_dict(self) -> dict[str, float | int | bool]:
         return asdict(self)
@@ -68,6 +79,10 @@ class Trainer:
         epochs: length of the lr schedule; defaults to ``config.training.epochs``.
         full_data: train on all training data every epoch, whatever the strategy (the final retrain).
         model: a model given from Python, built in place of the experiment's named one.
+        decision_epochs: with ``training.validation: at_decisions``, the epochs (1-based) whose validation
+            result a decision reads, e.g. ASHA's rungs (``tuning.algorithms.decision_epochs``); the last epoch
+            is always evaluated, so ``()`` means the last alone. ``None``: nothing says where decisions fall,
+            so every epoch is evaluated.
     """
 
     def __init__(
@@ -78,10 +93,13 @@ class Trainer:
         epochs: int | None = None,
         full_data: bool = False,
         model: GivenModel | None = None,
+        decision_epochs: Collection[int] | None = None,
     ) -> None:
         self.config = config
         self.epochs = epochs or config.training.epochs
         self.device = resolve_device(config.training.device)
+        self.precision = resolve_precision(config.training.precision, self.device)
+        self.scaler = self.precision.grad_scaler()
         # Model init and dropout draw from torch's global generators: the trainer keeps their states as its own
         # and lends them to torch only while it works (``_own_rng``), so it never changes the caller's.
         self._cpu_rng = torch.Generator().manual_seed(config.seed).get_state()
@@ -90,18 +108,21 @@ class Trainer:
         self._shuffle = torch.Generator().manual_seed(config.seed)
         self._augment = torch.Generator(device=self.device).manual_seed(config.seed)
 
-        augmentations = data.augmentations if config.dataset.augment else ()
-        norm = {"mean": data.mean, "std": data.std}
-        self.train = DeviceSplit(data.x_train, data.y_train, self.device, augmentations=augmentations, **norm)
-        self.val = DeviceSplit(data.x_val, data.y_val, self.device, **norm)
-        self._test_arrays = (data.x_test, data.y_test, norm)
-        self.num_classes = data.num_classes
-
         with self._own_rng():
             self.model = build_model(
                 config.model.name, config.model.params, input_shape=data.input_shape, num_classes=data.num_classes,
                 given=model,
             ).to(self.device)
+        augmentations = data.augmentations if config.dataset.augment else ()
+        norm = {"mean": data.mean, "std": data.std}
+        self.train = DeviceSplit(data.x_train, data.y_train, self.device, augmentations=augmentations, **norm)
+        self.val = DeviceSplit(data.x_val, data.y_val, self.device, **norm)
+        self.num_classes = data.num_classes
+        self.channels_last = self._channels_last(data.input_shape)
+        self.train.channels_last = self.val.channels_last = self.channels_last
+        self._test_arrays = (data.x_test, data.y_test, {**norm, "channels_last": self.channels_last})
+        self._decision_epochs = _decision_epochs(config, decision_epochs)
+        self._last_val: tuple[float, float] | None = None  # the last measured validation loss and accuracy
         self.optimizer = build_optimizer(self.model.parameters(), config.training)
         self.scheduler = build_scheduler(self.optimizer, config.training, self.epochs)
 
@@ -156,7 +177,10 @@ class Trainer:
         selected = self._sync_time()
         train_loss, train_accuracy, seen = self._train_one_epoch()
         trained = self._sync_time()
-        val_loss, val_accuracy = self.evaluate(self.val)
+        evaluates = self._validates_at(self.epoch + 1)
+        if evaluates:
+            self._last_val = self.evaluate(self.val)
+        val_loss, val_accuracy = self._last_val
         evaluated = self._sync_time()
         if reselected == "gradients":
             self._first_selection_at = self._first_selection_at or start
@@ -179,9 +203,38 @@ class Trainer:
             diverged=self.diverged,
             selection_s=selected - start,
             train_s=trained - selected,
-            eval_s=evaluated - trained,
+            eval_s=evaluated - trained if evaluates else 0.0,
             samples_seen=self.samples_seen,
+            evaluated=evaluates,
+            bf16=self.precision.name == "bf16",
+            fp16=self.precision.name == "fp16",
+            channels_last=self.channels_last,
         )
+
+    def _channels_last(self, input_shape: tuple[int, ...]) -> bool:
+        """Put the model in channels-last order where ``training.channels_last`` asks for it and it runs that way."""
+        setting = self.config.training.channels_last
+        if not use_channels_last(setting, self.device, self.model, input_shape):
+            return False
+        probe = torch.arange(min(2, len(self.train)), device=self.device)
+        failure = channels_last_failure(self.model, self.train.batch(probe)[0])
+        if failure is None:
+            return True
+        self.model.to(memory_format=torch.contiguous_format)
+        if setting is True:
+            raise ConfigError(channels_last_refusal(self.config.model.name, failure), path="training.channels_last")
+        log.warning("model %r fails in channels-last memory order (%s); it trains in the default order. Set "
+                    "training.channels_last: false to silence this", self.config.model.name, failure)
+        return False
+
+    def _validates_at(self, epoch: int) -> bool:
+        """Whether epoch ``epoch`` (1-based, its training done) evaluates the validation split: every epoch, or
+        with ``validation: at_decisions`` the decision epochs, the last, one that diverged, and the first this
+        trainer runs when it holds no measurement yet (so every epoch reports a measured value)."""
+        if self._decision_epochs is None:
+            return True
+        return (epoch in self._decision_epochs or epoch >= self.epochs or self.diverged
+                or self._last_val is None)
 
     def _update_subset(self) -> str:
         """(Re)select when due. Returns "" (no selection), "plain" or "gradients" (gradient-based)."""
@@ -196,7 +249,8 @@ class Trainer:
             # An untrained network's gradients say little about the data it will learn: like CORDS's
             # adaptive loaders, start from a random subset and select adaptively from the next reselection.
             strategy = self._random
-        gradients = LastLayerGradients(self.model, self.train, self.val) if strategy.needs_gradients else None
+        gradients = (LastLayerGradients(self.model, self.train, self.val, autocast=self.precision.autocast)
+                     if strategy.needs_gradients else None)
         context = SelectionContext(
             labels=self.train.y,
             num_classes=self.num_classes,
@@ -247,11 +301,13 @@ class Trainer:
         for start in range(0, len(indices), batch_size):
             index = indices[start : start + batch_size]
             x, y = self.train.batch(index, train=True, generator=self._augment)
-            logits = self.model(x)
-            loss = weighted_cross_entropy(logits, y, weights[start : start + batch_size])
+            with self.precision.autocast():
+                logits = self.model(x)
+            loss = weighted_cross_entropy(logits.float(), y, weights[start : start + batch_size])
             self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
             total_loss += loss.detach() * len(index)
             correct += (logits.argmax(1) == y).sum()
         n = max(1, len(indices))
@@ -278,6 +334,8 @@ class Trainer:
             "cost": (since_first, self._selection_s_since_first),
             "rng": (self._cpu_rng.clone(), self._shuffle.get_state(), self._augment.get_state()),
             "cuda_rng": None if self._cuda_rng is None else self._cuda_rng.clone(),
+            "scaler": self.scaler.state_dict(),  # empty unless fp16
+            "last_val": self._last_val,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -300,6 +358,12 @@ class Trainer:
         self._augment.set_state(augment_rng.cpu())  # generator states are CPU byte tensors, CUDA generators' too
         if state.get("cuda_rng") is not None and self.device.type == "cuda":
             self._cuda_rng = state["cuda_rng"].cpu()
+        # Checkpoints written before these entries lack them; a scaler's state only means something to a scaler
+        # (a checkpoint of an fp16 trial continued on a CPU, where it trains in fp32, leaves it unused).
+        if state.get("scaler") and self.scaler.is_enabled():
+            self.scaler.load_state_dict(state["scaler"])
+        last_val = state.get("last_val")
+        self._last_val = None if last_val is None else (float(last_val[0]), float(last_val[1]))
 
     def apply_hyperparameters(self) -> None:
         """Give the optimizer the hyperparameters of this trainer's config again, after a restore.
@@ -330,18 +394,32 @@ class Trainer:
         everything = torch.arange(len(split), device=self.device)
         for index in everything.split(self.config.training.eval_batch_size):
             x, y = split.batch(index)
-            logits = self.model(x)
-            total_loss += F.cross_entropy(logits, y, reduction="sum")
+            with self.precision.autocast():
+                logits = self.model(x)
+            total_loss += F.cross_entropy(logits.float(), y, reduction="sum")
             correct += (logits.argmax(1) == y).sum()
         n = max(1, len(split))
         return float(total_loss) / n, float(correct) / n
 
     def evaluate_test(self) -> tuple[float, float]:
         """Loss and accuracy on the test split (moved to the device only when asked for)."""
-        x, y, norm = self._test_arrays
-        return self.evaluate(DeviceSplit(x, y, self.device, **norm))
+        x, y, layout = self._test_arrays
+        return self.evaluate(DeviceSplit(x, y, self.device, **layout))
 
     def _sync_time(self) -> float:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         return time.perf_counter()
+
+
+def _decision_epochs(config: ExperimentConfig, given: Collection[int] | None) -> frozenset[int] | None:
+    """The epochs to evaluate at (besides the last), or ``None`` for every epoch."""
+    if config.training.validation == "every_epoch":
+        return None
+    if given is None:
+        log.warning(
+            "training.validation is at_decisions, but this trainer was not told at which epochs a scheduler "
+            "decides (decision_epochs): it evaluates every epoch"
+        )
+        return None
+    return frozenset(int(epoch) for epoch in given)

@@ -6,10 +6,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import numpy as np
+
 from cords_tune.config import ExperimentConfig
 from cords_tune.selection import uses_subsets
 
-__all__ = ["build_searcher", "build_scheduler", "asha_grace_period"]
+__all__ = ["build_searcher", "build_scheduler", "asha_grace_period", "decision_epochs"]
 
 log = logging.getLogger(__name__)
 
@@ -64,3 +66,29 @@ def asha_grace_period(config: ExperimentConfig) -> int:
         )
         grace = warm + 1
     return min(grace, config.training.epochs)
+
+
+def decision_epochs(config: ExperimentConfig) -> frozenset[int]:
+    """The epochs at which the scheduler of ``build_scheduler`` reads a trial's validation metric: ASHA's rungs
+    and the last epoch, or the last epoch alone under FIFO (checkpoints decide nothing). What a ``Trainer``
+    evaluates at with ``training.validation: at_decisions``.
+
+    A rung is recorded at the first reported epoch that reaches its milestone, as Ray's ASHA does it (the
+    milestones ``grace_period * reduction_factor ** k`` may be fractional). Pass the driver's config: the grace
+    period depends on the extremes of a searched ``warm_start_epochs``, which a trial's own config no longer holds.
+    """
+    last = config.training.epochs
+    if not config.search.asha.enabled:
+        return frozenset({last})
+    grace = asha_grace_period(config)
+    factor = config.search.asha.reduction_factor
+    count = int(np.log(last / grace) / np.log(factor) + 1)  # ray.tune.schedulers.async_hyperband._Bracket
+    milestones = [grace * factor**k for k in reversed(range(count))]
+    recorded: set[float] = set()
+    epochs = {last}
+    for epoch in range(1, last):  # at the last epoch ASHA stops the trial without consulting a rung
+        reached = next((m for m in milestones if epoch >= m and m not in recorded), None)
+        if reached is not None:
+            recorded.add(reached)
+            epochs.add(epoch)
+    return frozenset(epochs)

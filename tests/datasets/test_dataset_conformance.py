@@ -22,7 +22,8 @@ from cords_tune.datasets.vision import VISION_DATASETS
 from cords_tune.errors import ConfigError
 
 # Small, fast parameters per offline dataset; a dataset missing here is tested with its defaults.
-SMALL_PARAMS: dict[str, dict] = {"synthetic": {"num_samples": 400}, "mnist1d": {"num_samples": 300}}
+SMALL_PARAMS: dict[str, dict] = {"synthetic": {"num_samples": 400}, "mnist1d": {"num_samples": 300},
+                                 "cifar_shaped": {"num_train": 300, "num_test": 50}}
 OFFLINE = [name for name in DATASETS.names() if name not in VISION_DATASETS]
 
 
@@ -43,8 +44,8 @@ def _rows(x: np.ndarray, y: np.ndarray) -> Counter:
 
 
 def test_registry_holds_the_documented_datasets() -> None:
-    expected = {"synthetic", "digits", "mnist1d", "cifar10", "cifar100", "mnist", "fashion_mnist", "svhn",
-                "npz", "csv", "image_folder"}
+    expected = {"synthetic", "digits", "mnist1d", "cifar_shaped", "cifar10", "cifar100", "mnist", "fashion_mnist",
+                "svhn", "npz", "csv", "image_folder"}
     assert expected <= set(DATASETS.names())
     assert set(FILE_DATASETS) == {"npz", "csv", "image_folder"}
     assert set(VISION_DATASETS) == {"cifar10", "cifar100", "mnist", "fashion_mnist", "svhn"}
