@@ -22,7 +22,7 @@ _POOL_STREAM = 1
 
 @dataclass(frozen=True)
 class Subset:
-    """The chosen training samples and their loss weights (both 1-D, same length)."""
+    """The chosen training samples and their loss weights (both 1-D, same length, on the labels' device)."""
 
     indices: torch.Tensor
     weights: torch.Tensor

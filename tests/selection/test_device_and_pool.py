@@ -54,7 +54,7 @@ def _context(n: int = 400, num_classes: int = 4, seed: int = 0, train=None) -> S
     )
 
 
-@pytest.mark.parametrize(("name", "params"), VARIANTS)
+@pytest.mark.parametrize(("name", "params"), VARIANTS + [("random", {}), ("random", {"class_balanced": False}), ("full", {})])
 def test_selection_reads_nothing_back_to_the_host_per_sample(name, params, monkeypatch):
     context = _context()
 
@@ -66,7 +66,8 @@ def test_selection_reads_nothing_back_to_the_host_per_sample(name, params, monke
     subset = create_strategy(name, params).select(context, 40)
     monkeypatch.undo()
     assert subset.indices.device == context.labels.device and subset.weights.device == context.labels.device
-    assert len(subset) == 40 and len(torch.unique(subset.indices)) == 40
+    expected = context.num_samples if name == "full" else 40
+    assert len(subset) == expected and len(torch.unique(subset.indices)) == expected
 
 
 @pytest.mark.parametrize("name", GRADIENT_STRATEGIES)
