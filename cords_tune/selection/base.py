@@ -6,18 +6,23 @@ from __future__ import annotations
 
 import abc
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import torch
 
+from cords_tune.params import ParamCheck
 from cords_tune.selection.features import LastLayerGradients
+from cords_tune.selection.partition import candidate_pool, device_generator
 
-__all__ = ["Subset", "SelectionContext", "SelectionStrategy", "budget_for"]
+__all__ = ["Subset", "SelectionContext", "SelectionStrategy", "budget_for", "check_pool", "select_in_pool"]
+
+_POOL_STREAM = 1
 
 
 @dataclass(frozen=True)
 class Subset:
-    """The chosen training samples and their loss weights (both 1-D, same length)."""
+    """The chosen training samples and their loss weights (both 1-D, same length, on the labels' device)."""
 
     indices: torch.Tensor
     weights: torch.Tensor
@@ -60,9 +65,15 @@ class SelectionContext:
     def num_samples(self) -> int:
         return int(self.labels.numel())
 
-    def generator(self) -> torch.Generator:
-        """A CPU generator seeded from ``(seed, epoch)``: same trial, same epoch, same draw."""
-        return torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+    def generator(self, stream: int = 0) -> torch.Generator:
+        """A CPU generator seeded from ``(seed, epoch, stream)``: same trial, same epoch, same draw; another
+        ``stream`` for a draw that must not repeat the strategy's own (the candidate pool's)."""
+        return torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch + stream * 7_919_000_003)
+
+    def restricted(self, index: torch.Tensor) -> SelectionContext:
+        """This context for the training samples at ``index`` only (sample i of it is ``index[i]``)."""
+        gradients = None if self.gradients is None else self.gradients.restricted(index)
+        return replace(self, labels=self.labels[index], gradients=gradients)
 
     def require_gradients(self, strategy: str) -> LastLayerGradients:
         if self.gradients is None:
@@ -87,3 +98,27 @@ class SelectionStrategy(abc.ABC):
 def budget_for(fraction: float, num_samples: int) -> int:
     """Number of samples a subset of ``fraction`` of ``num_samples`` holds (at least one)."""
     return max(1, min(num_samples, math.floor(fraction * num_samples + 0.5)))
+
+
+def check_pool(check: ParamCheck, pool: object) -> float:
+    """The ``pool`` parameter of a strategy: the share of each class its subset is chosen from."""
+    if isinstance(pool, bool) or not isinstance(pool, (int, float)) or not 0.0 < pool <= 1.0:
+        raise check.error(
+            "pool", "a number in (0, 1]: the share of each class to select from (1 selects from all data; "
+            "0.5 from a seeded random half, drawn anew at each reselection)", pool
+        )
+    return float(pool)
+
+
+def select_in_pool(
+    select: Callable[[SelectionContext, int], Subset], context: SelectionContext, budget: int, pool: float
+) -> Subset:
+    """``select(context, budget)`` on a seeded random ``pool`` share of each class, never fewer samples than
+    the budget; the subset's indices are mapped back to the whole training set. ``pool == 1`` selects from all."""
+    size = max(budget, round(pool * context.num_samples))
+    if size >= context.num_samples:
+        return select(context, budget)
+    generator = device_generator(context.generator(_POOL_STREAM), context.labels.device)
+    members = candidate_pool(context.labels, context.num_classes, size, generator)
+    subset = select(context.restricted(members), budget)
+    return Subset(indices=members[subset.indices], weights=subset.weights)

@@ -14,9 +14,9 @@ import torch
 
 from cords_tune.params import ParamCheck
 from cords_tune.selection.registry import STRATEGIES
-from cords_tune.selection.base import SelectionContext, SelectionStrategy, Subset
+from cords_tune.selection.base import SelectionContext, SelectionStrategy, Subset, check_pool, select_in_pool
 from cords_tune.selection.functional import facility_location
-from cords_tune.selection.partition import class_members
+from cords_tune.selection.partition import class_members, device_generator
 
 __all__ = ["CraigStrategy"]
 
@@ -29,6 +29,8 @@ class CraigStrategy(SelectionStrategy):
         mode: ``"logits"`` (C values, as in CRAIG for deep networks) or ``"last_layer"`` gradients.
         stochastic: stochastic greedy instead of lazy greedy (faster for large classes).
         epsilon: stochastic greedy's accuracy parameter.
+        pool: select from a seeded random share of each class (drawn anew at each reselection); below 1 the
+            forward pass and the greedy see only the pool.
 
     Memory: one class's (n_c x n_c) distance matrix at a time.
     """
@@ -36,20 +38,25 @@ class CraigStrategy(SelectionStrategy):
     needs_gradients = True
 
     def __init__(
-        self, *, mode: Literal["logits", "last_layer"] = "logits", stochastic: bool = False, epsilon: float = 0.01
+        self, *, mode: Literal["logits", "last_layer"] = "logits", stochastic: bool = False, epsilon: float = 0.01,
+        pool: float = 1.0,
     ) -> None:
         check = ParamCheck("strategy", "craig")
         self.mode = check.choice("mode", mode, ("logits", "last_layer"))
         self.stochastic = check.boolean("stochastic", stochastic)
         self.epsilon = check.number("epsilon", epsilon, low=0.0, high=1.0, low_open=True, high_open=True)
+        self.pool = check_pool(check, pool)
 
     def select(self, context: SelectionContext, budget: int) -> Subset:
+        return select_in_pool(self._select, context, budget, self.pool)
+
+    def _select(self, context: SelectionContext, budget: int) -> Subset:
         gradients = context.require_gradients("craig")
-        generator = context.generator()
+        generator = device_generator(context.generator(), context.labels.device)
         indices, weights = [], []
         for members, k in class_members(context.labels, context.num_classes, budget):
-            features = gradients.per_sample(members.to(context.labels.device), mode=self.mode)
+            features = gradients.per_sample(members, mode=self.mode)
             chosen, w = facility_location(features, k, stochastic=self.stochastic, epsilon=self.epsilon, generator=generator)
-            indices.append(members[chosen.cpu()])
-            weights.append(w.cpu().float())
+            indices.append(members[chosen])
+            weights.append(w.float())
         return Subset(indices=torch.cat(indices), weights=torch.cat(weights))

@@ -17,5 +17,5 @@ class FullStrategy(SelectionStrategy):
     uses_subsets = False
 
     def select(self, context: SelectionContext, budget: int) -> Subset:
-        n = context.num_samples
-        return Subset(indices=torch.arange(n), weights=torch.ones(n))
+        n, device = context.num_samples, context.labels.device
+        return Subset(indices=torch.arange(n, device=device), weights=torch.ones(n, device=device))

@@ -16,8 +16,9 @@ import torch
 
 from cords_tune.params import ParamCheck
 from cords_tune.selection.registry import STRATEGIES
-from cords_tune.selection.base import SelectionContext, SelectionStrategy, Subset
+from cords_tune.selection.base import SelectionContext, SelectionStrategy, Subset, check_pool, select_in_pool
 from cords_tune.selection.functional import glister_greedy
+from cords_tune.selection.partition import device_generator
 
 __all__ = ["GlisterStrategy"]
 
@@ -31,6 +32,8 @@ class GlisterStrategy(SelectionStrategy):
         stochastic: stochastic greedy (a random candidate set per step) instead of exact greedy.
         epsilon: stochastic greedy's accuracy parameter (smaller: more candidates per step).
         lr: step size of the lookahead; default: the optimizer's current learning rate.
+        pool: select from a seeded random share of each class (drawn anew at each reselection); below 1 the
+            forward pass and the greedy see only the pool (the validation gradient still uses all of it).
     """
 
     needs_gradients = True
@@ -42,14 +45,19 @@ class GlisterStrategy(SelectionStrategy):
         stochastic: bool = True,
         epsilon: float = 0.01,
         lr: float | None = None,
+        pool: float = 1.0,
     ) -> None:
         check = ParamCheck("strategy", "glister")
         self.mode = check.choice("mode", mode, ("last_layer", "logits"))
         self.stochastic = check.boolean("stochastic", stochastic)
         self.epsilon = check.number("epsilon", epsilon, low=0.0, high=1.0, low_open=True, high_open=True)
         self.lr = None if lr is None else check.number("lr", lr, low=0.0, low_open=True)
+        self.pool = check_pool(check, pool)
 
     def select(self, context: SelectionContext, budget: int) -> Subset:
+        return select_in_pool(self._select, context, budget, self.pool)
+
+    def _select(self, context: SelectionContext, budget: int) -> Subset:
         gradients = context.require_gradients("glister")
         chosen = glister_greedy(
             gradients.per_sample(mode=self.mode),
@@ -58,6 +66,6 @@ class GlisterStrategy(SelectionStrategy):
             lr=self.lr or context.learning_rate,
             stochastic=self.stochastic,
             epsilon=self.epsilon,
-            generator=context.generator(),
-        ).cpu()
-        return Subset(indices=chosen, weights=torch.ones(len(chosen)))
+            generator=device_generator(context.generator(), context.labels.device),
+        )
+        return Subset(indices=chosen, weights=torch.ones(len(chosen), device=chosen.device))

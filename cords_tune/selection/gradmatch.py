@@ -16,9 +16,9 @@ import torch
 
 from cords_tune.params import ParamCheck
 from cords_tune.selection.registry import STRATEGIES
-from cords_tune.selection.base import SelectionContext, SelectionStrategy, Subset
+from cords_tune.selection.base import SelectionContext, SelectionStrategy, Subset, check_pool, select_in_pool
 from cords_tune.selection.functional import gradmatch_omp
-from cords_tune.selection.partition import batch_groups, class_members, top_up
+from cords_tune.selection.partition import batch_groups, class_members, device_generator, top_up
 
 __all__ = ["GradMatchStrategy"]
 
@@ -32,6 +32,10 @@ class GradMatchStrategy(SelectionStrategy):
             or ``"class"`` (atoms are samples, matched class by class with class-balanced budgets).
         lam: ridge penalty relative to the mean squared norm of the atoms (scale-free).
         mode: ``"last_layer"`` (C x (d + 1) gradient values) or ``"logits"`` (C values, cheaper).
+        tol: stop matching once the residual is at most ``tol`` times the target gradient's norm (CORDS's
+            ``eps``, same default); the rest of the budget is filled with random candidates (``top_up``).
+        pool: select from a seeded random share of each class (drawn anew at each reselection); below 1 the
+            forward pass and the matching see only the pool.
     """
 
     needs_gradients = True
@@ -42,34 +46,40 @@ class GradMatchStrategy(SelectionStrategy):
         partition: Literal["batch", "class"] = "batch",
         lam: float = 0.01,
         mode: Literal["last_layer", "logits"] = "last_layer",
+        tol: float = 1e-4,
+        pool: float = 1.0,
     ) -> None:
         check = ParamCheck("strategy", "gradmatch")
         self.partition = check.choice("partition", partition, ("batch", "class"))
         self.lam = check.number("lam", lam, low=0.0)
         self.mode = check.choice("mode", mode, ("last_layer", "logits"))
+        self.tol = check.number("tol", tol, low=0.0, high=1.0, high_open=True)
+        self.pool = check_pool(check, pool)
 
     def select(self, context: SelectionContext, budget: int) -> Subset:
+        return select_in_pool(self._select, context, budget, self.pool)
+
+    def _select(self, context: SelectionContext, budget: int) -> Subset:
         gradients = context.require_gradients("gradmatch")
-        generator = context.generator()
+        device = context.labels.device
+        generator = device_generator(context.generator(), device)
         if self.partition == "batch":
             # Batches no larger than the budget, and whole batches only as many as fit in it.
-            groups = batch_groups(context.num_samples, min(context.batch_size, budget), generator)
+            groups = batch_groups(context.num_samples, min(context.batch_size, budget), generator, device)
             atoms = gradients.group_sums(groups, mode=self.mode)
             k = budget // groups.shape[1]
             chosen, weights = top_up(*self._match(atoms, k), len(groups), k, generator)
-            return Subset(
-                indices=groups[chosen].flatten().cpu(),
-                weights=weights.repeat_interleave(groups.shape[1]),
-            )
+            return Subset(indices=groups[chosen].flatten(), weights=weights.repeat_interleave(groups.shape[1]))
         indices, weights = [], []
         for members, k in class_members(context.labels, context.num_classes, budget):
-            atoms = gradients.per_sample(members.to(context.labels.device), mode=self.mode)
+            atoms = gradients.per_sample(members, mode=self.mode)
             chosen, w = top_up(*self._match(atoms, k), len(members), k, generator)
             indices.append(members[chosen])
             weights.append(w)
         return Subset(indices=torch.cat(indices), weights=torch.cat(weights))
 
     def _match(self, atoms: torch.Tensor, budget: int) -> tuple[torch.Tensor, torch.Tensor]:
-        atoms = atoms.double()
-        lam = self.lam * float(atoms.pow(2).sum(1).mean())
-        return gradmatch_omp(atoms, atoms.sum(0), budget, lam=lam, nonnegative=True)
+        # The atoms stay in float32 (half the memory traffic of each step's product); gradmatch_omp solves the
+        # small support system in float64 all the same.
+        mean_squared_norm = float(torch.linalg.vector_norm(atoms)) ** 2 / len(atoms)
+        return gradmatch_omp(atoms, atoms.sum(0), budget, lam=self.lam * mean_squared_norm, nonnegative=True, tol=self.tol)

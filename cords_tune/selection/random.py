@@ -11,7 +11,7 @@ import torch
 from cords_tune.selection.registry import STRATEGIES
 from cords_tune.params import ParamCheck
 from cords_tune.selection.base import SelectionContext, SelectionStrategy, Subset
-from cords_tune.selection.partition import class_members
+from cords_tune.selection.partition import class_members, device_generator
 
 __all__ = ["RandomStrategy"]
 
@@ -28,15 +28,15 @@ class RandomStrategy(SelectionStrategy):
         self.class_balanced = ParamCheck("strategy", "random").boolean("class_balanced", class_balanced)
 
     def select(self, context: SelectionContext, budget: int) -> Subset:
-        generator = context.generator()
-        labels = context.labels.cpu()
+        labels = context.labels
+        generator = device_generator(context.generator(), labels.device)
         if not self.class_balanced:
-            indices = torch.randperm(len(labels), generator=generator)[:budget]
+            indices = torch.randperm(len(labels), generator=generator, device=labels.device)[:budget]
         else:
             chosen = [
-                members[torch.randperm(len(members), generator=generator)[:k]]
+                members[torch.randperm(len(members), generator=generator, device=labels.device)[:k]]
                 for members, k in class_members(labels, context.num_classes, budget)
             ]
             indices = torch.cat(chosen)
         indices = torch.sort(indices).values
-        return Subset(indices=indices, weights=torch.ones(len(indices)))
+        return Subset(indices=indices, weights=torch.ones(len(indices), device=labels.device))

@@ -46,6 +46,11 @@ class Precision:
         """The dtype of autocast regions: float32 for fp32."""
         return _DTYPES.get(self.name, torch.float32)
 
+    @property
+    def autocast_dtype(self) -> torch.dtype | None:
+        """The dtype of autocast regions, ``None`` for fp32 (no autocast)."""
+        return None if self.name == "fp32" else self.dtype
+
     def autocast(self) -> AbstractContextManager:
         """A context in which forward passes run in this precision (nothing changes for fp32)."""
         if self.name == "fp32":

@@ -249,7 +249,7 @@ class Trainer:
             # An untrained network's gradients say little about the data it will learn: like CORDS's
             # adaptive loaders, start from a random subset and select adaptively from the next reselection.
             strategy = self._random
-        gradients = (LastLayerGradients(self.model, self.train, self.val, autocast=self.precision.autocast)
+        gradients = (LastLayerGradients(self.model, self.train, self.val, precision=self.precision.autocast_dtype)
                      if strategy.needs_gradients else None)
         context = SelectionContext(
             labels=self.train.y,
@@ -283,13 +283,12 @@ class Trainer:
 
     def _train_one_epoch(self) -> tuple[float, float, int]:
         if self.subset is None:
-            indices = torch.arange(len(self.train))
-            weights = torch.ones(len(self.train))
-        else:
-            indices, weights = self.subset.indices.cpu(), self.subset.weights.float().cpu()
-        order = torch.randperm(len(indices), generator=self._shuffle)
-        indices = indices[order].to(self.device)
-        weights = weights[order].to(self.device)
+            indices = torch.arange(len(self.train), device=self.device)
+            weights = torch.ones(len(self.train), device=self.device)
+        else:  # a subset stays on the device it was selected on; only the shuffled order comes from the host
+            indices, weights = self.subset.indices.to(self.device), self.subset.weights.float().to(self.device)
+        order = torch.randperm(len(indices), generator=self._shuffle).to(self.device)
+        indices, weights = indices[order], weights[order]
 
         self.model.train()
         batch_size = self.config.training.batch_size

@@ -58,7 +58,7 @@ def train_to_end(config: ExperimentConfig, data: DataBundle) -> dict[str, Any]:
     """Train one configuration for all its epochs (no early stopping); its last epoch's validation scores."""
     from cords_tune.tuning.trainable import on_this_worker
 
-    history = Trainer(on_this_worker(config), data).fit()
+    history = Trainer(on_this_worker(config), data, decision_epochs=()).fit()
     last = history[-1].as_dict()
     return {
         "score": last[config.search.metric],

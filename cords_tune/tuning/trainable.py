@@ -19,6 +19,7 @@ from cords_tune.energy import Energy, EnergyMeter
 from cords_tune.models.given import GivenModel
 from cords_tune.plugins import import_plugins
 from cords_tune.training import EpochStats, Trainer
+from cords_tune.tuning.algorithms import decision_epochs
 from cords_tune.tuning.slot_use import process_started_at
 
 _IMPORTED_AT = time.time()  # when this worker had imported torch, Ray and the trainer: the start of its first trial
@@ -47,14 +48,20 @@ def set_threads(config: ExperimentConfig) -> None:
 def trial_trainable(config: ExperimentConfig, data: Any, model: GivenModel | None = None) -> Any:
     """``train_trial`` bound to ``config``, the data (a ``DataBundle`` or an ObjectRef of one) and a model given
     from Python, asking Tune for a trial's resources: what a ``tune.Tuner`` runs."""
+    decisions = decision_epochs(config) if config.training.validation == "at_decisions" else None
     return tune.with_resources(
-        tune.with_parameters(train_trial, config=config, data=data, model=model),
+        tune.with_parameters(train_trial, config=config, data=data, model=model, decisions=decisions),
         {"cpu": config.resources.cpus_per_trial, "gpu": config.resources.gpus_per_trial},
     )
 
 
 def train_trial(
-    params: dict[str, Any], *, config: ExperimentConfig, data: DataBundle, model: GivenModel | None = None
+    params: dict[str, Any],
+    *,
+    config: ExperimentConfig,
+    data: DataBundle,
+    model: GivenModel | None = None,
+    decisions: frozenset[int] | None = None,
 ) -> None:
     """Train ``config`` with the trial's sampled ``params`` on the shared dataset.
 
@@ -64,12 +71,14 @@ def train_trial(
     retried or resumed trial continues from its last one, with its own config: the checkpoint may be another
     trial's (Population Based Training continues a trial from a better one's, with new hyperparameters).
     Each epoch reports the trial's energy so far (``energy_j``, ``energy_source``), a retry's included.
+    ``decisions``: the epochs the search's scheduler decides at, computed once from the driver's config, where
+    ``training.validation`` is ``at_decisions``.
     """
     started_at = time.time()
     trial_config = on_this_worker(apply_params(config, params))
     meter = energy_meter(trial_config)
     before = Energy()  # what this trial used up to the checkpoint it continues from, if any
-    trainer = Trainer(trial_config, data, model=model)
+    trainer = Trainer(trial_config, data, model=model, decision_epochs=decisions)
     trial_id = tune.get_context().get_trial_id()
     restarts = 0
     checkpoint = tune.get_checkpoint()

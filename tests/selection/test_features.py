@@ -76,3 +76,26 @@ def test_model_mode_is_restored(setup):
     model.train()
     LastLayerGradients(model, train, val).per_sample()
     assert model.training
+
+
+def test_restricted_gradients_are_the_rows_at_the_index_and_read_only_them(setup):
+    model, train, val = setup
+    index = torch.tensor([4, 0, 13])
+    full = LastLayerGradients(model, train, val)
+    expected = full.per_sample(index)
+    fresh = LastLayerGradients(model, train, val).restricted(index)
+    torch.testing.assert_close(fresh.per_sample(), expected)
+    torch.testing.assert_close(fresh.labels, train.y[index])
+    torch.testing.assert_close(full.restricted(index).per_sample(), expected)  # sliced from the cache
+    assert len(fresh.train) == 3
+
+
+def test_lower_precision_forward_gives_float32_gradients_close_to_full_precision():
+    torch.manual_seed(0)
+    model = create_model("mlp", input_shape=(6,), num_classes=4, params={"hidden": 5, "depth": 1})
+    train = TensorSplit(torch.randn(20, 6), torch.randint(0, 4, (20,)))
+    exact = LastLayerGradients(model, train).per_sample()
+    low = LastLayerGradients(model, train, precision=torch.bfloat16).per_sample()
+    assert low.dtype == torch.float32
+    torch.testing.assert_close(low, exact, atol=0.05, rtol=0.05)
+    assert not torch.equal(low, exact), "the forward pass should have run in bfloat16"

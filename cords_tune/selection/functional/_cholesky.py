@@ -2,8 +2,8 @@
 
 ``torch.linalg.solve_triangular`` copies a strided view before solving, which would cost a full copy of
 the factor per greedy step. The factor therefore lives in the top-left corner of a contiguous square
-buffer whose unused part is the identity: solving with the whole buffer and a zero-padded right-hand side
-gives the same solution (zeros in the padding) with no copy.
+buffer whose unused part is the identity: solving with the whole buffer and a padded right-hand side gives
+the same solution in its first rows, with no copy.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ class GrowingCholesky:
         self.size = 0
         self._block = block
         self._buffer = torch.eye(block, dtype=dtype, device=device)
+        self._rhs = torch.zeros(block, 1, dtype=dtype, device=device)  # reused zero-padded right-hand side
 
     @property
     def factor(self) -> torch.Tensor:
@@ -33,9 +34,10 @@ class GrowingCholesky:
         return self._buffer[: self.size, : self.size]
 
     def _pad(self, rhs: torch.Tensor) -> torch.Tensor:
-        padded = torch.zeros(self._buffer.shape[0], 1, dtype=self._buffer.dtype, device=self._buffer.device)
-        padded[: self.size, 0] = rhs
-        return padded
+        # The buffer is block diagonal, [[L, 0], [0, I]]: what the padding holds leaves the first ``size``
+        # entries of the solution unchanged, so one buffer serves every solve.
+        self._rhs[: self.size, 0] = rhs
+        return self._rhs
 
     def solve_lower(self, rhs: torch.Tensor) -> torch.Tensor:
         """``L^{-1} rhs`` for ``rhs`` of shape (k,)."""
@@ -44,6 +46,30 @@ class GrowingCholesky:
     def solve_upper(self, rhs: torch.Tensor) -> torch.Tensor:
         """``L^{-T} rhs`` for ``rhs`` of shape (k,)."""
         return torch.linalg.solve_triangular(self._buffer.mT, self._pad(rhs), upper=True)[: self.size, 0]
+
+    def border(self, cross: torch.Tensor, diagonal: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """What bordering ``K`` with a new last row/column ``[cross, diagonal]`` would add, without adding it.
+
+        Returns:
+            ``z = L^{-1} cross`` (the new row of ``L`` left of its diagonal) and the squared pivot
+            ``diagonal - |z|^2`` (0-d): the new column is numerically dependent on the old ones when it is at
+            most a small multiple of ``diagonal``. Nothing is read back to the host.
+        """
+        z = self.solve_lower(cross)
+        return z, diagonal - z @ z
+
+    def extend(self, z: torch.Tensor, pivot_sq: torch.Tensor) -> None:
+        """Border the factor with the row ``[z, sqrt(pivot_sq)]`` from ``border``."""
+        k = self.size
+        capacity = self._buffer.shape[0]
+        if k == capacity:
+            grown = torch.eye(capacity + self._block, dtype=self._buffer.dtype, device=self._buffer.device)
+            grown[:capacity, :capacity] = self._buffer
+            self._buffer = grown
+            self._rhs = self._buffer.new_zeros(capacity + self._block, 1)
+        self._buffer[k, :k] = z
+        self._buffer[k, k] = torch.sqrt(pivot_sq)
+        self.size = k + 1
 
     def append(self, cross: torch.Tensor, diagonal: torch.Tensor, *, min_pivot: float) -> torch.Tensor | None:
         """Border ``K`` with a new last row/column ``[cross, diagonal]``.
@@ -54,23 +80,13 @@ class GrowingCholesky:
             min_pivot: the smallest accepted squared pivot, relative to ``diagonal``.
 
         Returns:
-            ``z = L^{-1} cross`` (the new row of ``L`` left of its diagonal), or ``None`` (and no change)
-            when the squared pivot ``diagonal - |z|^2`` is at most ``min_pivot * diagonal``, i.e. the new
-            column is numerically dependent on the old ones.
+            ``z = L^{-1} cross``, or ``None`` (and no change) when the squared pivot is at most
+            ``min_pivot * diagonal``, i.e. the new column is numerically dependent on the old ones.
         """
-        z = self.solve_lower(cross)
-        pivot_sq = diagonal - z @ z
+        z, pivot_sq = self.border(cross, diagonal)
         if not bool(pivot_sq > min_pivot * diagonal):
             return None
-        k = self.size
-        capacity = self._buffer.shape[0]
-        if k == capacity:
-            grown = torch.eye(capacity + self._block, dtype=self._buffer.dtype, device=self._buffer.device)
-            grown[:capacity, :capacity] = self._buffer
-            self._buffer = grown
-        self._buffer[k, :k] = z
-        self._buffer[k, k] = torch.sqrt(pivot_sq)
-        self.size = k + 1
+        self.extend(z, pivot_sq)
         return z
 
     def remove(self, position: int) -> None:

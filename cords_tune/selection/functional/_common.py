@@ -101,13 +101,12 @@ def stochastic_sample_size(num_samples: int, budget: int, epsilon: float) -> int
 
 
 def random_candidates(available: torch.Tensor, size: int, generator: torch.Generator | None) -> torch.Tensor:
-    """Up to ``size`` distinct indices drawn uniformly without replacement where ``available`` (n,) is True.
+    """``min(size, n)`` distinct indices, the available ones (``available`` (n,) True) drawn uniformly first.
 
-    The draw runs on the generator's device (CPU without one); the indices come back on ``available``'s device.
+    The draw runs on ``available``'s device with no read back (a fixed number of candidates instead of a
+    count of the available ones): when fewer than ``size`` are available, unavailable indices fill the rest,
+    and callers mask them out. ``generator``, if given, must be on that device.
     """
-    pool = torch.nonzero(available).flatten()
-    if size >= pool.numel():
-        return pool
-    device = generator.device if generator is not None else torch.device("cpu")
-    order = torch.randperm(pool.numel(), generator=generator, device=device)[:size]
-    return pool[order.to(pool.device)]
+    keys = torch.rand(available.shape, generator=generator, device=available.device)
+    keys.masked_fill_(~available, 2.0)
+    return torch.topk(keys, min(size, available.numel()), largest=False).indices

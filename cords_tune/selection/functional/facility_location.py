@@ -91,7 +91,7 @@ def facility_location(
         budget: the number of points to choose (clipped to n).
         stochastic: use stochastic greedy instead of lazy greedy.
         epsilon: stochastic greedy's accuracy, in (0, 1).
-        generator: source of the stochastic candidates (the global generator when None).
+        generator: source of the stochastic candidates, on the input's device (the global generator when None).
 
     Returns:
         ``(indices, weights)``: ``min(budget, n)`` distinct int64 indices in the order chosen and their cluster
@@ -117,7 +117,8 @@ def facility_location(
     for _ in range(budget):
         if stochastic:
             candidates = random_candidates(~chosen, sample_size, generator)
-            pick = int(candidates[torch.argmax(_gains(similarity, coverage, candidates))])
+            gains = _gains(similarity, coverage, candidates).masked_fill_(chosen[candidates], -torch.inf)
+            pick = int(candidates[torch.argmax(gains)])
         else:
             pick = _lazy_pick(similarity, coverage, bounds)
             bounds[pick] = -torch.inf

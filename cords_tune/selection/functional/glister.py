@@ -70,7 +70,7 @@ def glister_greedy(
         lr: the step size of the inner update (> 0).
         stochastic: draw the random candidate set at each step (stochastic greedy).
         epsilon: stochastic greedy's accuracy, in (0, 1).
-        generator: source of the stochastic candidates (the global generator when None).
+        generator: source of the stochastic candidates, on the input's device (the global generator when None).
         chunk_size: samples added per evaluation of ``val_gradient`` (>= 1).
 
     Returns:
@@ -101,7 +101,7 @@ def glister_greedy(
         direction = _validation_gradient(val_gradient, lr * step_sum)
         if stochastic:  # only the candidates' gains are compared: compute just those
             candidates = random_candidates(~chosen, count * sample_size, generator)
-            gains = lr * (gradients[candidates] @ direction)
+            gains = (lr * (gradients[candidates] @ direction)).masked_fill_(chosen[candidates], -torch.inf)
             new = candidates[torch.topk(gains, count).indices]
         else:
             gains = lr * (gradients @ direction)
