@@ -12,6 +12,7 @@ import torch
 from cords_tune.config import load_config, parse_config
 from cords_tune.errors import ConfigError, RunFailedError
 from cords_tune.tuning import run_experiment
+from cords_tune.tuning.algorithms import decision_epochs
 
 pytestmark = pytest.mark.slow
 
@@ -23,6 +24,7 @@ SUMMARY_KEYS = {
 
 def test_tuning_run_end_to_end(local_ray, tiny_experiment, tmp_path):
     tiny_experiment["search"]["num_trials"] = 4
+    tiny_experiment["training"]["validation"] = "at_decisions"  # ASHA's rung (epoch 1) and the last (3)
     config = parse_config(tiny_experiment)
     snapshots = []
     result = run_experiment(config, output_dir=tmp_path / "out", on_progress=lambda p: snapshots.append(
@@ -58,6 +60,14 @@ def test_tuning_run_end_to_end(local_ray, tiny_experiment, tmp_path):
         assert row["train_s"] > 0 and row["samples_seen"] > 0
     picked = next(r for r in table if r["trial_id"] == summary["best_trial_id"])
     assert summary["best_val_accuracy"] == pytest.approx(picked["best_metric"])
+
+    for result in (run_dir / "tune").glob("*/result.json"):  # each epoch as the trial reported it to Tune
+        epochs = [json.loads(line) for line in result.read_text().splitlines()]
+        assert [e["evaluated"] for e in epochs] == [e["epoch"] in decision_epochs(config) for e in epochs]
+        assert all(e["eval_s"] == 0 for e in epochs if not e["evaluated"])
+        if len(epochs) > 1:  # epoch 2 repeats epoch 1's measurement
+            assert epochs[1]["val_accuracy"] == epochs[0]["val_accuracy"]
+    assert decision_epochs(config) == {1, 3}
 
     rerun = load_config(run_dir / "best_config.yaml")  # a runnable experiment with the best values
     assert rerun.training.lr == pytest.approx(summary["best_config"]["training.lr"])
