@@ -1,10 +1,10 @@
 """Where the subset search's slot time goes: the quickstart's search run several times, and each run's split of
 its slot-seconds (slots x search wall-clock) into selection + training + evaluation (the work) and the rest.
 
-``--code DIR`` (repeatable) runs the same command with ``PYTHONPATH=DIR``, alternating between the checkouts
-run by run, so that two versions are measured side by side on the same machine. Runs whose code does not
-report the split (``slot_use`` in summary.json) still give the work share from the trials' own timings (with as
-many slots as this machine's CPUs hold trials).
+``--code DIR`` (repeatable) runs the same command in DIR with ``PYTHONPATH=DIR`` (the experiment path is taken
+relative to each checkout), alternating between the checkouts run by run, so that two versions are measured
+side by side on the same machine. Runs whose code does not report the split (``slot_use`` in summary.json)
+still give the work share from the trials' own timings (with as many slots as this machine's CPUs hold trials).
 
     python benchmarks/bench_slots.py --repeats 3 --code ../before --code .
 """
@@ -41,7 +41,9 @@ def main() -> None:
                 env = {**os.environ, "PYTHONPATH": checkout}
                 command = [cli, "run", args.experiment, "--no-baseline", "--set", "final.enabled=false",
                            *[x for s in args.set for x in ("--set", s)], "--output", out]
-                subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                # From the checkout itself: Ray puts the driver's working directory first on its workers' path.
+                subprocess.run(command, env=env, cwd=checkout, check=True, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
                 newest = max(Path(out).iterdir(), key=lambda p: p.stat().st_mtime)
                 row = _row(json.loads((newest / "summary.json").read_text()), newest)
                 rows[checkout].append(row)

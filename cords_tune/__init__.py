@@ -9,7 +9,9 @@ their modules (and torch) on first use.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from cords_tune.lazy import lazy_attributes
 
 __version__ = "0.1.0"
 
@@ -51,9 +53,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'cords_tune' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)

@@ -6,7 +6,9 @@ and its reports (``run_experiment`` and the others below load on first use).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from cords_tune.lazy import lazy_attributes
 
 __all__ = ["Progress", "RunResult", "resume_experiment", "run_experiment"]
 
@@ -22,9 +24,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'cords_tune.tuning' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)

@@ -6,9 +6,12 @@ Without an address (``--address`` or ``RAY_ADDRESS``) a run starts a private loc
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import logging
 import os
 import socket
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -81,6 +84,7 @@ def _init_ray(address: str | None, runtime_env: dict[str, Any] | None) -> bool:
     # the legacy reporter at verbose=0 prints nothing, and trial errors are kept in the results.
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     quiet = logging.getLogger("cords_tune").getEffectiveLevel() > logging.INFO
+    _import_beside(TUNE_START_IMPORTS)
     try:
         ray.init(
             address=address or "local",  # "local": a new Ray, never one that happens to run on this machine
@@ -98,6 +102,29 @@ def _init_ray(address: str | None, runtime_env: dict[str, Any] | None) -> bool:
     if address and len(alive_nodes()) == 1:
         log.info("joined a Ray cluster of one node; nodes an autoscaler adds later must see the storage path")
     return True
+
+
+# Ray Tune imports its tracking integrations when a search starts, to count the kinds of callbacks it was
+# given; each imports its package where that is installed (mlflow: 1.6 s here), on the path to the trials' start.
+TUNE_START_IMPORTS = {"mlflow": "ray.air.integrations.mlflow", "wandb": "ray.air.integrations.wandb",
+                      "comet_ml": "ray.air.integrations.comet"}
+
+
+def _import_beside(modules: dict[str, str]) -> None:
+    """Import the modules whose package (the key) is installed, in a thread, while this one starts Ray (which
+    mostly waits for its processes)."""
+    wanted = [module for package, module in modules.items() if importlib.util.find_spec(package) is not None]
+    if not wanted:
+        return
+
+    def load() -> None:
+        for name in wanted:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - Tune imports it again itself and reports what is wrong
+                pass
+
+    threading.Thread(target=load, name="tune-imports", daemon=True).start()
 
 
 def probe_address(address: str | None) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,21 +66,38 @@ class StudyRecorder(tune.Callback):
         self.direction = "maximize" if mode == "max" else "minimize"
         self.space = space  # dotted path -> the config's Domain
         self._study: Any = None
+        self._opening: threading.Thread | None = None
         self._warned = False
 
     def __getstate__(self) -> dict[str, Any]:  # pickled with the experiment state: no open connection
-        return {**self.__dict__, "_study": None}
+        return {**self.__dict__, "_study": None, "_opening": None}
 
     def setup(self, **info: Any) -> None:
-        self._opened()
+        # Creating an SQLite study (its tables, through SQLAlchemy) takes seconds: done beside the search, so
+        # that Tune starts the trials' workers meanwhile. The first finished trial waits for it if need be.
+        self._opening = threading.Thread(target=self._open_quietly, name="optuna-study", daemon=True)
+        self._opening.start()
+
+    def _open_quietly(self) -> None:
+        try:
+            self._opened()
+        except Exception:  # noqa: BLE001 - said once, when a trial cannot be recorded
+            pass
 
     def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         self._record(trial, failed=False)
+
+    def on_experiment_end(self, trials: list[Any], **info: Any) -> None:
+        self._open_quietly()  # the study exists once the search returns, even if no trial finished
 
     def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         self._record(trial, failed=True)
 
     def _opened(self) -> Any:
+        opening = self._opening
+        if opening is not None and opening is not threading.current_thread():
+            opening.join()
+            self._opening = None
         if self._study is None:
             import optuna
 
