@@ -110,12 +110,12 @@ TUNE_START_IMPORTS = {"mlflow": "ray.air.integrations.mlflow", "wandb": "ray.air
                       "comet_ml": "ray.air.integrations.comet"}
 
 
-def _import_beside(modules: dict[str, str]) -> None:
+def _import_beside(modules: dict[str, str]) -> threading.Thread | None:
     """Import the modules whose package (the key) is installed, in a thread, while this one starts Ray (which
     mostly waits for its processes)."""
     wanted = [module for package, module in modules.items() if importlib.util.find_spec(package) is not None]
     if not wanted:
-        return
+        return None
 
     def load() -> None:
         for name in wanted:
@@ -124,7 +124,9 @@ def _import_beside(modules: dict[str, str]) -> None:
             except Exception:  # noqa: BLE001 - Tune imports it again itself and reports what is wrong
                 pass
 
-    threading.Thread(target=load, name="tune-imports", daemon=True).start()
+    thread = threading.Thread(target=load, name="tune-imports", daemon=True)
+    thread.start()
+    return thread
 
 
 def probe_address(address: str | None) -> None:
