@@ -1,6 +1,7 @@
 """Speed and matching quality of gradmatch_omp, next to CORDS's own OMP and a random subset, in one run.
 
-The gradient matrix is class-structured like real last-layer gradients: ``g_i = (softmax(z_i) - onehot(y_i))
+The gradient matrix is real (``--experiment``: a model of the experiment trained a few epochs) or synthetic and
+class-structured like real last-layer gradients: ``g_i = (softmax(z_i) - onehot(y_i))
 outer [h_i, 1]`` with features ``h_i`` from class means plus low-rank and isotropic noise, so d = C * (f + 1).
 The target is the sum of all rows (the full training gradient). Quality is the relative matching error
 ``|G_S^T w - t| / |t|``; the random subset gets uniform weights n / k, and the least-squares best uniform weight.
@@ -61,6 +62,19 @@ def time_call(run: Callable[[], tuple[torch.Tensor, torch.Tensor]]) -> tuple[lis
     return [time.perf_counter() - start], indices, weights
 
 
+def experiment_gradients(experiment: str, overrides: list[str], epochs: int) -> torch.Tensor:
+    """The (n, d) per-sample last-layer gradients of the experiment's model after ``epochs`` of full-data training."""
+    from cords_tune.config import apply_params, load_config
+    from cords_tune.preflight import load_data
+    from cords_tune.selection.features import LastLayerGradients
+    from cords_tune.training import Trainer
+
+    config = apply_params(load_config(experiment, overrides), {"selection.strategy": "full", "training.epochs": epochs})
+    trainer = Trainer(config, load_data(config))
+    trainer.fit()
+    return LastLayerGradients(trainer.model, trainer.train).per_sample()
+
+
 def relative_error(
     gradients: torch.Tensor, indices: torch.Tensor, weights: torch.Tensor, target: torch.Tensor
 ) -> float:
@@ -113,18 +127,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     parser.add_argument("--tol", type=float, default=1e-6, help="stop once |r| <= tol |t| (CORDS's GradMatch: 1e-4)")
     parser.add_argument("--cords", help="path to the cords 0.0.4 wheel (or a directory holding the cords package)")
+    parser.add_argument("--experiment", help="take real last-layer gradients: this experiment's base config, trained "
+                        "--train-epochs on the full data (--n, --d and --classes then come from it)")
+    parser.add_argument("--train-epochs", type=int, default=3)
+    parser.add_argument("--set", dest="overrides", action="append", default=[], help="config override a.b=value")
     args = parser.parse_args(argv)
     cords_omp = import_cords_omp(args.cords)
 
     generator = torch.Generator().manual_seed(args.seed)
     dtype = getattr(torch, args.dtype)
-    gradients = last_layer_gradients(args.n, args.d, classes=args.classes, dtype=dtype, generator=generator)
+    if args.experiment:
+        gradients = experiment_gradients(args.experiment, args.overrides, args.train_epochs).to(dtype)
+        args.n, args.d = gradients.shape
+    else:
+        gradients = last_layer_gradients(args.n, args.d, classes=args.classes, dtype=dtype, generator=generator)
     target = gradients.sum(0)
     lam = args.lam * float(gradients.double().pow(2).sum(1).mean())
 
     print(f"# machine: {cpu_model()}; torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"# command: python {' '.join(sys.argv)}")
-    print(f"# G: {args.n} x {args.d} {args.dtype} last-layer gradients ({args.classes} classes); target = sum of rows; "
+    source = args.experiment or f"{args.classes} synthetic classes"
+    print(f"# G: {args.n} x {args.d} {args.dtype} last-layer gradients ({source}); target = sum of rows; "
           f"budget {args.budget}; lam {args.lam} x mean |g|^2 = {lam:.4g}")
     budget = args.budget
     runs: dict[str, Callable[[], tuple[torch.Tensor, torch.Tensor]]] = {}
