@@ -69,7 +69,8 @@ def experiment_gradients(experiment: str, overrides: list[str], epochs: int) -> 
     from cords_tune.selection.features import LastLayerGradients
     from cords_tune.training import Trainer
 
-    config = apply_params(load_config(experiment, overrides), {"selection.strategy": "full", "training.epochs": epochs})
+    config = apply_params(load_config(experiment, overrides), {"selection.strategy": "full", "training.epochs": epochs,
+                                                                    "baseline": False})
     trainer = Trainer(config, load_data(config))
     trainer.fit()
     return LastLayerGradients(trainer.model, trainer.train).per_sample()
