@@ -23,6 +23,7 @@ from cords_tune.tuning.algorithms import decision_epochs
 from cords_tune.tuning.slot_use import process_started_at
 
 _IMPORTED_AT = time.time()  # when this worker had imported torch, Ray and the trainer: the start of its first trial
+_PROCESS_STARTED_AT = process_started_at() or _IMPORTED_AT
 
 __all__ = ["trial_trainable", "train_trial", "on_this_worker", "set_threads", "where_am_i", "energy_meter",
            "CHECKPOINT_FILE"]
@@ -90,7 +91,8 @@ def train_trial(
         own = state.get("trial_id", trial_id) == trial_id
         restarts = state["restarts"] + 1 if own else 0
         before = Energy.from_columns(state.get("energy", {})) if own else Energy()
-    placement = {**where_am_i(), "restarts": restarts, **_marks(started_at)}
+    placement = {**where_am_i(), "restarts": restarts}
+    placement.update(_marks(started_at, placement["node_id"]))
     every = trial_config.fault_tolerance.checkpoint_every
 
     def report(stats: EpochStats) -> None:
@@ -121,11 +123,11 @@ def where_am_i() -> dict[str, Any]:
     }
 
 
-def _marks(started_at: float) -> dict[str, Any]:
+def _marks(started_at: float, node_id: str) -> dict[str, Any]:
     """This trial's wall-clock marks for the search's slot-use timeline (``tuning/slot_use.py``)."""
     return {
-        "worker": f"{ray.get_runtime_context().get_node_id()[:8]}:{os.getpid()}",
-        "worker_started_at": process_started_at() or _IMPORTED_AT,
+        "worker": f"{node_id[:8]}:{os.getpid()}",
+        "worker_started_at": _PROCESS_STARTED_AT,
         "worker_imported_at": _IMPORTED_AT,
         "trial_started_at": started_at,
         "trainer_ready_at": time.time(),
