@@ -14,6 +14,7 @@ import torch
 from cords_tune.params import ParamCheck
 from cords_tune.selection.features import LastLayerGradients
 from cords_tune.selection.partition import candidate_pool, device_generator
+from cords_tune.selection.record import SampleRecord
 
 __all__ = ["Subset", "SelectionContext", "SelectionStrategy", "budget_for", "check_pool", "select_in_pool"]
 
@@ -22,10 +23,15 @@ _POOL_STREAM = 1
 
 @dataclass(frozen=True)
 class Subset:
-    """The chosen training samples and their loss weights (both 1-D, same length, on the labels' device)."""
+    """The chosen training samples and their loss weights (both 1-D, same length, on the labels' device).
+
+    ``normalized``: a batch's loss is the weighted mean ``sum(w_i l_i) / sum(w_i)`` (True), or the plain mean of
+    the weighted losses ``sum(w_i l_i) / B`` (False: weights rescale the loss, as InfoBatch's do).
+    """
 
     indices: torch.Tensor
     weights: torch.Tensor
+    normalized: bool = True
 
     def __post_init__(self) -> None:
         if self.indices.ndim != 1 or self.indices.shape != self.weights.shape:
@@ -51,6 +57,9 @@ class SelectionContext:
             strategy ``needs_gradients``.
         batch_size: the trial's training batch size (per-batch partitions use it).
         learning_rate: the optimizer's current learning rate (Glister's one-step lookahead uses it).
+        epochs: the number of epochs the trial's schedule runs (InfoBatch anneals to the full data near the end).
+        record: what the training passes saw of each sample (last loss, correctness, forgetting events);
+            ``None`` unless the strategy ``needs_record``.
     """
 
     labels: torch.Tensor
@@ -60,6 +69,8 @@ class SelectionContext:
     gradients: LastLayerGradients | None = None
     batch_size: int = 32
     learning_rate: float = 0.01
+    epochs: int = 1
+    record: SampleRecord | None = None
 
     @property
     def num_samples(self) -> int:
@@ -73,12 +84,18 @@ class SelectionContext:
     def restricted(self, index: torch.Tensor) -> SelectionContext:
         """This context for the training samples at ``index`` only (sample i of it is ``index[i]``)."""
         gradients = None if self.gradients is None else self.gradients.restricted(index)
-        return replace(self, labels=self.labels[index], gradients=gradients)
+        record = None if self.record is None else self.record.restricted(index)
+        return replace(self, labels=self.labels[index], gradients=gradients, record=record)
 
     def require_gradients(self, strategy: str) -> LastLayerGradients:
         if self.gradients is None:
             raise ValueError(f"strategy {strategy!r} needs gradients, but the selection context has none")
         return self.gradients
+
+    def require_record(self, strategy: str) -> SampleRecord:
+        if self.record is None:
+            raise ValueError(f"strategy {strategy!r} needs the training record, but the selection context has none")
+        return self.record
 
 
 class SelectionStrategy(abc.ABC):
@@ -89,6 +106,17 @@ class SelectionStrategy(abc.ABC):
     #: whether trials train on subsets at all; ``False`` means the full data every epoch (no schedule, no
     #: budget, no warm start).
     uses_subsets: bool = True
+    #: whether ``select`` reads ``context.record`` (per-sample losses and correctness from the training passes);
+    #: the training loop only keeps the record if so.
+    needs_record: bool = False
+    #: the choice depends on nothing a trial tunes (scores of a short proxy training, embedding geometry): it is
+    #: made once per tuning run, from a proxy trained on the full data, and every trial trains on that one static
+    #: subset. ``False``: each trial selects from its own model as it trains (dynamic).
+    shared: bool = False
+    #: reselects at every epoch whatever ``selection.every`` says (dynamic pruning such as InfoBatch).
+    every_epoch: bool = False
+    #: whether its subsets carry weights other than one.
+    weighted: bool = False
 
     @abc.abstractmethod
     def select(self, context: SelectionContext, budget: int) -> Subset:

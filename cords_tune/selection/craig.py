@@ -36,6 +36,7 @@ class CraigStrategy(SelectionStrategy):
     """
 
     needs_gradients = True
+    weighted = True
 
     def __init__(
         self, *, mode: Literal["logits", "last_layer"] = "logits", stochastic: bool = False, epsilon: float = 0.01,

@@ -39,6 +39,7 @@ class GradMatchStrategy(SelectionStrategy):
     """
 
     needs_gradients = True
+    weighted = True
 
     def __init__(
         self,
