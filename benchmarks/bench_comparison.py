@@ -20,6 +20,7 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,7 @@ def _measure_fidelity(base: ExperimentConfig, cells: list[tuple[str, float]], se
     from cords_tune.tuning.fidelity import build_fidelity, sample_configs, train_configs
     from cords_tune.tuning.runner import full_data_variant
     from cords_tune.tuning.session import ray_session
+    from cords_tune.tuning.shared_subset import shared_subset_for
 
     done = {(r["seed"], r["strategy"], r["fraction"]) for r in _read(out)}
     todo = [(s, f) for s, f in cells if (seed, s, f) not in done]
@@ -125,11 +127,17 @@ def _measure_fidelity(base: ExperimentConfig, cells: list[tuple[str, float]], se
     configs = {f"{s}@{f}": _cell_config(base, seed, s, f, baseline=False) for s, f in todo}
     reference = next(iter(configs.values()))
     points = sample_configs(reference, count)
-    with ray_session(None):
+    with ray_session(None), tempfile.TemporaryDirectory() as folder:
         data_ref = ray.put(load_and_check(reference))
-        results = train_configs({**configs, "full": full_data_variant(reference)}, points, data_ref)
+        shared = {}  # a shared strategy's one subset per cell, chosen once as a tuning run chooses it
+        for label, config in configs.items():
+            chosen = shared_subset_for(config, data_ref, None, Path(folder) / label)
+            if chosen:
+                shared[label] = chosen[0]
+        results = train_configs({**configs, "full": full_data_variant(reference)}, points, data_ref,
+                                shared={label: ray.put(subset.subset) for label, subset in shared.items()})
     for label, config in configs.items():
-        fidelity = build_fidelity(config, points, results[label], results["full"])
+        fidelity = build_fidelity(config, points, results[label], results["full"], shared.get(label))
         _append(out, fidelity)
 
 

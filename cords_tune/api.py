@@ -142,10 +142,12 @@ def trainable(
     ``fault_tolerance.checkpoint_every`` epochs and after the last, so schedulers that pause, stop, or clone
     trials (ASHA, HyperBand, PBT) work: a trial restored from another's checkpoint keeps its own
     hyperparameters. It asks for ``resources.cpus_per_trial`` / ``gpus_per_trial`` per trial. The data is
-    loaded and checked once, here, and shared with the trials through Ray's object store.
+    loaded and checked once, here, and shared with the trials through Ray's object store. A shared strategy's
+    subset (``cords-tune strategies``) is chosen here too, once, by training its proxy in this process.
     """
     from cords_tune.preflight import load_and_check
     from cords_tune.models.given import as_given
+    from cords_tune.training.proxy import is_shared, select_shared_subset
     from cords_tune.tuning.trainable import trial_trainable
 
     config = experiment(source, overrides=overrides, plugins=plugins, data=data is not None, model=model is not None)
@@ -159,7 +161,8 @@ def trainable(
     given = as_given(model)
     bundle = load_and_check(config, data=data, model=given)
     config = config.with_absolute_paths()
-    return trial_trainable(config, bundle, given)
+    shared = select_shared_subset(config, bundle, given).subset if is_shared(config) else None
+    return trial_trainable(config, bundle, given, shared)
 
 
 def _given_section(section: Any, name: str, named: bool) -> Any:

@@ -22,7 +22,7 @@ from rich.table import Table
 from cords_tune.errors import CordsTuneError
 from cords_tune.reports.wording import (co2e, compression_note, compression_table, count, energy_amount, energy_line,
                                         energy_saving, fallback_note, finalists_note, finalists_table, finalists_title,
-                                        regret, retrain_label, seconds, slot_use_line, speed)
+                                        regret, retrain_label, seconds, shared_subset_line, slot_use_line, speed)
 
 app = typer.Typer(
     add_completion=False,
@@ -245,19 +245,62 @@ def fidelity(
 
 
 @app.command()
-def strategies(plugin: PluginOpt = None) -> None:
-    """List the subset selection strategies (with --plugin, those your modules register too)."""
+def strategies(
+    plugin: PluginOpt = None,
+    measure: Annotated[Optional[Path], typer.Option(
+        "--measure", help="Measure one selection by each strategy on this experiment's data, on this machine, "
+        "instead of showing the figures measured on the quickstart data")] = None,
+) -> None:
+    """List the subset selection strategies: how each selects, what it needs, and what one selection costs."""
+    from cords_tune.config import load_config
     from cords_tune.plugins import import_plugins
+    from cords_tune.preflight import load_and_check
     from cords_tune.selection import STRATEGIES
+    from cords_tune.selection.cost import measure_selection_costs, recorded_costs
 
     with _user_errors():
         import_plugins(plugin or [])
+        if measure is not None:
+            config = load_config(measure, plugins=plugin or [])
+            err.print(f"measuring one selection per strategy on {config.name}'s data (a few seconds each) ...")
+            costs = measure_selection_costs(config, load_and_check(config), STRATEGIES.names())
+        else:
+            costs = recorded_costs()
 
-    table = Table("strategy", "description", "parameters", box=None)
+    title = (f"one selection measured on {costs.experiment} ({costs.samples} training samples, fraction "
+             f"{costs.fraction:g}); {costs.machine}" if costs else
+             "one selection: not measured (cords-tune strategies --measure EXPERIMENT)")
+    kinds = Table("strategy", "selects", "reads", "weighted", "one selection", title=title, box=None)
+    about = Table("strategy", "description", "parameters", box=None)
     for name in STRATEGIES.names():
+        strategy = STRATEGIES.get(name)
+        cost = costs.cost_of(name) if costs else None
+        kinds.add_row(name, _selects(strategy), _reads(strategy), "yes" if strategy.weighted else "no",
+                      "-" if cost is None else _seconds(cost.seconds))
         params = ", ".join(f"{k}={p.default!r}" for k, p in STRATEGIES.user_params(name).items())
-        table.add_row(name, STRATEGIES.describe(name), params or "-")
-    out.print(table)
+        about.add_row(name, STRATEGIES.describe(name), params or "-")
+    out.print(kinds)
+    out.print()
+    out.print(about)
+    if costs and any(STRATEGIES.get(name).shared for name in STRATEGIES.names()):
+        out.print(f"A shared strategy also trains its proxy once per run, before the trials: "
+                  f"{_seconds(costs.proxy_s)} for {costs.proxy_epochs} epochs here (selection.proxy).",
+                  highlight=False)
+
+
+def _selects(strategy: Any) -> str:
+    """When and for whom a strategy chooses: once per run for all trials, or per trial as it trains."""
+    if not strategy.uses_subsets:
+        return "full data"
+    if strategy.shared:
+        return "once per run, shared (static)"
+    return "every epoch, per trial" if strategy.every_epoch else "every selection.every epochs, per trial"
+
+
+def _reads(strategy: Any) -> str:
+    needs = [what for what, needed in (("last-layer gradients", strategy.needs_gradients),
+                                       ("training losses", strategy.needs_record)) if needed]
+    return ", ".join(needs) or "labels"
 
 
 # ---------------------------------------------------------------------------------------------- display
@@ -366,6 +409,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
         ("final test accuracy (full-data retrain)", _short(final.get("test_accuracy"))),
         ("tuning wall-clock", _seconds(summary.get("tuning_wall_s"))),
         ("selection time, all trials", _seconds(summary.get("selection_s_total"))),
+        *([("shared subset (in the tuning wall-clock)", shared_subset_line(summary["shared_subset"]))]
+          if summary.get("shared_subset") else []),
         ("tuning slot time", slot_use_line(summary.get("slot_use"))),
         (retrain_label(summary), _seconds((summary.get("timings") or {}).get("final_wall_s", final.get("wall_s")))),
         ("total wall-clock (data, Ray start, tuning, retrain)", _seconds(summary.get("end_to_end_wall_s"))),

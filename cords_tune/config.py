@@ -43,6 +43,8 @@ UNSEARCHABLE = {
     "training.precision": "the precision sets how fast a trial runs, not what is tuned: set it, do not search it",
     "training.channels_last": "the memory order changes no result: set it, do not search it",
     "training.validation": "where validation runs changes no decision: set it, do not search it",
+    "selection.proxy": "the proxy a shared strategy scores the data with is trained once per run, before any "
+    "trial: set selection.proxy, do not search it",
 }
 # Top-level sections whose fields a search may set; "dataset" only for augmentation.
 SEARCHABLE_DATASET_FIELDS = ("augment",)
@@ -142,6 +144,16 @@ class TrainingConfig(_Strict):
         raise ValueError(f"must be auto, true or false. Got {value!r}")
 
 
+class ProxyConfig(_Strict):
+    """The short training on the full data that a shared strategy (``cords-tune strategies``) scores the data
+    with, once per run: the experiment's own settings (the values outside the search space), for ``epochs``."""
+
+    epochs: int = Field(5, ge=1, description="epochs the proxy trains on the full data before it scores the data")
+    model: ModelConfig | None = Field(
+        None, description="the proxy's network (name and params); default the experiment's model"
+    )
+
+
 class SelectionConfig(_Strict):
     strategy: str = "random"
     fraction: float = Field(0.1, gt=0.0, le=1.0)
@@ -151,6 +163,7 @@ class SelectionConfig(_Strict):
         0.1, gt=0.0, le=1.0, description="most of a selection cycle's time selection may take; else online random"
     )
     params: dict[str, Any] = Field(default_factory=dict)
+    proxy: ProxyConfig = Field(default_factory=ProxyConfig)
 
     @model_validator(mode="after")
     def _known(self) -> SelectionConfig:
@@ -635,7 +648,22 @@ def parse_config(
         raise _config_error(error) from None
     config = _resolve_space_paths(config)
     _check_space_values(config)
+    _check_shared_subset_space(config)
     return config
+
+
+def _check_shared_subset_space(config: ExperimentConfig) -> None:
+    """A shared strategy selects one subset per run, before any trial: nothing of it can differ per trial."""
+    from cords_tune.selection import STRATEGIES
+
+    searched = [path for path in config.search.space if path.startswith("selection.")]
+    if searched and STRATEGIES.get(config.selection.strategy).shared:
+        raise ConfigError(
+            f"strategy {config.selection.strategy!r} selects one subset per run, shared by every trial, so "
+            f"{searched[0]!r} cannot differ between trials. Set it in selection instead of searching it, or pick "
+            "a per-trial strategy (cords-tune strategies lists which are shared)",
+            path=f"search.space.{searched[0]}",
+        )
 
 
 def load_config(

@@ -7,7 +7,7 @@ from typing import Any
 
 from cords_tune.reports.wording import (compression_note, compression_table, energy_line, fallback_epoch, fallback_note,
                                         finalists_note, finalists_table, finalists_title, retrain_label, seconds,
-                                        slot_use_line)
+                                        shared_subset_line, slot_use_line)
 
 __all__ = ["render_report", "markdown_table"]
 
@@ -74,6 +74,7 @@ def render_report(
                 ["start Ray", seconds(timings.get("ray_start_s"))],
                 ["put data in the object store", seconds(timings.get("data_put_s"))],
                 ["tuning (wall-clock)", seconds(timings.get("tuning_wall_s"))],
+                ["  shared subset: proxy and selection, once", shared_subset_line(summary.get("shared_subset"))],
                 ["  selection, summed over trials", seconds(summary.get("selection_s_total"))],
                 ["  training, summed over trials", seconds(summary.get("train_s_total"))],
                 ["  evaluation, summed over trials", seconds(summary.get("eval_s_total"))],

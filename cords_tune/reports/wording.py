@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["seconds", "speed", "count", "slot_use_line", "fallback_epoch", "fallback_note", "finalists_table", "finalists_title",
+__all__ = ["seconds", "speed", "count", "slot_use_line", "shared_subset_line", "fallback_epoch", "fallback_note", "finalists_table", "finalists_title",
            "finalists_note", "compression_table", "compression_note",
            "regret", "retrain_label", "energy_amount", "co2e", "energy_line", "energy_saving"]
 
@@ -64,6 +64,15 @@ def slot_use_line(used: dict[str, Any] | None) -> str:
     rest = ", ".join(f"{name} {100 * used[key] / used['slot_s']:.0f}%" for name, key in parts)
     return (f"{count(used['slots'], 'slot')}, {100 * (1 - used['overhead_share']):.0f}% selection, training and "
             f"evaluation; {rest}")
+
+
+def shared_subset_line(shared: dict[str, Any] | None) -> str:
+    """What a shared strategy's one subset cost: ``"720 samples, chosen in 8.1 s (a 5-epoch cnn1d proxy ..."``."""
+    if not shared:
+        return "none (each trial selects its own)"
+    return (f"{shared['size']} samples, chosen in {seconds(shared['wall_s'])} (a {shared['proxy_epochs']}-epoch "
+            f"{shared['proxy_model']} proxy on the full data, validation accuracy {shared['proxy_val_accuracy']:.3f}: "
+            f"{seconds(shared['train_s'])} training, {seconds(shared['selection_s'])} selection)")
 
 
 def count(number: int, noun: str) -> str:

@@ -83,6 +83,8 @@ class Trainer:
             result a decision reads, e.g. ASHA's rungs (``tuning.algorithms.decision_epochs``); the last epoch
             is always evaluated, so ``()`` means the last alone. ``None``: nothing says where decisions fall,
             so every epoch is evaluated.
+        shared_subset: for a shared strategy, the run's subset (``training.proxy``); without it this trainer
+            trains its own proxy first.
     """
 
     def __init__(
@@ -94,6 +96,8 @@ class Trainer:
         full_data: bool = False,
         model: GivenModel | None = None,
         decision_epochs: Collection[int] | None = None,
+        shared_subset: Subset | None = None,
+        keep_record: bool = False,
     ) -> None:
         self.config = config
         self.epochs = epochs or config.training.epochs
@@ -131,7 +135,9 @@ class Trainer:
         self.strategy = None if is_full else create_strategy(selection.strategy, selection.params)
         self.schedule = SubsetSchedule(selection.every, selection.warm_start_epochs, enabled=not is_full)
         self.budget = budget_for(selection.fraction, len(self.train))
+        self._shared_subset = self._shared(shared_subset, data, model) if self.strategy and self.strategy.shared else None
         self.subset: Subset | None = None
+        self.record = None  # TODO(merge): the training record, kept when keep_record or the strategy needs it
         self.epoch = 0
         self.samples_seen = 0
         self.selection_fallback = False
@@ -236,10 +242,23 @@ class Trainer:
         return (epoch in self._decision_epochs or epoch >= self.epochs or self.diverged
                 or self._last_val is None)
 
+    def _shared(self, given: Subset | None, data: DataBundle, model: GivenModel | None) -> Subset:
+        """The run's shared subset on this trainer's device: ``given``, or chosen here after a proxy training."""
+        if given is None:
+            from cords_tune.training.proxy import select_shared_subset
+
+            log.info("strategy %r shares one subset per run, and none was given: training its proxy here",
+                     self.config.selection.strategy)
+            given = select_shared_subset(self.config, data, model).subset
+        return Subset(given.indices.to(self.device), given.weights.float().to(self.device), given.normalized)
+
     def _update_subset(self) -> str:
         """(Re)select when due. Returns "" (no selection), "plain" or "gradients" (gradient-based)."""
         if self.schedule.uses_full_data(self.epoch):
             self.subset = None
+            return ""
+        if self._shared_subset is not None:  # chosen once for the whole run: nothing to select per trial
+            self.subset = self._shared_subset
             return ""
         if not self.schedule.selects_at(self.epoch) and self.subset is not None:
             return ""

@@ -21,13 +21,15 @@ from cords_tune.preflight import load_and_check
 from cords_tune.rank_agreement import rank_agreement
 from cords_tune.reports import write_json_atomic, write_text_atomic
 from cords_tune.reports.plots import plot_fidelity
-from cords_tune.selection import uses_subsets
+from cords_tune.selection import Subset, uses_subsets
 from cords_tune.training import Trainer
+from cords_tune.training.proxy import SharedSubset
 from cords_tune.tuning.progress import Progress
 from cords_tune.tuning.retrain import as_trial_task
 from cords_tune.tuning.runner import check_output_dir, full_data_variant, make_run_dir
 from cords_tune.tuning.resources import check_trial_resources
 from cords_tune.tuning.session import first_line, probe_address, ray_session
+from cords_tune.tuning.shared_subset import shared_subset_for
 
 __all__ = ["FidelityResult", "sample_configs", "train_configs", "build_fidelity", "measure_fidelity"]
 
@@ -54,11 +56,12 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def train_to_end(config: ExperimentConfig, data: DataBundle) -> dict[str, Any]:
-    """Train one configuration for all its epochs (no early stopping); its last epoch's validation scores."""
+def train_to_end(config: ExperimentConfig, data: DataBundle, shared: Subset | None = None) -> dict[str, Any]:
+    """Train one configuration for all its epochs (no early stopping); its last epoch's validation scores.
+    ``shared``: the run's subset, for a shared strategy."""
     from cords_tune.tuning.trainable import on_this_worker
 
-    history = Trainer(on_this_worker(config), data, decision_epochs=()).fit()
+    history = Trainer(on_this_worker(config), data, decision_epochs=(), shared_subset=shared).fit()
     last = history[-1].as_dict()
     return {
         "score": last[config.search.metric],
@@ -76,10 +79,12 @@ def train_configs(
     points: list[dict[str, Any]],
     data_ref: Any,
     on_progress: Callable[[Progress], None] | None = None,
+    shared: dict[str, Any] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """Train every point under every arm (e.g. ``{"subset": config, "full": full_data_variant(config)}``)
     as Ray tasks; return each arm's results in the order of ``points``. ``selection.*`` values of a point
-    are dropped for an arm that trains on the full data."""
+    are dropped for an arm that trains on the full data. ``shared``: an arm's shared subset (an ObjectRef of a
+    ``Subset``), by arm, for a shared strategy."""
     import ray
 
     pending: dict[Any, tuple[str, int]] = {}
@@ -88,7 +93,8 @@ def train_configs(
             if not uses_subsets(arm.selection.strategy):
                 point = {k: v for k, v in point.items() if not k.startswith("selection.")}
             trial = apply_params(arm, point)
-            pending[as_trial_task(train_to_end, trial).remote(trial, data_ref)] = (label, index)
+            task = as_trial_task(train_to_end, trial).remote(trial, data_ref, (shared or {}).get(label))
+            pending[task] = (label, index)
     results: dict[str, list[Any]] = {label: [None] * len(points) for label in arms}
     progress = Progress(total=len(pending), phase=f"fidelity: {len(points)} configurations x {len(arms)} arms")
     try:
@@ -116,8 +122,10 @@ def build_fidelity(
     points: list[dict[str, Any]],
     subset: list[dict[str, Any]],
     full: list[dict[str, Any]],
+    shared: SharedSubset | None = None,
 ) -> dict[str, Any]:
-    """fidelity.json's content: the agreement of the two rankings and every configuration's scores."""
+    """fidelity.json's content: the agreement of the two rankings and every configuration's scores. A shared
+    subset's one-off cost (its proxy and selection) counts in the subsets' training time."""
     mode = config.search.mode
     agreement = rank_agreement([r["score"] for r in subset], [r["score"] for r in full], mode=mode)
     return {
@@ -130,7 +138,9 @@ def build_fidelity(
         "epochs": config.training.epochs,
         "num_configs": len(points),
         **agreement,
-        "train_s_subset": sum(r["selection_s"] + r["train_s"] + r["eval_s"] for r in subset),
+        "train_s_subset": sum(r["selection_s"] + r["train_s"] + r["eval_s"] for r in subset)
+        + (shared.wall_s if shared else 0.0),
+        "shared_subset": shared.as_dict() if shared else None,
         "train_s_full": sum(r["selection_s"] + r["train_s"] + r["eval_s"] for r in full),
         "configs": [
             {
@@ -178,12 +188,15 @@ def measure_fidelity(
         run_dir = make_run_dir(output, f"{config.name}-fidelity")
         write_text_atomic(run_dir / "config.yaml", config.to_yaml())
         try:
-            results = train_configs({"subset": config, "full": full_data_variant(config)}, points, ray.put(data),
-                                    on_progress)
+            data_ref = ray.put(data)
+            chosen = shared_subset_for(config, data_ref, None, run_dir)
+            shared = chosen[0] if chosen else None
+            results = train_configs({"subset": config, "full": full_data_variant(config)}, points, data_ref,
+                                    on_progress, shared={"subset": ray.put(shared.subset)} if shared else None)
         except KeyboardInterrupt:
             raise RunInterruptedError(f"interrupted; the fidelity run in {run_dir} is incomplete. Run it again "
                                       "to measure it") from None
-    fidelity = build_fidelity(config, points, results["subset"], results["full"])
+    fidelity = build_fidelity(config, points, results["subset"], results["full"], shared)
     fidelity["wall_s"] = time.perf_counter() - started
     plot_fidelity(fidelity, run_dir / "fidelity.png")
     write_json_atomic(run_dir / "fidelity.json", fidelity)

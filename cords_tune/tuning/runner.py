@@ -45,6 +45,8 @@ from cords_tune.reports.wording import fallback_epoch
 from cords_tune.selection import uses_subsets
 from cords_tune.tuning.progress import Progress, ProgressCallback, last_progress, progress_display
 from cords_tune.tuning.results import collect_trials, search_slot_use
+from cords_tune.training.proxy import SharedSubset, is_shared
+from cords_tune.tuning.shared_subset import shared_subset_for
 from cords_tune.tuning.slot_use import SlotUse
 from cords_tune.tuning.finalists import Finalist, Settled, rank_trials, settle_finalists
 from cords_tune.tuning.retrain import FinalResult, keep_model, retrain_on_cluster, evaluate_checkpoint_on_cluster
@@ -319,11 +321,13 @@ class _Searched:
     best_config: ExperimentConfig
     study: StudyStore | None  # where the search's Optuna study is kept
     slot_use: SlotUse | None  # where the search's slot time went
+    shared_subset: SharedSubset | None  # the one subset every trial trained on, for a shared strategy
 
     def extras(self) -> dict[str, Any]:
         """summary.json's entries about the search itself."""
         return {"optuna_study": self.study.as_dict() if self.study else None,
-                "slot_use": self.slot_use.as_dict() if self.slot_use else None}
+                "slot_use": self.slot_use.as_dict() if self.slot_use else None,
+                "shared_subset": self.shared_subset.as_dict() if self.shared_subset else None}
 
 
 def _search(
@@ -340,7 +344,13 @@ def _search(
     if_none_usable: str,
 ) -> _Searched:
     """Run (or restore and finish) one Tune search and pick its best trial. If the search was interrupted or
-    no trial is usable, its files are written into ``folder`` first; ``if_none_usable`` says what is lost."""
+    no trial is usable, its files are written into ``folder`` first; ``if_none_usable`` says what is lost.
+    A shared strategy's subset is chosen first; its time counts in the search's wall-clock."""
+    import ray
+
+    shared, shared_s = _shared_subset(run, config, folder, display)
+    if shared:
+        timings["shared_subset_s"] = shared_s
     tick, began = time.perf_counter(), time.time()
     local = not is_uri(run.storage)
     reserve = SpaceReserve.for_search(run.storage, experiment, config.search.num_trials) if local else None
@@ -351,7 +361,8 @@ def _search(
             reserve.make()
         with progress_display(display, run.on_progress), watch_search() as stopped, _start_slots_together(config):
             tuner = _tuner(config, run.data_ref, run.model, run.storage, experiment, display, resume=restore,
-                           phase=phase, reserve=reserve, study=study, run_name=run.run_dir.name)
+                           phase=phase, reserve=reserve, study=study, run_name=run.run_dir.name,
+                           shared=ray.put(shared.subset) if shared else None)
             grid = tuner.fit()
     except KeyboardInterrupt:  # a second Ctrl-C, while Tune saved its state after the first
         raise RunInterruptedError(
@@ -366,9 +377,9 @@ def _search(
     finally:
         if reserve:
             reserve.release()  # its space is for the files written below
-    timings["tuning_wall_s"] = time.perf_counter() - tick
+    used = search_slot_use(grid, began, began + time.perf_counter() - tick)
+    timings["tuning_wall_s"] = time.perf_counter() - tick + shared_s
     trials = collect_trials(grid, config)
-    used = search_slot_use(grid, began, began + timings["tuning_wall_s"])
 
     finished = grid.num_terminated + grid.num_errors
     if stopped.stopped or finished < config.search.num_trials:
@@ -389,7 +400,22 @@ def _search(
             f"{next(iter(errors), 'none (diverged)')}. Trial logs are under {run.storage}/{experiment}"
         )
     ranked = rank_trials(usable, config.search.mode)
-    return _Searched(grid, trials, ranked, ranked[0], apply_params(config, ranked[0]["params"]), study, used)
+    return _Searched(grid, trials, ranked, ranked[0], apply_params(config, ranked[0]["params"]), study, used, shared)
+
+
+def _shared_subset(run: _Run, config: ExperimentConfig, folder: Path, display: str) -> tuple[SharedSubset | None, float]:
+    """A shared strategy's subset (chosen now, or kept from an earlier invocation of this run) and the seconds
+    choosing it took now; ``(None, 0)`` for a per-trial strategy."""
+    if not is_shared(config):
+        return None, 0.0
+    tick = time.perf_counter()
+    _announce(run, display, f"training a {config.selection.proxy.epochs}-epoch proxy on the full data to choose "
+                            "the subset every trial shares")
+    shared, chosen_now = shared_subset_for(config, run.data_ref, run.model, folder)
+    elapsed = time.perf_counter() - tick if chosen_now else 0.0
+    log.info("shared subset of %d samples %s", len(shared.indices),
+             f"chosen in {elapsed:.1f} s" if chosen_now else f"kept from {folder}")
+    return shared, elapsed
 
 
 @contextmanager
@@ -584,8 +610,10 @@ def _tuner(
     reserve: SpaceReserve | None,
     study: StudyStore | None,
     run_name: str,
+    shared: Any = None,
 ):
-    """A new Tuner, or the interrupted one restored from its experiment state (``resume``)."""
+    """A new Tuner, or the interrupted one restored from its experiment state (``resume``). ``shared``: the
+    object-store reference of a shared strategy's subset."""
     from ray import tune
 
     from cords_tune.tuning.search_space import to_tune_space
@@ -593,7 +621,7 @@ def _tuner(
 
     search = config.search
     space = to_tune_space(search.space)
-    trainable = trial_trainable(config, data_ref, model)
+    trainable = trial_trainable(config, data_ref, model, shared)
     if resume:
         # Trials that finished stay finished; running, pending and errored ones continue from checkpoints.
         return tune.Tuner.restore(

@@ -18,6 +18,7 @@ from cords_tune.datasets import DataBundle
 from cords_tune.energy import Energy, EnergyMeter
 from cords_tune.models.given import GivenModel
 from cords_tune.plugins import import_plugins
+from cords_tune.selection import Subset
 from cords_tune.training import EpochStats, Trainer
 from cords_tune.tuning.algorithms import decision_epochs
 from cords_tune.tuning.slot_use import process_started_at
@@ -46,12 +47,13 @@ def set_threads(config: ExperimentConfig) -> None:
     torch.set_num_threads(max(1, int(config.resources.cpus_per_trial)))
 
 
-def trial_trainable(config: ExperimentConfig, data: Any, model: GivenModel | None = None) -> Any:
-    """``train_trial`` bound to ``config``, the data (a ``DataBundle`` or an ObjectRef of one) and a model given
-    from Python, asking Tune for a trial's resources: what a ``tune.Tuner`` runs."""
+def trial_trainable(config: ExperimentConfig, data: Any, model: GivenModel | None = None, shared: Any = None) -> Any:
+    """``train_trial`` bound to ``config``, the data (a ``DataBundle`` or an ObjectRef of one), a model given
+    from Python and a shared strategy's subset (a ``Subset`` or an ObjectRef of one), asking Tune for a trial's
+    resources: what a ``tune.Tuner`` runs."""
     decisions = decision_epochs(config) if config.training.validation == "at_decisions" else None
     return tune.with_resources(
-        tune.with_parameters(train_trial, config=config, data=data, model=model, decisions=decisions),
+        tune.with_parameters(train_trial, config=config, data=data, model=model, decisions=decisions, shared=shared),
         {"cpu": config.resources.cpus_per_trial, "gpu": config.resources.gpus_per_trial},
     )
 
@@ -63,6 +65,7 @@ def train_trial(
     data: DataBundle,
     model: GivenModel | None = None,
     decisions: frozenset[int] | None = None,
+    shared: Subset | None = None,
 ) -> None:
     """Train ``config`` with the trial's sampled ``params`` on the shared dataset.
 
@@ -73,13 +76,13 @@ def train_trial(
     trial's (Population Based Training continues a trial from a better one's, with new hyperparameters).
     Each epoch reports the trial's energy so far (``energy_j``, ``energy_source``), a retry's included.
     ``decisions``: the epochs the search's scheduler decides at, computed once from the driver's config, where
-    ``training.validation`` is ``at_decisions``.
+    ``training.validation`` is ``at_decisions``. ``shared``: the run's subset, for a shared strategy.
     """
     started_at = time.time()
     trial_config = on_this_worker(apply_params(config, params))
     meter = energy_meter(trial_config)
     before = Energy()  # what this trial used up to the checkpoint it continues from, if any
-    trainer = Trainer(trial_config, data, model=model, decision_epochs=decisions)
+    trainer = Trainer(trial_config, data, model=model, decision_epochs=decisions, shared_subset=shared)
     trial_id = tune.get_context().get_trial_id()
     restarts = 0
     checkpoint = tune.get_checkpoint()

@@ -1,0 +1,144 @@
+"""The subset of a shared strategy: a short proxy training on the full data, scored once, one subset for every
+trial of a run (as DeepCore selects, and as MILO shares subsets across a search).
+
+A shared strategy's choice depends on nothing a trial tunes, so choosing it again per trial would pay the
+same selection many times. Plain torch: the tuning run calls ``select_shared_subset`` in one Ray task.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from cords_tune.atomic import write_atomically
+from cords_tune.config import ExperimentConfig
+from cords_tune.datasets import DataBundle
+from cords_tune.models import GivenModel
+from cords_tune.selection import STRATEGIES, SelectionContext, Subset, budget_for, create_strategy
+from cords_tune.selection.features import LastLayerGradients
+
+__all__ = ["SharedSubset", "is_shared", "proxy_config", "select_shared_subset"]
+
+log = logging.getLogger(__name__)
+
+_FORMAT = "cords-tune shared subset"
+
+
+def is_shared(config: ExperimentConfig) -> bool:
+    """Whether the experiment's strategy selects one subset per run (see ``SelectionStrategy.shared``)."""
+    return STRATEGIES.get(config.selection.strategy).shared
+
+
+@dataclass(frozen=True)
+class SharedSubset:
+    """The one subset every trial of a run trains on, and what choosing it cost.
+
+    Attributes:
+        strategy: the strategy that chose it.
+        fraction: the share of the training data it holds.
+        indices, weights, normalized: the subset (CPU tensors; see ``Subset``).
+        proxy_model: the proxy's network.
+        proxy_epochs: epochs the proxy trained on the full data.
+        proxy_val_accuracy: the proxy's validation accuracy after them.
+        train_s: the proxy's training, in seconds (its model set-up included).
+        selection_s: scoring the data and choosing the subset.
+        wall_s: the whole task, from its start to the subset.
+    """
+
+    strategy: str
+    fraction: float
+    indices: torch.Tensor = field(repr=False)
+    weights: torch.Tensor = field(repr=False)
+    normalized: bool
+    proxy_model: str
+    proxy_epochs: int
+    proxy_val_accuracy: float
+    train_s: float
+    selection_s: float
+    wall_s: float
+
+    @property
+    def subset(self) -> Subset:
+        return Subset(indices=self.indices, weights=self.weights, normalized=self.normalized)
+
+    def as_dict(self) -> dict[str, Any]:
+        """summary.json's ``shared_subset``: everything but the tensors, and the subset's size."""
+        kept = {k: v for k, v in asdict(self).items() if k not in ("indices", "weights")}
+        return {**kept, "size": len(self.indices)}
+
+    def save(self, path: str | Path) -> None:
+        """Write it to ``path`` atomically, so a resumed run trains on the same subset without a new proxy."""
+        payload = {"format": _FORMAT, **asdict(self)}
+        write_atomically(path, lambda temporary: torch.save(payload, temporary))
+
+    @classmethod
+    def load(cls, path: str | Path) -> SharedSubset:
+        payload = torch.load(path, weights_only=True)
+        if payload.pop("format", None) != _FORMAT:
+            raise ValueError(f"{str(path)!r} is not a shared subset written by cords-tune")
+        return cls(**payload)
+
+
+def proxy_config(config: ExperimentConfig) -> ExperimentConfig:
+    """The proxy's training: the experiment's settings (the values outside its search space) with the proxy's
+    model and epochs, validated once at the end."""
+    proxy = config.selection.proxy
+    training = config.training.model_copy(update={"epochs": proxy.epochs, "validation": "at_decisions"})
+    return config.model_copy(update={"model": proxy.model or config.model, "training": training})
+
+
+def select_shared_subset(
+    config: ExperimentConfig, data: DataBundle, model: GivenModel | None = None
+) -> SharedSubset:
+    """Train the proxy of ``config`` on the full data, score the data with it, and choose the run's subset.
+
+    Args:
+        config: the experiment (a shared strategy, its fraction, ``selection.proxy``).
+        data: the run's data.
+        model: a model given from Python; the proxy uses it unless ``selection.proxy.model`` names another.
+    """
+    from cords_tune.training.trainer import Trainer
+
+    start = time.perf_counter()
+    selection = config.selection
+    strategy = create_strategy(selection.strategy, selection.params)
+    proxy = proxy_config(config)
+    given = model if selection.proxy.model is None else None
+    trainer = Trainer(proxy, data, full_data=True, model=given, decision_epochs=(), keep_record=strategy.needs_record)
+    history = trainer.fit()
+    trained = time.perf_counter()
+    gradients = (LastLayerGradients(trainer.model, trainer.train, trainer.val, precision=trainer.precision.autocast_dtype)
+                 if strategy.needs_gradients else None)
+    context = SelectionContext(
+        labels=trainer.train.y,
+        num_classes=trainer.num_classes,
+        epoch=0,
+        seed=config.seed,
+        gradients=gradients,
+        batch_size=proxy.training.batch_size,
+        learning_rate=trainer.optimizer.param_groups[0]["lr"],
+        epochs=config.training.epochs,
+        record=trainer.record,
+    )
+    subset = strategy.select(context, budget_for(selection.fraction, len(trainer.train)))
+    selected = time.perf_counter()
+    log.info("shared subset: %s chose %d samples after a %d-epoch proxy (%.1f s training, %.1f s selection)",
+             selection.strategy, len(subset), len(history), trained - start, selected - trained)
+    return SharedSubset(
+        strategy=selection.strategy,
+        fraction=selection.fraction,
+        indices=subset.indices.cpu(),
+        weights=subset.weights.float().cpu(),
+        normalized=subset.normalized,
+        proxy_model=proxy.model.name,
+        proxy_epochs=len(history),
+        proxy_val_accuracy=history[-1].val_accuracy if history else float("nan"),
+        train_s=trained - start,
+        selection_s=selected - trained,
+        wall_s=selected - start,
+    )
