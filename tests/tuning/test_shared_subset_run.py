@@ -1,0 +1,52 @@
+"""A shared strategy in a real tuning run: one proxy task chooses the subset before the trials, every trial
+trains on it and selects nothing, the cost counts in the search's wall-clock and in the speedups, and rank
+fidelity uses it too."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+from cords_tune.config import parse_config
+from cords_tune.training.proxy import SharedSubset
+from cords_tune.tuning import run_experiment
+from cords_tune.tuning.fidelity import measure_fidelity
+from cords_tune.tuning.shared_subset import SHARED_SUBSET_FILE
+
+pytestmark = pytest.mark.slow
+
+
+def _shared(tiny_experiment, strategy: str = "el2n"):
+    tiny_experiment["selection"] = {"strategy": strategy, "fraction": 0.2, "every": 1, "proxy": {"epochs": 2}}
+    return tiny_experiment
+
+
+def test_every_trial_trains_on_the_one_subset_the_proxy_chose(local_ray, tiny_experiment, tmp_path):
+    config = parse_config({**_shared(tiny_experiment), "baseline": True})
+    result = run_experiment(config, output_dir=tmp_path / "out")
+    run_dir, summary = result.run_dir, result.summary
+
+    kept = SharedSubset.load(run_dir / SHARED_SUBSET_FILE)
+    assert summary["shared_subset"] == kept.as_dict()
+    assert summary["shared_subset"]["size"] == len(kept.indices) > 0
+    assert summary["selection_s_total"] == 0, "a trial pays nothing for selection"
+    timings = summary["timings"]
+    assert 0 < kept.wall_s <= timings["shared_subset_s"] <= timings["tuning_wall_s"]
+    for trial in pq.read_table(run_dir / "trials.parquet").to_pylist():
+        assert trial["samples_seen"] == trial["epochs"] * len(kept.indices)
+    comparison = result.comparison
+    assert comparison["tuning_wall_s_subset"] == pytest.approx(timings["tuning_wall_s"])  # the proxy counted
+    report = (run_dir / "report.md").read_text()
+    assert f"{len(kept.indices)} samples, chosen in" in report
+
+
+def test_fidelity_trains_every_configuration_on_the_shared_subset(local_ray, tiny_experiment, tmp_path):
+    config = parse_config(_shared(tiny_experiment, "kcenter"))
+    result = measure_fidelity(config, 2, output_dir=tmp_path / "out")
+    shared = result.fidelity["shared_subset"]
+    assert shared["strategy"] == "kcenter" and shared["size"] > 0
+    assert len(SharedSubset.load(result.run_dir / SHARED_SUBSET_FILE).indices) == shared["size"]
+    assert result.fidelity["train_s_subset"] > shared["wall_s"]
+    assert json.loads((result.run_dir / "fidelity.json").read_text())["shared_subset"] == shared
