@@ -7,10 +7,12 @@ the trial's time (selection + training + evaluation) that selection took.
     python benchmarks/bench_strategies.py experiments/mnist1d.yaml \\
         --strategies gradmatch glister craig random --fractions 0.05 0.1 --seeds 0 1 2
 
-With ``--selection-only`` it instead trains one model on the full data for ``--pretrain-epochs`` and times
-single selections of each strategy on it (fresh gradients each time, so the forward pass is included), the
-median of ``--repeats``. It uses only long-standing APIs, so the same script can time an older checkout of the
-package (``PYTHONPATH=/old/checkout``) for a side-by-side comparison.
+A shared strategy (one subset per tuning run) trains its proxy and selects once per row here; that one-off
+cost is counted in its selection columns in full, though a tuning run pays it once for all its trials.
+
+With ``--selection-only`` it instead times single selections of each strategy (fresh gradients each time, so
+the forward pass is included), the median of ``--repeats``: per-trial strategies on a model trained one epoch
+on the full data, shared ones on their proxy.
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ import torch
 from cords_tune.config import apply_params, load_config
 from cords_tune.datasets import load_dataset
 import cords_tune
-from cords_tune.selection import STRATEGIES, SelectionContext, budget_for, create_strategy
-from cords_tune.selection.features import LastLayerGradients
+from cords_tune.selection import STRATEGIES
 from cords_tune.training import Trainer
+from cords_tune.training.proxy import is_shared, select_shared_subset
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -42,7 +44,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (a trial gets one per CPU)")
     parser.add_argument("--params", default="{}", help="strategy parameters, a JSON object, e.g. '{\"pool\": 0.5}'")
     parser.add_argument("--selection-only", action="store_true", help="time single selections instead of trials")
-    parser.add_argument("--pretrain-epochs", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
     strategy_params = json.loads(args.params)
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"# machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
           f"torch {torch.__version__}; command: python {' '.join(sys.argv)}\n")
     if args.selection_only:
-        time_selections(base, data, args, strategy_params)
+        time_selections(base, data, args)
         return
     print("| strategy | fraction | test accuracy (mean ± sd) | per seed | selection share of trial time | "
           "selection s / trial | trial s | fell back |")
@@ -72,11 +73,13 @@ def main(argv: list[str] | None = None) -> None:
                     params |= {f"selection.params.{key}": value for key, value in strategy_params.items()}
                 config = apply_params(base, params)
                 start = time.perf_counter()
-                trainer = Trainer(config, data)
+                # A shared strategy's proxy and selection, paid once per tuning run, is counted here in full.
+                shared = select_shared_subset(config, data) if is_shared(config) else None
+                trainer = Trainer(config, data, shared_subset=shared.subset if shared else None)
                 history = trainer.fit()
                 _, accuracy = trainer.evaluate_test()
-                sel = sum(s.selection_s for s in history)
-                total = sum(s.selection_s + s.train_s + s.eval_s for s in history)
+                sel = sum(s.selection_s for s in history) + (shared.wall_s if shared else 0.0)
+                total = sum(s.selection_s + s.train_s + s.eval_s for s in history) + (shared.wall_s if shared else 0.0)
                 accuracies.append(accuracy)
                 shares.append(sel / total)
                 selection.append(sel)
@@ -89,34 +92,19 @@ def main(argv: list[str] | None = None) -> None:
                   flush=True)
 
 
-def time_selections(base, data, args: argparse.Namespace, strategy_params: dict) -> None:
-    """One selection per strategy x fraction on a model pretrained on the full data, timed alone."""
-    config = apply_params(base, {"selection.strategy": "full", "training.epochs": args.pretrain_epochs, "baseline": False})
-    trainer = Trainer(config, data)
-    trainer.fit()
-    print(f"# one selection on cnn1d after {args.pretrain_epochs} full-data epochs; median (min-max) of "
-          f"{args.repeats}; package: {cords_tune.__file__}; params {strategy_params}\n")
-    print("| strategy | fraction | budget | selection s, median | min | max |")
-    print("|---|---|---|---|---|---|")
+def time_selections(base, data, args: argparse.Namespace) -> None:
+    """One selection per strategy x fraction, timed alone (``selection.cost.measure_selection_costs``)."""
+    from cords_tune.selection.cost import measure_selection_costs
+
+    print(f"# one selection per strategy, median of {args.repeats}; package: {cords_tune.__file__}\n")
+    print("| strategy | fraction | subset size | selection s, median |")
+    print("|---|---|---|---|")
     for fraction in args.fractions:
-        budget = budget_for(fraction, len(trainer.train))
-        for name in args.strategies:
-            params = strategy_params if STRATEGIES.get(name).needs_gradients else {}
-            strategy = create_strategy(name, params)
-            times = []
-            for repeat in range(args.repeats):
-                start = time.perf_counter()
-                gradients = LastLayerGradients(trainer.model, trainer.train, trainer.val)
-                context = SelectionContext(
-                    labels=trainer.train.y, num_classes=trainer.num_classes, epoch=repeat, seed=base.seed,
-                    gradients=gradients if strategy.needs_gradients else None,
-                    batch_size=base.training.batch_size, learning_rate=base.training.lr,
-                )
-                subset = strategy.select(context, budget)
-                subset.indices.cpu()  # the trainer reads the subset on the host: count the wait for it
-                times.append(time.perf_counter() - start)
-            print(f"| {name} | {fraction} | {budget} | {statistics.median(times):.4f} | {min(times):.4f} | "
-                  f"{max(times):.4f} |", flush=True)
+        config = apply_params(base, {"selection.fraction": fraction, "baseline": False})
+        costs = measure_selection_costs(config, data, args.strategies, repeats=args.repeats)
+        for cost in costs.costs:
+            print(f"| {cost.strategy} | {fraction} | {cost.size} | {cost.seconds:.4f} |", flush=True)
+        print(f"\nthe shared strategies' proxy ({costs.proxy_epochs} epochs on the full data): {costs.proxy_s:.2f} s\n")
 
 
 if __name__ == "__main__":
