@@ -104,7 +104,8 @@ class ForgettingStrategy(ScoreStrategy):
 
     def scores(self, context: SelectionContext) -> torch.Tensor:
         record = context.require_record(self.name)
-        # Toneva et al. count a sample never classified correctly as forgotten infinitely often.
+        # Toneva et al. count a sample never classified correctly as forgotten infinitely often. An unvisited
+        # sample counts as never learned too; the full-data proxy visits every sample.
         return torch.where(record.learned, record.forgotten.to(torch.float32), torch.inf)
 
 

@@ -18,7 +18,7 @@ from cords_tune.selection import STRATEGIES, SelectionContext, create_strategy
 from cords_tune.selection.features import LastLayerGradients
 from cords_tune.selection.partition import candidate_pool, top_up
 
-GRADIENT_STRATEGIES = [name for name in STRATEGIES.names() if "pool" in STRATEGIES.user_params(name)]
+POOL_STRATEGIES = [name for name in STRATEGIES.names() if "pool" in STRATEGIES.user_params(name)]
 STATIC_STRATEGIES = [name for name in STRATEGIES.names() if STRATEGIES.get(name).shared]
 VARIANTS = [
     ("gradmatch", {}),
@@ -80,7 +80,7 @@ def test_selection_reads_nothing_back_to_the_host_per_sample(name, params, monke
     assert len(subset) == expected and len(torch.unique(subset.indices)) == expected
 
 
-@pytest.mark.parametrize("name", GRADIENT_STRATEGIES)
+@pytest.mark.parametrize("name", POOL_STRATEGIES)
 @pytest.mark.parametrize("pool", [0.0, -0.5, 1.5, math.nan, "half", True, None])
 def test_bad_pool_says_what_must_hold(name, pool):
     with pytest.raises(ConfigError, match=r"The 'pool' parameter of strategy .* must be a number in \(0, 1\]") as error:
