@@ -107,6 +107,15 @@ class LastLayerGradients:
     def labels(self) -> torch.Tensor:
         return self._forward("train")[2]
 
+    def features(self) -> torch.Tensor:
+        """Penultimate features h (n, d) of the training samples: the embedding geometric strategies use."""
+        return self._forward("train")[0]
+
+    def errors(self) -> torch.Tensor:
+        """Logit errors ``softmax(z) - onehot(y)`` (n, C) of the training samples, float32: the logit gradients,
+        and with the labels the model's predicted probabilities."""
+        return self._forward("train")[1]
+
     def per_sample(self, index: torch.Tensor | None = None, *, mode: GradientMode = "last_layer") -> torch.Tensor:
         """Gradients of the samples at ``index`` (all if ``None``): (k, C) or (k, C * (d + 1))."""
         h, e, _ = self._forward("train")

@@ -15,6 +15,7 @@ __all__ = [
     "class_balanced_quota",
     "class_members",
     "device_generator",
+    "selection_blocks",
     "top_up",
 ]
 
@@ -63,6 +64,16 @@ def class_members(labels: torch.Tensor, num_classes: int, budget: int) -> list[t
     by_class = torch.argsort(labels, stable=True).split(sizes)
     quota = _largest_remainder(sizes, budget)
     return [(members, k) for members, k in zip(by_class, quota) if k > 0]
+
+
+def selection_blocks(
+    labels: torch.Tensor, num_classes: int, budget: int, class_balanced: bool
+) -> list[tuple[torch.Tensor, int]]:
+    """The blocks a static strategy selects within: each class with its share of the budget
+    (``class_members``), or all samples with the whole budget."""
+    if class_balanced:
+        return class_members(labels, num_classes, budget)
+    return [(torch.arange(len(labels), device=labels.device), min(budget, len(labels)))]
 
 
 def candidate_pool(labels: torch.Tensor, num_classes: int, size: int, generator: torch.Generator) -> torch.Tensor:

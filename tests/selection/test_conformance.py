@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 
 import pytest
@@ -13,14 +14,25 @@ from conftest import TensorSplit
 from cords_tune.models import create_model
 from cords_tune.selection import STRATEGIES, SelectionContext, create_strategy
 from cords_tune.selection.features import LastLayerGradients
+from cords_tune.selection.record import SampleRecord
 
 STRATEGY_NAMES = STRATEGIES.names()
 
 
+def simulated_record(n: int, epochs: int = 4, batch_size: int = 32) -> SampleRecord:
+    """A training record filled from a few epochs of seeded random batches (losses, correctness, forgetting)."""
+    generator = torch.Generator().manual_seed(11)
+    record = SampleRecord(n)
+    for _ in range(epochs):
+        for index in torch.randperm(n, generator=generator).split(batch_size):
+            losses = torch.rand(len(index), generator=generator)
+            record.update(index, losses, losses < 0.6)
+    return record
 
 
 def _context(epoch: int = 0, seed: int = 0, n: int = 300, num_classes: int = 5) -> SelectionContext:
-    """A real model's gradients on random data, so gradient-based strategies run for real."""
+    """A real model's gradients on random data, so gradient-based strategies run for real, and a record of
+    simulated training batches for the strategies that read it."""
     generator = torch.Generator().manual_seed(123)
     labels = torch.arange(n) % num_classes
     x = torch.randn(n, 8, generator=generator) + labels[:, None].float()
@@ -30,7 +42,7 @@ def _context(epoch: int = 0, seed: int = 0, n: int = 300, num_classes: int = 5) 
     gradients = LastLayerGradients(model, TensorSplit(x, labels), val)
     return SelectionContext(
         labels=labels, num_classes=num_classes, epoch=epoch, seed=seed, gradients=gradients, batch_size=10,
-        learning_rate=0.05,
+        learning_rate=0.05, record=simulated_record(n),
     )
 
 
@@ -67,6 +79,20 @@ def test_strategies_pickle(name):
 def test_unknown_parameters_are_rejected(name):
     with pytest.raises(ConfigError, match="no parameter 'not_a_parameter'"):
         create_strategy(name, {"not_a_parameter": 1})
+
+
+@pytest.mark.parametrize("name", STRATEGY_NAMES)
+def test_missing_inputs_are_named(name):
+    strategy = STRATEGIES.get(name)
+    bare = dataclasses.replace(_context(), gradients=None, record=None)
+    if strategy.needs_gradients:
+        with pytest.raises(ValueError, match=f"strategy {name!r} needs gradients"):
+            create_strategy(name).select(bare, 20)
+    elif strategy.needs_record:
+        with pytest.raises(ValueError, match=f"strategy {name!r} needs the training record"):
+            create_strategy(name).select(bare, 20)
+    else:
+        assert len(create_strategy(name).select(bare, 20)) > 0
 
 
 @pytest.mark.parametrize("name", STRATEGY_NAMES)

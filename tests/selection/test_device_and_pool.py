@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from conftest import TensorSplit
+from test_conformance import simulated_record
 
 from cords_tune.errors import ConfigError
 from cords_tune.models import create_model
@@ -17,7 +18,8 @@ from cords_tune.selection import STRATEGIES, SelectionContext, create_strategy
 from cords_tune.selection.features import LastLayerGradients
 from cords_tune.selection.partition import candidate_pool, top_up
 
-GRADIENT_STRATEGIES = [name for name in STRATEGIES.names() if STRATEGIES.get(name).needs_gradients]
+POOL_STRATEGIES = [name for name in STRATEGIES.names() if "pool" in STRATEGIES.user_params(name)]
+STATIC_STRATEGIES = [name for name in STRATEGIES.names() if STRATEGIES.get(name).shared]
 VARIANTS = [
     ("gradmatch", {}),
     ("gradmatch", {"partition": "class"}),
@@ -50,11 +52,19 @@ def _context(n: int = 400, num_classes: int = 4, seed: int = 0, train=None) -> S
     gradients = LastLayerGradients(model, train, TensorSplit(x[:60], labels[:60]))
     return SelectionContext(
         labels=labels, num_classes=num_classes, epoch=2, seed=seed, gradients=gradients, batch_size=8,
-        learning_rate=0.05,
+        learning_rate=0.05, record=simulated_record(n),
     )
 
 
-@pytest.mark.parametrize(("name", "params"), VARIANTS + [("random", {}), ("random", {"class_balanced": False}), ("full", {})])
+STATIC_VARIANTS = [(name, {}) for name in STATIC_STRATEGIES] + [
+    (name, {"class_balanced": False}) for name in STATIC_STRATEGIES
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    VARIANTS + STATIC_VARIANTS + [("random", {}), ("random", {"class_balanced": False}), ("full", {})],
+)
 def test_selection_reads_nothing_back_to_the_host_per_sample(name, params, monkeypatch):
     context = _context()
 
@@ -70,7 +80,7 @@ def test_selection_reads_nothing_back_to_the_host_per_sample(name, params, monke
     assert len(subset) == expected and len(torch.unique(subset.indices)) == expected
 
 
-@pytest.mark.parametrize("name", GRADIENT_STRATEGIES)
+@pytest.mark.parametrize("name", POOL_STRATEGIES)
 @pytest.mark.parametrize("pool", [0.0, -0.5, 1.5, math.nan, "half", True, None])
 def test_bad_pool_says_what_must_hold(name, pool):
     with pytest.raises(ConfigError, match=r"The 'pool' parameter of strategy .* must be a number in \(0, 1\]") as error:

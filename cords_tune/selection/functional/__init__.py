@@ -6,8 +6,25 @@ and schedule the calls) and is tested against brute force or ``scipy.optimize.nn
 
 from __future__ import annotations
 
-from cords_tune.selection.functional.facility_location import facility_location, facility_location_similarity
+from cords_tune.selection.functional.facility_location import (
+    facility_location,
+    facility_location_greedy,
+    facility_location_similarity,
+)
+from cords_tune.selection.functional.geometry import herding, kcenter_greedy
 from cords_tune.selection.functional.glister import glister_greedy
+from cords_tune.selection.functional.graph_cut import graph_cut
 from cords_tune.selection.functional.omp import gradmatch_omp
+from cords_tune.selection.functional.similarity import gradient_cosine_similarity
 
-__all__ = ["facility_location", "facility_location_similarity", "glister_greedy", "gradmatch_omp"]
+__all__ = [
+    "facility_location",
+    "facility_location_greedy",
+    "facility_location_similarity",
+    "glister_greedy",
+    "gradient_cosine_similarity",
+    "gradmatch_omp",
+    "graph_cut",
+    "herding",
+    "kcenter_greedy",
+]

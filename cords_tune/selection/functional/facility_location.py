@@ -17,7 +17,7 @@ from cords_tune.selection.functional._common import (
     stochastic_sample_size,
 )
 
-__all__ = ["facility_location", "facility_location_similarity"]
+__all__ = ["facility_location", "facility_location_greedy", "facility_location_similarity"]
 
 _FUNC = "facility_location"
 _FIRST_BATCH = 8
@@ -101,13 +101,39 @@ def facility_location(
         ValueError: an argument is out of its domain.
     """
     features = check_matrix(features, "features", _FUNC)
-    budget = min(check_int(budget, "budget", _FUNC, minimum=1), features.shape[0])
+    check_int(budget, "budget", _FUNC, minimum=1)
+    return facility_location_greedy(
+        facility_location_similarity(features), budget, stochastic=stochastic, epsilon=epsilon, generator=generator
+    )
+
+
+def facility_location_greedy(
+    similarity: torch.Tensor,
+    budget: int,
+    *,
+    stochastic: bool = False,
+    epsilon: float = 0.01,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Greedy facility location ``max_{|S| <= budget} sum_i max_{j in S} s_ij`` on a given similarity.
+
+    ``facility_location`` with the similarity chosen by the caller (e.g. a cosine kernel, as DeepCore's
+    Submodular uses): ``similarity`` is one block's (n x n) nonnegative symmetric matrix. Same greedy, same
+    ``(indices, cluster sizes)`` result, the sizes in the similarity's dtype.
+
+    Raises:
+        ValueError: an argument is out of its domain, or ``similarity`` is not square.
+    """
+    similarity = check_matrix(similarity, "similarity", _FUNC)
+    if similarity.shape[0] != similarity.shape[1]:
+        shape = tuple(similarity.shape)
+        raise ValueError(f"The 'similarity' parameter of {_FUNC} must be square. Got shape {shape} instead.")
+    budget = min(check_int(budget, "budget", _FUNC, minimum=1), similarity.shape[0])
     if not isinstance(stochastic, bool):
         raise ValueError(f"The 'stochastic' parameter of {_FUNC} must be a bool. Got {stochastic!r} instead.")
     epsilon = check_real(epsilon, "epsilon", _FUNC, low=0.0, high=1.0, low_open=True)
     generator = check_generator(generator, _FUNC)
 
-    similarity = facility_location_similarity(features)
     n = similarity.shape[0]
     coverage = similarity.new_zeros(n)
     chosen = torch.zeros(n, dtype=torch.bool, device=similarity.device)
@@ -128,5 +154,5 @@ def facility_location(
 
     indices = torch.tensor(picks, dtype=torch.int64, device=similarity.device)
     nearest = torch.argmax(similarity[:, indices], dim=1)
-    weights = torch.bincount(nearest, minlength=len(picks)).to(features.dtype)
+    weights = torch.bincount(nearest, minlength=len(picks)).to(similarity.dtype)
     return indices, weights

@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 import torch
 
-from cords_tune.selection.functional import facility_location, glister_greedy, gradmatch_omp
+from cords_tune.selection.functional import (
+    facility_location,
+    facility_location_greedy,
+    glister_greedy,
+    gradient_cosine_similarity,
+    gradmatch_omp,
+    graph_cut,
+    herding,
+    kcenter_greedy,
+)
 from cords_tune.selection.functional._common import random_candidates
 
 
@@ -19,6 +28,10 @@ KERNELS = {
     "gradmatch_omp signed": lambda g: gradmatch_omp(g, g.sum(0), 10, nonnegative=False),
     "facility_location lazy": lambda g: facility_location(g, 12),
     "facility_location stochastic": lambda g: facility_location(g, 12, stochastic=True, generator=torch.Generator()),
+    "facility_location_greedy cosine": lambda g: facility_location_greedy(gradient_cosine_similarity(g, g), 12),
+    "kcenter_greedy": lambda g: (kcenter_greedy(g, 12, generator=torch.Generator()),),
+    "herding": lambda g: (herding(g, 12),),
+    "graph_cut": lambda g: (graph_cut(gradient_cosine_similarity(g, g), 12, diversity=2.0),),
     "glister_greedy stochastic": lambda g: (
         glister_greedy(g, 12, val_gradient=lambda delta: g.mean(0) - delta, lr=0.1, generator=torch.Generator()),
     ),
