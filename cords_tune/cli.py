@@ -299,7 +299,7 @@ def _selects(strategy: Any) -> str:
 
 def _reads(strategy: Any) -> str:
     needs = [what for what, needed in (("last-layer gradients", strategy.needs_gradients),
-                                       ("training losses", strategy.needs_record)) if needed]
+                                       ("the training record", strategy.needs_record)) if needed]
     return ", ".join(needs) or "labels"
 
 
