@@ -10,6 +10,7 @@ from typing import Any
 
 # The strategy modules are imported for their side effect of filling STRATEGIES.
 from cords_tune.selection import craig, full, glister, gradmatch, random  # noqa: F401
+from cords_tune.selection import infobatch  # noqa: F401
 from cords_tune.selection.base import SelectionContext, SelectionStrategy, Subset, budget_for
 from cords_tune.selection.registry import STRATEGIES
 
