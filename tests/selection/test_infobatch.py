@@ -16,7 +16,9 @@ from cords_tune.selection.record import SampleRecord
 NAN = float("nan")
 
 
-def _context(losses: list[float] | torch.Tensor, *, epoch: int = 1, epochs: int = 100, seed: int = 0) -> SelectionContext:
+def _context(
+    losses: list[float] | torch.Tensor, *, epoch: int = 1, epochs: int = 100, seed: int = 0
+) -> SelectionContext:
     """A context whose record holds ``losses`` (NaN: never visited)."""
     losses = torch.as_tensor(losses, dtype=torch.float32)
     n = len(losses)
@@ -130,6 +132,7 @@ def test_it_reads_nothing_back_to_the_host(monkeypatch):
     ],
 )
 def test_bad_parameters_say_what_must_hold(param, value, requirement):
-    with pytest.raises(ConfigError, match=rf"The '{param}' parameter of strategy 'infobatch' must be {requirement}") as error:
+    message = rf"The '{param}' parameter of strategy 'infobatch' must be {requirement}"
+    with pytest.raises(ConfigError, match=message) as error:
         create_strategy("infobatch", {param: value})
     assert error.value.path == f"selection.params.{param}"

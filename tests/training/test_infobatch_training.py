@@ -89,7 +89,8 @@ def test_unnormalised_weights_scale_the_batch_loss(tiny_experiment, digits):
     logits, labels = torch.randn(6, 3), torch.tensor([0, 1, 2, 0, 1, 2])
     weights = torch.tensor([2.0, 1, 1, 0, 3, 1])
     losses = torch.nn.functional.cross_entropy(logits, labels, reduction="none")
-    assert torch.allclose(weighted_cross_entropy(logits, labels, weights, normalized=False), (weights * losses).sum() / 6)
+    unnormalised = weighted_cross_entropy(logits, labels, weights, normalized=False)
+    assert torch.allclose(unnormalised, (weights * losses).sum() / 6)
 
     # One batch per epoch: the first epoch's training loss is the untrained model's batch loss.
     n = len(digits.y_train)
