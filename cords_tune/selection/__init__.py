@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 # The strategy modules are imported for their side effect of filling STRATEGIES.
-from cords_tune.selection import craig, full, geometry, glister, gradmatch, random, scores, submodular  # noqa: F401
+from cords_tune.selection import craig, full, geometry, glister, gradmatch, infobatch, random, scores, submodular  # noqa: F401
 from cords_tune.selection.base import SelectionContext, SelectionStrategy, Subset, budget_for
 from cords_tune.selection.registry import STRATEGIES
 

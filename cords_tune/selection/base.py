@@ -117,10 +117,14 @@ class SelectionStrategy(abc.ABC):
     every_epoch: bool = False
     #: whether its subsets carry weights other than one.
     weighted: bool = False
+    #: whether its subsets hold at most ``budget`` samples (``selection.fraction`` of the data). ``False``: the
+    #: strategy sizes them itself and ignores the budget (InfoBatch's size follows its prune ratio and the losses).
+    sized_by_budget: bool = True
 
     @abc.abstractmethod
     def select(self, context: SelectionContext, budget: int) -> Subset:
-        """Choose at most ``budget`` distinct training samples and their non-negative weights."""
+        """Choose distinct training samples and their non-negative weights: at most ``budget`` of them if the
+        strategy is ``sized_by_budget``."""
 
 
 def budget_for(fraction: float, num_samples: int) -> int:

@@ -15,6 +15,7 @@ class FullStrategy(SelectionStrategy):
     """All training data, every epoch (no selection; the fraction is ignored)."""
 
     uses_subsets = False
+    sized_by_budget = False
 
     def select(self, context: SelectionContext, budget: int) -> Subset:
         n, device = context.num_samples, context.labels.device

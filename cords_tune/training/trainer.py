@@ -22,6 +22,7 @@ from cords_tune.errors import ConfigError
 from cords_tune.models import GivenModel, build_model
 from cords_tune.selection import SelectionContext, Subset, budget_for, create_strategy, uses_subsets
 from cords_tune.selection.features import LastLayerGradients
+from cords_tune.selection.record import SampleRecord
 from cords_tune.training.device_data import DeviceSplit, resolve_device
 from cords_tune.training.optim import build_optimizer, build_scheduler, scheduled_lr
 from cords_tune.training.schedule import SubsetSchedule
@@ -32,7 +33,7 @@ from cords_tune.training.speed import (
     use_channels_last,
 )
 
-__all__ = ["EpochStats", "Trainer", "weighted_cross_entropy"]
+__all__ = ["EpochStats", "Trainer", "weighted_cross_entropy", "weighted_loss"]
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +65,21 @@ class EpochStats:
         return asdict(self)
 
 
-def weighted_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy averaged with per-sample weights: sum(w_i * l_i) / sum(w_i)."""
-    losses = F.cross_entropy(logits, labels, reduction="none")
+def weighted_cross_entropy(
+    logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor, *, normalized: bool = True
+) -> torch.Tensor:
+    """Cross-entropy averaged with per-sample weights: sum(w_i * l_i) / sum(w_i), or with ``normalized=False``
+    sum(w_i * l_i) / B (see ``weighted_loss``)."""
+    return weighted_loss(F.cross_entropy(logits, labels, reduction="none"), weights, normalized=normalized)
+
+
+def weighted_loss(losses: torch.Tensor, weights: torch.Tensor, *, normalized: bool = True) -> torch.Tensor:
+    """A batch's loss from its per-sample losses: the weighted mean sum(w_i * l_i) / sum(w_i), or with
+    ``normalized=False`` the mean of the weighted losses sum(w_i * l_i) / B (``Subset.normalized``).
+
+    Taking the per-sample losses lets the training loop record them without a second forward pass."""
+    if not normalized:
+        return (weights * losses).sum() / max(1, losses.numel())
     return (weights * losses).sum() / weights.sum().clamp_min(torch.finfo(weights.dtype).tiny)
 
 
@@ -85,6 +98,7 @@ class Trainer:
             so every epoch is evaluated.
         shared_subset: for a shared strategy, the run's subset (``training.proxy``); without it this trainer
             trains its own proxy first.
+        keep_record: keep the training record (``SelectionStrategy.needs_record``) whatever the strategy.
     """
 
     def __init__(
@@ -133,11 +147,15 @@ class Trainer:
         selection = config.selection
         is_full = full_data or not uses_subsets(selection.strategy)
         self.strategy = None if is_full else create_strategy(selection.strategy, selection.params)
-        self.schedule = SubsetSchedule(selection.every, selection.warm_start_epochs, enabled=not is_full)
+        every = 1 if self.strategy is not None and self.strategy.every_epoch else selection.every
+        self.schedule = SubsetSchedule(every, selection.warm_start_epochs, enabled=not is_full)
+        # What each training pass saw of each sample, for a strategy that reads it (kept from the warm start on),
+        # or for whoever asked (a shared strategy's proxy, whose record the strategy reads once).
+        reads_record = self.strategy is not None and self.strategy.needs_record and not self.strategy.shared
+        self.record = SampleRecord(len(self.train), self.device) if keep_record or reads_record else None
         self.budget = budget_for(selection.fraction, len(self.train))
         self._shared_subset = self._shared(shared_subset, data, model) if self.strategy and self.strategy.shared else None
         self.subset: Subset | None = None
-        self.record = None  # TODO(merge): the training record, kept when keep_record or the strategy needs it
         self.epoch = 0
         self.samples_seen = 0
         self.selection_fallback = False
@@ -278,6 +296,8 @@ class Trainer:
             gradients=gradients,
             batch_size=self.config.training.batch_size,
             learning_rate=self.optimizer.param_groups[0]["lr"],
+            epochs=self.epochs,
+            record=self.record,
         )
         self.subset = strategy.select(context, self.budget)
         log.debug("epoch %d: selected %d of %d samples", self.epoch, len(self.subset), len(self.train))
@@ -301,6 +321,7 @@ class Trainer:
             self.selection_fallback = True
 
     def _train_one_epoch(self) -> tuple[float, float, int]:
+        normalized = self.subset is None or self.subset.normalized
         if self.subset is None:
             indices = torch.arange(len(self.train), device=self.device)
             weights = torch.ones(len(self.train), device=self.device)
@@ -321,13 +342,18 @@ class Trainer:
             x, y = self.train.batch(index, train=True, generator=self._augment)
             with self.precision.autocast():
                 logits = self.model(x)
-            loss = weighted_cross_entropy(logits.float(), y, weights[start : start + batch_size])
+            logits = logits.float()
+            losses = F.cross_entropy(logits, y, reduction="none")
+            loss = weighted_loss(losses, weights[start : start + batch_size], normalized=normalized)
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
             self.scaler.step(self.optimizer)
             self.scaler.update()
             total_loss += loss.detach() * len(index)
-            correct += (logits.argmax(1) == y).sum()
+            hits = logits.argmax(1) == y
+            correct += hits.sum()
+            if self.record is not None:
+                self.record.update(index, losses, hits)
         n = max(1, len(indices))
         mean_loss = float(total_loss) / n
         if not math.isfinite(mean_loss):
@@ -346,7 +372,10 @@ class Trainer:
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
-            "subset": None if self.subset is None else (self.subset.indices.cpu(), self.subset.weights.cpu()),
+            "subset": None if self.subset is None else (
+                self.subset.indices.cpu(), self.subset.weights.cpu(), self.subset.normalized
+            ),
+            "record": None if self.record is None else {k: v.cpu() for k, v in self.record.state_dict().items()},
             "selection_fallback": self.selection_fallback,
             "diverged": self.diverged,
             "cost": (since_first, self._selection_s_since_first),
@@ -363,7 +392,7 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.apply_hyperparameters()
-        self.subset = None if state["subset"] is None else Subset(*state["subset"])
+        self.subset = None if state["subset"] is None else Subset(*state["subset"])  # older ones lack normalized
         self.selection_fallback = state["selection_fallback"]
         if self.selection_fallback:
             self.strategy = self._random
@@ -380,6 +409,8 @@ class Trainer:
         # (a checkpoint of an fp16 trial continued on a CPU, where it trains in fp32, leaves it unused).
         if state.get("scaler") and self.scaler.is_enabled():
             self.scaler.load_state_dict(state["scaler"])
+        if self.record is not None and state.get("record") is not None:  # else it starts empty: nothing pruned
+            self.record.load_state_dict(state["record"])
         last_val = state.get("last_val")
         self._last_val = None if last_val is None else (float(last_val[0]), float(last_val[1]))
 

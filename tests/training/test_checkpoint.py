@@ -35,7 +35,7 @@ def _roundtrip(state):
     return torch.load(buffer, weights_only=True)  # checkpoints hold tensors and plain values only
 
 
-@pytest.mark.parametrize("strategy", ["gradmatch", "random", "full"])
+@pytest.mark.parametrize("strategy", ["gradmatch", "random", "full", "infobatch"])
 def test_restored_trainer_continues_exactly(tiny_experiment, data, strategy):
     config = _config(tiny_experiment, strategy=strategy)
     straight = Trainer(config, data).fit()
