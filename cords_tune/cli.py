@@ -276,7 +276,7 @@ def strategies(
         strategy = STRATEGIES.get(name)
         cost = costs.cost_of(name) if costs else None
         kinds.add_row(name, _selects(strategy), _reads(strategy), "yes" if strategy.weighted else "no",
-                      "-" if cost is None else _seconds(cost.seconds))
+                      "-" if cost is None else _short_time(cost.seconds))
         params = ", ".join(f"{k}={p.default!r}" for k, p in STRATEGIES.user_params(name).items())
         about.add_row(name, STRATEGIES.describe(name), params or "-")
     out.print(kinds)
@@ -286,6 +286,11 @@ def strategies(
         out.print(f"A shared strategy also trains its proxy once per run, before the trials: "
                   f"{_seconds(costs.proxy_s)} for {costs.proxy_epochs} epochs here (selection.proxy).",
                   highlight=False)
+
+
+def _short_time(seconds: float) -> str:
+    """``"4.2 ms"`` below a second, ``"1.25 s"`` above: selections range from microseconds to seconds."""
+    return f"{1000 * seconds:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
 def _selects(strategy: Any) -> str:

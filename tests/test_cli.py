@@ -64,13 +64,42 @@ def test_missing_file_and_directory_exit_2(tmp_path):
         assert result.returncode == 2 and expected in result.stderr and "Traceback" not in result.stderr
 
 
-def test_strategies_lists_every_registered_strategy():
+def test_strategies_lists_every_registered_strategy_with_how_it_selects_and_its_recorded_cost():
     from cords_tune.selection import STRATEGIES
+    from cords_tune.selection.cost import recorded_costs
 
     result = cli("strategies")
     assert result.returncode == 0
+    rows = {line.split()[0]: line for line in _first_table(result.stdout)}
+    recorded = recorded_costs()
+    assert recorded is not None and recorded.experiment in result.stdout
     for name in STRATEGIES.names():
-        assert name in result.stdout
+        kind = STRATEGIES.get(name)
+        row = rows[name]
+        assert ("shared" in row) == kind.shared and ("gradients" in row) == kind.needs_gradients
+        cost = recorded.cost_of(name)
+        if kind.uses_subsets:
+            shown = f"{1000 * cost.seconds:.1f} ms" if cost.seconds < 1 else f"{cost.seconds:.2f} s"
+            assert shown in row
+    assert "trains its proxy once per run" in result.stdout
+
+
+def test_strategies_measures_one_selection_each_on_an_experiments_data(tmp_path, tiny_experiment):
+    tiny_experiment["selection"] = {"strategy": "random", "fraction": 0.2, "proxy": {"epochs": 1}}
+    file = write(tmp_path, tiny_experiment)
+    result = cli("strategies", "--measure", str(file))
+    assert result.returncode == 0, result.stderr
+    assert "measured on tiny (" in result.stdout and "measuring one selection" in result.stderr
+    rows = {line.split()[0]: line.split() for line in _first_table(result.stdout)}
+    assert rows["full"][-1] == "-"  # nothing to select
+    assert rows["gradmatch"][-1] in ("ms", "s")
+    bad = cli("strategies", "--measure", str(tmp_path / "missing.yaml"))
+    assert bad.returncode == 2 and "does not exist" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def _first_table(text: str) -> list[str]:
+    """The lines of the first table printed (up to the first blank line)."""
+    return text.split("\n\n")[0].splitlines()
 
 
 def test_usage_errors_exit_2():
