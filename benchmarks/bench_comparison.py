@@ -135,7 +135,7 @@ def _measure_fidelity(base: ExperimentConfig, cells: list[tuple[str, float]], se
             if chosen:
                 shared[label] = chosen[0]
         results = train_configs({**configs, "full": full_data_variant(reference)}, points, data_ref,
-                                shared={label: ray.put(subset.subset) for label, subset in shared.items()})
+                                shared={label: ray.put(chosen.subsets) for label, chosen in shared.items()})
     for label, config in configs.items():
         fidelity = build_fidelity(config, points, results[label], results["full"], shared.get(label))
         _append(out, fidelity)

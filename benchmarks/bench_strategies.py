@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
                 start = time.perf_counter()
                 # A shared strategy's proxy and selection, paid once per tuning run, is counted here in full.
                 shared = select_shared_subset(config, data) if is_shared(config) else None
-                trainer = Trainer(config, data, shared_subset=shared.subset if shared else None)
+                trainer = Trainer(config, data, shared_subsets=shared.subsets if shared else None)
                 history = trainer.fit()
                 _, accuracy = trainer.evaluate_test()
                 sel = sum(s.selection_s for s in history) + (shared.wall_s if shared else 0.0)

@@ -146,11 +146,17 @@ class TrainingConfig(_Strict):
 
 class ProxyConfig(_Strict):
     """The short training on the full data that a shared strategy (``cords-tune strategies``) scores the data
-    with, once per run: the experiment's own settings (the values outside the search space), for ``epochs``."""
+    with, once per run: the experiment's own settings (the values outside the search space), for ``epochs``.
+    From it the strategy chooses one subset per reselection of a trial (every ``selection.every`` epochs),
+    each from a fresh seeded random ``pool`` share of each class, so trials see new data as they train."""
 
     epochs: int = Field(5, ge=1, description="epochs the proxy trains on the full data before it scores the data")
     model: ModelConfig | None = Field(
         None, description="the proxy's network (name and params); default the experiment's model"
+    )
+    pool: float = Field(
+        0.5, gt=0.0, le=1.0, description="the share of each class each round's subset is chosen from; 1: from all "
+        "the data, so every round is the same static subset (as DeepCore selects)",
     )
 
 

@@ -67,10 +67,13 @@ def slot_use_line(used: dict[str, Any] | None) -> str:
 
 
 def shared_subset_line(shared: dict[str, Any] | None) -> str:
-    """What a shared strategy's one subset cost: ``"720 samples, chosen in 8.1 s (a 5-epoch cnn1d proxy ..."``."""
+    """What a shared strategy's subsets cost: ``"3 rounds of 720 samples, chosen in 8.1 s (a 5-epoch ..."``."""
     if not shared:
         return "none (each trial selects its own)"
-    return (f"{shared['size']} samples, chosen in {seconds(shared['wall_s'])} (a {shared['proxy_epochs']}-epoch "
+    rounds = shared.get("rounds", 1)
+    what = (f"{count(rounds, 'round')} of {shared['size']} samples, each from a random {shared['pool']:g} of "
+            "each class" if rounds > 1 else f"{shared['size']} samples")
+    return (f"{what}, chosen in {seconds(shared['wall_s'])} (a {shared['proxy_epochs']}-epoch "
             f"{shared['proxy_model']} proxy on the full data, validation accuracy {shared['proxy_val_accuracy']:.3f}: "
             f"{seconds(shared['train_s'])} training, {seconds(shared['selection_s'])} selection)")
 

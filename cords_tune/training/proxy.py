@@ -1,15 +1,18 @@
-"""The subset of a shared strategy: a short proxy training on the full data, scored once, one subset for every
-trial of a run (as DeepCore selects, and as MILO shares subsets across a search).
+"""The subsets of a shared strategy: a short proxy training on the full data, scored once, and one subset per
+reselection round for every trial of a run (DeepCore's methods, shared across a search as MILO shares its
+subsets).
 
 A shared strategy's choice depends on nothing a trial tunes, so choosing it again per trial would pay the
-same selection many times. Plain torch: the tuning run calls ``select_shared_subset`` in one Ray task.
+same selection many times. Each round chooses from a fresh seeded random pool of each class
+(``selection.proxy.pool``): a trial sees new samples at each reselection, as with online random subsets,
+instead of one static subset all along. Plain torch: the tuning run calls ``select_shared_subset`` in one Ray task.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +23,9 @@ from cords_tune.config import ExperimentConfig
 from cords_tune.datasets import DataBundle
 from cords_tune.models import GivenModel
 from cords_tune.selection import STRATEGIES, SelectionContext, Subset, budget_for, create_strategy
+from cords_tune.selection.base import select_in_pool
 from cords_tune.selection.features import LastLayerGradients
+from cords_tune.training.schedule import SubsetSchedule
 
 __all__ = ["SharedSubset", "is_shared", "proxy_config", "select_shared_subset"]
 
@@ -36,24 +41,27 @@ def is_shared(config: ExperimentConfig) -> bool:
 
 @dataclass(frozen=True)
 class SharedSubset:
-    """The one subset every trial of a run trains on, and what choosing it cost.
+    """The subsets every trial of a run trains on, one per reselection round, and what choosing them cost.
 
     Attributes:
-        strategy: the strategy that chose it.
-        fraction: the share of the training data it holds.
-        indices, weights, normalized: the subset (CPU tensors; see ``Subset``).
+        strategy: the strategy that chose them.
+        fraction: the share of the training data each holds.
+        pool: the share of each class each round chose from (1: every round the same subset).
+        indices, weights: one tensor per round (CPU; see ``Subset``).
+        normalized: how the subsets' weights enter the loss (see ``Subset``).
         proxy_model: the proxy's network.
         proxy_epochs: epochs the proxy trained on the full data.
         proxy_val_accuracy: the proxy's validation accuracy after them.
         train_s: the proxy's training, in seconds (its model set-up included).
-        selection_s: scoring the data and choosing the subset.
-        wall_s: the whole task, from its start to the subset.
+        selection_s: scoring the data and choosing the subsets.
+        wall_s: the whole task, from its start to the subsets.
     """
 
     strategy: str
     fraction: float
-    indices: torch.Tensor = field(repr=False)
-    weights: torch.Tensor = field(repr=False)
+    pool: float
+    indices: list[torch.Tensor] = field(repr=False)
+    weights: list[torch.Tensor] = field(repr=False)
     normalized: bool
     proxy_model: str
     proxy_epochs: int
@@ -63,23 +71,24 @@ class SharedSubset:
     wall_s: float
 
     @property
-    def subset(self) -> Subset:
-        return Subset(indices=self.indices, weights=self.weights, normalized=self.normalized)
+    def subsets(self) -> list[Subset]:
+        """Round r's subset is ``subsets[r]`` (a trial longer than the rounds keeps the last)."""
+        return [Subset(i, w, self.normalized) for i, w in zip(self.indices, self.weights)]
 
     def as_dict(self) -> dict[str, Any]:
-        """summary.json's ``shared_subset``: everything but the tensors, and the subset's size."""
+        """summary.json's ``shared_subset``: everything but the tensors; the rounds and a subset's size."""
         kept = {k: v for k, v in asdict(self).items() if k not in ("indices", "weights")}
-        return {**kept, "size": len(self.indices)}
+        return {**kept, "rounds": len(self.indices), "size": len(self.indices[0])}
 
     def save(self, path: str | Path) -> None:
-        """Write it to ``path`` atomically, so a resumed run trains on the same subset without a new proxy."""
+        """Write it to ``path`` atomically, so a resumed run trains on the same subsets without a new proxy."""
         payload = {"format": _FORMAT, **asdict(self)}
         write_atomically(path, lambda temporary: torch.save(payload, temporary))
 
     @classmethod
     def load(cls, path: str | Path) -> SharedSubset:
         payload = torch.load(path, weights_only=True)
-        if payload.pop("format", None) != _FORMAT:
+        if not isinstance(payload, dict) or payload.pop("format", None) != _FORMAT:
             raise ValueError(f"{str(path)!r} is not a shared subset written by cords-tune")
         return cls(**payload)
 
@@ -125,16 +134,24 @@ def select_shared_subset(
         epochs=config.training.epochs,
         record=trainer.record,
     )
-    subset = strategy.select(context, budget_for(selection.fraction, len(trainer.train)))
+    if gradients is not None:
+        gradients.labels  # noqa: B018 - one forward pass over all the training data; each round's pool slices it
+    budget = budget_for(selection.fraction, len(trainer.train))
+    pool = selection.proxy.pool
+    rounds = 1 if pool == 1 else max(1, SubsetSchedule(selection.every, selection.warm_start_epochs).rounds(
+        config.training.epochs))
+    # Round r selects as a trial's r-th reselection would: its own seeded pool and tie-breaking draws.
+    subsets = [select_in_pool(strategy.select, replace(context, epoch=r), budget, pool) for r in range(rounds)]
     selected = time.perf_counter()
-    log.info("shared subset: %s chose %d samples after a %d-epoch proxy (%.1f s training, %.1f s selection)",
-             selection.strategy, len(subset), len(history), trained - start, selected - trained)
+    log.info("shared subsets: %s chose %d x %d samples after a %d-epoch proxy (%.1f s training, %.1f s selection)",
+             selection.strategy, rounds, len(subsets[0]), len(history), trained - start, selected - trained)
     return SharedSubset(
         strategy=selection.strategy,
         fraction=selection.fraction,
-        indices=subset.indices.cpu(),
-        weights=subset.weights.float().cpu(),
-        normalized=subset.normalized,
+        pool=pool,
+        indices=[subset.indices.cpu() for subset in subsets],
+        weights=[subset.weights.float().cpu() for subset in subsets],
+        normalized=subsets[0].normalized,
         proxy_model=proxy.model.name,
         proxy_epochs=len(history),
         proxy_val_accuracy=history[-1].val_accuracy if history else float("nan"),

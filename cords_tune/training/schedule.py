@@ -29,3 +29,11 @@ class SubsetSchedule:
         if self.uses_full_data(epoch):
             return False
         return (epoch - self.warm_start_epochs) % self.every == 0
+
+    def round_at(self, epoch: int) -> int:
+        """Which selection (0-based) the subset of subset epoch ``epoch`` comes from."""
+        return max(0, epoch - self.warm_start_epochs) // self.every
+
+    def rounds(self, epochs: int) -> int:
+        """How many selections a trial of ``epochs`` epochs makes."""
+        return max(0, -(-(epochs - self.warm_start_epochs) // self.every))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -96,8 +96,8 @@ class Trainer:
             result a decision reads, e.g. ASHA's rungs (``tuning.algorithms.decision_epochs``); the last epoch
             is always evaluated, so ``()`` means the last alone. ``None``: nothing says where decisions fall,
             so every epoch is evaluated.
-        shared_subset: for a shared strategy, the run's subset (``training.proxy``); without it this trainer
-            trains its own proxy first.
+        shared_subsets: for a shared strategy, the run's subsets, one per reselection round
+            (``training.proxy``); without them this trainer trains its own proxy first.
         keep_record: keep the training record (``SelectionStrategy.needs_record``) whatever the strategy.
     """
 
@@ -110,7 +110,7 @@ class Trainer:
         full_data: bool = False,
         model: GivenModel | None = None,
         decision_epochs: Collection[int] | None = None,
-        shared_subset: Subset | None = None,
+        shared_subsets: Sequence[Subset] | None = None,
         keep_record: bool = False,
     ) -> None:
         self.config = config
@@ -154,7 +154,7 @@ class Trainer:
         reads_record = self.strategy is not None and self.strategy.needs_record and not self.strategy.shared
         self.record = SampleRecord(len(self.train), self.device) if keep_record or reads_record else None
         self.budget = budget_for(selection.fraction, len(self.train))
-        self._shared_subset = self._shared(shared_subset, data, model) if self.strategy and self.strategy.shared else None
+        self._shared_subsets = self._shared(shared_subsets, data, model) if self.strategy and self.strategy.shared else None
         self.subset: Subset | None = None
         self.epoch = 0
         self.samples_seen = 0
@@ -260,25 +260,25 @@ class Trainer:
         return (epoch in self._decision_epochs or epoch >= self.epochs or self.diverged
                 or self._last_val is None)
 
-    def _shared(self, given: Subset | None, data: DataBundle, model: GivenModel | None) -> Subset:
-        """The run's shared subset on this trainer's device: ``given``, or chosen here after a proxy training."""
+    def _shared(self, given: Sequence[Subset] | None, data: DataBundle, model: GivenModel | None) -> list[Subset]:
+        """The run's shared subsets on this trainer's device: ``given``, or chosen here after a proxy training."""
         if given is None:
             from cords_tune.training.proxy import select_shared_subset
 
-            log.info("strategy %r shares one subset per run, and none was given: training its proxy here",
+            log.info("strategy %r shares its subsets across a run, and none were given: training its proxy here",
                      self.config.selection.strategy)
-            given = select_shared_subset(self.config, data, model).subset
-        return Subset(given.indices.to(self.device), given.weights.float().to(self.device), given.normalized)
+            given = select_shared_subset(self.config, data, model).subsets
+        return [Subset(s.indices.to(self.device), s.weights.float().to(self.device), s.normalized) for s in given]
 
     def _update_subset(self) -> str:
         """(Re)select when due. Returns "" (no selection), "plain" or "gradients" (gradient-based)."""
         if self.schedule.uses_full_data(self.epoch):
             self.subset = None
             return ""
-        if self._shared_subset is not None:  # chosen once for the whole run: nothing to select per trial
-            self.subset = self._shared_subset
-            return ""
         if not self.schedule.selects_at(self.epoch) and self.subset is not None:
+            return ""
+        if self._shared_subsets is not None:  # chosen once for the whole run: nothing to select per trial
+            self.subset = self._shared_subsets[min(self.schedule.round_at(self.epoch), len(self._shared_subsets) - 1)]
             return ""
         self._guard_selection_cost()
         strategy = self.strategy

@@ -56,12 +56,12 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def train_to_end(config: ExperimentConfig, data: DataBundle, shared: Subset | None = None) -> dict[str, Any]:
+def train_to_end(config: ExperimentConfig, data: DataBundle, shared: list[Subset] | None = None) -> dict[str, Any]:
     """Train one configuration for all its epochs (no early stopping); its last epoch's validation scores.
-    ``shared``: the run's subset, for a shared strategy."""
+    ``shared``: the run's subsets, for a shared strategy."""
     from cords_tune.tuning.trainable import on_this_worker
 
-    history = Trainer(on_this_worker(config), data, decision_epochs=(), shared_subset=shared).fit()
+    history = Trainer(on_this_worker(config), data, decision_epochs=(), shared_subsets=shared).fit()
     last = history[-1].as_dict()
     return {
         "score": last[config.search.metric],
@@ -83,8 +83,8 @@ def train_configs(
 ) -> dict[str, list[dict[str, Any]]]:
     """Train every point under every arm (e.g. ``{"subset": config, "full": full_data_variant(config)}``)
     as Ray tasks; return each arm's results in the order of ``points``. ``selection.*`` values of a point
-    are dropped for an arm that trains on the full data. ``shared``: an arm's shared subset (an ObjectRef of a
-    ``Subset``), by arm, for a shared strategy."""
+    are dropped for an arm that trains on the full data. ``shared``: an arm's shared subsets (an ObjectRef of a
+    list of ``Subset``), by arm, for a shared strategy."""
     import ray
 
     pending: dict[Any, tuple[str, int]] = {}
@@ -192,7 +192,7 @@ def measure_fidelity(
             chosen = shared_subset_for(config, data_ref, None, run_dir)
             shared = chosen[0] if chosen else None
             results = train_configs({"subset": config, "full": full_data_variant(config)}, points, data_ref,
-                                    on_progress, shared={"subset": ray.put(shared.subset)} if shared else None)
+                                    on_progress, shared={"subset": ray.put(shared.subsets)} if shared else None)
         except KeyboardInterrupt:
             raise RunInterruptedError(f"interrupted; the fidelity run in {run_dir} is incomplete. Run it again "
                                       "to measure it") from None

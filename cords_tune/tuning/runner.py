@@ -321,7 +321,7 @@ class _Searched:
     best_config: ExperimentConfig
     study: StudyStore | None  # where the search's Optuna study is kept
     slot_use: SlotUse | None  # where the search's slot time went
-    shared_subset: SharedSubset | None  # the one subset every trial trained on, for a shared strategy
+    shared_subset: SharedSubset | None  # the subsets every trial trained on, for a shared strategy
 
     def extras(self) -> dict[str, Any]:
         """summary.json's entries about the search itself."""
@@ -362,7 +362,7 @@ def _search(
         with progress_display(display, run.on_progress), watch_search() as stopped, _start_slots_together(config):
             tuner = _tuner(config, run.data_ref, run.model, run.storage, experiment, display, resume=restore,
                            phase=phase, reserve=reserve, study=study, run_name=run.run_dir.name,
-                           shared=ray.put(shared.subset) if shared else None)
+                           shared=ray.put(shared.subsets) if shared else None)
             grid = tuner.fit()
     except KeyboardInterrupt:  # a second Ctrl-C, while Tune saved its state after the first
         raise RunInterruptedError(
@@ -413,7 +413,7 @@ def _shared_subset(run: _Run, config: ExperimentConfig, folder: Path, display: s
                             "the subset every trial shares")
     shared, chosen_now = shared_subset_for(config, run.data_ref, run.model, folder)
     elapsed = time.perf_counter() - tick if chosen_now else 0.0
-    log.info("shared subset of %d samples %s", len(shared.indices),
+    log.info("shared subsets: %d rounds of %d samples %s", len(shared.indices), len(shared.indices[0]),
              f"chosen in {elapsed:.1f} s" if chosen_now else f"kept from {folder}")
     return shared, elapsed
 

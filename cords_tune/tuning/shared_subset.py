@@ -25,7 +25,7 @@ SHARED_SUBSET_FILE = "shared_subset.pt"
 def shared_subset_for(
     config: ExperimentConfig, data_ref: Any, model: GivenModel | None, folder: Path
 ) -> tuple[SharedSubset, bool] | None:
-    """The run's shared subset and whether it was chosen now (``False``: read from ``folder``, where an earlier
+    """The run's shared subsets and whether they were chosen now (``False``: read from ``folder``, where an earlier
     invocation of this run kept it); ``None`` when the strategy is not shared.
 
     Raises:
@@ -48,7 +48,7 @@ def shared_subset_for(
         ) from None
     except Exception as error:  # noqa: BLE001 - the task's own error, said in one line
         raise RunFailedError(
-            f"choosing the shared subset ({config.selection.strategy}, a {config.selection.proxy.epochs}-epoch "
+            f"choosing the shared subsets ({config.selection.strategy}, a {config.selection.proxy.epochs}-epoch "
             f"proxy on the full data) failed: {first_line(error)}"
         ) from None
     shared.save(path)

@@ -49,7 +49,7 @@ def set_threads(config: ExperimentConfig) -> None:
 
 def trial_trainable(config: ExperimentConfig, data: Any, model: GivenModel | None = None, shared: Any = None) -> Any:
     """``train_trial`` bound to ``config``, the data (a ``DataBundle`` or an ObjectRef of one), a model given
-    from Python and a shared strategy's subset (a ``Subset`` or an ObjectRef of one), asking Tune for a trial's
+    from Python and a shared strategy's subsets (a list of ``Subset`` or an ObjectRef of one), asking Tune for a trial's
     resources: what a ``tune.Tuner`` runs."""
     decisions = decision_epochs(config) if config.training.validation == "at_decisions" else None
     return tune.with_resources(
@@ -65,7 +65,7 @@ def train_trial(
     data: DataBundle,
     model: GivenModel | None = None,
     decisions: frozenset[int] | None = None,
-    shared: Subset | None = None,
+    shared: list[Subset] | None = None,
 ) -> None:
     """Train ``config`` with the trial's sampled ``params`` on the shared dataset.
 
@@ -76,13 +76,13 @@ def train_trial(
     trial's (Population Based Training continues a trial from a better one's, with new hyperparameters).
     Each epoch reports the trial's energy so far (``energy_j``, ``energy_source``), a retry's included.
     ``decisions``: the epochs the search's scheduler decides at, computed once from the driver's config, where
-    ``training.validation`` is ``at_decisions``. ``shared``: the run's subset, for a shared strategy.
+    ``training.validation`` is ``at_decisions``. ``shared``: the run's subsets, for a shared strategy.
     """
     started_at = time.time()
     trial_config = on_this_worker(apply_params(config, params))
     meter = energy_meter(trial_config)
     before = Energy()  # what this trial used up to the checkpoint it continues from, if any
-    trainer = Trainer(trial_config, data, model=model, decision_epochs=decisions, shared_subset=shared)
+    trainer = Trainer(trial_config, data, model=model, decision_epochs=decisions, shared_subsets=shared)
     trial_id = tune.get_context().get_trial_id()
     restarts = 0
     checkpoint = tune.get_checkpoint()

@@ -23,7 +23,8 @@ def data(tmp_path_factory) -> DataBundle:
 
 def _config(tiny_experiment, strategy: str = "el2n", **selection):
     raw = dict(tiny_experiment)
-    raw["selection"] = {"strategy": strategy, "fraction": 0.2, "every": 1, "proxy": {"epochs": 2}, **selection}
+    raw["selection"] = {"strategy": strategy, "fraction": 0.2, "every": 1, "proxy": {"epochs": 2, "pool": 0.5},
+                        **selection}
     raw["training"] = {**raw["training"], "epochs": 4}
     raw["search"] = {"space": {}}
     return parse_config(raw)
@@ -33,37 +34,49 @@ def test_the_proxy_trains_on_the_full_data_and_chooses_a_subset_of_the_budget(ti
     config = _config(tiny_experiment)
     shared = select_shared_subset(config, data)
     assert is_shared(config)
-    assert len(shared.indices) == round(0.2 * len(data.y_train))
-    assert len(torch.unique(shared.indices)) == len(shared.indices)
+    assert len(shared.indices) == 4, "one subset per reselection of a 4-epoch trial (every 1)"
+    for indices in shared.indices:
+        assert len(indices) == round(0.2 * len(data.y_train)) and len(torch.unique(indices)) == len(indices)
+    assert not torch.equal(shared.indices[0], shared.indices[1]), "each round chooses from another pool"
     assert shared.proxy_epochs == 2 and shared.proxy_model == "mlp"
     assert 0.0 < shared.proxy_val_accuracy <= 1.0
     assert shared.train_s > 0 and shared.selection_s > 0 and shared.wall_s >= shared.train_s + shared.selection_s
     again = select_shared_subset(config, data)
-    assert torch.equal(again.indices, shared.indices), "the same run chooses the same subset"
+    assert all(map(torch.equal, again.indices, shared.indices)), "the same run chooses the same subsets"
     other_seed = select_shared_subset(config.model_copy(update={"seed": 1}), data)
-    assert not torch.equal(other_seed.indices, shared.indices)
+    assert not torch.equal(other_seed.indices[0], shared.indices[0])
+
+
+def test_with_the_whole_data_as_pool_every_round_is_one_static_subset(tiny_experiment, data):
+    static = select_shared_subset(_config(tiny_experiment, proxy={"epochs": 2, "pool": 1.0}), data)
+    assert len(static.indices) == 1 and static.as_dict()["rounds"] == 1
+    trainer = Trainer(_config(tiny_experiment, proxy={"epochs": 2, "pool": 1.0}), data, shared_subsets=static.subsets)
+    trainer.fit()
+    assert torch.equal(trainer.subset.indices.cpu(), static.indices[0])
 
 
 def test_forgetting_reads_the_record_of_the_proxys_training(tiny_experiment, data):
     shared = select_shared_subset(_config(tiny_experiment, "forgetting"), data)
-    assert len(shared.indices) == round(0.2 * len(data.y_train))
+    assert len(shared.indices[0]) == round(0.2 * len(data.y_train))
 
 
-def test_a_trainer_given_the_shared_subset_trains_on_it_every_epoch_and_selects_nothing(tiny_experiment, data):
-    config = _config(tiny_experiment)
-    given = Subset(torch.arange(0, 180), torch.ones(180))
-    trainer = Trainer(config, data, shared_subset=given)
-    history = trainer.fit()
-    assert [s.subset_size for s in history] == [180] * 4
-    assert not any(s.reselected for s in history)
-    assert torch.equal(trainer.subset.indices, given.indices)
+def test_a_trainer_given_the_shared_subsets_trains_on_each_round_in_turn_and_selects_nothing(tiny_experiment, data):
+    config = _config(tiny_experiment, every=2)  # epochs 0-1 train on round 0, epochs 2-3 on round 1
+    rounds = [Subset(torch.arange(0, 180), torch.ones(180)), Subset(torch.arange(180, 300), torch.ones(120))]
+    trainer = Trainer(config, data, shared_subsets=rounds)
+    seen = []
+    for _ in range(4):
+        stats = trainer.run_epoch()
+        seen.append((stats.subset_size, int(trainer.subset.indices[0])))
+        assert not stats.reselected
+    assert seen == [(180, 0), (180, 0), (120, 180), (120, 180)]
 
 
 def test_a_trainer_without_the_shared_subset_trains_the_proxy_itself(tiny_experiment, data):
     config = _config(tiny_experiment)
     trainer = Trainer(config, data)
     trainer.run_epoch()
-    assert torch.equal(trainer.subset.indices.cpu(), select_shared_subset(config, data).indices)
+    assert torch.equal(trainer.subset.indices.cpu(), select_shared_subset(config, data).indices[0])
 
 
 def test_a_kept_shared_subset_is_read_back_and_no_proxy_is_trained(tiny_experiment, data, tmp_path):
@@ -72,7 +85,7 @@ def test_a_kept_shared_subset_is_read_back_and_no_proxy_is_trained(tiny_experime
     shared.save(tmp_path / SHARED_SUBSET_FILE)
     loaded, chosen_now = shared_subset_for(config, None, None, tmp_path)  # no data and no Ray: only the file
     assert not chosen_now
-    assert torch.equal(loaded.indices, shared.indices) and loaded.as_dict() == shared.as_dict()
+    assert all(map(torch.equal, loaded.indices, shared.indices)) and loaded.as_dict() == shared.as_dict()
     (tmp_path / "other.pt").write_bytes(b"")
     torch.save({"format": "something else"}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="not a shared subset"):
@@ -96,6 +109,9 @@ def test_what_a_shared_subset_cannot_do_is_refused_with_the_field(tiny_experimen
     raw["search"] = {"space": {}}
     raw["selection"]["proxy"] = {"epochs": 0}
     with pytest.raises(ConfigError, match="selection.proxy.epochs"):
+        parse_config(raw)
+    raw["selection"]["proxy"] = {"pool": 0}
+    with pytest.raises(ConfigError, match="selection.proxy.pool"):
         parse_config(raw)
     raw["selection"]["proxy"] = {"model": {"name": "no_such_net"}}
     with pytest.raises(ConfigError, match="no_such_net"):

@@ -30,16 +30,17 @@ def test_every_trial_trains_on_the_one_subset_the_proxy_chose(local_ray, tiny_ex
 
     kept = SharedSubset.load(run_dir / SHARED_SUBSET_FILE)
     assert summary["shared_subset"] == kept.as_dict()
-    assert summary["shared_subset"]["size"] == len(kept.indices) > 0
+    assert summary["shared_subset"]["size"] == len(kept.indices[0]) > 0
+    assert summary["shared_subset"]["rounds"] == len(kept.indices) == 3  # 3 epochs, every 1
     assert summary["selection_s_total"] < 0.01, "a trial pays nothing for selection"
     timings = summary["timings"]
     assert 0 < kept.wall_s <= timings["shared_subset_s"] <= timings["tuning_wall_s"]
     for trial in pq.read_table(run_dir / "trials.parquet").to_pylist():
-        assert trial["samples_seen"] == trial["epochs"] * len(kept.indices)
+        assert trial["samples_seen"] == trial["epochs"] * len(kept.indices[0])
     comparison = result.comparison
     assert comparison["tuning_wall_s_subset"] == pytest.approx(timings["tuning_wall_s"])  # the proxy counted
     report = (run_dir / "report.md").read_text()
-    assert f"{len(kept.indices)} samples, chosen in" in report
+    assert f"3 rounds of {len(kept.indices[0])} samples" in report
 
 
 def test_fidelity_trains_every_configuration_on_the_shared_subset(local_ray, tiny_experiment, tmp_path):
@@ -47,6 +48,6 @@ def test_fidelity_trains_every_configuration_on_the_shared_subset(local_ray, tin
     result = measure_fidelity(config, 2, output_dir=tmp_path / "out")
     shared = result.fidelity["shared_subset"]
     assert shared["strategy"] == "kcenter" and shared["size"] > 0
-    assert len(SharedSubset.load(result.run_dir / SHARED_SUBSET_FILE).indices) == shared["size"]
+    assert len(SharedSubset.load(result.run_dir / SHARED_SUBSET_FILE).indices[0]) == shared["size"]
     assert result.fidelity["train_s_subset"] > shared["wall_s"]
     assert json.loads((result.run_dir / "fidelity.json").read_text())["shared_subset"] == shared
