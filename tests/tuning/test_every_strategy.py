@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -17,17 +18,23 @@ from cords_tune.selection import STRATEGIES
 pytestmark = pytest.mark.slow
 
 
+def _run(experiment: dict, tmp_path: Path) -> tuple[Path, Path]:
+    """``cords-tune run`` of ``experiment`` written to a file: the file and the run directory."""
+    file = tmp_path / "experiment.yaml"
+    file.write_text(yaml.safe_dump(experiment))
+    result = CliRunner().invoke(app, ["run", str(file), "--output", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    return file, run_dir
+
+
 @pytest.mark.parametrize("strategy", STRATEGIES.names())
 def test_strategy_runs_through_the_cli(local_ray, tiny_experiment, tmp_path, strategy):
     tiny_experiment["selection"].update(strategy=strategy, fraction=0.2, every=1, proxy={"epochs": 1})
     tiny_experiment["search"]["num_trials"] = 1  # what each strategy costs here is Ray's worker starts
     tiny_experiment["training"]["epochs"] = 2
     tiny_experiment["final"] = {"top_k": 1}
-    file = tmp_path / "experiment.yaml"
-    file.write_text(yaml.safe_dump(tiny_experiment))
-    result = CliRunner().invoke(app, ["run", str(file), "--output", str(tmp_path / "runs")])
-    assert result.exit_code == 0, result.output
-    (run_dir,) = (tmp_path / "runs").iterdir()
+    file, run_dir = _run(tiny_experiment, tmp_path)
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["strategy"] == strategy and summary["trials_errored"] == 0
     assert summary["final"]["test_accuracy"] > 0.5
@@ -44,11 +51,7 @@ def test_dynamic_pruning_runs_with_its_baseline_and_fidelity(local_ray, tiny_exp
     tiny_experiment["selection"].update(strategy=strategy, every=1)
     tiny_experiment["training"]["epochs"] = 4
     tiny_experiment.update(baseline=True)
-    file = tmp_path / "experiment.yaml"
-    file.write_text(yaml.safe_dump(tiny_experiment))
-    result = CliRunner().invoke(app, ["run", str(file), "--output", str(tmp_path / "runs")])
-    assert result.exit_code == 0, result.output
-    (run_dir,) = (tmp_path / "runs").iterdir()
+    file, run_dir = _run(tiny_experiment, tmp_path)
     comparison = json.loads((run_dir / "comparison.json").read_text())
     assert comparison["tuning_speedup"] > 0 and comparison["test_accuracy_subset"] > 0.5
     trials = pq.read_table(run_dir / "trials.parquet").to_pylist()
