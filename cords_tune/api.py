@@ -161,7 +161,7 @@ def trainable(
     given = as_given(model)
     bundle = load_and_check(config, data=data, model=given)
     config = config.with_absolute_paths()
-    shared = select_shared_subset(config, bundle, given).subsets if is_shared(config) else None
+    shared = select_shared_subset(config, bundle, given) if is_shared(config) else None
     return trial_trainable(config, bundle, given, shared)
 
 

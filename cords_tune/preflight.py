@@ -13,7 +13,7 @@ from cords_tune.datasets.given import GIVEN, given_train_test
 from cords_tune.errors import ConfigError
 from cords_tune.models import GivenModel, build_model
 from cords_tune.models.given import check_head
-from cords_tune.selection import budget_for, uses_subsets
+from cords_tune.selection import STRATEGIES, budget_for, uses_subsets
 from cords_tune.training.speed import channels_last_applies, channels_last_failure, channels_last_refusal
 
 __all__ = ["load_and_check", "load_data", "check_against_data", "check_budget", "check_models", "check_validation"]
@@ -136,7 +136,19 @@ def check_models(config: ExperimentConfig, data: DataBundle, given: GivenModel |
                 path=f"search.space.{path}",
             ) from None
         largest = max(largest, sum(p.numel() for p in model.parameters()))
+    _check_proxy_model(config, data)
     return largest
+
+
+def _check_proxy_model(config: ExperimentConfig, data: DataBundle) -> None:
+    """The proxy a shared strategy trains (``selection.proxy.model``) can be built for this data."""
+    proxy = config.selection.proxy.model
+    if proxy is None or not STRATEGIES.get(config.selection.strategy).shared:
+        return
+    try:
+        build_model(proxy.name, proxy.params, input_shape=data.input_shape, num_classes=data.num_classes)
+    except ConfigError as error:
+        raise ConfigError(f"the proxy's model cannot be built: {error}", path="selection.proxy.model") from None
 
 
 def _check_channels_last(config: ExperimentConfig, model: torch.nn.Module, data: DataBundle) -> None:

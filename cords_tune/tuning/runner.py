@@ -45,8 +45,8 @@ from cords_tune.reports.wording import fallback_epoch
 from cords_tune.selection import uses_subsets
 from cords_tune.tuning.progress import Progress, ProgressCallback, last_progress, progress_display
 from cords_tune.tuning.results import collect_trials, search_slot_use
-from cords_tune.training.proxy import SharedSubset, is_shared
-from cords_tune.tuning.shared_subset import shared_subset_for
+from cords_tune.training.proxy import SharedSubset
+from cords_tune.tuning.shared_subset import ProxyTask, ProxyWatch
 from cords_tune.tuning.slot_use import SlotUse
 from cords_tune.tuning.finalists import Finalist, Settled, rank_trials, settle_finalists
 from cords_tune.tuning.retrain import FinalResult, keep_model, retrain_on_cluster, evaluate_checkpoint_on_cluster
@@ -345,13 +345,9 @@ def _search(
 ) -> _Searched:
     """Run (or restore and finish) one Tune search and pick its best trial. If the search was interrupted or
     no trial is usable, its files are written into ``folder`` first; ``if_none_usable`` says what is lost.
-    A shared strategy's subset is chosen first; its time counts in the search's wall-clock."""
-    import ray
-
-    shared, shared_s = _shared_subset(run, config, folder, display)
-    if shared:
-        timings["shared_subset_s"] = shared_s
+    A shared strategy's subsets are chosen by a task started with the search; its time is in the search's."""
     tick, began = time.perf_counter(), time.time()
+    proxy = ProxyTask.start(config, run.data_ref, run.model, folder)
     local = not is_uri(run.storage)
     reserve = SpaceReserve.for_search(run.storage, experiment, config.search.num_trials) if local else None
     study = study_store(config, folder, display)
@@ -361,14 +357,17 @@ def _search(
             reserve.make()
         with progress_display(display, run.on_progress), watch_search() as stopped, _start_slots_together(config):
             tuner = _tuner(config, run.data_ref, run.model, run.storage, experiment, display, resume=restore,
-                           phase=phase, reserve=reserve, study=study, run_name=run.run_dir.name,
-                           shared=ray.put(shared.subsets) if shared else None)
+                           phase=phase, reserve=reserve, study=study, run_name=run.run_dir.name, proxy=proxy)
             grid = tuner.fit()
     except KeyboardInterrupt:  # a second Ctrl-C, while Tune saved its state after the first
+        if proxy:
+            proxy.cancel()
         raise RunInterruptedError(
             f"interrupted during the {phase!r} phase. Continue with: cords-tune resume {run.run_dir}"
         ) from None
     except Exception as error:
+        if proxy and proxy.failure:  # the trials were waiting for its subsets
+            proxy.result()  # says what failed
         if stopped is not None and stopped.stopped:  # stopped off the main thread (SearchStopped)
             raise _early_stop_error(run, stopped, last_progress(display), phase) from None
         if local and (is_disk_full(error) or out_of_space(run.storage)):  # e.g. a state file cut short
@@ -377,8 +376,11 @@ def _search(
     finally:
         if reserve:
             reserve.release()  # its space is for the files written below
-    used = search_slot_use(grid, began, began + time.perf_counter() - tick)
-    timings["tuning_wall_s"] = time.perf_counter() - tick + shared_s
+    timings["tuning_wall_s"] = time.perf_counter() - tick
+    used = search_slot_use(grid, began, began + timings["tuning_wall_s"])
+    shared = proxy.result() if proxy else None
+    if shared:
+        timings["shared_subset_s"] = shared.wall_s if proxy.chosen_now else 0.0
     trials = collect_trials(grid, config)
 
     finished = grid.num_terminated + grid.num_errors
@@ -401,21 +403,6 @@ def _search(
         )
     ranked = rank_trials(usable, config.search.mode)
     return _Searched(grid, trials, ranked, ranked[0], apply_params(config, ranked[0]["params"]), study, used, shared)
-
-
-def _shared_subset(run: _Run, config: ExperimentConfig, folder: Path, display: str) -> tuple[SharedSubset | None, float]:
-    """A shared strategy's subset (chosen now, or kept from an earlier invocation of this run) and the seconds
-    choosing it took now; ``(None, 0)`` for a per-trial strategy."""
-    if not is_shared(config):
-        return None, 0.0
-    tick = time.perf_counter()
-    _announce(run, display, f"training a {config.selection.proxy.epochs}-epoch proxy on the full data to choose "
-                            "the subset every trial shares")
-    shared, chosen_now = shared_subset_for(config, run.data_ref, run.model, folder)
-    elapsed = time.perf_counter() - tick if chosen_now else 0.0
-    log.info("shared subsets: %d rounds of %d samples %s", len(shared.indices), len(shared.indices[0]),
-             f"chosen in {elapsed:.1f} s" if chosen_now else f"kept from {folder}")
-    return shared, elapsed
 
 
 @contextmanager
@@ -610,10 +597,10 @@ def _tuner(
     reserve: SpaceReserve | None,
     study: StudyStore | None,
     run_name: str,
-    shared: Any = None,
+    proxy: ProxyTask | None = None,
 ):
-    """A new Tuner, or the interrupted one restored from its experiment state (``resume``). ``shared``: the
-    object-store reference of a shared strategy's subset."""
+    """A new Tuner, or the interrupted one restored from its experiment state (``resume``). ``proxy``: the task
+    choosing a shared strategy's subsets, which the trials wait for."""
     from ray import tune
 
     from cords_tune.tuning.search_space import to_tune_space
@@ -621,7 +608,7 @@ def _tuner(
 
     search = config.search
     space = to_tune_space(search.space)
-    trainable = trial_trainable(config, data_ref, model, shared)
+    trainable = trial_trainable(config, data_ref, model, proxy.ref if proxy else None)
     if resume:
         # Trials that finished stay finished; running, pending and errored ones continue from checkpoints.
         return tune.Tuner.restore(
@@ -652,7 +639,8 @@ def _tuner(
             name=experiment,
             storage_path=storage,
             verbose=0,
-            callbacks=[progress, watch, *_recorder(study, config), *logger_callbacks(config, run_name, phase)],
+            callbacks=[progress, watch, *_recorder(study, config), *logger_callbacks(config, run_name, phase),
+                       *([ProxyWatch(proxy)] if proxy else [])],
             failure_config=tune.FailureConfig(max_failures=config.fault_tolerance.max_failures),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=config.fault_tolerance.keep_checkpoints),
         ),

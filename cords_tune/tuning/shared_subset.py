@@ -1,6 +1,7 @@
-"""A shared strategy's subset in a tuning run: chosen once, by a Ray task with a trial's resources, kept in the
-run directory (a resumed run trains on the same subset without a new proxy), and sent to every trial through
-the object store."""
+"""A shared strategy's subsets in a tuning run: chosen once, by a Ray task with a trial's resources, kept in the
+run directory (a resumed run trains on the same subsets without a new proxy), and sent to every trial through
+the object store. In a search the task runs beside the first trials' start-up (``ProxyTask``): they wait for
+its result in their set-up, so starting their workers costs no extra wall-clock."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import ray
+from ray import tune
 
 from cords_tune.config import ExperimentConfig
 from cords_tune.datasets import DataBundle
@@ -17,7 +19,7 @@ from cords_tune.training.proxy import SharedSubset, is_shared, select_shared_sub
 from cords_tune.tuning.retrain import as_trial_task
 from cords_tune.tuning.session import first_line
 
-__all__ = ["SHARED_SUBSET_FILE", "shared_subset_for"]
+__all__ = ["SHARED_SUBSET_FILE", "ProxyFailed", "ProxyTask", "ProxyWatch", "shared_subset_for"]
 
 SHARED_SUBSET_FILE = "shared_subset.pt"
 
@@ -53,6 +55,90 @@ def shared_subset_for(
         ) from None
     shared.save(path)
     return shared, True
+
+
+class ProxyFailed(RuntimeError):
+    """The proxy task of a shared strategy failed: the search cannot go on (its trials wait for the subsets)."""
+
+
+class ProxyTask:
+    """A shared strategy's subsets for one search, started beside it: read from ``folder``, where an earlier
+    invocation of the run kept them, or chosen by a Ray task (a trial's resources) that runs while Tune starts
+    the first trials. ``ref`` is what the trials get: they wait for it in their set-up.
+
+    Call ``poll`` while the search runs (``ProxyWatch``) and ``result`` after it; ``None`` from ``start`` for a
+    per-trial strategy.
+    """
+
+    def __init__(self, config: ExperimentConfig, data_ref: Any, model: GivenModel | None, folder: Path) -> None:
+        self._config = config
+        self._path = Path(folder) / SHARED_SUBSET_FILE
+        self.failure: str | None = None
+        self.chosen: SharedSubset | None = SharedSubset.load(self._path) if self._path.is_file() else None
+        self.chosen_now = self.chosen is None
+        if self.chosen is None:
+            self._task = as_trial_task(_select_on_worker, config).remote(config, data_ref, model)
+            self.ref = self._task
+        else:
+            self._task = None
+            self.ref = ray.put(self.chosen)
+
+    @classmethod
+    def start(
+        cls, config: ExperimentConfig, data_ref: Any, model: GivenModel | None, folder: Path
+    ) -> ProxyTask | None:
+        return cls(config, data_ref, model, folder) if is_shared(config) else None
+
+    def poll(self) -> None:
+        """Keep the subsets in the run directory as soon as the task is done.
+
+        Raises:
+            ProxyFailed: the task failed.
+        """
+        if self.chosen is None and self.failure is None and ray.wait([self._task], timeout=0)[0]:
+            self._collect()
+
+    def result(self) -> SharedSubset:
+        """The subsets (waiting for the task if it is still running).
+
+        Raises:
+            RunFailedError: the proxy's training or the selection failed.
+        """
+        if self.chosen is None and self.failure is None:
+            try:
+                self._collect()
+            except ProxyFailed:
+                pass
+        if self.failure is not None:
+            raise RunFailedError(
+                f"choosing the shared subsets ({self._config.selection.strategy}, a "
+                f"{self._config.selection.proxy.epochs}-epoch proxy on the full data) failed: {self.failure}"
+            )
+        return self.chosen
+
+    def cancel(self) -> None:
+        """Stop the task if it still runs (the search was interrupted: a resume starts it again)."""
+        if self._task is not None and self.chosen is None:
+            ray.cancel(self._task, force=True)
+
+    def _collect(self) -> None:
+        try:
+            self.chosen = ray.get(self._task)
+        except Exception as error:  # noqa: BLE001 - the task's own error, said in one line
+            self.failure = first_line(error)
+            raise ProxyFailed(self.failure) from None
+        self.chosen.save(self._path)
+
+
+class ProxyWatch(tune.Callback):
+    """Polls a ``ProxyTask`` at every step of the search: its subsets are kept as soon as they exist, and a failed
+    proxy ends the search at once (its trials would only fail one by one, waiting for it)."""
+
+    def __init__(self, task: ProxyTask) -> None:
+        self.task = task
+
+    def on_step_begin(self, iteration: int, trials: list[Any], **info: Any) -> None:
+        self.task.poll()
 
 
 def _select_on_worker(config: ExperimentConfig, data: DataBundle, model: GivenModel | None) -> SharedSubset:

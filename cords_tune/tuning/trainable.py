@@ -18,7 +18,7 @@ from cords_tune.datasets import DataBundle
 from cords_tune.energy import Energy, EnergyMeter
 from cords_tune.models.given import GivenModel
 from cords_tune.plugins import import_plugins
-from cords_tune.selection import Subset
+from cords_tune.training.proxy import SharedSubset
 from cords_tune.training import EpochStats, Trainer
 from cords_tune.tuning.algorithms import decision_epochs
 from cords_tune.tuning.slot_use import process_started_at
@@ -49,7 +49,7 @@ def set_threads(config: ExperimentConfig) -> None:
 
 def trial_trainable(config: ExperimentConfig, data: Any, model: GivenModel | None = None, shared: Any = None) -> Any:
     """``train_trial`` bound to ``config``, the data (a ``DataBundle`` or an ObjectRef of one), a model given
-    from Python and a shared strategy's subsets (a list of ``Subset`` or an ObjectRef of one), asking Tune for a trial's
+    from Python and a shared strategy's subsets (a ``SharedSubset`` or an ObjectRef of one), asking Tune for a trial's
     resources: what a ``tune.Tuner`` runs."""
     decisions = decision_epochs(config) if config.training.validation == "at_decisions" else None
     return tune.with_resources(
@@ -65,7 +65,7 @@ def train_trial(
     data: DataBundle,
     model: GivenModel | None = None,
     decisions: frozenset[int] | None = None,
-    shared: list[Subset] | None = None,
+    shared: SharedSubset | None = None,
 ) -> None:
     """Train ``config`` with the trial's sampled ``params`` on the shared dataset.
 
@@ -82,7 +82,7 @@ def train_trial(
     trial_config = on_this_worker(apply_params(config, params))
     meter = energy_meter(trial_config)
     before = Energy()  # what this trial used up to the checkpoint it continues from, if any
-    trainer = Trainer(trial_config, data, model=model, decision_epochs=decisions, shared_subsets=shared)
+    trainer = Trainer(trial_config, data, model=model, decision_epochs=decisions, shared_subsets=shared.subsets if shared else None)
     trial_id = tune.get_context().get_trial_id()
     restarts = 0
     checkpoint = tune.get_checkpoint()

@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from cords_tune.config import parse_config
+from cords_tune.errors import RunFailedError
 from cords_tune.training.proxy import SharedSubset
 from cords_tune.tuning import run_experiment
 from cords_tune.tuning.fidelity import measure_fidelity
@@ -34,7 +35,7 @@ def test_every_trial_trains_on_the_one_subset_the_proxy_chose(local_ray, tiny_ex
     assert summary["shared_subset"]["rounds"] == len(kept.indices) == 3  # 3 epochs, every 1
     assert summary["selection_s_total"] < 0.01, "a trial pays nothing for selection"
     timings = summary["timings"]
-    assert 0 < kept.wall_s <= timings["shared_subset_s"] <= timings["tuning_wall_s"]
+    assert 0 < timings["shared_subset_s"] == pytest.approx(kept.wall_s) < timings["tuning_wall_s"]
     for trial in pq.read_table(run_dir / "trials.parquet").to_pylist():
         assert trial["samples_seen"] == trial["epochs"] * len(kept.indices[0])
     comparison = result.comparison
@@ -51,3 +52,31 @@ def test_fidelity_trains_every_configuration_on_the_shared_subset(local_ray, tin
     assert len(SharedSubset.load(result.run_dir / SHARED_SUBSET_FILE).indices[0]) == shared["size"]
     assert result.fidelity["train_s_subset"] > shared["wall_s"]
     assert json.loads((result.run_dir / "fidelity.json").read_text())["shared_subset"] == shared
+
+
+FAILING_STRATEGY = '''
+from cords_tune.selection import STRATEGIES
+from cords_tune.selection.static import StaticStrategy
+
+
+@STRATEGIES.register("failing_shared")
+class FailingShared(StaticStrategy):
+    """Fails to select: a shared strategy with a bug."""
+
+    name = "failing_shared"
+
+    def select(self, context, budget):
+        raise RuntimeError("no subset today")
+'''
+
+
+def test_a_failed_proxy_ends_the_search_with_its_error(local_ray, tiny_experiment, tmp_path, monkeypatch):
+    from cords_tune.selection import STRATEGIES
+
+    monkeypatch.setattr(STRATEGIES, "_entries", dict(STRATEGIES._entries))  # the plugin's entry leaves with the test
+    plugin = tmp_path / "failing_plugin.py"
+    plugin.write_text(FAILING_STRATEGY)
+    raw = {**_shared(tiny_experiment, "failing_shared"), "plugins": [str(plugin)]}
+    raw["search"]["num_trials"] = 12
+    with pytest.raises(RunFailedError, match="choosing the shared subsets .* failed: .*no subset today"):
+        run_experiment(parse_config(raw), output_dir=tmp_path / "out")
