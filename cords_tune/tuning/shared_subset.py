@@ -134,11 +134,17 @@ class ProxyWatch(tune.Callback):
     """Polls a ``ProxyTask`` at every step of the search: its subsets are kept as soon as they exist, and a failed
     proxy ends the search at once (its trials would only fail one by one, waiting for it)."""
 
-    def __init__(self, task: ProxyTask) -> None:
+    def __init__(self, task: ProxyTask | None) -> None:
         self.task = task
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Tune keeps its callbacks with the experiment's state; a task of this session means nothing to a resumed
+        # one (which starts its own, or reads the kept subsets).
+        return {"task": None}
+
     def on_step_begin(self, iteration: int, trials: list[Any], **info: Any) -> None:
-        self.task.poll()
+        if self.task is not None:
+            self.task.poll()
 
 
 def _select_on_worker(config: ExperimentConfig, data: DataBundle, model: GivenModel | None) -> SharedSubset:

@@ -116,3 +116,23 @@ def test_what_a_shared_subset_cannot_do_is_refused_with_the_field(tiny_experimen
     raw["selection"]["proxy"] = {"model": {"name": "no_such_net"}}
     with pytest.raises(ConfigError, match="no_such_net"):
         parse_config(raw)
+
+
+def test_the_proxy_watch_leaves_its_task_behind_when_tune_saves_the_experiment():
+    import pickle
+
+    from cords_tune.tuning.shared_subset import ProxyWatch
+
+    class Task:
+        polled = 0
+
+        def poll(self):
+            self.polled += 1
+
+    task = Task()
+    watch = ProxyWatch(task)
+    watch.on_step_begin(0, [])
+    assert task.polled == 1
+    restored = pickle.loads(pickle.dumps(watch))
+    assert restored.task is None
+    restored.on_step_begin(1, [])  # a resumed search's copy does nothing
