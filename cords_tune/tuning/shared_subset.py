@@ -28,33 +28,23 @@ def shared_subset_for(
     config: ExperimentConfig, data_ref: Any, model: GivenModel | None, folder: Path
 ) -> tuple[SharedSubset, bool] | None:
     """The run's shared subsets and whether they were chosen now (``False``: read from ``folder``, where an earlier
-    invocation of this run kept it); ``None`` when the strategy is not shared.
+    invocation of this run kept them), waiting for the proxy task; ``None`` when the strategy is not shared.
 
     Raises:
-        RunFailedError: the proxy's training or the selection failed (nothing of the search has started).
+        RunFailedError: the proxy's training or the selection failed.
         RunInterruptedError: Ctrl-C while the proxy trained.
     """
-    if not is_shared(config):
+    task = ProxyTask.start(config, data_ref, model, folder)
+    if task is None:
         return None
-    path = Path(folder) / SHARED_SUBSET_FILE
-    if path.is_file():
-        return SharedSubset.load(path), False
-    task = as_trial_task(_select_on_worker, config).remote(config, data_ref, model)
     try:
-        shared = ray.get(task)
+        return task.result(), task.chosen_now
     except KeyboardInterrupt:
-        ray.cancel(task, force=True)
+        task.cancel()
         raise RunInterruptedError(
-            f"interrupted while the proxy of strategy {config.selection.strategy!r} trained; no trial had started. "
-            "Run the experiment again"
+            f"interrupted while the proxy of strategy {config.selection.strategy!r} trained; nothing else had "
+            "started. Run it again"
         ) from None
-    except Exception as error:  # noqa: BLE001 - the task's own error, said in one line
-        raise RunFailedError(
-            f"choosing the shared subsets ({config.selection.strategy}, a {config.selection.proxy.epochs}-epoch "
-            f"proxy on the full data) failed: {first_line(error)}"
-        ) from None
-    shared.save(path)
-    return shared, True
 
 
 class ProxyFailed(RuntimeError):
