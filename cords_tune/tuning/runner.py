@@ -361,7 +361,7 @@ def _search(
             grid = tuner.fit()
     except KeyboardInterrupt:  # a second Ctrl-C, while Tune saved its state after the first
         if proxy:
-            proxy.cancel()
+            proxy.settle()
         raise RunInterruptedError(
             f"interrupted during the {phase!r} phase. Continue with: cords-tune resume {run.run_dir}"
         ) from None
@@ -378,13 +378,12 @@ def _search(
             reserve.release()  # its space is for the files written below
     timings["tuning_wall_s"] = time.perf_counter() - tick
     used = search_slot_use(grid, began, began + timings["tuning_wall_s"])
-    shared = proxy.result() if proxy else None
-    if shared:
-        timings["shared_subset_s"] = shared.wall_s if proxy.chosen_now else 0.0
     trials = collect_trials(grid, config)
 
     finished = grid.num_terminated + grid.num_errors
     if stopped.stopped or finished < config.search.num_trials:
+        if proxy:
+            proxy.settle()
         summary = _summary(config, run.data, trials, None, None, None, timings, started,
                            status="waiting_for_resources" if stopped.waited_s is not None else "interrupted")
         try:
@@ -393,6 +392,9 @@ def _search(
             if not (stopped.disk_full and is_disk_full(error)):
                 raise  # on a full disk the summary may not fit: the message below says what to do
         raise _early_stop_error(run, stopped, last_progress(display), phase)
+    shared = proxy.result() if proxy else None  # a failed proxy, not its waiting trials, is the error to report
+    if shared:
+        timings["shared_subset_s"] = shared.wall_s if proxy.chosen_now else 0.0
     usable = [t for t in trials if t["status"] in ("completed", "stopped") and t["epochs"] > 0]
     if not usable:
         write_run(folder, _summary(config, run.data, trials, None, None, None, timings, started), trials, None)

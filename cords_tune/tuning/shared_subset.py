@@ -107,9 +107,18 @@ class ProxyTask:
         return self.chosen
 
     def cancel(self) -> None:
-        """Stop the task if it still runs (the search was interrupted: a resume starts it again)."""
+        """Stop the task if it still runs (a later invocation of the run starts it again)."""
         if self._task is not None and self.chosen is None:
             ray.cancel(self._task, force=True)
+
+    def settle(self) -> None:
+        """After an interrupted search: keep the subsets if the task has finished (a resume reads them instead
+        of training the proxy again), else stop it. Never waits."""
+        try:
+            self.poll()
+        except ProxyFailed:
+            return
+        self.cancel()
 
     def _collect(self) -> None:
         try:
