@@ -97,6 +97,26 @@ def test_ctrl_c_while_trials_run_is_an_interrupt_and_resume_finishes_every_trial
     assert "3/3 trials done" in resumed.stderr, "the resumed progress counts the trials finished before"
 
 
+def test_a_shared_strategys_subsets_survive_ctrl_c_and_the_resume_trains_on_them(tiny_experiment, tmp_path):
+    tiny_experiment["selection"] = {"strategy": "el2n", "fraction": 0.2, "every": 1, "proxy": {"epochs": 1}}
+    file = _experiment(tiny_experiment, tmp_path, trials=3)
+    log_file = tmp_path / "driver.log"
+    driver = _start(["run", str(file), "--output", str(tmp_path / "out")], log_file)
+    _wait_for(driver, log_file, "1/3 trials done")
+    code = _signal_and_wait(driver, signal.SIGINT)
+    assert code == 130, log_file.read_text()[-3000:]
+    (run_dir,) = (tmp_path / "out").iterdir()
+    kept = (run_dir / "shared_subset.pt").read_bytes()  # kept while the search ran, before the Ctrl-C
+
+    resumed = subprocess.run(COMMAND + ["resume", str(run_dir)], capture_output=True, text=True, env=_env(),
+                             timeout=400)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert (run_dir / "shared_subset.pt").read_bytes() == kept, "the resume trained no new proxy"
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "ok" and summary["timings"]["shared_subset_s"] == 0
+    assert summary["shared_subset"]["strategy"] == "el2n"
+
+
 def test_one_ctrl_c_stops_the_finalists_full_data_training(tiny_experiment, tmp_path):
     file = _experiment(tiny_experiment, tmp_path, trials=2, final_epochs=400)
     log_file = tmp_path / "driver.log"
