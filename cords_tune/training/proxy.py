@@ -104,7 +104,9 @@ def proxy_config(config: ExperimentConfig) -> ExperimentConfig:
 def select_shared_subset(
     config: ExperimentConfig, data: DataBundle, model: GivenModel | None = None
 ) -> SharedSubset:
-    """Train the proxy of ``config`` on the full data, score the data with it, and choose the run's subset.
+    """Train the proxy of ``config`` on the full data, score the data with it, and choose the run's subsets: one
+    per reselection round of a trial, each from a fresh seeded ``selection.proxy.pool`` of each class (a single
+    subset with ``pool: 1``).
 
     Args:
         config: the experiment (a shared strategy, its fraction, ``selection.proxy``).
