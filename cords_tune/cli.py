@@ -298,13 +298,15 @@ def _selects(strategy: Any) -> str:
     if not strategy.uses_subsets:
         return "full data"
     if strategy.shared:
-        return "once per run, shared (static)"
+        return "once per run, shared by all trials"
     return "every epoch, per trial" if strategy.every_epoch else "every selection.every epochs, per trial"
 
 
 def _reads(strategy: Any) -> str:
     needs = [what for what, needed in (("last-layer gradients", strategy.needs_gradients),
                                        ("the training record", strategy.needs_record)) if needed]
+    if needs and strategy.shared:
+        return "the proxy's " + ", ".join(needs)
     return ", ".join(needs) or "labels"
 
 
