@@ -66,12 +66,16 @@ class ProxyTask:
         self.failure: str | None = None
         self.chosen: SharedSubset | None = SharedSubset.load(self._path) if self._path.is_file() else None
         self.chosen_now = self.chosen is None
-        if self.chosen is None:
-            self._task = as_trial_task(_select_on_worker, config).remote(config, data_ref, model)
-            self.ref = self._task
-        else:
-            self._task = None
-            self.ref = ray.put(self.chosen)
+        self._task = (as_trial_task(_select_on_worker, config).remote(config, data_ref, model)
+                      if self.chosen is None else None)
+        self._ref = self._task
+
+    @property
+    def ref(self) -> Any:
+        """What the trials get: the task's result, or the kept subsets put in the object store on first use."""
+        if self._ref is None:
+            self._ref = ray.put(self.chosen)
+        return self._ref
 
     @classmethod
     def start(

@@ -85,6 +85,9 @@ def test_a_kept_shared_subset_is_read_back_and_no_proxy_is_trained(tiny_experime
     shared.save(tmp_path / SHARED_SUBSET_FILE)
     loaded, chosen_now = shared_subset_for(config, None, None, tmp_path)  # no data and no Ray: only the file
     assert not chosen_now
+    import ray
+
+    assert not ray.is_initialized(), "reading kept subsets starts no Ray (later tests need their own cluster)"
     assert all(map(torch.equal, loaded.indices, shared.indices)) and loaded.as_dict() == shared.as_dict()
     (tmp_path / "other.pt").write_bytes(b"")
     torch.save({"format": "something else"}, tmp_path / "other.pt")
