@@ -29,7 +29,7 @@ import torch
 
 from cords_tune.config import ExperimentConfig, apply_params, load_config
 from cords_tune.preflight import load_data
-from cords_tune.training import Trainer
+from cords_tune.training import build_trainer
 
 GPU_RUN = ["search.num_trials=8", "training.epochs=6", "selection.strategy=gradmatch", "selection.fraction=0.1",
            "selection.every=3", "search.asha.grace_period=2"]
@@ -92,7 +92,7 @@ def trainer_table(base: ExperimentConfig, data, args: argparse.Namespace) -> Non
 def _epochs(config: ExperimentConfig, data, repeats: int) -> dict[str, float]:
     """Medians over ``repeats`` epochs after a warm-up epoch (the first epoch of a subset trainer is a random
     pick: its selections from the second epoch on are the strategy's own)."""
-    trainer = Trainer(apply_params(config, {"training.epochs": repeats + 1}), data)
+    trainer = build_trainer(apply_params(config, {"training.epochs": repeats + 1}), data)
     trainer.run_epoch()
     stats = [trainer.run_epoch() for _ in range(repeats)]
     return {key: statistics.median(getattr(s, key) for s in stats) for key in ("selection_s", "train_s", "eval_s")}

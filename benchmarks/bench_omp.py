@@ -67,11 +67,11 @@ def experiment_gradients(experiment: str, overrides: list[str], epochs: int) -> 
     from cords_tune.config import apply_params, load_config
     from cords_tune.preflight import load_data
     from cords_tune.selection.features import LastLayerGradients
-    from cords_tune.training import Trainer
+    from cords_tune.training import build_trainer
 
     config = apply_params(load_config(experiment, overrides), {"selection.strategy": "full", "training.epochs": epochs,
                                                                     "baseline": False})
-    trainer = Trainer(config, load_data(config))
+    trainer = build_trainer(config, load_data(config))
     trainer.fit()
     return LastLayerGradients(trainer.model, trainer.train).per_sample()
 

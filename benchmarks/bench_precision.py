@@ -21,7 +21,7 @@ import torch
 
 from cords_tune.config import parse_config
 from cords_tune.datasets import load_dataset
-from cords_tune.training import Trainer
+from cords_tune.training import build_trainer
 
 MODELS = {"lenet": {"name": "lenet"}, "resnet18": {"name": "resnet18"}}
 
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
                     "training": {"epochs": args.epochs, "batch_size": args.batch_size, "device": args.device,
                                  "precision": precision, "channels_last": channels_last == "true"},
                 })
-                trainer = Trainer(config, data)
+                trainer = build_trainer(config, data)
                 history = trainer.fit()
                 rate = statistics.median(s.subset_size / s.train_s for s in history[1:])
                 used = "bf16" if history[-1].bf16 else "fp16" if history[-1].fp16 else "fp32"

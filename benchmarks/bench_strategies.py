@@ -30,7 +30,7 @@ from cords_tune.config import apply_params, load_config
 from cords_tune.datasets import load_dataset
 import cords_tune
 from cords_tune.selection import STRATEGIES
-from cords_tune.training import Trainer
+from cords_tune.training import build_trainer
 from cords_tune.training.proxy import is_shared, select_shared_subset
 
 
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
                 start = time.perf_counter()
                 # A shared strategy's proxy and selection, paid once per tuning run, is counted here in full.
                 shared = select_shared_subset(config, data) if is_shared(config) else None
-                trainer = Trainer(config, data, shared_subsets=shared.subsets if shared else None)
+                trainer = build_trainer(config, data, shared_subsets=shared.subsets if shared else None)
                 history = trainer.fit()
                 _, accuracy = trainer.evaluate_test()
                 sel = sum(s.selection_s for s in history) + (shared.wall_s if shared else 0.0)

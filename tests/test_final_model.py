@@ -13,7 +13,7 @@ from conftest import TINY_EXPERIMENT
 from cords_tune.config import parse_config
 from cords_tune.datasets import DataBundle, load_dataset
 from cords_tune.final_model import FinalModel
-from cords_tune.training import DeviceSplit, Trainer
+from cords_tune.training import DeviceSplit, build_trainer
 
 
 def _config(tmp_path, *, model: dict, dataset: dict, epochs: int):
@@ -56,7 +56,7 @@ def test_a_saved_model_predicts_as_the_trained_one(tmp_path, case):
         data = _uint8_images()
     else:
         data = load_dataset(config.dataset.name, data_dir=config.dataset.data_dir, params=config.dataset.params)
-    trainer = Trainer(config, data, full_data=True)
+    trainer = build_trainer(config, data, full_data=True)
     trainer.fit()
     test_loss, test_accuracy = trainer.evaluate_test()
 
@@ -96,7 +96,7 @@ def test_the_file_holds_plain_values_only(tmp_path):
 def test_wrong_inputs_and_files_are_refused_with_a_message(tmp_path):
     data = _uint8_images()
     config = _config(tmp_path, model=CASES["lenet-uint8-normalised"][0], dataset={"name": "synthetic"}, epochs=1)
-    trainer = Trainer(config, data, full_data=True)
+    trainer = build_trainer(config, data, full_data=True)
     model = FinalModel.from_training(trainer.model, config, data)
     with pytest.raises(ValueError, match=r"must have shape \(N, 3, 8, 8\).*Got \(3, 8, 8\)"):
         model.predict(data.x_test[0])

@@ -9,7 +9,7 @@ import os
 import platform
 import statistics
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from importlib import resources
 from typing import Any
 
@@ -72,19 +72,18 @@ def measure_selection_costs(
     shared strategies from the proxy of ``selection.proxy`` (trained once here; its time is ``proxy_s``)."""
     import torch
 
-    from cords_tune.selection import SelectionContext, budget_for, create_strategy
-    from cords_tune.selection.features import LastLayerGradients
+    from cords_tune.selection import budget_for, create_strategy
+    from cords_tune.training.factory import build_trainer
     from cords_tune.training.proxy import proxy_config
-    from cords_tune.training.trainer import Trainer
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        warm = Trainer(config.model_copy(update={"training": config.training.model_copy(update={"epochs": 1})}),
-                       data, full_data=True, decision_epochs=())
+        warm = build_trainer(config.model_copy(update={"training": config.training.model_copy(update={"epochs": 1})}),
+                             data, full_data=True, decision_epochs=())
         warm.fit()
         tick = time.perf_counter()
-        proxy = Trainer(proxy_config(config), data, full_data=True, decision_epochs=(), keep_record=True)
+        proxy = build_trainer(proxy_config(config), data, full_data=True, decision_epochs=(), keep_record=True)
         proxy.fit()
         proxy_s = time.perf_counter() - tick
         budget = budget_for(config.selection.fraction, len(warm.train))
@@ -97,13 +96,8 @@ def measure_selection_costs(
             times, size = [], 0
             for _ in range(repeats):
                 tick = time.perf_counter()
-                gradients = (LastLayerGradients(trainer.model, trainer.train, trainer.val)
-                             if strategy.needs_gradients else None)
-                context = SelectionContext(
-                    labels=trainer.train.y, num_classes=trainer.num_classes, epoch=1, seed=config.seed,
-                    gradients=gradients, batch_size=config.training.batch_size, learning_rate=config.training.lr,
-                    epochs=config.training.epochs, record=proxy.record,
-                )
+                context = replace(trainer.selection_context(with_gradients=strategy.needs_gradients, epoch=1,
+                                                            epochs=config.training.epochs), record=proxy.record)
                 size = len(strategy.select(context, budget))
                 times.append(time.perf_counter() - tick)
             costs.append(SelectionCost(name, statistics.median(times), repeats, size))

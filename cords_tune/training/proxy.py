@@ -22,9 +22,8 @@ from cords_tune.atomic import write_atomically
 from cords_tune.config import ExperimentConfig
 from cords_tune.datasets import DataBundle
 from cords_tune.models import GivenModel
-from cords_tune.selection import STRATEGIES, SelectionContext, Subset, budget_for, create_strategy
+from cords_tune.selection import STRATEGIES, Subset, budget_for, create_strategy
 from cords_tune.selection.base import select_in_pool
-from cords_tune.selection.features import LastLayerGradients
 from cords_tune.training.schedule import SubsetSchedule
 
 __all__ = ["SharedSubset", "is_shared", "proxy_config", "select_shared_subset"]
@@ -113,31 +112,20 @@ def select_shared_subset(
         data: the run's data.
         model: a model given from Python; the proxy uses it unless ``selection.proxy.model`` names another.
     """
-    from cords_tune.training.trainer import Trainer
+    from cords_tune.training.factory import build_trainer
 
     start = time.perf_counter()
     selection = config.selection
     strategy = create_strategy(selection.strategy, selection.params)
     proxy = proxy_config(config)
     given = model if selection.proxy.model is None else None
-    trainer = Trainer(proxy, data, full_data=True, model=given, decision_epochs=(), keep_record=strategy.needs_record)
+    trainer = build_trainer(proxy, data, full_data=True, model=given, decision_epochs=(), keep_record=strategy.needs_record)
     history = trainer.fit()
     trained = time.perf_counter()
-    gradients = (LastLayerGradients(trainer.model, trainer.train, trainer.val, precision=trainer.precision.autocast_dtype)
-                 if strategy.needs_gradients else None)
-    context = SelectionContext(
-        labels=trainer.train.y,
-        num_classes=trainer.num_classes,
-        epoch=0,
-        seed=config.seed,
-        gradients=gradients,
-        batch_size=proxy.training.batch_size,
-        learning_rate=trainer.optimizer.param_groups[0]["lr"],
-        epochs=config.training.epochs,
-        record=trainer.record,
-    )
-    if gradients is not None:
-        gradients.labels  # noqa: B018 - one forward pass over all the training data; each round's pool slices it
+    context = trainer.selection_context(with_gradients=strategy.needs_gradients, epoch=0,
+                                        epochs=config.training.epochs)
+    if context.gradients is not None:
+        context.gradients.labels  # noqa: B018 - one forward pass over all the training data; each round's pool slices it
     budget = budget_for(selection.fraction, len(trainer.train))
     pool = selection.proxy.pool
     rounds = 1 if pool == 1 else max(1, SubsetSchedule(selection.every, selection.warm_start_epochs).rounds(

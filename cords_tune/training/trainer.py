@@ -5,35 +5,29 @@ Plain torch: nothing here imports Ray, so a trial's training can be run and test
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 
 from cords_tune.config import ExperimentConfig
-from cords_tune.datasets import DataBundle
-from cords_tune.errors import ConfigError
-from cords_tune.models import GivenModel, build_model
-from cords_tune.selection import SelectionContext, Subset, budget_for, create_strategy, uses_subsets
+from cords_tune.selection import SelectionContext, Subset, budget_for, create_strategy
 from cords_tune.selection.features import LastLayerGradients
-from cords_tune.selection.record import SampleRecord
-from cords_tune.training.device_data import DeviceSplit, resolve_device
+from cords_tune.training.device_data import DeviceSplit
 from cords_tune.training.optim import build_optimizer, build_scheduler, scheduled_lr
 from cords_tune.training.schedule import SubsetSchedule
-from cords_tune.training.speed import (
-    channels_last_failure,
-    channels_last_refusal,
-    resolve_precision,
-    use_channels_last,
-)
 
-__all__ = ["EpochStats", "Trainer", "weighted_cross_entropy", "weighted_loss"]
+if TYPE_CHECKING:
+    from cords_tune.training.factory import TrainingParts
+
+__all__ = ["EpochStats", "RngStates", "Trainer", "weighted_cross_entropy", "weighted_loss"]
 
 log = logging.getLogger(__name__)
 
@@ -83,78 +77,89 @@ def weighted_loss(losses: torch.Tensor, weights: torch.Tensor, *, normalized: bo
     return (weights * losses).sum() / weights.sum().clamp_min(torch.finfo(weights.dtype).tiny)
 
 
+@dataclass
+class RngStates:
+    """torch's global generator states that one trainer keeps as its own (CPU, and its CUDA device's)."""
+
+    cpu: torch.Tensor
+    cuda: torch.Tensor | None = None
+
+    @classmethod
+    def seeded(cls, seed: int, device: torch.device) -> RngStates:
+        cuda = torch.Generator(device=device).manual_seed(seed).get_state() if device.type == "cuda" else None
+        return cls(torch.Generator().manual_seed(seed).get_state(), cuda)
+
+    @contextmanager
+    def lent(self, device: torch.device) -> Iterator[None]:
+        """torch's global generators set to these states for the block; afterwards these states are where the
+        block left them, and torch's are given back as they were."""
+        devices = [device] if self.cuda is not None else []
+        with torch.random.fork_rng(devices=devices):
+            torch.set_rng_state(self.cpu)
+            if devices:
+                torch.cuda.set_rng_state(self.cuda, device)
+            try:
+                yield
+            finally:
+                self.cpu = torch.get_rng_state()
+                if devices:
+                    self.cuda = torch.cuda.get_rng_state(device)
+
+
 class Trainer:
-    """Trains one configuration on ``data``, an epoch at a time.
+    """Trains one configuration, an epoch at a time, with the built ``parts`` (``training.factory.build_parts``
+    builds them from an experiment; ``build_trainer`` builds both).
 
     Args:
-        config: the trial's experiment config (no search space left).
-        data: the shared dataset bundle.
+        config: the trial's experiment config (no search space left): the training, selection and seed
+            settings. Its model, dataset and strategy names are not read: ``parts`` holds those, built.
+        parts: the model, the splits, the strategy and what it reads (``TrainingParts``).
         epochs: length of the lr schedule; defaults to ``config.training.epochs``.
-        full_data: train on all training data every epoch, whatever the strategy (the final retrain).
-        model: a model given from Python, built in place of the experiment's named one.
         decision_epochs: with ``training.validation: at_decisions``, the epochs (1-based) whose validation
             result a decision reads, e.g. ASHA's rungs (``tuning.algorithms.decision_epochs``); the last epoch
             is always evaluated, so ``()`` means the last alone. ``None``: nothing says where decisions fall,
             so every epoch is evaluated.
-        shared_subsets: for a shared strategy, the run's subsets, one per reselection round
-            (``training.proxy``); without them this trainer trains its own proxy first.
-        keep_record: keep the training record (``SelectionStrategy.needs_record``) whatever the strategy.
     """
 
     def __init__(
         self,
         config: ExperimentConfig,
-        data: DataBundle,
+        parts: TrainingParts,
         *,
         epochs: int | None = None,
-        full_data: bool = False,
-        model: GivenModel | None = None,
         decision_epochs: Collection[int] | None = None,
-        shared_subsets: Sequence[Subset] | None = None,
-        keep_record: bool = False,
     ) -> None:
         self.config = config
         self.epochs = epochs or config.training.epochs
-        self.device = resolve_device(config.training.device)
-        self.precision = resolve_precision(config.training.precision, self.device)
+        self.device = parts.device
+        self.precision = parts.precision
         self.scaler = self.precision.grad_scaler()
         # Model init and dropout draw from torch's global generators: the trainer keeps their states as its own
         # and lends them to torch only while it works (``_own_rng``), so it never changes the caller's.
-        self._cpu_rng = torch.Generator().manual_seed(config.seed).get_state()
-        self._cuda_rng = (torch.Generator(device=self.device).manual_seed(config.seed).get_state()
-                          if self.device.type == "cuda" else None)
+        self._rng = parts.rng or RngStates.seeded(config.seed, self.device)
         self._shuffle = torch.Generator().manual_seed(config.seed)
         self._augment = torch.Generator(device=self.device).manual_seed(config.seed)
 
-        with self._own_rng():
-            self.model = build_model(
-                config.model.name, config.model.params, input_shape=data.input_shape, num_classes=data.num_classes,
-                given=model,
-            ).to(self.device)
-        augmentations = data.augmentations if config.dataset.augment else ()
-        norm = {"mean": data.mean, "std": data.std}
-        self.train = DeviceSplit(data.x_train, data.y_train, self.device, augmentations=augmentations, **norm)
-        self.val = DeviceSplit(data.x_val, data.y_val, self.device, **norm)
-        self.num_classes = data.num_classes
-        self.channels_last = self._channels_last(data.input_shape)
-        self.train.channels_last = self.val.channels_last = self.channels_last
-        self._test_arrays = (data.x_test, data.y_test, {**norm, "channels_last": self.channels_last})
+        self.model = parts.model
+        self.train = parts.train
+        self.val = parts.val
+        self._test_split = parts.test
+        self.num_classes = parts.num_classes
+        self.channels_last = parts.channels_last
         self._decision_epochs = _decision_epochs(config, decision_epochs)
         self._last_val: tuple[float, float] | None = None  # the last measured validation loss and accuracy
         self.optimizer = build_optimizer(self.model.parameters(), config.training)
         self.scheduler = build_scheduler(self.optimizer, config.training, self.epochs)
 
         selection = config.selection
-        is_full = full_data or not uses_subsets(selection.strategy)
-        self.strategy = None if is_full else create_strategy(selection.strategy, selection.params)
+        self.strategy = parts.strategy
         every = 1 if self.strategy is not None and self.strategy.every_epoch else selection.every
-        self.schedule = SubsetSchedule(every, selection.warm_start_epochs, enabled=not is_full)
+        self.schedule = SubsetSchedule(every, selection.warm_start_epochs, enabled=self.strategy is not None)
         # What each training pass saw of each sample, for a strategy that reads it (kept from the warm start on),
         # or for whoever asked (a shared strategy's proxy, whose record the strategy reads once).
-        reads_record = self.strategy is not None and self.strategy.needs_record and not self.strategy.shared
-        self.record = SampleRecord(len(self.train), self.device) if keep_record or reads_record else None
+        self.record = parts.record
         self.budget = budget_for(selection.fraction, len(self.train))
-        self._shared_subsets = self._shared(shared_subsets, data, model) if self.strategy and self.strategy.shared else None
+        self._shared_subsets = parts.shared_subsets if self.strategy is not None and self.strategy.shared else None
         self.subset: Subset | None = None
         self.epoch = 0
         self.samples_seen = 0
@@ -180,20 +185,9 @@ class Trainer:
         with self._own_rng():
             return self._run_epoch()
 
-    @contextmanager
-    def _own_rng(self) -> Iterator[None]:
+    def _own_rng(self) -> contextlib.AbstractContextManager[None]:
         """torch's global generators set to this trainer's states for the block, then given back as they were."""
-        cuda = [self.device] if self._cuda_rng is not None else []
-        with torch.random.fork_rng(devices=cuda):
-            torch.set_rng_state(self._cpu_rng)
-            if cuda:
-                torch.cuda.set_rng_state(self._cuda_rng, self.device)
-            try:
-                yield
-            finally:
-                self._cpu_rng = torch.get_rng_state()
-                if cuda:
-                    self._cuda_rng = torch.cuda.get_rng_state(self.device)
+        return self._rng.lent(self.device)
 
     def _run_epoch(self) -> EpochStats:
         start = time.perf_counter()
@@ -235,22 +229,6 @@ class Trainer:
             channels_last=self.channels_last,
         )
 
-    def _channels_last(self, input_shape: tuple[int, ...]) -> bool:
-        """Put the model in channels-last order where ``training.channels_last`` asks for it and it runs that way."""
-        setting = self.config.training.channels_last
-        if not use_channels_last(setting, self.device, self.model, input_shape):
-            return False
-        probe = torch.arange(min(2, len(self.train)), device=self.device)
-        failure = channels_last_failure(self.model, self.train.batch(probe)[0])
-        if failure is None:
-            return True
-        self.model.to(memory_format=torch.contiguous_format)
-        if setting is True:
-            raise ConfigError(channels_last_refusal(self.config.model.name, failure), path="training.channels_last")
-        log.warning("model %r fails in channels-last memory order (%s); it trains in the default order. Set "
-                    "training.channels_last: false to silence this", self.config.model.name, failure)
-        return False
-
     def _validates_at(self, epoch: int) -> bool:
         """Whether epoch ``epoch`` (1-based, its training done) evaluates the validation split: every epoch, or
         with ``validation: at_decisions`` the decision epochs, the last, one that diverged, and the first this
@@ -259,16 +237,6 @@ class Trainer:
             return True
         return (epoch in self._decision_epochs or epoch >= self.epochs or self.diverged
                 or self._last_val is None)
-
-    def _shared(self, given: Sequence[Subset] | None, data: DataBundle, model: GivenModel | None) -> list[Subset]:
-        """The run's shared subsets on this trainer's device: ``given``, or chosen here after a proxy training."""
-        if given is None:
-            from cords_tune.training.proxy import select_shared_subset
-
-            log.info("strategy %r shares its subsets across a run, and none were given: training its proxy here",
-                     self.config.selection.strategy)
-            given = select_shared_subset(self.config, data, model).subsets
-        return [Subset(s.indices.to(self.device), s.weights.float().to(self.device), s.normalized) for s in given]
 
     def _update_subset(self) -> str:
         """(Re)select when due. Returns "" (no selection), "plain" or "gradients" (gradient-based)."""
@@ -286,22 +254,34 @@ class Trainer:
             # An untrained network's gradients say little about the data it will learn: like CORDS's
             # adaptive loaders, start from a random subset and select adaptively from the next reselection.
             strategy = self._random
+        context = self.selection_context(with_gradients=strategy.needs_gradients)
+        self.subset = strategy.select(context, self.budget)
+        log.debug("epoch %d: selected %d of %d samples", self.epoch, len(self.subset), len(self.train))
+        return "gradients" if strategy.needs_gradients else "plain"
+
+    def selection_context(
+        self, *, with_gradients: bool, epoch: int | None = None, epochs: int | None = None
+    ) -> SelectionContext:
+        """What a strategy selects from as this trainer stands: the training labels, the last-layer gradients
+        of its model (``with_gradients``; computed when first read), its lr and its training record.
+
+        Args:
+            epoch: the epoch the selection is for (seeds its draws); default this trainer's.
+            epochs: the trial's length; default this trainer's (a proxy selects for trials of another length).
+        """
         gradients = (LastLayerGradients(self.model, self.train, self.val, precision=self.precision.autocast_dtype)
-                     if strategy.needs_gradients else None)
-        context = SelectionContext(
+                     if with_gradients else None)
+        return SelectionContext(
             labels=self.train.y,
             num_classes=self.num_classes,
-            epoch=self.epoch,
+            epoch=self.epoch if epoch is None else epoch,
             seed=self.config.seed,
             gradients=gradients,
             batch_size=self.config.training.batch_size,
             learning_rate=self.optimizer.param_groups[0]["lr"],
-            epochs=self.epochs,
+            epochs=epochs or self.epochs,
             record=self.record,
         )
-        self.subset = strategy.select(context, self.budget)
-        log.debug("epoch %d: selected %d of %d samples", self.epoch, len(self.subset), len(self.train))
-        return "gradients" if strategy.needs_gradients else "plain"
 
     def _guard_selection_cost(self) -> None:
         """Switch to online random if gradient-based selection has taken more than ``max_cost_share`` of the
@@ -379,8 +359,8 @@ class Trainer:
             "selection_fallback": self.selection_fallback,
             "diverged": self.diverged,
             "cost": (since_first, self._selection_s_since_first),
-            "rng": (self._cpu_rng.clone(), self._shuffle.get_state(), self._augment.get_state()),
-            "cuda_rng": None if self._cuda_rng is None else self._cuda_rng.clone(),
+            "rng": (self._rng.cpu.clone(), self._shuffle.get_state(), self._augment.get_state()),
+            "cuda_rng": None if self._rng.cuda is None else self._rng.cuda.clone(),
             "scaler": self.scaler.state_dict(),  # empty unless fp16
             "last_val": self._last_val,
         }
@@ -400,11 +380,11 @@ class Trainer:
         since_first, self._selection_s_since_first = state["cost"]
         self._first_selection_at = None if since_first is None else time.perf_counter() - since_first
         cpu_rng, shuffle_rng, augment_rng = state["rng"]
-        self._cpu_rng = cpu_rng.cpu()
+        self._rng.cpu = cpu_rng.cpu()
         self._shuffle.set_state(shuffle_rng.cpu())
         self._augment.set_state(augment_rng.cpu())  # generator states are CPU byte tensors, CUDA generators' too
         if state.get("cuda_rng") is not None and self.device.type == "cuda":
-            self._cuda_rng = state["cuda_rng"].cpu()
+            self._rng.cuda = state["cuda_rng"].cpu()
         # Checkpoints written before these entries lack them; a scaler's state only means something to a scaler
         # (a checkpoint of an fp16 trial continued on a CPU, where it trains in fp32, leaves it unused).
         if state.get("scaler") and self.scaler.is_enabled():
@@ -452,8 +432,7 @@ class Trainer:
 
     def evaluate_test(self) -> tuple[float, float]:
         """Loss and accuracy on the test split (moved to the device only when asked for)."""
-        x, y, layout = self._test_arrays
-        return self.evaluate(DeviceSplit(x, y, self.device, **layout))
+        return self.evaluate(self._test_split())
 
     def _sync_time(self) -> float:
         if self.device.type == "cuda":

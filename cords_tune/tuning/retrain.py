@@ -17,7 +17,7 @@ from cords_tune.datasets import DataBundle
 from cords_tune.energy import Energy
 from cords_tune.final_model import MODEL_FILE, FinalModel
 from cords_tune.models.given import GivenModel
-from cords_tune.training import Trainer
+from cords_tune.training import build_trainer
 from cords_tune.tuning.trainable import energy_meter, on_this_worker
 
 __all__ = [
@@ -71,7 +71,7 @@ def retrain_best(config: ExperimentConfig, data: DataBundle, model: GivenModel |
     start = time.perf_counter()
     config = on_this_worker(config)
     meter = energy_meter(config)
-    trainer = Trainer(config, data, epochs=config.final_epochs, full_data=True, model=model, decision_epochs=())
+    trainer = build_trainer(config, data, epochs=config.final_epochs, full_data=True, model=model, decision_epochs=())
     history = trainer.fit()
     test_loss, test_accuracy = trainer.evaluate_test()
     energy = meter.read()
@@ -105,7 +105,7 @@ def evaluate_trained(
     start = time.perf_counter()
     on_worker = on_this_worker(config)
     meter = energy_meter(on_worker)
-    trainer = Trainer(on_worker, data, model=model, decision_epochs=())
+    trainer = build_trainer(on_worker, data, model=model, decision_epochs=())
     with checkpoint.as_directory() as folder:
         state = torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=True, map_location=trainer.device)
     trainer.load_state_dict(state["trainer"])

@@ -19,7 +19,7 @@ from cords_tune.energy import Energy, EnergyMeter
 from cords_tune.models.given import GivenModel
 from cords_tune.plugins import import_plugins
 from cords_tune.training.proxy import SharedSubset
-from cords_tune.training import EpochStats, Trainer
+from cords_tune.training import EpochStats, build_trainer
 from cords_tune.tuning.algorithms import decision_epochs
 from cords_tune.tuning.slot_use import process_started_at
 
@@ -82,7 +82,7 @@ def train_trial(
     trial_config = on_this_worker(apply_params(config, params))
     meter = energy_meter(trial_config)
     before = Energy()  # what this trial used up to the checkpoint it continues from, if any
-    trainer = Trainer(trial_config, data, model=model, decision_epochs=decisions, shared_subsets=shared.subsets if shared else None)
+    trainer = build_trainer(trial_config, data, model=model, decision_epochs=decisions, shared_subsets=shared.subsets if shared else None)
     trial_id = tune.get_context().get_trial_id()
     restarts = 0
     checkpoint = tune.get_checkpoint()

@@ -10,7 +10,7 @@ import torch
 
 from cords_tune.config import parse_config
 from cords_tune.datasets import load_dataset
-from cords_tune.training import Trainer
+from cords_tune.training import build_trainer
 from cords_tune.training.optim import build_optimizer, build_scheduler, scheduled_lr
 
 
@@ -38,14 +38,14 @@ def _roundtrip(state):
 @pytest.mark.parametrize("strategy", ["gradmatch", "random", "full", "infobatch"])
 def test_restored_trainer_continues_exactly(tiny_experiment, data, strategy):
     config = _config(tiny_experiment, strategy=strategy)
-    straight = Trainer(config, data).fit()
+    straight = build_trainer(config, data).fit()
 
-    first = Trainer(config, data)
+    first = build_trainer(config, data)
     for _ in range(3):
         first.run_epoch()
     state = _roundtrip(first.state_dict())
     torch.manual_seed(12345)  # the global RNG is part of the state: disturbing it must not matter
-    resumed = Trainer(config, data)
+    resumed = build_trainer(config, data)
     resumed.load_state_dict(state)
     rest = resumed.fit()
 
@@ -56,10 +56,10 @@ def test_restored_trainer_continues_exactly(tiny_experiment, data, strategy):
 
 
 def test_fallback_state_survives_a_restore(tiny_experiment, data):
-    trainer = Trainer(_config(tiny_experiment), data)
+    trainer = build_trainer(_config(tiny_experiment), data)
     trainer.run_epoch()
     trainer.selection_fallback, trainer.strategy = True, trainer._random
-    resumed = Trainer(_config(tiny_experiment), data)
+    resumed = build_trainer(_config(tiny_experiment), data)
     resumed.load_state_dict(_roundtrip(trainer.state_dict()))
     assert resumed.selection_fallback and resumed.strategy is resumed._random
 
@@ -70,7 +70,7 @@ def test_a_diverging_loss_ends_the_trial_with_its_metrics(tiny_experiment, data)
         "training": {**tiny_experiment["training"], "epochs": 10, "optimizer": "sgd", "lr": 1.0e6, "momentum": 0.9},
         "search": {"space": {}},
     })
-    history = Trainer(config, data).fit()
+    history = build_trainer(config, data).fit()
     assert history[-1].diverged and len(history) < 10
     assert not any(s.diverged for s in history[:-1])
     assert 0.0 <= history[-1].val_accuracy <= 1.0  # metrics are kept, not lost
@@ -90,10 +90,10 @@ def _hyperparameter_config(tiny_experiment, schedule, **training):
 def _continued(saved_config, restored_config, data, *, epochs: int):
     """Train ``saved_config`` for ``epochs``, restore its checkpoint into a trainer of ``restored_config`` and
     train that to the end: the restored trainer and the stats of its epochs."""
-    first = Trainer(saved_config, data)
+    first = build_trainer(saved_config, data)
     for _ in range(epochs):
         first.run_epoch()
-    restored = Trainer(restored_config, data)
+    restored = build_trainer(restored_config, data)
     restored.load_state_dict(_roundtrip(first.state_dict()))
     return restored, restored.fit()
 
@@ -103,7 +103,7 @@ def test_a_trainer_restored_from_another_config_trains_with_its_own(tiny_experim
     old = _hyperparameter_config(tiny_experiment, schedule, lr=0.01)
     new = _hyperparameter_config(tiny_experiment, schedule, lr=0.05, momentum=0.5, weight_decay=0.0, nesterov=True)
     restored, rest = _continued(old, new, data, epochs=3)
-    straight = Trainer(new, data).fit()  # the schedule of the new config from its first epoch
+    straight = build_trainer(new, data).fit()  # the schedule of the new config from its first epoch
     assert [s.lr for s in rest] == pytest.approx([s.lr for s in straight[3:]], rel=1e-12)
     (group,) = restored.optimizer.param_groups
     assert (group["momentum"], group["weight_decay"], group["nesterov"]) == (0.5, 0.0, True)
@@ -113,7 +113,7 @@ def test_a_trainer_restored_from_another_config_trains_with_its_own(tiny_experim
 @pytest.mark.parametrize("schedule", ["cosine", "step", "constant"])
 def test_a_trainer_restored_with_its_own_config_continues_exactly(tiny_experiment, data, schedule):
     config = _hyperparameter_config(tiny_experiment, schedule, lr=0.01)
-    straight = Trainer(config, data).fit()
+    straight = build_trainer(config, data).fit()
     _, rest = _continued(config, config, data, epochs=3)
     assert [s.lr for s in rest] == [s.lr for s in straight[3:]]
     assert [s.val_loss for s in rest] == [s.val_loss for s in straight[3:]]

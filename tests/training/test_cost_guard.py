@@ -12,7 +12,7 @@ from cords_tune.config import parse_config
 from cords_tune.datasets import load_dataset
 from cords_tune.selection import Subset
 from cords_tune.selection.random import RandomStrategy
-from cords_tune.training import Trainer
+from cords_tune.training import Trainer, build_trainer
 
 
 class _Slow:
@@ -44,7 +44,7 @@ def trainer_factory(tiny_experiment, tmp_path):
             },
             "search": {"space": {}},
         })
-        trainer = Trainer(config, data)
+        trainer = build_trainer(config, data)
         trainer.strategy = _Slow(delay)
         return trainer
 

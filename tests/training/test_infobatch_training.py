@@ -11,7 +11,7 @@ import torch
 from cords_tune.config import parse_config
 from cords_tune.datasets import load_dataset
 from cords_tune.selection import Subset
-from cords_tune.training import Trainer, weighted_cross_entropy
+from cords_tune.training import build_trainer, weighted_cross_entropy
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def _trained(n: int, batch_size: int) -> int:
 
 def test_the_record_comes_from_the_training_pass_without_extra_forward_passes(tiny_experiment, digits):
     config = _digits_config(tiny_experiment, epochs=4)
-    trainer = Trainer(config, digits)
+    trainer = build_trainer(config, digits)
     calls = []
     trainer.model.register_forward_hook(lambda module, args, output: calls.append(len(args[0])))
     for _ in range(4):
@@ -57,7 +57,7 @@ def test_the_record_comes_from_the_training_pass_without_extra_forward_passes(ti
 
 def test_the_record_holds_each_samples_loss_at_its_last_visit(tiny_experiment, digits):
     config = _digits_config(tiny_experiment, epochs=1, optimizer="sgd", lr=1e-9)
-    trainer = Trainer(config, digits)
+    trainer = build_trainer(config, digits)
     trainer.run_epoch()  # all samples, one visit each, a model that barely moves
     trainer.model.train()
     with torch.no_grad():
@@ -69,8 +69,8 @@ def test_the_record_holds_each_samples_loss_at_its_last_visit(tiny_experiment, d
 
 
 def test_other_strategies_keep_no_record(tiny_experiment, digits):
-    assert Trainer(_config(tiny_experiment, selection={"strategy": "random"}), digits).record is None
-    assert Trainer(_config(tiny_experiment), digits, full_data=True).record is None
+    assert build_trainer(_config(tiny_experiment, selection={"strategy": "random"}), digits).record is None
+    assert build_trainer(_config(tiny_experiment), digits, full_data=True).record is None
 
 
 class _Constant:
@@ -97,7 +97,7 @@ def test_unnormalised_weights_scale_the_batch_loss(tiny_experiment, digits):
     weights = 1.0 + (torch.as_tensor(digits.y_train) == 0).float()  # class 0 weighs 2
     first_losses = {}
     for normalized in (True, False):
-        trainer = Trainer(_digits_config(tiny_experiment, epochs=1, batch_size=n), digits)
+        trainer = build_trainer(_digits_config(tiny_experiment, epochs=1, batch_size=n), digits)
         trainer.strategy = _Constant(weights, normalized)
         first_losses[normalized] = trainer.run_epoch().train_loss
     # sum(w l) / n against sum(w l) / sum(w)
@@ -105,19 +105,19 @@ def test_unnormalised_weights_scale_the_batch_loss(tiny_experiment, digits):
 
 
 def test_infobatch_reselects_every_epoch_whatever_every_says(tiny_experiment, digits):
-    history = Trainer(_digits_config(tiny_experiment, epochs=5), digits).fit()
+    history = build_trainer(_digits_config(tiny_experiment, epochs=5), digits).fit()
     assert all(s.reselected for s in history)
-    warm = Trainer(_config(tiny_experiment, dataset={"name": "digits"}, training={"epochs": 5},
+    warm = build_trainer(_config(tiny_experiment, dataset={"name": "digits"}, training={"epochs": 5},
                            selection={"warm_start_epochs": 2}), digits).fit()
     assert [s.reselected for s in warm] == [False, False, True, True, True]
-    random = Trainer(_config(tiny_experiment, dataset={"name": "digits"}, training={"epochs": 5},
+    random = build_trainer(_config(tiny_experiment, dataset={"name": "digits"}, training={"epochs": 5},
                              selection={"strategy": "random"}), digits).fit()
     assert [s.reselected for s in random] == [True, False, False, False, False]
 
 
 def test_a_short_infobatch_run_prunes_in_the_middle_and_trains_on_everything_at_the_end(tiny_experiment, digits):
     config = _digits_config(tiny_experiment)  # 8 epochs, delta 0.875: epoch 8 is the full-data tail
-    trainer = Trainer(config, digits)
+    trainer = build_trainer(config, digits)
     history = trainer.fit()
     full = _trained(len(digits.y_train), config.training.batch_size)
     sizes = [s.subset_size for s in history]
@@ -137,16 +137,16 @@ def _roundtrip(state):
 
 def test_a_restored_infobatch_trainer_continues_exactly(tiny_experiment, digits):
     config = _digits_config(tiny_experiment)
-    straight_trainer = Trainer(config, digits)
+    straight_trainer = build_trainer(config, digits)
     straight = straight_trainer.fit()
 
-    first = Trainer(config, digits)
+    first = build_trainer(config, digits)
     for _ in range(3):
         first.run_epoch()
     state = _roundtrip(first.state_dict())
     assert state["subset"][2] is False
     torch.manual_seed(12345)
-    resumed = Trainer(config, digits)
+    resumed = build_trainer(config, digits)
     resumed.load_state_dict(state)
     assert resumed.subset.normalized is False
     rest = resumed.fit()
@@ -159,13 +159,13 @@ def test_a_restored_infobatch_trainer_continues_exactly(tiny_experiment, digits)
 
 
 def test_a_checkpoint_without_record_or_normalized_flag_still_loads(tiny_experiment, digits):
-    trainer = Trainer(_digits_config(tiny_experiment), digits)
+    trainer = build_trainer(_digits_config(tiny_experiment), digits)
     trainer.run_epoch()
     trainer.run_epoch()
     state = _roundtrip(trainer.state_dict())
     del state["record"]
     state["subset"] = state["subset"][:2]  # as written before subsets had the flag
-    resumed = Trainer(_digits_config(tiny_experiment), digits)
+    resumed = build_trainer(_digits_config(tiny_experiment), digits)
     resumed.load_state_dict(state)
     assert resumed.subset.normalized and torch.isnan(resumed.record.loss).all()
     assert resumed.run_epoch().epoch == 3

@@ -10,7 +10,7 @@ from cords_tune.config import parse_config
 from cords_tune.datasets import DataBundle, load_dataset
 from cords_tune.errors import ConfigError
 from cords_tune.selection import Subset
-from cords_tune.training import Trainer
+from cords_tune.training import build_trainer
 from cords_tune.training.proxy import SharedSubset, is_shared, select_shared_subset
 from cords_tune.tuning.shared_subset import SHARED_SUBSET_FILE, shared_subset_for
 
@@ -50,7 +50,7 @@ def test_the_proxy_trains_on_the_full_data_and_chooses_a_subset_of_the_budget(ti
 def test_with_the_whole_data_as_pool_every_round_is_one_static_subset(tiny_experiment, data):
     static = select_shared_subset(_config(tiny_experiment, proxy={"epochs": 2, "pool": 1.0}), data)
     assert len(static.indices) == 1 and static.as_dict()["rounds"] == 1
-    trainer = Trainer(_config(tiny_experiment, proxy={"epochs": 2, "pool": 1.0}), data, shared_subsets=static.subsets)
+    trainer = build_trainer(_config(tiny_experiment, proxy={"epochs": 2, "pool": 1.0}), data, shared_subsets=static.subsets)
     trainer.fit()
     assert torch.equal(trainer.subset.indices.cpu(), static.indices[0])
 
@@ -63,7 +63,7 @@ def test_forgetting_reads_the_record_of_the_proxys_training(tiny_experiment, dat
 def test_a_trainer_given_the_shared_subsets_trains_on_each_round_in_turn_and_selects_nothing(tiny_experiment, data):
     config = _config(tiny_experiment, every=2)  # epochs 0-1 train on round 0, epochs 2-3 on round 1
     rounds = [Subset(torch.arange(0, 180), torch.ones(180)), Subset(torch.arange(180, 300), torch.ones(120))]
-    trainer = Trainer(config, data, shared_subsets=rounds)
+    trainer = build_trainer(config, data, shared_subsets=rounds)
     seen = []
     for _ in range(4):
         stats = trainer.run_epoch()
@@ -74,7 +74,7 @@ def test_a_trainer_given_the_shared_subsets_trains_on_each_round_in_turn_and_sel
 
 def test_a_trainer_without_the_shared_subset_trains_the_proxy_itself(tiny_experiment, data):
     config = _config(tiny_experiment)
-    trainer = Trainer(config, data)
+    trainer = build_trainer(config, data)
     trainer.run_epoch()
     assert torch.equal(trainer.subset.indices.cpu(), select_shared_subset(config, data).indices[0])
 

@@ -15,7 +15,7 @@ from cords_tune.datasets import load_dataset
 from cords_tune.errors import ConfigError
 from cords_tune.models import build_model
 from cords_tune.preflight import check_against_data
-from cords_tune.training import Trainer, speed
+from cords_tune.training import build_trainer, speed
 from cords_tune.training.speed import Precision, resolve_precision, use_channels_last
 
 CPU, CUDA = torch.device("cpu"), torch.device("cuda")
@@ -113,7 +113,7 @@ def _forward_dtypes(trainer):
 
 def test_a_bf16_epoch_on_the_cpu_trains_evaluates_and_selects_in_bf16(tiny_experiment, data):
     config = _config(tiny_experiment, precision="bf16", epochs=4)
-    trainer = Trainer(config, data)
+    trainer = build_trainer(config, data)
     seen = _forward_dtypes(trainer)
     history = trainer.fit()
     assert all(s.bf16 and not s.fp16 for s in history)
@@ -121,12 +121,12 @@ def test_a_bf16_epoch_on_the_cpu_trains_evaluates_and_selects_in_bf16(tiny_exper
     assert any(s.reselected for s in history[1:])  # gradmatch selected from bf16 features
     assert all(p.dtype == torch.float32 for p in trainer.model.parameters())
     assert history[-1].val_accuracy > 0.6  # chance is 1/3
-    fp32 = Trainer(_config(tiny_experiment, precision="fp32", epochs=4), data).fit()
+    fp32 = build_trainer(_config(tiny_experiment, precision="fp32", epochs=4), data).fit()
     assert history[-1].val_accuracy == pytest.approx(fp32[-1].val_accuracy, abs=0.1)
 
 
 def test_fp16_asked_for_on_the_cpu_trains_in_fp32_and_says_so(tiny_experiment, data, caplog):
-    trainer = Trainer(_config(tiny_experiment, precision="fp16"), data)
+    trainer = build_trainer(_config(tiny_experiment, precision="fp16"), data)
     seen = _forward_dtypes(trainer)
     stats = trainer.run_epoch()
     assert not stats.fp16 and not stats.bf16
@@ -138,18 +138,18 @@ def test_fp16_asked_for_on_the_cpu_trains_in_fp32_and_says_so(tiny_experiment, d
 @pytest.fixture
 def fp16_on_the_cpu(monkeypatch):
     """fp16 as a GPU runs it (autocast + gradient scaler), on the CPU: torch's CPU autocast has float16."""
-    monkeypatch.setattr("cords_tune.training.trainer.resolve_precision", lambda requested, device: Precision("fp16", "cpu"))
+    monkeypatch.setattr("cords_tune.training.factory.resolve_precision", lambda requested, device: Precision("fp16", "cpu"))
 
 
 def test_fp16_trains_with_a_gradient_scaler_whose_state_is_checkpointed(tiny_experiment, data, fp16_on_the_cpu):
-    trainer = Trainer(_config(tiny_experiment, precision="fp16"), data)
+    trainer = build_trainer(_config(tiny_experiment, precision="fp16"), data)
     seen = _forward_dtypes(trainer)
     stats = trainer.run_epoch()
     assert stats.fp16 and set(seen) == {torch.float16} and trainer.scaler.is_enabled()
     state = _roundtrip(trainer.state_dict())
     assert state["scaler"]["scale"] == trainer.scaler.get_scale()
     state["scaler"]["scale"] = 1024.0
-    restored = Trainer(_config(tiny_experiment, precision="fp16"), data)
+    restored = build_trainer(_config(tiny_experiment, precision="fp16"), data)
     restored.load_state_dict(state)
     assert restored.scaler.get_scale() == 1024.0
 
@@ -160,11 +160,11 @@ def test_every_precision_continues_exactly_from_a_checkpoint(tiny_experiment, da
         request.getfixturevalue("fp16_on_the_cpu")
         precision = "fp16"
     config = _config(tiny_experiment, precision=precision, epochs=6)
-    straight = Trainer(config, data).fit()
-    first = Trainer(config, data)
+    straight = build_trainer(config, data).fit()
+    first = build_trainer(config, data)
     for _ in range(3):
         first.run_epoch()
-    resumed = Trainer(config, data)
+    resumed = build_trainer(config, data)
     resumed.load_state_dict(_roundtrip(first.state_dict()))
     rest = resumed.fit()
     assert [s.epoch for s in rest] == [4, 5, 6]
@@ -173,25 +173,25 @@ def test_every_precision_continues_exactly_from_a_checkpoint(tiny_experiment, da
 
 def test_a_checkpoint_written_before_precision_existed_still_loads(tiny_experiment, data, fp16_on_the_cpu):
     config = _config(tiny_experiment, precision="fp16", epochs=4)
-    first = Trainer(config, data)
+    first = build_trainer(config, data)
     first.run_epoch()
     old = _roundtrip(first.state_dict())
     del old["scaler"], old["last_val"]
-    resumed = Trainer(config, data)
+    resumed = build_trainer(config, data)
     resumed.load_state_dict(old)
-    assert resumed.scaler.get_scale() == Trainer(config, data).scaler.get_scale()  # a fresh scaler's
+    assert resumed.scaler.get_scale() == build_trainer(config, data).scaler.get_scale()  # a fresh scaler's
     assert [s.epoch for s in resumed.fit()] == [2, 3, 4]
 
 
 def test_an_fp16_checkpoint_continues_in_fp32_where_fp16_falls_back(tiny_experiment, data, monkeypatch):
     config = _config(tiny_experiment, precision="fp16", epochs=3)
     with monkeypatch.context() as patched:
-        patched.setattr("cords_tune.training.trainer.resolve_precision", lambda r, d: Precision("fp16", "cpu"))
-        first = Trainer(config, data)
+        patched.setattr("cords_tune.training.factory.resolve_precision", lambda r, d: Precision("fp16", "cpu"))
+        first = build_trainer(config, data)
         first.run_epoch()
         state = _roundtrip(first.state_dict())
     assert state["scaler"]
-    resumed = Trainer(config, data)  # on the CPU: fp32
+    resumed = build_trainer(config, data)  # on the CPU: fp32
     resumed.load_state_dict(state)
     assert not resumed.scaler.is_enabled()
     assert all(not s.fp16 for s in resumed.fit())
@@ -213,7 +213,7 @@ def test_channels_last_applies_to_conv_models_on_images_and_auto_means_a_gpu(ima
 
 
 def test_a_channels_last_trainer_keeps_model_and_batches_in_that_order(tiny_experiment, images):
-    trainer = Trainer(_image_config(tiny_experiment, channels_last=True), images)
+    trainer = build_trainer(_image_config(tiny_experiment, channels_last=True), images)
     conv = next(m for m in trainer.model.modules() if isinstance(m, torch.nn.Conv2d))
     assert conv.weight.is_contiguous(memory_format=torch.channels_last)
     seen = []
@@ -221,16 +221,16 @@ def test_a_channels_last_trainer_keeps_model_and_batches_in_that_order(tiny_expe
         inputs[0].is_contiguous(memory_format=torch.channels_last)))
     last = trainer.fit()[-1]
     assert last.channels_last and seen and all(seen)  # training batches (augmented too) and evaluation
-    plain = Trainer(_image_config(tiny_experiment, channels_last=False), images).fit()[-1]
+    plain = build_trainer(_image_config(tiny_experiment, channels_last=False), images).fit()[-1]
     assert not plain.channels_last
     # The same computation in another memory order: equal up to the summation order of the kernels.
     assert last.val_loss == pytest.approx(plain.val_loss, rel=1e-3)
-    assert Trainer(_image_config(tiny_experiment, channels_last=True), images).evaluate_test() == pytest.approx(
-        Trainer(_image_config(tiny_experiment, channels_last=False), images).evaluate_test(), rel=1e-4)
+    assert build_trainer(_image_config(tiny_experiment, channels_last=True), images).evaluate_test() == pytest.approx(
+        build_trainer(_image_config(tiny_experiment, channels_last=False), images).evaluate_test(), rel=1e-4)
 
 
 def test_auto_is_off_on_the_cpu(tiny_experiment, images):
-    assert not Trainer(_image_config(tiny_experiment), images).channels_last
+    assert not build_trainer(_image_config(tiny_experiment), images).channels_last
 
 
 def test_channels_last_true_where_it_cannot_apply_is_refused_before_training(tiny_experiment, images):
@@ -265,9 +265,9 @@ def test_a_model_that_fails_in_channels_last_order_trains_in_the_default_one_und
         tiny_experiment, images, monkeypatch, caplog):
     from cords_tune.models.given import GivenModel
 
-    monkeypatch.setattr("cords_tune.training.trainer.use_channels_last", lambda *args: True)  # as on a GPU
+    monkeypatch.setattr("cords_tune.training.factory.use_channels_last", lambda *args: True)  # as on a GPU
     with caplog.at_level(logging.WARNING):
-        trainer = Trainer(_given_config(tiny_experiment, "auto"), images, model=GivenModel(ViewAfterConv))
+        trainer = build_trainer(_given_config(tiny_experiment, "auto"), images, model=GivenModel(ViewAfterConv))
     assert not trainer.channels_last and not trainer.train.channels_last
     assert trainer.model.network.conv.weight.is_contiguous()
     assert any("fails in channels-last memory order" in r.getMessage() for r in caplog.records)
@@ -282,4 +282,4 @@ def test_channels_last_true_with_a_model_that_fails_in_that_order_is_a_config_er
         check_against_data(config, images, GivenModel(ViewAfterConv))
     assert error.value.path == "training.channels_last"
     with pytest.raises(ConfigError, match="fails in channels-last memory order"):
-        Trainer(config, images, model=GivenModel(ViewAfterConv))
+        build_trainer(config, images, model=GivenModel(ViewAfterConv))

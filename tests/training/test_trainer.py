@@ -9,7 +9,7 @@ import torch
 from cords_tune.config import parse_config
 from cords_tune.datasets import DataBundle, load_dataset
 from cords_tune.selection import Subset
-from cords_tune.training import DeviceSplit, Trainer, weighted_cross_entropy
+from cords_tune.training import DeviceSplit, build_trainer, weighted_cross_entropy
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def _config(tiny_experiment, **sections):
 
 def test_learns_well_above_chance_on_random_subsets(tiny_experiment, data):
     config = _config(tiny_experiment, training={"epochs": 15}, selection={"fraction": 0.3, "every": 3})
-    history = Trainer(config, data).fit()
+    history = build_trainer(config, data).fit()
     assert history[-1].val_accuracy > 0.7  # chance is 0.25
     assert history[-1].val_accuracy > history[0].val_accuracy
 
@@ -37,7 +37,7 @@ def test_subset_schedule_with_warm_start(tiny_experiment, data):
     config = _config(
         tiny_experiment, training={"epochs": 8}, selection={"fraction": 0.25, "every": 3, "warm_start_epochs": 2}
     )
-    trainer = Trainer(config, data)
+    trainer = build_trainer(config, data)
     history = trainer.fit()
     n = len(data.y_train)
     assert [s.subset_size for s in history[:2]] == [n, n]
@@ -48,18 +48,18 @@ def test_subset_schedule_with_warm_start(tiny_experiment, data):
 
 def test_full_strategy_and_full_data_flag_train_on_everything(tiny_experiment, data):
     n = len(data.y_train)
-    full = Trainer(_config(tiny_experiment, selection={"strategy": "full"}), data).fit()
+    full = build_trainer(_config(tiny_experiment, selection={"strategy": "full"}), data).fit()
     assert all(s.subset_size == n and not s.reselected for s in full)
-    retrain = Trainer(_config(tiny_experiment), data, full_data=True).fit()
+    retrain = build_trainer(_config(tiny_experiment), data, full_data=True).fit()
     assert all(s.subset_size == n for s in retrain)
 
 
 def test_same_seed_same_training(tiny_experiment, data):
     config = _config(tiny_experiment)
-    first = [s.val_loss for s in Trainer(config, data).fit()]
-    again = [s.val_loss for s in Trainer(config, data).fit()]
+    first = [s.val_loss for s in build_trainer(config, data).fit()]
+    again = [s.val_loss for s in build_trainer(config, data).fit()]
     other_seed = parse_config({**tiny_experiment, "seed": 1, "search": {"space": {}}})
-    other = [s.val_loss for s in Trainer(other_seed, data).fit()]
+    other = [s.val_loss for s in build_trainer(other_seed, data).fit()]
     assert first == again
     assert first != other
 
@@ -78,11 +78,11 @@ def test_training_leaves_torch_global_generator_alone(tiny_experiment, data):
     two trainers run in turns train as each does alone."""
     tiny_experiment["model"]["params"]["dropout"] = 0.3  # dropout draws from the generator every step
     config = _config(tiny_experiment)
-    alone = [s.train_loss for s in Trainer(config, data).fit()]
+    alone = [s.train_loss for s in build_trainer(config, data).fit()]
 
     torch.manual_seed(1234)
     before = torch.get_rng_state()
-    first, second = Trainer(config, data), Trainer(config, data)
+    first, second = build_trainer(config, data), build_trainer(config, data)
     turns = [(first.run_epoch().train_loss, second.run_epoch().train_loss) for _ in range(config.training.epochs)]
     assert torch.equal(torch.get_rng_state(), before)
     assert [a for a, _ in turns] == [b for _, b in turns] == alone
@@ -90,7 +90,7 @@ def test_training_leaves_torch_global_generator_alone(tiny_experiment, data):
 
 def test_subset_weights_reach_the_loss(tiny_experiment, data):
     config = _config(tiny_experiment, training={"epochs": 10}, selection={"every": 1})
-    trainer = Trainer(config, data)
+    trainer = build_trainer(config, data)
     trainer.strategy = _IgnoreClassZero()
     trainer.fit()
     trainer.model.eval()
@@ -132,7 +132,7 @@ def test_evaluation_ignores_augmentation(tiny_experiment, tmp_path):
     bundle = load_dataset("digits", data_dir=tmp_path, seed=0, val_fraction=0.2)
     bundle = DataBundle(**{**bundle.__dict__, "augmentations": ("flip",)})
     config = parse_config({**tiny_experiment, "dataset": {"name": "digits"}, "model": {"name": "lenet"}, "search": {}})
-    trainer = Trainer(config, bundle)
+    trainer = build_trainer(config, bundle)
     assert trainer.evaluate(trainer.val) == trainer.evaluate(trainer.val)
     trainer.run_epoch()
     _, accuracy = trainer.evaluate_test()
@@ -147,5 +147,5 @@ def test_a_last_batch_of_one_sample_is_left_for_the_next_epoch(tiny_experiment, 
         "selection": {"strategy": "full"}, "training": {**tiny_experiment["training"], "epochs": 1,
                                                          "batch_size": n - 1}, "search": {"space": {}},
     })
-    (stats,) = Trainer(config, bundle).fit()  # resnet18 ends in a 1x1 map: BatchNorm fails on one sample
+    (stats,) = build_trainer(config, bundle).fit()  # resnet18 ends in a 1x1 map: BatchNorm fails on one sample
     assert stats.subset_size == n - 1

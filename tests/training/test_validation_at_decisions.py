@@ -12,7 +12,7 @@ import torch
 
 from cords_tune.config import parse_config
 from cords_tune.datasets import load_dataset
-from cords_tune.training import Trainer
+from cords_tune.training import build_trainer
 
 EPOCHS = 8
 
@@ -45,8 +45,8 @@ def _roundtrip(state):
 ])
 def test_evaluates_exactly_at_the_decisions_and_repeats_the_last_measurement(tiny_experiment, data, decisions,
                                                                               evaluated):
-    every = Trainer(_config(tiny_experiment, "every_epoch"), data).fit()
-    sparse = Trainer(_config(tiny_experiment, "at_decisions"), data, decision_epochs=decisions).fit()
+    every = build_trainer(_config(tiny_experiment, "every_epoch"), data).fit()
+    sparse = build_trainer(_config(tiny_experiment, "at_decisions"), data, decision_epochs=decisions).fit()
 
     assert [s.epoch for s in sparse if s.evaluated] == evaluated
     assert all(s.evaluated for s in every)
@@ -64,31 +64,31 @@ def test_evaluates_exactly_at_the_decisions_and_repeats_the_last_measurement(tin
 
 def test_without_decision_epochs_it_evaluates_every_epoch_and_warns(tiny_experiment, data, caplog):
     with caplog.at_level(logging.WARNING):
-        history = Trainer(_config(tiny_experiment, "at_decisions"), data).fit()
+        history = build_trainer(_config(tiny_experiment, "at_decisions"), data).fit()
     assert all(s.evaluated for s in history)
     assert any("decision_epochs" in r.getMessage() for r in caplog.records)
 
 
 def test_every_epoch_ignores_decision_epochs(tiny_experiment, data):
-    history = Trainer(_config(tiny_experiment, "every_epoch"), data, decision_epochs={4}).fit()
+    history = build_trainer(_config(tiny_experiment, "every_epoch"), data, decision_epochs={4}).fit()
     assert all(s.evaluated for s in history)
 
 
 def test_a_diverged_epoch_is_measured(tiny_experiment, data):
     config = _config(tiny_experiment, "at_decisions", optimizer="sgd", lr=1.0e6, momentum=0.9, epochs=10)
-    history = Trainer(config, data, decision_epochs=()).fit()
+    history = build_trainer(config, data, decision_epochs=()).fit()
     assert history[-1].diverged and len(history) < 10
     assert history[-1].evaluated
 
 
 def test_a_resumed_trainer_reports_the_measurement_of_its_checkpoint(tiny_experiment, data):
     config = _config(tiny_experiment, "at_decisions")
-    straight = Trainer(config, data, decision_epochs={3}).fit()
-    first = Trainer(config, data, decision_epochs={3})
+    straight = build_trainer(config, data, decision_epochs={3}).fit()
+    first = build_trainer(config, data, decision_epochs={3})
     for _ in range(4):
         first.run_epoch()
     saved = first.state_dict()
-    resumed = Trainer(config, data, decision_epochs={3})
+    resumed = build_trainer(config, data, decision_epochs={3})
     resumed.load_state_dict(_roundtrip(saved))
     rest = resumed.fit()
     assert [s.evaluated for s in rest] == [s.evaluated for s in straight[4:]]
@@ -97,7 +97,7 @@ def test_a_resumed_trainer_reports_the_measurement_of_its_checkpoint(tiny_experi
 
     older_state = _roundtrip(saved)  # a fresh copy: a loaded optimizer trains on the tensors it was given
     del older_state["last_val"]  # as in a checkpoint from before at_decisions: the first epoch measures anew
-    older = Trainer(config, data, decision_epochs={3})
+    older = build_trainer(config, data, decision_epochs={3})
     older.load_state_dict(older_state)
     resumed_epoch = older.run_epoch()
     assert resumed_epoch.epoch == 5 and resumed_epoch.evaluated
