@@ -11,7 +11,7 @@ import math
 import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -136,7 +136,7 @@ class Trainer:
         self.scaler = self.precision.grad_scaler()
         # Model init and dropout draw from torch's global generators: the trainer keeps their states as its own
         # and lends them to torch only while it works (``_own_rng``), so it never changes the caller's.
-        self._rng = parts.rng or RngStates.seeded(config.seed, self.device)
+        self._rng = replace(parts.rng) if parts.rng else RngStates.seeded(config.seed, self.device)  # a copy: its own
         self._shuffle = torch.Generator().manual_seed(config.seed)
         self._augment = torch.Generator(device=self.device).manual_seed(config.seed)
 
