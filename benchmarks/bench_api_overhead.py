@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from cords_tune.tuning.summary import RunSummary
+
 API = "import sys, cords_tune; cords_tune.run(sys.argv[1], baseline=False, output_dir=sys.argv[2])"
 FIELDS = ("process_s", "tuning_wall_s", "end_to_end_wall_s", "ray_start_s")
 
@@ -36,10 +38,10 @@ def one_run(how: str, experiment: str, output: Path) -> dict[str, float]:
     subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     process_s = time.perf_counter() - started
     (run_dir,) = output.iterdir()
-    summary = json.loads((run_dir / "summary.json").read_text())
-    return {"process_s": process_s, "tuning_wall_s": summary["tuning_wall_s"],
-            "end_to_end_wall_s": summary["end_to_end_wall_s"], "ray_start_s": summary["timings"]["ray_start_s"],
-            "test_accuracy": summary["final"]["test_accuracy"]}
+    summary = RunSummary.from_json(json.loads((run_dir / "summary.json").read_text()))
+    return {"process_s": process_s, "tuning_wall_s": summary.tuning_wall_s,
+            "end_to_end_wall_s": summary.end_to_end_wall_s, "ray_start_s": summary.timings.ray_start_s,
+            "test_accuracy": summary.final.test_accuracy}
 
 
 def main() -> None:

@@ -26,7 +26,8 @@ from typing import Any
 
 from cords_tune.config import ExperimentConfig, apply_params, load_config
 from cords_tune.rank_agreement import best_of
-from cords_tune.reports import build_comparison
+from cords_tune.reports import Comparison, build_comparison
+from cords_tune.tuning.summary import RunSummary
 
 RESULTS = Path(__file__).parent / "data"
 
@@ -75,7 +76,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.plot:
         from cords_tune.reports.plots import plot_tradeoff
 
-        plot_tradeoff(runs, args.plot, title=f"{base.name}: every strategy x fraction x seed")
+        plot_tradeoff([Comparison.from_json(run) for run in runs], args.plot,
+                      title=f"{base.name}: every strategy x fraction x seed")
 
 
 def _cell_config(base: ExperimentConfig, seed: int, strategy: str, fraction: float, baseline: bool) -> ExperimentConfig:
@@ -99,14 +101,14 @@ def _measure_cell(base: ExperimentConfig, seed: int, strategy: str, fraction: fl
     if config.baseline:
         comparison = result.comparison
     else:
-        full = json.loads((baseline_dir / "summary.json").read_text())
+        full = RunSummary.from_json(json.loads((baseline_dir / "summary.json").read_text()))
         comparison = build_comparison(result.summary, full)
-    row = {**comparison, "seed": seed, "run_dir": str(result.run_dir), "has_baseline": config.baseline,
-           "timings_subset": result.summary["timings"], "finalists": result.summary.get("finalists") or [],
-           "top_k": config.final.top_k}
+    row = {**comparison.to_json(), "seed": seed, "run_dir": str(result.run_dir), "has_baseline": config.baseline,
+           "timings_subset": result.summary.timings.as_dict(),
+           "finalists": [finalist.as_dict() for finalist in result.summary.finalists], "top_k": config.final.top_k}
     _append(out, row)
-    print(f"#   tuning {comparison['tuning_wall_s_subset']:.1f} s vs {comparison['tuning_wall_s_full']:.1f} s "
-          f"({comparison['tuning_speedup']:.2f}x), accuracy delta {100 * comparison['accuracy_delta']:+.2f} points",
+    print(f"#   tuning {comparison.tuning_wall_s_subset:.1f} s vs {comparison.tuning_wall_s_full:.1f} s "
+          f"({comparison.tuning_speedup:.2f}x), accuracy delta {100 * comparison.accuracy_delta:+.2f} points",
           file=sys.stderr, flush=True)
 
 

@@ -45,8 +45,7 @@ def main() -> None:
     data = load_and_check(config, download=False)
     with tempfile.TemporaryDirectory() as scratch:
         result = compress(args.run_dir / MODEL_FILE, data, config, out_dir=args.out or scratch)
-    summary = {"compression": result.as_dicts()}
-    header, rows = compression_table(summary)
+    header, rows = compression_table(result)
     if args.out is None:  # the files are gone: keep the column, say where they were made
         rows = [row[:-1] + [row[-1] if row[1] == "skipped" else Path(row[-1]).name] for row in rows]
     print(f"Model: {args.run_dir / MODEL_FILE} ({config.model.name} {dict(config.model.params)} on "
@@ -57,7 +56,7 @@ def main() -> None:
     print()
     print(markdown_table(header, rows))
     print()
-    print(f"{compression_note(summary)}.")
+    print(f"{compression_note(result)}.")
 
 
 if __name__ == "__main__":

@@ -29,8 +29,11 @@ import torch
 
 from cords_tune.config import ExperimentConfig, apply_params, load_config
 from cords_tune.preflight import load_data
+from cords_tune.reports import Comparison
 from cords_tune.training import build_trainer
+from cords_tune.tuning.summary import RunSummary
 
+SLOT_PARTS = ("work_s", "starting_s", "building_s", "reporting_s", "between_trials_s", "idle_s")
 GPU_RUN = ["search.num_trials=8", "training.epochs=6", "selection.strategy=gradmatch", "selection.fraction=0.1",
            "selection.every=3", "search.asha.grace_period=2"]
 CPU_REDUCTION = ["dataset.params.num_train=2000", "dataset.params.num_test=500", "model.name=lenet",
@@ -112,16 +115,14 @@ def runs_table(experiment: str, overrides: list[str], shares: list[float], cuda:
             tick = time.perf_counter()
             subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
             newest = max(Path(out).iterdir(), key=lambda p: p.stat().st_mtime)
-            comparison = json.loads((newest / "comparison.json").read_text())
-            summary = json.loads((newest / "summary.json").read_text())
-            trials = summary["selection_s_total"] + summary["train_s_total"] + summary["eval_s_total"]
-            used = summary.get("slot_use") or {}
-            parts = ", ".join(f"{key.removesuffix('_s')} {used[key]:.1f}" for key in
-                              ("work_s", "starting_s", "building_s", "reporting_s", "between_trials_s", "idle_s")
-                              if key in used)
-            print(f"| {share:g} | {comparison['tuning_wall_s_subset']:.1f} | {comparison['tuning_wall_s_full']:.1f} | "
-                  f"{comparison['tuning_speedup']:.2f}x | {comparison['end_to_end_speedup']:.2f}x | "
-                  f"{summary['selection_s_total'] / trials:.0%} | {used.get('slots', '?')} slots: {parts} s "
+            comparison = Comparison.from_json(json.loads((newest / "comparison.json").read_text()))
+            summary = RunSummary.from_json(json.loads((newest / "summary.json").read_text()))
+            trials = summary.selection_s_total + summary.train_s_total + summary.eval_s_total
+            used = summary.slot_use
+            parts = ", ".join(f"{key.removesuffix('_s')} {getattr(used, key):.1f}" for key in SLOT_PARTS) if used else ""
+            print(f"| {share:g} | {comparison.tuning_wall_s_subset:.1f} | {comparison.tuning_wall_s_full:.1f} | "
+                  f"{comparison.tuning_speedup:.2f}x | {comparison.end_to_end_speedup:.2f}x | "
+                  f"{summary.selection_s_total / trials:.0%} | {used.slots if used else '?'} slots: {parts} s "
                   f"({time.perf_counter() - tick:.0f} s in all) |", flush=True)
 
 

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import yaml
 
+from cords_tune.tuning.summary import RunSummary
+
 PARTS = ("starting_s", "building_s", "reporting_s", "between_trials_s", "idle_s")
 
 
@@ -45,7 +47,7 @@ def main() -> None:
                 subprocess.run(command, env=env, cwd=checkout, check=True, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
                 newest = max(Path(out).iterdir(), key=lambda p: p.stat().st_mtime)
-                row = _row(json.loads((newest / "summary.json").read_text()), newest)
+                row = _row(RunSummary.from_json(json.loads((newest / "summary.json").read_text())), newest)
                 rows[checkout].append(row)
                 print(f"run {repeat + 1}, {_label(checkout)}: " + ", ".join(f"{k} {v:.3g}" for k, v in row.items()),
                       flush=True)
@@ -62,18 +64,18 @@ def main() -> None:
         print(f"| {_label(checkout)} | " + " | ".join(cells) + " |")
 
 
-def _row(summary: dict, run_dir: Path) -> dict[str, float]:
-    work = summary["selection_s_total"] + summary["train_s_total"] + summary["eval_s_total"]
-    used = summary.get("slot_use")
+def _row(summary: RunSummary, run_dir: Path) -> dict[str, float]:
+    work = summary.selection_s_total + summary.train_s_total + summary.eval_s_total
+    used = summary.slot_use
     if used:
-        slots = used["slots"]
+        slots = used.slots
     else:  # an older run: as many trials at once as this machine's CPUs hold
         resources = yaml.safe_load((run_dir / "config.yaml").read_text())["resources"]
-        slots = min(summary["num_trials"], int(os.cpu_count() / resources["cpus_per_trial"]))
-    row = {"search_s": summary["tuning_wall_s"], "slots": slots, "work_s": work,
-           "overhead_share": 1 - work / (slots * summary["tuning_wall_s"])}
+        slots = min(summary.num_trials, int(os.cpu_count() / resources["cpus_per_trial"]))
+    row = {"search_s": summary.tuning_wall_s, "slots": slots, "work_s": work,
+           "overhead_share": 1 - work / (slots * summary.tuning_wall_s)}
     if used:
-        row.update({key: used[key] for key in PARTS})
+        row.update({key: getattr(used, key) for key in PARTS})
     return row
 
 

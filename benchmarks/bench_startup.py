@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from cords_tune.tuning.summary import RunSummary
+
 IMPORTS = "import torch, torch._dynamo, ray.tune, cords_tune.tuning.trainable"
 
 
@@ -43,9 +45,9 @@ def main() -> None:
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 command = time.perf_counter() - tick
                 newest = max(Path(out).iterdir(), key=lambda p: p.stat().st_mtime)
-                summary = json.loads((newest / "summary.json").read_text())
+                summary = RunSummary.from_json(json.loads((newest / "summary.json").read_text()))
                 rows[label].append({"imports in a new process": imports, "command": command,
-                                    "tuning": summary["tuning_wall_s"], "final retrain": summary["timings"]["final_wall_s"]})
+                                    "tuning": summary.tuning_wall_s, "final retrain": summary.timings.final_wall_s})
     print(f"`python benchmarks/bench_startup.py --repeats {args.repeats}` ({args.experiment}, subset search only); "
           "medians in seconds\n")
     keys = list(next(iter(rows.values()))[0])

@@ -3,8 +3,9 @@
 ``cords_tune.run(experiment, data=..., model=...)`` tunes as ``cords-tune run`` does, with your own data and
 network if you like; ``cords_tune.resume(run_dir)`` continues a run; ``cords_tune.trainable(experiment)`` is
 subset training for your own ``tune.Tuner``; ``cords_tune.load_model(path)`` loads the final model a run or
-``cords-tune train`` saved (``model.pt``) for prediction. Importing the package is cheap: the names below load
-their modules (and torch) on first use.
+``cords-tune train`` saved (``model.pt``) for prediction; ``RunSummary``, ``TrialRecord`` and ``Comparison``
+are a run's results, typed, and read and write its summary.json, trials.parquet and comparison.json.
+Importing the package is cheap: the names below load their modules (and torch) on first use.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ __all__ = [
     "ExperimentConfig",
     "DataBundle",
     "RunResult",
+    "RunSummary",
+    "TrialRecord",
+    "Comparison",
     "ConfigError",
     "CordsTuneError",
     "__version__",
@@ -36,7 +40,10 @@ if TYPE_CHECKING:
     from cords_tune.datasets.bundle import DataBundle
     from cords_tune.errors import ConfigError, CordsTuneError
     from cords_tune.final_model import FinalModel, load_model
+    from cords_tune.reports.comparison import Comparison
     from cords_tune.tuning.runner import RunResult
+    from cords_tune.tuning.summary import RunSummary
+    from cords_tune.tuning.trial_record import TrialRecord
 
 _LAZY = {
     "run": "cords_tune.api",
@@ -48,6 +55,9 @@ _LAZY = {
     "ExperimentConfig": "cords_tune.config",
     "DataBundle": "cords_tune.datasets.bundle",
     "RunResult": "cords_tune.tuning.runner",
+    "RunSummary": "cords_tune.tuning.summary",
+    "TrialRecord": "cords_tune.tuning.trial_record",
+    "Comparison": "cords_tune.reports.comparison",
     "ConfigError": "cords_tune.errors",
     "CordsTuneError": "cords_tune.errors",
 }

@@ -5,7 +5,7 @@ data and a model given as objects rather than named in the experiment.
 
     result = cords_tune.run("experiments/mnist1d.yaml")                     # as the CLI does
     result = cords_tune.run({"name": "mine", "search": {...}}, data=(x, y), model=make_net)
-    print(result.summary["best_config"], result.run_dir)
+    print(result.summary.best_config, result.run_dir)
 
 An experiment is a YAML path, a mapping of the same sections, or an ``ExperimentConfig``. With ``data=``,
 its dataset is ``python`` (set for you when the experiment names none); with ``model=``, its model is
@@ -76,8 +76,8 @@ def run(
     on_progress: Callable[[Any], None] | None = None,
     on_notice: Callable[[str], None] | None = None,
 ) -> Any:
-    """Tune an experiment as ``cords-tune run`` does and return its ``RunResult`` (``run_dir``, ``summary``,
-    ``trials``, and ``comparison`` with ``baseline``).
+    """Tune an experiment as ``cords-tune run`` does and return its ``RunResult``: ``run_dir``, ``summary`` (a
+    ``RunSummary``), ``trials`` (``TrialRecord`` each), and ``comparison`` (a ``Comparison``) with ``baseline``.
 
     Args:
         source: a YAML path, a mapping of the experiment's sections, or an ``ExperimentConfig``.

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -23,6 +23,11 @@ from cords_tune.errors import CordsTuneError
 from cords_tune.reports.wording import (co2e, compression_note, compression_table, count, energy_amount, energy_line,
                                         energy_saving, fallback_note, finalists_note, finalists_table, finalists_title,
                                         regret, retrain_label, seconds, shared_subset_line, slot_use_line, speed)
+
+if TYPE_CHECKING:
+    from cords_tune.compression import Compression
+    from cords_tune.reports.comparison import Comparison
+    from cords_tune.tuning.summary import RunSummary
 
 app = typer.Typer(
     add_completion=False,
@@ -190,17 +195,17 @@ def train(
         err.print(f"training {experiment.model.name} on the full data of {experiment.dataset.name} for "
                   f"{experiment.final_epochs} epochs (one Ray task) ...", highlight=False)
         result = train_once(experiment, output_dir=output, address=address)
-    final = result.summary["final"]
-    table = Table(title=f"{result.summary['name']}: trained once on the full data")
+    final = result.summary.final
+    table = Table(title=f"{result.summary.name}: trained once on the full data")
     table.add_column("quantity")
     table.add_column("value", justify="right")
-    table.add_row("test accuracy", _short(final["test_accuracy"]))
-    table.add_row("epochs", str(final["epochs"]))
-    table.add_row("training wall-clock (Ray task)", _seconds(final["wall_s"]))
-    table.add_row("energy (Ray task)", f"{energy_amount(final['energy_j'] / 3.6e6)} ({final['energy_source']})")
-    table.add_row("end-to-end wall-clock", _seconds(result.summary["end_to_end_wall_s"]))
+    table.add_row("test accuracy", _short(final.test_accuracy))
+    table.add_row("epochs", str(final.epochs))
+    table.add_row("training wall-clock (Ray task)", _seconds(final.wall_s))
+    table.add_row("energy (Ray task)", f"{energy_amount(final.energy.kwh)} ({final.energy.source})")
+    table.add_row("end-to-end wall-clock", _seconds(result.summary.end_to_end_wall_s))
     out.print(table)
-    _print_compression(result.summary)
+    _print_compression(result.summary.compression)
     out.print(f"Model: [bold]{result.model_path}[/] (load it with cords_tune.load_model(path))", highlight=False,
               soft_wrap=True)
     out.print(f"Results: [bold]{result.run_dir}[/]", highlight=False, soft_wrap=True)
@@ -386,46 +391,45 @@ def _print_result(result: Any) -> None:
     _print_summary(result.summary)
     if result.comparison:
         _print_comparison(result.comparison)
-    model = (result.summary.get("final") or {}).get("model_path")
+    model = result.summary.final.model_path if result.summary.final else None
     if model:
         out.print(f"Final model: [bold]{result.run_dir / model}[/] (load it with cords_tune.load_model(path))",
                   highlight=False, soft_wrap=True)
     out.print(f"Results: [bold]{result.run_dir}[/]", highlight=False, soft_wrap=True)
 
 
-def _print_summary(summary: dict[str, Any]) -> None:
-    metric = summary["metric"]
-    final = summary.get("final") or {}
-    fell_back = summary.get("trials_selection_fallback") or 0
-    title = f"{summary['name']}: {summary['strategy']} subsets at fraction {summary['fraction']}"
+def _print_summary(summary: RunSummary) -> None:
+    metric, final, fell_back = summary.metric, summary.final, summary.trials_selection_fallback
+    title = f"{summary.name}: {summary.strategy} subsets at fraction {summary.fraction}"
     if fell_back:
         title += f" ({count(fell_back, 'trial')} fell back to random)"
     table = Table(title=title)
     table.add_column("quantity")
     table.add_column("value", justify="right")
-    best_fell_back = summary.get("best_trial_selection_fallback_epoch")
+    best_fell_back = summary.best_trial_selection_fallback_epoch
+    final_wall_s = summary.timings.final_wall_s
     rows = [
         ("trials (completed / stopped early / diverged / errored)",
-         f"{summary['num_trials']} ({summary['trials_completed']} / {summary['trials_stopped_early']} / "
-         f"{summary['trials_diverged']} / {summary['trials_errored']})"),
-        ("trials retried from a checkpoint", str(summary["trials_retried"])),
+         f"{summary.num_trials} ({summary.trials_completed} / {summary.trials_stopped_early} / "
+         f"{summary.trials_diverged} / {summary.trials_errored})"),
+        ("trials retried from a checkpoint", str(summary.trials_retried)),
         ("trials that fell back to random subsets", str(fell_back)),
         (f"{metric} of the picked config while tuning"
          + (f" (random subsets from epoch {best_fell_back})" if best_fell_back is not None else ""),
-         _short(summary.get(f"best_{metric}"))),
-        ("final test accuracy (full-data retrain)", _short(final.get("test_accuracy"))),
-        ("tuning wall-clock", _seconds(summary.get("tuning_wall_s"))),
-        ("selection time, all trials", _seconds(summary.get("selection_s_total"))),
-        *([("shared subset (in the tuning wall-clock)", shared_subset_line(summary["shared_subset"]))]
-          if summary.get("shared_subset") else []),
-        ("tuning slot time", slot_use_line(summary.get("slot_use"))),
-        (retrain_label(summary), _seconds((summary.get("timings") or {}).get("final_wall_s", final.get("wall_s")))),
-        ("total wall-clock (data, Ray start, tuning, retrain)", _seconds(summary.get("end_to_end_wall_s"))),
-        ("energy of the trials and final training", energy_line(summary.get("energy"))),
+         _short(summary.best_metric)),
+        ("final test accuracy (full-data retrain)", _short(final.test_accuracy if final else None)),
+        ("tuning wall-clock", _seconds(summary.tuning_wall_s)),
+        ("selection time, all trials", _seconds(summary.selection_s_total)),
+        *([("shared subset (in the tuning wall-clock)", shared_subset_line(summary.shared_subset))]
+          if summary.shared_subset else []),
+        ("tuning slot time", slot_use_line(summary.slot_use)),
+        (retrain_label(summary), _seconds(final.wall_s if final_wall_s is None and final else final_wall_s)),
+        ("total wall-clock (data, Ray start, tuning, retrain)", _seconds(summary.end_to_end_wall_s)),
+        ("energy of the trials and final training", energy_line(summary.energy)),
     ]
     for name, value in rows:
         table.add_row(name, value)
-    for key, value in (summary.get("best_config") or {}).items():
+    for key, value in (summary.best_config or {}).items():
         table.add_row(f"best {key}", _short(value))
     out.print(table)
     finalists = finalists_table(summary)
@@ -441,12 +445,12 @@ def _print_summary(summary: dict[str, Any]) -> None:
     note = fallback_note(summary)
     if note:
         out.print(f"Note: {note}.", highlight=False, markup=False, soft_wrap=True)
-    _print_compression(summary)
+    _print_compression(summary.compression)
 
 
-def _print_compression(summary: dict[str, Any]) -> None:
+def _print_compression(compression: Compression | None) -> None:
     """The compressed variants of the final model, short (report.md has every column): skipped ones as notes."""
-    compressed = compression_table(summary)
+    compressed = compression_table(compression)
     if not compressed:
         return
     header, rows = compressed
@@ -462,33 +466,33 @@ def _print_compression(summary: dict[str, Any]) -> None:
     for row in rows:
         if row[1] == "skipped":
             out.print(f"Note: {row[0]} skipped: {row[-1]}.", highlight=False, markup=False, soft_wrap=True)
-    out.print(f"Note: {compression_note(summary)}.", highlight=False, markup=False, soft_wrap=True)
+    out.print(f"Note: {compression_note(compression)}.", highlight=False, markup=False, soft_wrap=True)
 
 
-def _print_comparison(comparison: dict[str, Any]) -> None:
+def _print_comparison(comparison: Comparison) -> None:
     c = comparison
-    table = Table(title=f"compared with tuning on the full data (same search, {count(c['num_trials'], 'trial')})")
+    table = Table(title=f"compared with tuning on the full data (same search, {count(c.num_trials, 'trial')})")
     table.add_column("quantity")
-    table.add_column(f"{c['strategy']} {c['fraction']:g}", justify="right")
+    table.add_column(f"{c.strategy} {c.fraction:g}", justify="right")
     table.add_column("full data", justify="right")
     table.add_column("", justify="right")
-    table.add_row("tuning wall-clock", _seconds(c["tuning_wall_s_subset"]), _seconds(c["tuning_wall_s_full"]),
-                  speed(c["tuning_speedup"]))
-    table.add_row("tuning + final model wall-clock", _seconds(c["end_to_end_wall_s_subset"]),
-                  _seconds(c["end_to_end_wall_s_full"]), speed(c["end_to_end_speedup"]))
-    if c.get("energy_saving") is not None:
-        table.add_row("tuning + final model energy", energy_amount(c["energy_kwh_subset"]),
-                      energy_amount(c["energy_kwh_full"]), energy_saving(c["energy_saving"]))
-        table.add_row("CO2e of that energy", co2e(c["co2e_kg_subset"]), co2e(c["co2e_kg_full"]), "")
-    table.add_row("test accuracy of the final model", _short(c["test_accuracy_subset"]),
-                  _short(c["test_accuracy_full"]), f"{100 * c['accuracy_delta']:+.2f} points")
+    table.add_row("tuning wall-clock", _seconds(c.tuning_wall_s_subset), _seconds(c.tuning_wall_s_full),
+                  speed(c.tuning_speedup))
+    table.add_row("tuning + final model wall-clock", _seconds(c.end_to_end_wall_s_subset),
+                  _seconds(c.end_to_end_wall_s_full), speed(c.end_to_end_speedup))
+    if c.energy_saving is not None:
+        table.add_row("tuning + final model energy", energy_amount(c.energy_kwh_subset),
+                      energy_amount(c.energy_kwh_full), energy_saving(c.energy_saving))
+        table.add_row("CO2e of that energy", co2e(c.co2e_kg_subset), co2e(c.co2e_kg_full), "")
+    table.add_row("test accuracy of the final model", _short(c.test_accuracy_subset),
+                  _short(c.test_accuracy_full), f"{100 * c.accuracy_delta:+.2f} points")
     table.add_row("regret against the full-data pick (full-data validation, test)", "", "", regret(c))
-    for key in sorted(set(c["best_config_subset"] or {}) | set(c["best_config_full"] or {})):
-        table.add_row(f"best {key}", _short((c["best_config_subset"] or {}).get(key)),
-                      _short((c["best_config_full"] or {}).get(key)), "")
+    best_subset, best_full = c.best_config_subset or {}, c.best_config_full or {}
+    for key in sorted(set(best_subset) | set(best_full)):
+        table.add_row(f"best {key}", _short(best_subset.get(key)), _short(best_full.get(key)), "")
     out.print(table)
-    if c.get("energy_saving") is not None:
-        out.print(f"Energy: subsets {c['energy_source_subset']}, full data {c['energy_source_full']}.",
+    if c.energy_saving is not None:
+        out.print(f"Energy: subsets {c.energy_source_subset}, full data {c.energy_source_full}.",
                   highlight=False, markup=False, soft_wrap=True)
 
 

@@ -27,8 +27,8 @@ import copy
 import statistics
 import time
 import warnings
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -37,6 +37,7 @@ import torch
 from torch import nn
 
 from cords_tune.final_model import MODEL_FILE, FinalModel, load_model
+from cords_tune.records import DictForm
 
 if TYPE_CHECKING:
     from cords_tune.config import CompressConfig, ExperimentConfig, TrainingConfig
@@ -77,7 +78,7 @@ class VariantSpec:
 
 
 @dataclass(frozen=True)
-class VariantResult:
+class VariantResult(DictForm):
     """A variant as measured (``status`` ``"ok"``), or why it was not made (``"skipped"``, with ``reason``).
 
     Attributes:
@@ -103,9 +104,6 @@ class VariantResult:
     zero_fraction: float | None = None
     finetune_epochs: int = 0
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
 class Compression:
@@ -116,6 +114,18 @@ class Compression:
 
     def as_dicts(self) -> list[dict[str, Any]]:
         return [variant.as_dict() for variant in self.variants]
+
+    def summary_entries(self) -> dict[str, Any]:
+        """What a summary.json holds of it: ``compression`` (the variant rows) and ``compression_wall_s``."""
+        return {"compression": self.as_dicts(), "compression_wall_s": self.wall_s}
+
+    @classmethod
+    def from_summary(cls, summary: Mapping[str, Any]) -> Compression | None:
+        """Back from ``summary_entries`` (``None`` when the summary has none)."""
+        if "compression" not in summary:
+            return None
+        variants = tuple(VariantResult.from_dict(row) for row in summary["compression"] or [])
+        return cls(variants=variants, wall_s=summary.get("compression_wall_s"))
 
 
 def plan_variants(options: CompressConfig) -> list[VariantSpec]:
@@ -132,13 +142,12 @@ def plan_variants(options: CompressConfig) -> list[VariantSpec]:
 
 def compress_run(
     run_dir: str | Path, data: DataBundle, config: ExperimentConfig, model: GivenModel | None = None
-) -> dict[str, Any]:
-    """What a run adds to its ``summary.json`` after compressing its ``model.pt`` as ``config.final.compress``
-    asks: ``{"compression": [variant rows], "compression_wall_s": ...}``, or ``{}`` when it asks for nothing."""
+) -> Compression | None:
+    """A run's ``model.pt`` compressed as ``config.final.compress`` asks, for its ``summary.json``; ``None`` when
+    it asks for nothing."""
     if not config.final.compress.enabled:
-        return {}
-    result = compress(Path(run_dir) / MODEL_FILE, data, config, model=model)
-    return {"compression": result.as_dicts(), "compression_wall_s": result.wall_s}
+        return None
+    return compress(Path(run_dir) / MODEL_FILE, data, config, model=model)
 
 
 def compress(

@@ -17,13 +17,14 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cords_tune.config import EnergyConfig
+from cords_tune.records import DictForm, known_fields
 
-__all__ = ["Energy", "EnergyMeter", "RunEnergy", "NvmlCounter", "RaplCounter", "rapl_packages", "POWERCAP"]
+__all__ = ["Energy", "EnergyMeter", "RunEnergy", "EnergyRecord", "EnergyPart", "NvmlCounter", "RaplCounter", "rapl_packages", "POWERCAP"]
 
 log = logging.getLogger(__name__)
 
@@ -101,23 +102,66 @@ class RunEnergy:
         return self.total.kwh * self.settings.grid_gco2_per_kwh / 1000.0
 
     def as_dict(self) -> dict[str, Any]:
+        return self.record().as_dict()
+
+    def record(self) -> EnergyRecord:
+        """What summary.json keeps of it: the total, each part's total, the assumptions."""
         total = self.total
-        return {
-            "kwh": total.kwh,
-            "joules": total.joules,
-            "co2e_kg": self.co2e_kg,
-            "source": total.source,
-            "measured_share": total.measured_share,
-            "parts": {name: {"kwh": part.kwh, "joules": part.joules, "source": part.source}
-                      for name, part in self.parts.items()},
-            "assumptions": {
+        return EnergyRecord(
+            kwh=total.kwh,
+            joules=total.joules,
+            co2e_kg=self.co2e_kg,
+            source=total.source,
+            measured_share=total.measured_share,
+            parts={name: EnergyPart(part.kwh, part.joules, part.source) for name, part in self.parts.items()},
+            assumptions={
                 "grid_gco2_per_kwh": self.settings.grid_gco2_per_kwh,
                 "cpu_watts_per_core": self.settings.cpu_watts_per_core,  # used where the CPU is estimated
                 "gpu_watts": self.settings.gpu_watts,  # used where a GPU is estimated
             },
-            "scope": "trial workers and final-training tasks, each charged its share of the CPUs and GPUs Ray "
-                     "gave it; not the driver, nor idle devices",
+        )
+
+
+@dataclass(frozen=True)
+class EnergyPart(DictForm):
+    """One part of a run's energy (its ``trials``, its ``finalists``, ...) as summary.json keeps it."""
+
+    kwh: float
+    joules: float
+    source: str
+
+
+@dataclass(frozen=True)
+class EnergyRecord:
+    """summary.json's ``energy``: a run's energy, its CO2e, and the figures it assumed where it estimated.
+    Read back from a file, where each part's measured and estimated joules are no longer apart."""
+
+    kwh: float
+    joules: float
+    co2e_kg: float
+    source: str  # measured, estimated, or mixed (see ``Energy.source``)
+    measured_share: float | None = None
+    parts: dict[str, EnergyPart] = field(default_factory=dict)
+    assumptions: dict[str, float] = field(default_factory=dict)  # grid intensity and watts, by their config names
+    scope: str = ("trial workers and final-training tasks, each charged its share of the CPUs and GPUs Ray "
+                  "gave it; not the driver, nor idle devices")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kwh": self.kwh,
+            "joules": self.joules,
+            "co2e_kg": self.co2e_kg,
+            "source": self.source,
+            "measured_share": self.measured_share,
+            "parts": {name: part.as_dict() for name, part in self.parts.items()},
+            "assumptions": dict(self.assumptions),
+            "scope": self.scope,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EnergyRecord:
+        parts = {name: EnergyPart.from_dict(part) for name, part in (data.get("parts") or {}).items()}
+        return cls(**known_fields(cls, data, parts=parts, assumptions=dict(data.get("assumptions") or {})))
 
 
 class NvmlCounter:

@@ -62,8 +62,8 @@ def main() -> None:
         on_notice=print,
     )
     summary = result.summary
-    print(f"best config: {summary['best_config']}")
-    print(f"test accuracy of the final model: {summary['final']['test_accuracy']:.4f}")
+    print(f"best config: {summary.best_config}")
+    print(f"test accuracy of the final model: {summary.final.test_accuracy:.4f}")
 
     model = cords_tune.load_model(result.run_dir / "model.pt", model=small_net)  # the file holds the weights
     print(f"predictions for the first 10 digits: {model.predict((x[:10] / 16.0).astype(np.float32)).tolist()}")

@@ -14,6 +14,7 @@ from conftest import TINY_EXPERIMENT
 from cords_tune.compression import (_calibration_batches, _prepared, compress, compress_run, plan_variants,
                                     prune_magnitude, static_int8, zero_fraction)
 from cords_tune.config import parse_config
+from cords_tune.tuning.summary import RunSummary
 from cords_tune.datasets import DataBundle, load_dataset
 from cords_tune.errors import ConfigError
 from cords_tune.final_model import FinalModel
@@ -164,14 +165,15 @@ def _resnet(data):
 
 
 def _summary(result):
-    return {"name": "x", "dataset": "d", "model": "m", "strategy": "full", "fraction": 1.0, "seed": 0,
+    return RunSummary.from_json({"name": "x", "dataset": "d", "model": "m", "strategy": "full", "fraction": 1.0, "seed": 0,
             "metric": "val_accuracy", "mode": "max", "num_trials": 1, "trials_completed": 1,
-            "trials_stopped_early": 0, "trials_diverged": 0, "trials_errored": 0, "compression": result.as_dicts()}
+            "trials_stopped_early": 0, "trials_diverged": 0, "trials_errored": 0,
+                                 "compression": result.as_dicts()})
 
 
 def test_compress_run_adds_nothing_when_final_compress_is_off(tmp_path):
     config = parse_config({"name": "x"})
-    assert not config.final.compress.enabled and compress_run(tmp_path, None, config) == {}
+    assert not config.final.compress.enabled and compress_run(tmp_path, None, config) is None
 
 
 def test_plan_names_the_variants_in_order():

@@ -3,33 +3,129 @@ report.md, and ``comparison.png``."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from cords_tune.records import DictForm, known_fields
 from cords_tune.reports.files import write_json_atomic
 from cords_tune.reports.markdown import markdown_table
 from cords_tune.reports.wording import co2e, energy_amount, energy_saving, regret, seconds, speed
 from cords_tune.reports.plots import plot_comparison
 
-__all__ = ["build_comparison", "comparison_section", "write_comparison"]
+if TYPE_CHECKING:
+    from cords_tune.energy import EnergyRecord
+    from cords_tune.tuning.summary import RunSummary
+
+__all__ = ["Comparison", "TrialTime", "build_comparison", "comparison_section", "write_comparison"]
 
 
-def build_comparison(subset: dict[str, Any], full: dict[str, Any], *, dropped: list[str] = ()) -> dict[str, Any]:
+@dataclass(frozen=True)
+class TrialTime(DictForm):
+    """Seconds summed over a search's trials: selection, training, evaluation, and the rest of each trial's
+    wall-clock (building the model, reading the data, reporting and checkpointing)."""
+
+    selection_s: float
+    train_s: float
+    eval_s: float
+    other_s: float
+
+    @classmethod
+    def of(cls, summary: RunSummary) -> TrialTime:
+        parts = (summary.selection_s_total, summary.train_s_total, summary.eval_s_total)
+        return cls(*parts, other_s=max(0.0, summary.trial_wall_s_total - sum(parts)))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Subset tuning against the same search on the full data: ``to_json`` is comparison.json, ``from_json``
+    reads it back (also as written by earlier versions: what they lack is ``None``). ``best_metric_subset`` and
+    ``best_metric_full`` are the file's ``best_<metric>_subset`` and ``best_<metric>_full``."""
+
+    name: str
+    dataset: str
+    model: str
+    strategy: str
+    fraction: float
+    seed: int
+    metric: str
+    mode: str
+    num_trials: int
+    tuning_wall_s_subset: float
+    tuning_wall_s_full: float
+    tuning_speedup: float  # full over subset, as every ratio here
+    final_retrain_wall_s_subset: float
+    end_to_end_wall_s_subset: float
+    end_to_end_wall_s_full: float
+    end_to_end_speedup: float
+    energy_kwh_subset: float | None = None  # None: a summary written before energy was recorded
+    energy_kwh_full: float | None = None
+    energy_saving: float | None = None
+    co2e_kg_subset: float | None = None
+    co2e_kg_full: float | None = None
+    energy_source_subset: str | None = None
+    energy_source_full: str | None = None
+    full_best_trial_retrained: bool = True
+    test_accuracy_subset: float | None = None
+    test_accuracy_full: float | None = None
+    accuracy_delta: float | None = None
+    # What the subset pick gives up against the full-data pick, both as trained on the full data
+    # (positive: worse; ``regret_val_score`` is None for summaries written before final models recorded both scores).
+    regret_val_score: float | None = None
+    regret_test_accuracy: float | None = None
+    finalists_subset: int = 0
+    finalists_changed_pick: bool = False
+    best_metric_subset: float | None = None
+    best_metric_full: float | None = None
+    best_config_subset: dict[str, Any] | None = None
+    best_config_full: dict[str, Any] | None = None
+    epochs_total_subset: int | None = None
+    epochs_total_full: int | None = None
+    trial_time_subset: TrialTime | None = None
+    trial_time_full: TrialTime | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """comparison.json's content."""
+        data = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            key = f.name.replace("best_metric_", f"best_{self.metric}_")
+            data[key] = value.as_dict() if isinstance(value, TrialTime) else value
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Comparison:
+        metric = data.get("metric")
+
+        def trial_time(key: str) -> TrialTime | None:
+            return TrialTime.from_dict(data[key]) if data.get(key) else None
+
+        return cls(**known_fields(
+            cls, data,
+            best_metric_subset=data.get(f"best_{metric}_subset"), best_metric_full=data.get(f"best_{metric}_full"),
+            trial_time_subset=trial_time("trial_time_subset"), trial_time_full=trial_time("trial_time_full"),
+            notes=list(data.get("notes") or []),
+        ))
+
+
+def build_comparison(subset: RunSummary, full: RunSummary, *, dropped: list[str] = ()) -> Comparison:
     """The comparison of two run summaries: the subset search (with its finalists' full-data training) and the same search
     on the full data (whose best trial was tested as it stands, or retrained if ASHA had stopped it).
 
     Wall-clock times are the driver's: a search from its first trial to its last, a retrain from
     submitting its task to its result. Loading data and starting Ray are shared and in neither.
     """
-    sub_final, full_final = subset["final"], full["final"]
-    metric = subset["metric"]
-    sign = 1.0 if subset["mode"] == "max" else -1.0
-    finalists = subset.get("finalists") or []
-    retrain_s = subset["timings"]["final_wall_s"]
-    full_retrained = bool(full_final.get("retrained", True))
-    tuning_sub, tuning_full = subset["tuning_wall_s"], full["tuning_wall_s"]
+    sub_final, full_final = subset.final, full.final
+    metric = subset.metric
+    sign = 1.0 if subset.mode == "max" else -1.0
+    finalists = subset.finalists
+    retrain_s = subset.timings.final_wall_s
+    full_retrained = full_final.retrained
+    tuning_sub, tuning_full = subset.tuning_wall_s, full.tuning_wall_s
     end_to_end_sub = tuning_sub + retrain_s
-    end_to_end_full = tuning_full + (full["timings"]["final_wall_s"] if full_retrained else 0.0)
+    end_to_end_full = tuning_full + (full.timings.final_wall_s if full_retrained else 0.0)
     notes = [
         "end_to_end_speedup sets subset tuning plus the full-data training of its "
         + (f"{len(finalists)} finalists" if len(finalists) > 1 else "best configuration") + " against "
@@ -38,7 +134,7 @@ def build_comparison(subset: dict[str, Any], full: dict[str, Any], *, dropped: l
            if full_retrained else ", so it is tested as it stands"),
         "loading the data and starting Ray happen once, before both searches, and are in neither time",
     ]
-    resumed = [side for side, summary in (("subset", subset), ("full-data", full)) if summary.get("resumed")]
+    resumed = [side for side, summary in (("subset", subset), ("full-data", full)) if summary.resumed]
     if resumed:
         notes.append(f"the {' and '.join(resumed)} search was resumed after an interruption: its wall-clock counts "
                      "only the time after the resume, so the speedups are not a clean measurement")
@@ -47,53 +143,50 @@ def build_comparison(subset: dict[str, Any], full: dict[str, Any], *, dropped: l
                      "on the full data, the one with the best validation score")
     if dropped:
         notes.append(f"the full-data search does not search {', '.join(dropped)} (subset parameters)")
-    energy = _energy(subset.get("energy"), full.get("energy"))
-    notes.append(_energy_note(energy))
-    return {
-        "name": subset["name"],
-        "dataset": subset["dataset"],
-        "model": subset["model"],
-        "strategy": subset["strategy"],
-        "fraction": subset["fraction"],
-        "seed": subset["seed"],
-        "metric": subset["metric"],
-        "mode": subset["mode"],
-        "num_trials": subset["num_trials"],
-        "tuning_wall_s_subset": tuning_sub,
-        "tuning_wall_s_full": tuning_full,
-        "tuning_speedup": tuning_full / tuning_sub,
-        "final_retrain_wall_s_subset": retrain_s,
-        "end_to_end_wall_s_subset": end_to_end_sub,
-        "end_to_end_wall_s_full": end_to_end_full,
-        "end_to_end_speedup": end_to_end_full / end_to_end_sub,
-        **energy,
-        "full_best_trial_retrained": full_retrained,
-        "test_accuracy_subset": sub_final["test_accuracy"],
-        "test_accuracy_full": full_final["test_accuracy"],
-        "accuracy_delta": sub_final["test_accuracy"] - full_final["test_accuracy"],
-        # What the subset pick gives up against the full-data pick, both as trained on the full data
-        # (positive: worse; ``None`` for summaries written before final models recorded both scores).
-        "regret_val_score": _regret(sign, full_final.get(metric), sub_final.get(metric)),
-        "regret_test_accuracy": full_final["test_accuracy"] - sub_final["test_accuracy"],
-        "finalists_subset": len(finalists),
-        "finalists_changed_pick": bool(finalists) and subset.get("subset_best_trial_id") != subset["best_trial_id"],
-        f"best_{subset['metric']}_subset": subset[f"best_{subset['metric']}"],
-        f"best_{full['metric']}_full": full[f"best_{full['metric']}"],
-        "best_config_subset": subset["best_config"],
-        "best_config_full": full["best_config"],
-        "epochs_total_subset": subset["epochs_total"],
-        "epochs_total_full": full["epochs_total"],
-        "trial_time_subset": _trial_time(subset),
-        "trial_time_full": _trial_time(full),
-        "notes": notes,
-    }
+    comparison = Comparison(
+        name=subset.name,
+        dataset=subset.dataset,
+        model=subset.model,
+        strategy=subset.strategy,
+        fraction=subset.fraction,
+        seed=subset.seed,
+        metric=subset.metric,
+        mode=subset.mode,
+        num_trials=subset.num_trials,
+        tuning_wall_s_subset=tuning_sub,
+        tuning_wall_s_full=tuning_full,
+        tuning_speedup=tuning_full / tuning_sub,
+        final_retrain_wall_s_subset=retrain_s,
+        end_to_end_wall_s_subset=end_to_end_sub,
+        end_to_end_wall_s_full=end_to_end_full,
+        end_to_end_speedup=end_to_end_full / end_to_end_sub,
+        full_best_trial_retrained=full_retrained,
+        test_accuracy_subset=sub_final.test_accuracy,
+        test_accuracy_full=full_final.test_accuracy,
+        accuracy_delta=sub_final.test_accuracy - full_final.test_accuracy,
+        regret_val_score=_regret(sign, full_final.score(metric), sub_final.score(metric)),
+        regret_test_accuracy=full_final.test_accuracy - sub_final.test_accuracy,
+        finalists_subset=len(finalists),
+        finalists_changed_pick=bool(finalists) and subset.subset_best_trial_id != subset.best_trial_id,
+        best_metric_subset=subset.best_metric,
+        best_metric_full=full.best_metric,
+        best_config_subset=subset.best_config,
+        best_config_full=full.best_config,
+        epochs_total_subset=subset.epochs_total,
+        epochs_total_full=full.epochs_total,
+        trial_time_subset=TrialTime.of(subset),
+        trial_time_full=TrialTime.of(full),
+        notes=notes,
+        **_energy(subset.energy, full.energy),
+    )
+    return replace(comparison, notes=[*notes, _energy_note(comparison)])
 
 
-def _energy(subset: dict[str, Any] | None, full: dict[str, Any] | None) -> dict[str, Any]:
-    """Both sides' energy (summary.json's ``energy``; ``None`` from a summary written before it was recorded)
-    and ``energy_saving``, full over subset as the speedups are."""
-    def side(summary: dict[str, Any] | None, key: str) -> Any:
-        return summary[key] if summary else None
+def _energy(subset: EnergyRecord | None, full: EnergyRecord | None) -> dict[str, Any]:
+    """``Comparison``'s energy fields: both sides' energy (``None`` from a summary written before it was
+    recorded) and ``energy_saving``, full over subset as the speedups are."""
+    def side(energy: EnergyRecord | None, name: str) -> Any:
+        return getattr(energy, name) if energy else None
 
     kwh_sub, kwh_full = side(subset, "kwh"), side(full, "kwh")
     return {
@@ -107,10 +200,10 @@ def _energy(subset: dict[str, Any] | None, full: dict[str, Any] | None) -> dict[
     }
 
 
-def _energy_note(energy: dict[str, Any]) -> str:
-    if energy["energy_saving"] is None:
+def _energy_note(comparison: Comparison) -> str:
+    if comparison.energy_saving is None:
         return "energy_saving is missing: a summary written before energy was recorded has no energy figure"
-    sources = {energy["energy_source_subset"], energy["energy_source_full"]}
+    sources = {comparison.energy_source_subset, comparison.energy_source_full}
     how = (" (estimated: the seconds each trial or task held its CPUs and GPUs times the configured watts, so the "
            "saving follows resource-seconds, not the wall-clock)") if sources == {"estimated"} else ""
     return ("energy_saving is the full-data side's energy over the subset side's: the subset search's trials and "
@@ -122,70 +215,58 @@ def _regret(sign: float, full: float | None, subset: float | None) -> float | No
     return None if full is None or subset is None else sign * (full - subset)
 
 
-def _trial_time(summary: dict[str, Any]) -> dict[str, float]:
-    """Seconds summed over a search's trials: selection, training, evaluation, and the rest of each trial's
-    wall-clock (building the model, reading the data, reporting and checkpointing)."""
-    parts = {
-        "selection_s": summary["selection_s_total"],
-        "train_s": summary["train_s_total"],
-        "eval_s": summary["eval_s_total"],
-    }
-    parts["other_s"] = max(0.0, summary["trial_wall_s_total"] - sum(parts.values()))
-    return parts
-
-
-def comparison_section(comparison: dict[str, Any]) -> str:
+def comparison_section(comparison: Comparison) -> str:
     """The report.md section: the table, both best configurations, and how the times were taken."""
     c = comparison
-    metric = c["metric"]
-    params = sorted(set(c["best_config_subset"] or {}) | set(c["best_config_full"] or {}))
+    metric = c.metric
+    best_subset, best_full = c.best_config_subset or {}, c.best_config_full or {}
     lines = [
         "## Compared with tuning on the full data",
         "",
-        f"The same search (space, {c['num_trials']} trials, sampler seed {c['seed']}, ASHA and resources) ran "
-        f"on the full data after the `{c['strategy']}` search at fraction {c['fraction']}.",
+        f"The same search (space, {c.num_trials} trials, sampler seed {c.seed}, ASHA and resources) ran "
+        f"on the full data after the `{c.strategy}` search at fraction {c.fraction}.",
         "",
         markdown_table(
-            ["quantity", f"{c['strategy']} subsets", "full data", "ratio / delta"],
+            ["quantity", f"{c.strategy} subsets", "full data", "ratio / delta"],
             [
-                ["tuning wall-clock", seconds(c["tuning_wall_s_subset"]), seconds(c["tuning_wall_s_full"]),
-                 speed(c["tuning_speedup"])],
-                ["tuning + final model wall-clock", seconds(c["end_to_end_wall_s_subset"]),
-                 seconds(c["end_to_end_wall_s_full"]), speed(c["end_to_end_speedup"])],
+                ["tuning wall-clock", seconds(c.tuning_wall_s_subset), seconds(c.tuning_wall_s_full),
+                 speed(c.tuning_speedup)],
+                ["tuning + final model wall-clock", seconds(c.end_to_end_wall_s_subset),
+                 seconds(c.end_to_end_wall_s_full), speed(c.end_to_end_speedup)],
                 *_energy_rows(c),
-                [f"{metric} of the pick while tuning", c[f"best_{metric}_subset"], c[f"best_{metric}_full"], ""],
-                ["test accuracy of the final model", c["test_accuracy_subset"], c["test_accuracy_full"],
-                 f"{100 * c['accuracy_delta']:+.2f} points"],
+                [f"{metric} of the pick while tuning", c.best_metric_subset, c.best_metric_full, ""],
+                ["test accuracy of the final model", c.test_accuracy_subset, c.test_accuracy_full,
+                 f"{100 * c.accuracy_delta:+.2f} points"],
                 ["regret against the full-data pick (full-data validation, test)", "", "",
                  regret(c)],
-                ["epochs trained, all trials", c["epochs_total_subset"], c["epochs_total_full"], ""],
+                ["epochs trained, all trials", c.epochs_total_subset, c.epochs_total_full, ""],
             ],
         ),
         "",
         markdown_table(
             ["best configuration", "subsets", "full data"],
-            [[p, (c["best_config_subset"] or {}).get(p), (c["best_config_full"] or {}).get(p)] for p in params],
+            [[p, best_subset.get(p), best_full.get(p)] for p in sorted(set(best_subset) | set(best_full))],
         ),
         "",
     ]
-    lines += [f"- {note}." for note in c["notes"]]
+    lines += [f"- {note}." for note in c.notes]
     lines += ["", "Files: comparison.json, comparison.png, and the full-data search's own files in baseline/.", ""]
     return "\n".join(lines)
 
 
-def _energy_rows(c: dict[str, Any]) -> list[list[Any]]:
+def _energy_rows(c: Comparison) -> list[list[Any]]:
     """Energy and CO2e of both sides, and the saving; the source of each figure (measured or estimated)."""
-    if c.get("energy_saving") is None:
+    if c.energy_saving is None:
         return []
     return [
-        ["tuning + final model energy", energy_amount(c["energy_kwh_subset"]), energy_amount(c["energy_kwh_full"]),
-         energy_saving(c["energy_saving"])],
-        ["CO2e of that energy", co2e(c["co2e_kg_subset"]), co2e(c["co2e_kg_full"]), ""],
-        ["energy figures are", c["energy_source_subset"], c["energy_source_full"], ""],
+        ["tuning + final model energy", energy_amount(c.energy_kwh_subset), energy_amount(c.energy_kwh_full),
+         energy_saving(c.energy_saving)],
+        ["CO2e of that energy", co2e(c.co2e_kg_subset), co2e(c.co2e_kg_full), ""],
+        ["energy figures are", c.energy_source_subset, c.energy_source_full, ""],
     ]
 
 
-def write_comparison(run_dir: Path, comparison: dict[str, Any]) -> None:
+def write_comparison(run_dir: Path, comparison: Comparison) -> None:
     """``comparison.png`` then ``comparison.json`` (its presence means the comparison finished)."""
     plot_comparison(comparison, Path(run_dir) / "comparison.png")
-    write_json_atomic(Path(run_dir) / "comparison.json", comparison)
+    write_json_atomic(Path(run_dir) / "comparison.json", comparison.to_json())

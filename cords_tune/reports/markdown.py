@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cords_tune.reports.wording import (compression_note, compression_table, energy_line, fallback_epoch, fallback_note,
+from cords_tune.reports.wording import (compression_note, compression_table, energy_line, fallback_note,
                                         finalists_note, finalists_table, finalists_title, retrain_label, seconds,
                                         shared_subset_line, slot_use_line)
+
+if TYPE_CHECKING:
+    from cords_tune.tuning.summary import RunSummary
+    from cords_tune.tuning.trial_record import TrialRecord
 
 __all__ = ["render_report", "markdown_table"]
 
@@ -19,22 +23,20 @@ def markdown_table(header: list[str], rows: list[list[Any]]) -> str:
 
 
 def render_report(
-    summary: dict[str, Any],
-    trials: list[dict[str, Any]],
+    summary: RunSummary,
+    trials: list[TrialRecord],
     *,
     max_trials: int = 30,
     sections: list[str] = (),
 ) -> str:
     """The run's report; ``sections`` (markdown, e.g. the comparison with the full-data baseline) follow the
     result."""
-    metric = summary["metric"]
-    final = summary.get("final") or {}
-    timings = summary.get("timings") or {}
+    metric, final, timings = summary.metric, summary.final, summary.timings
     parts = [
-        f"# cords-tune run: {summary['name']}",
+        f"# cords-tune run: {summary.name}",
         "",
-        f"Dataset {summary['dataset']}; model `{summary['model']}`; strategy `{summary['strategy']}` at "
-        f"fraction {summary['fraction']}; seed {summary['seed']}.",
+        f"Dataset {summary.dataset}; model `{summary.model}`; strategy `{summary.strategy}` at "
+        f"fraction {summary.fraction}; seed {summary.seed}.",
         "",
         "## Result",
         "",
@@ -42,16 +44,17 @@ def render_report(
             ["quantity", "value"],
             [
                 ["trials (completed / stopped early / diverged / errored)",
-                 f"{summary['num_trials']} ({summary['trials_completed']} / {summary['trials_stopped_early']}"
-                 f" / {summary['trials_diverged']} / {summary['trials_errored']})"],
-                ["trials retried from a checkpoint", summary.get("trials_retried")],
-                [f"{metric} of the picked config (tuning, on subsets)", summary.get(f"best_{metric}")],
-                ["final test accuracy (the picked config trained on the full data)", final.get("test_accuracy")],
-                ["trials that fell back to random subsets", summary.get("trials_selection_fallback", 0)],
-                ["tuning wall-clock", seconds(summary.get("tuning_wall_s"))],
-                [retrain_label(summary), seconds(timings.get("final_wall_s"))],
-                ["total wall-clock (data, Ray start, tuning, retrain)", seconds(summary.get("end_to_end_wall_s"))],
-                ["energy of the trials and final training", energy_line(summary.get("energy"))],
+                 f"{summary.num_trials} ({summary.trials_completed} / {summary.trials_stopped_early}"
+                 f" / {summary.trials_diverged} / {summary.trials_errored})"],
+                ["trials retried from a checkpoint", summary.trials_retried],
+                [f"{metric} of the picked config (tuning, on subsets)", summary.best_metric],
+                ["final test accuracy (the picked config trained on the full data)",
+                 final.test_accuracy if final else None],
+                ["trials that fell back to random subsets", summary.trials_selection_fallback],
+                ["tuning wall-clock", seconds(summary.tuning_wall_s)],
+                [retrain_label(summary), seconds(timings.final_wall_s)],
+                ["total wall-clock (data, Ray start, tuning, retrain)", seconds(summary.end_to_end_wall_s)],
+                ["energy of the trials and final training", energy_line(summary.energy)],
             ],
         ),
         "",
@@ -61,8 +64,8 @@ def render_report(
         *sections,
         "## Best configuration",
         "",
-        markdown_table(["parameter", "value"], [[k, v] for k, v in (summary.get("best_config") or {}).items()])
-        if summary.get("best_config")
+        markdown_table(["parameter", "value"], [[k, v] for k, v in summary.best_config.items()])
+        if summary.best_config
         else "No searched parameters (or no usable trial).",
         "",
         "## Where the time went",
@@ -70,28 +73,28 @@ def render_report(
         markdown_table(
             ["part", "time"],
             [
-                ["load data (driver)", seconds(timings.get("data_load_s"))],
-                ["start Ray", seconds(timings.get("ray_start_s"))],
-                ["put data in the object store", seconds(timings.get("data_put_s"))],
-                ["tuning (wall-clock)", seconds(timings.get("tuning_wall_s"))],
-                ["  shared subset: proxy and selection, once", shared_subset_line(summary.get("shared_subset"))],
-                ["  selection, summed over trials", seconds(summary.get("selection_s_total"))],
-                ["  training, summed over trials", seconds(summary.get("train_s_total"))],
-                ["  evaluation, summed over trials", seconds(summary.get("eval_s_total"))],
-                ["  slot time", slot_use_line(summary.get("slot_use"))],
-                ["final retrain (wall-clock)", seconds(timings.get("final_wall_s"))],
+                ["load data (driver)", seconds(timings.data_load_s)],
+                ["start Ray", seconds(timings.ray_start_s)],
+                ["put data in the object store", seconds(timings.data_put_s)],
+                ["tuning (wall-clock)", seconds(timings.tuning_wall_s)],
+                ["  shared subset: proxy and selection, once", shared_subset_line(summary.shared_subset)],
+                ["  selection, summed over trials", seconds(summary.selection_s_total)],
+                ["  training, summed over trials", seconds(summary.train_s_total)],
+                ["  evaluation, summed over trials", seconds(summary.eval_s_total)],
+                ["  slot time", slot_use_line(summary.slot_use)],
+                ["final retrain (wall-clock)", seconds(timings.final_wall_s)],
             ],
         ),
         "",
         f"## Trials (best {max_trials} by {metric})",
         "",
-        _trials_table(trials, summary["mode"], max_trials),
+        _trials_table(trials, summary.mode, max_trials),
         "",
     ]
     return "\n".join(parts)
 
 
-def _finalists_section(summary: dict[str, Any]) -> list[str]:
+def _finalists_section(summary: RunSummary) -> list[str]:
     table = finalists_table(summary)
     if table is None:
         return []
@@ -99,36 +102,35 @@ def _finalists_section(summary: dict[str, Any]) -> list[str]:
             f"{_sentence(finalists_note(summary))}.", ""]
 
 
-def _compression_section(summary: dict[str, Any]) -> list[str]:
-    table = compression_table(summary)
+def _compression_section(summary: RunSummary) -> list[str]:
+    table = compression_table(summary.compression)
     if table is None:
         return []
     return ["## Compressed final model (final.compress)", "", markdown_table(*table), "",
-            f"{_sentence(compression_note(summary) or '')}.", ""]
+            f"{_sentence(compression_note(summary.compression) or '')}.", ""]
 
 
 def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _trials_table(trials: list[dict[str, Any]], mode: str, limit: int) -> str:
+def _trials_table(trials: list[TrialRecord], mode: str, limit: int) -> str:
     if not trials:
         return "No trials ran."
     sign = -1.0 if mode == "max" else 1.0
-    ranked = sorted(trials, key=lambda t: (math.isnan(t["best_metric"]), sign * _num(t["best_metric"])))
-    params = sorted({k for t in trials for k in t["params"]})
+    ranked = sorted(trials, key=lambda t: (math.isnan(t.best_metric), sign * _num(t.best_metric)))
+    params = sorted({k for t in trials for k in t.params})
     header = ["trial", "status", "epochs", "best", "last", "wall", "subsets"] + params
     rows = [
-        [t["trial_id"], t["status"], t["epochs"], t["best_metric"], t["last_metric"], seconds(t["wall_s"]),
-         _subsets(t)]
-        + [t["params"].get(p) for p in params]
+        [t.trial_id, t.status, t.epochs, t.best_metric, t.last_metric, seconds(t.wall_s), _subsets(t)]
+        + [t.params.get(p) for p in params]
         for t in ranked[:limit]
     ]
     return markdown_table(header, rows)
 
 
-def _subsets(trial: dict[str, Any]) -> str:
-    epoch = fallback_epoch(trial)
+def _subsets(trial: TrialRecord) -> str:
+    epoch = trial.selection_fallback_epoch
     return "as configured" if epoch is None else f"random from epoch {epoch}"
 
 

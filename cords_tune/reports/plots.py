@@ -3,10 +3,14 @@ CORDS's plots), and rank fidelity. Matplotlib without a display; each file is wr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cords_tune.atomic import write_atomically
+
+if TYPE_CHECKING:
+    from cords_tune.reports.comparison import Comparison
 
 __all__ = ["plot_comparison", "plot_tradeoff", "plot_fidelity"]
 
@@ -25,33 +29,33 @@ def _save(figure: Any, path: Path) -> None:
     write_atomically(path, lambda tmp: figure.savefig(tmp, format="png", dpi=120))
 
 
-def plot_comparison(comparison: dict[str, Any], path: Path) -> None:
+def plot_comparison(comparison: Comparison, path: Path) -> None:
     """Wall-clock and test accuracy side by side, and this run as a point of speedup against accuracy."""
     c = comparison
     figure, (times, accuracy, tradeoff) = _figure(1, 3, (14, 4.2))
-    labels = [f"{c['strategy']} {c['fraction']:g}", "full data"]
-    tuning = [c["tuning_wall_s_subset"], c["tuning_wall_s_full"]]
-    extra = [c["final_retrain_wall_s_subset"], c["end_to_end_wall_s_full"] - c["tuning_wall_s_full"]]
+    labels = [f"{c.strategy} {c.fraction:g}", "full data"]
+    tuning = [c.tuning_wall_s_subset, c.tuning_wall_s_full]
+    extra = [c.final_retrain_wall_s_subset, c.end_to_end_wall_s_full - c.tuning_wall_s_full]
     times.bar(labels, tuning, color=["tab:blue", "tab:gray"], label="tuning")
     times.bar(labels, extra, bottom=tuning, color=["tab:cyan", "silver"], label="final retrain")
     times.set_ylabel("wall-clock (s)")
-    times.set_title(f"tuning {c['tuning_speedup']:.1f}x, end to end {c['end_to_end_speedup']:.1f}x faster")
+    times.set_title(f"tuning {c.tuning_speedup:.1f}x, end to end {c.end_to_end_speedup:.1f}x faster")
     times.legend()
 
-    values = [c["test_accuracy_subset"], c["test_accuracy_full"]]
+    values = [c.test_accuracy_subset, c.test_accuracy_full]
     accuracy.bar(labels, values, color=["tab:blue", "tab:gray"])
     low = min(values)
     accuracy.set_ylim(max(0.0, low - 0.1 * max(low, 0.1)), min(1.0, max(values) + 0.02))
     for x, value in enumerate(values):
         accuracy.annotate(f"{value:.4f}", (x, value), ha="center", va="bottom")
     accuracy.set_ylabel("test accuracy of the final model")
-    accuracy.set_title(f"delta {100 * c['accuracy_delta']:+.2f} points")
+    accuracy.set_title(f"delta {100 * c.accuracy_delta:+.2f} points")
 
     _tradeoff_axes(tradeoff, [c])
     _save(figure, path)
 
 
-def plot_tradeoff(rows: list[dict[str, Any]], path: Path, *, title: str = "") -> None:
+def plot_tradeoff(rows: Sequence[Comparison], path: Path, *, title: str = "") -> None:
     """Several comparisons (strategies x fractions) as points of speedup against accuracy delta."""
     figure, axes = _figure(1, 1, (7, 5))
     _tradeoff_axes(axes, rows)
@@ -60,18 +64,18 @@ def plot_tradeoff(rows: list[dict[str, Any]], path: Path, *, title: str = "") ->
     _save(figure, path)
 
 
-def _tradeoff_axes(axes: Any, rows: list[dict[str, Any]]) -> None:
+def _tradeoff_axes(axes: Any, rows: Sequence[Comparison]) -> None:
     markers = "osD^v<>P*X"
-    strategies = list(dict.fromkeys(r["strategy"] for r in rows))
+    strategies = list(dict.fromkeys(r.strategy for r in rows))
     for i, strategy in enumerate(strategies):
-        mine = [r for r in rows if r["strategy"] == strategy]
-        axes.scatter([r["tuning_speedup"] for r in mine], [100 * r["accuracy_delta"] for r in mine],
+        mine = [r for r in rows if r.strategy == strategy]
+        axes.scatter([r.tuning_speedup for r in mine], [100 * r.accuracy_delta for r in mine],
                      marker=markers[i % len(markers)], s=50, label=f"{strategy} (tuning)")
-        axes.scatter([r["end_to_end_speedup"] for r in mine], [100 * r["accuracy_delta"] for r in mine],
+        axes.scatter([r.end_to_end_speedup for r in mine], [100 * r.accuracy_delta for r in mine],
                      marker=markers[i % len(markers)], s=50, facecolors="none", edgecolors="black",
                      label=f"{strategy} (end to end)")
         for r in mine:
-            axes.annotate(f"{r['fraction']:g}", (r["tuning_speedup"], 100 * r["accuracy_delta"]),
+            axes.annotate(f"{r.fraction:g}", (r.tuning_speedup, 100 * r.accuracy_delta),
                           textcoords="offset points", xytext=(4, 4), fontsize=8)
     axes.scatter([1.0], [0.0], marker="*", s=120, color="gray", label="full-data tuning")
     axes.axhline(0.0, color="gray", linewidth=0.8, linestyle="--")

@@ -5,38 +5,23 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from cords_tune.config import ExperimentConfig
 from cords_tune.reports.files import write_json_atomic, write_parquet_atomic, write_text_atomic
 from cords_tune.reports.markdown import render_report
+from cords_tune.tuning.trial_record import TrialRecord, trials_table
 
-__all__ = ["write_run", "trials_table"]
+if TYPE_CHECKING:
+    from cords_tune.tuning.summary import RunSummary
 
-
-def trials_table(trials: list[dict[str, Any]]) -> pa.Table:
-    """One row per trial; each searched parameter becomes a ``param.<path>`` column."""
-    rows = []
-    for trial in trials:
-        row = {k: v for k, v in trial.items() if k != "params"}
-        row.update({f"param.{path}": value for path, value in trial["params"].items()})
-        rows.append(row)
-    try:
-        return pa.Table.from_pylist(rows)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # a choice mixing types: keep its values as text
-        for row in rows:
-            for key in row:
-                if key.startswith("param."):
-                    row[key] = None if row[key] is None else str(row[key])
-        return pa.Table.from_pylist(rows)
+__all__ = ["write_run"]
 
 
 def write_run(
     run_dir: Path,
-    summary: dict[str, Any],
-    trials: list[dict[str, Any]],
+    summary: RunSummary,
+    trials: list[TrialRecord],
     best_config: ExperimentConfig | None,
 ) -> None:
     """Write every result file of a run, each atomically."""
@@ -47,13 +32,12 @@ def write_run(
         runnable.search.num_trials = 1
         runnable.baseline = False  # training it once is the point, not another search and comparison
         header = (
-            f"# Best configuration of run {run_dir.name} ({summary.get('metric')} = "
-            f"{_fmt(summary.get('best_' + str(summary.get('metric'))))}).\n"
+            f"# Best configuration of run {run_dir.name} ({summary.metric} = {_fmt(summary.best_metric)}).\n"
             f"# Train it on the full data and save the model with: cords-tune train {run_dir / 'best_config.yaml'}\n"
         )
         write_text_atomic(run_dir / "best_config.yaml", header + runnable.to_yaml())
     write_text_atomic(run_dir / "report.md", render_report(summary, trials))
-    write_json_atomic(run_dir / "summary.json", summary)  # last: its presence means the run finished
+    write_json_atomic(run_dir / "summary.json", summary.to_json())  # last: its presence means the run finished
 
 
 def _fmt(value: Any) -> str:

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["seconds", "speed", "count", "slot_use_line", "shared_subset_line", "fallback_epoch", "fallback_note", "finalists_table", "finalists_title",
+if TYPE_CHECKING:
+    from cords_tune.compression import Compression
+    from cords_tune.energy import EnergyRecord
+    from cords_tune.reports.comparison import Comparison
+    from cords_tune.tuning.shared_subset import SharedSubsetRecord
+    from cords_tune.tuning.slot_use import SlotUse
+    from cords_tune.tuning.summary import RunSummary
+
+__all__ = ["seconds", "speed", "count", "slot_use_line", "shared_subset_line", "fallback_note", "finalists_table", "finalists_title",
            "finalists_note", "compression_table", "compression_note",
            "regret", "retrain_label", "energy_amount", "co2e", "energy_line", "energy_saving"]
 
@@ -36,11 +44,11 @@ def co2e(kg: Any) -> str:
     return f"{1000 * kg:.3g} g CO2e" if kg < 1 else f"{kg:.3g} kg CO2e"
 
 
-def energy_line(energy: dict[str, Any] | None) -> str:
+def energy_line(energy: EnergyRecord | None) -> str:
     """A summary's ``energy`` in one line: ``"0.492 Wh, 0.234 g CO2e (estimated)"``."""
     if not energy:
         return "n/a"
-    return f"{energy_amount(energy['kwh'])}, {co2e(energy['co2e_kg'])} ({energy['source']})"
+    return f"{energy_amount(energy.kwh)}, {co2e(energy.co2e_kg)} ({energy.source})"
 
 
 def energy_saving(ratio: Any) -> str:
@@ -55,27 +63,26 @@ def _ratio_in_words(ratio: Any, better: str, worse: str) -> str:
     return f"{ratio:.2f}x {better}" if ratio >= 1 else f"{1 / ratio:.2f}x {worse}"
 
 
-def slot_use_line(used: dict[str, Any] | None) -> str:
+def slot_use_line(used: SlotUse | None) -> str:
     """How busy the search's slots were: ``"2 slots, 61% selection, training and evaluation; the rest: ..."``."""
-    if not used or not used.get("slot_s"):
+    if not used or not used.slot_s:
         return "not recorded"
-    parts = [("starting workers", "starting_s"), ("building trials", "building_s"), ("reporting", "reporting_s"),
-             ("between trials", "between_trials_s"), ("idle", "idle_s")]
-    rest = ", ".join(f"{name} {100 * used[key] / used['slot_s']:.0f}%" for name, key in parts)
-    return (f"{count(used['slots'], 'slot')}, {100 * (1 - used['overhead_share']):.0f}% selection, training and "
+    parts = [("starting workers", used.starting_s), ("building trials", used.building_s),
+             ("reporting", used.reporting_s), ("between trials", used.between_trials_s), ("idle", used.idle_s)]
+    rest = ", ".join(f"{name} {100 * value / used.slot_s:.0f}%" for name, value in parts)
+    return (f"{count(used.slots, 'slot')}, {100 * (1 - used.overhead_share):.0f}% selection, training and "
             f"evaluation; {rest}")
 
 
-def shared_subset_line(shared: dict[str, Any] | None) -> str:
+def shared_subset_line(shared: SharedSubsetRecord | None) -> str:
     """What a shared strategy's subsets cost: ``"3 rounds of 720 samples, chosen in 8.1 s (a 5-epoch ..."``."""
     if not shared:
         return "none (each trial selects its own)"
-    rounds = shared.get("rounds", 1)
-    what = (f"{count(rounds, 'round')} of {shared['size']} samples, each from a random {shared['pool']:g} of "
-            "each class" if rounds > 1 else f"{shared['size']} samples")
-    return (f"{what}, chosen in {seconds(shared['wall_s'])} (a {shared['proxy_epochs']}-epoch "
-            f"{shared['proxy_model']} proxy on the full data, validation accuracy {shared['proxy_val_accuracy']:.3f}: "
-            f"{seconds(shared['train_s'])} training, {seconds(shared['selection_s'])} selection)")
+    what = (f"{count(shared.rounds, 'round')} of {shared.size} samples, each from a random {shared.pool:g} of "
+            "each class" if shared.rounds > 1 else f"{shared.size} samples")
+    return (f"{what}, chosen in {seconds(shared.wall_s)} (a {shared.proxy_epochs}-epoch "
+            f"{shared.proxy_model} proxy on the full data, validation accuracy {shared.proxy_val_accuracy:.3f}: "
+            f"{seconds(shared.train_s)} training, {seconds(shared.selection_s)} selection)")
 
 
 def count(number: int, noun: str) -> str:
@@ -83,98 +90,91 @@ def count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
-def fallback_epoch(trial: dict[str, Any]) -> int | None:
-    """The epoch a trial switched to random subsets, or ``None`` (also when read back from Parquet as NaN)."""
-    epoch = trial.get("selection_fallback_epoch")
-    return int(epoch) if isinstance(epoch, (int, float)) and math.isfinite(epoch) else None
-
-
-def fallback_note(summary: dict[str, Any]) -> str | None:
+def fallback_note(summary: RunSummary) -> str | None:
     """How many trials the cost guard switched from the configured strategy to random subsets, and when; says
     so for the best trial too. ``None`` when none did."""
-    fell_back = summary.get("trials_selection_fallback") or 0
+    fell_back = summary.trials_selection_fallback
     if not fell_back:
         return None
-    epochs = summary.get("selection_fallback_epochs") or []
+    epochs = summary.selection_fallback_epochs
     when = f" (at epoch{'' if len(epochs) == 1 else 's'} {', '.join(map(str, epochs))})" if epochs else ""
-    best = summary.get("best_trial_selection_fallback_epoch")
+    best = summary.best_trial_selection_fallback_epoch
     best_note = (f"; the best trial is one of them: it trained on random subsets from epoch {best}"
                  if best is not None else "; the best trial is not one of them")
-    return (f"{count(fell_back, 'trial')} of {summary.get('trials_started', summary['num_trials'])} fell back from "
-            f"{summary['strategy']} to random subsets{when}, because selection took more than "
+    return (f"{count(fell_back, 'trial')} of {summary.trials_started or summary.num_trials} fell back from "
+            f"{summary.strategy} to random subsets{when}, because selection took more than "
             f"selection.max_cost_share of {'its' if fell_back == 1 else 'their'} time{best_note}")
 
 
-def finalists_table(summary: dict[str, Any]) -> tuple[list[str], list[list[Any]]] | None:
+def finalists_table(summary: RunSummary) -> tuple[list[str], list[list[Any]]] | None:
     """The finalists trained on the full data as (header, rows), best subset rank first: the search metric on
     subsets and on the full data, test accuracy; ``None`` with fewer than two (a single retrain is the result
     table's own row)."""
-    finalists = summary.get("finalists") or []
+    finalists = summary.finalists
     if len(finalists) < 2:
         return None
     header = ["rank", "trial", "on subsets", "on full data", "test acc.", "wall-clock", "result"]
-    rows = [[f["rank"], f["trial_id"], f["subset_score"], f["full_data_score"], f["test_accuracy"],
-             seconds(f["wall_s"]), "picked" if f["picked"] else ""] for f in finalists]
+    rows = [[f.rank, f.trial_id, f.subset_score, f.full_data_score, f.test_accuracy, seconds(f.wall_s),
+             "picked" if f.picked else ""] for f in finalists]
     return header, rows
 
 
-def finalists_note(summary: dict[str, Any]) -> str | None:
+def finalists_note(summary: RunSummary) -> str | None:
     """Which finalist the full data picked, and whether that changed the subset search's pick."""
-    finalists = summary.get("finalists") or []
+    finalists = summary.finalists
     if len(finalists) < 2:
         return None
-    picked = next(f for f in finalists if f["picked"])
-    metric = summary["metric"]
+    picked = next(f for f in finalists if f.picked)
+    metric = summary.metric
     said = f"the top {len(finalists)} configurations of the subset search were trained on the full data; "
-    if picked["rank"] == 1:
+    if picked.rank == 1:
         said += f"the subset search's best also has the best full-data {metric}"
     else:
-        said += (f"the one ranked {picked['rank']} on subsets ({picked['trial_id']}) has the best full-data {metric} "
-                 f"and is the result, in place of {summary.get('subset_best_trial_id')}")
-    lost = [f"{f['rank']} ({f['error'] or 'diverged'})" for f in finalists if f.get("error") or f.get("diverged")]
+        said += (f"the one ranked {picked.rank} on subsets ({picked.trial_id}) has the best full-data {metric} "
+                 f"and is the result, in place of {summary.subset_best_trial_id}")
+    lost = [f"{f.rank} ({f.error or 'diverged'})" for f in finalists if f.error or f.diverged]
     if lost:
         said += f"; left out: finalist {', '.join(lost)}"
     return said
 
 
-def regret(comparison: dict[str, Any]) -> str:
+def regret(comparison: Comparison) -> str:
     """What the subset pick gives up against the full-data pick (negative: it does better):
     ``"val_accuracy 0.0021, test +0.35 points"``."""
-    val = comparison.get("regret_val_score")
+    val = comparison.regret_val_score
     shown = "n/a" if val is None else f"{val:.4g}"
-    return f"{comparison['metric']} {shown}, test {100 * comparison['regret_test_accuracy']:+.2f} points"
+    return f"{comparison.metric} {shown}, test {100 * comparison.regret_test_accuracy:+.2f} points"
 
 
-def compression_table(summary: dict[str, Any]) -> tuple[list[str], list[list[Any]]] | None:
+def compression_table(compression: Compression | None) -> tuple[list[str], list[list[Any]]] | None:
     """The final model's compressed variants next to the fp32 model as (header, rows); ``None`` when the run
     made none (``final.compress`` off)."""
-    variants = summary.get("compression") or []
+    variants = compression.variants if compression else ()
     if not variants:
         return None
-    fp32 = next((v for v in variants if v["kind"] == "fp32"), None)
+    fp32 = next((v for v in variants if v.kind == "fp32"), None)
     header = ["variant", "test acc.", "size on disk", "size vs fp32", "CPU latency (median)", "latency vs fp32",
               "zero weights", "fine-tune", "file"]
     rows = []
     for v in variants:
-        if v["status"] != "ok":
-            rows.append([v["name"], "skipped", "", "", "", "", "", "", v["reason"]])
+        if v.status != "ok":
+            rows.append([v.name, "skipped", "", "", "", "", "", "", v.reason])
             continue
-        rows.append([v["name"], v["test_accuracy"], _size(v["size_bytes"]),
-                     _ratio(v["size_bytes"], fp32 and fp32["size_bytes"]), f"{v['latency_ms']:.3g} ms",
-                     _ratio(v["latency_ms"], fp32 and fp32["latency_ms"]),
-                     "n/a" if v["zero_fraction"] is None else f"{100 * v['zero_fraction']:.1f}%",
-                     count(v["finetune_epochs"], "epoch") if v["finetune_epochs"] else "", v["file"]])
+        rows.append([v.name, v.test_accuracy, _size(v.size_bytes), _ratio(v.size_bytes, fp32 and fp32.size_bytes),
+                     f"{v.latency_ms:.3g} ms", _ratio(v.latency_ms, fp32 and fp32.latency_ms),
+                     "n/a" if v.zero_fraction is None else f"{100 * v.zero_fraction:.1f}%",
+                     count(v.finetune_epochs, "epoch") if v.finetune_epochs else "", v.file])
     return header, rows
 
 
-def compression_note(summary: dict[str, Any]) -> str | None:
+def compression_note(compression: Compression | None) -> str | None:
     """How latency was measured, and how to load a variant."""
-    variants = [v for v in summary.get("compression") or [] if v["status"] == "ok"]
+    variants = [v for v in (compression.variants if compression else ()) if v.status == "ok"]
     if not variants:
         return None
     v = variants[0]
-    return (f"latency: median of {v['latency_repeats']} forward passes over a batch of {v['latency_batch']} test "
-            f"samples on {count(v['threads'], 'CPU thread')}, inputs prepared beforehand; files are relative to the "
+    return (f"latency: median of {v.latency_repeats} forward passes over a batch of {v.latency_batch} test "
+            f"samples on {count(v.threads, 'CPU thread')}, inputs prepared beforehand; files are relative to the "
             "run directory and load with cords_tune.load_model(path)")
 
 
@@ -188,11 +188,11 @@ def _ratio(value: Any, reference: Any) -> str:
     return f"{value / reference:.2f}x"
 
 
-def finalists_title(summary: dict[str, Any]) -> str:
-    return f"finalists trained on the full data ({summary['metric']} on subsets and on the full data)"
+def finalists_title(summary: RunSummary) -> str:
+    return f"finalists trained on the full data ({summary.metric} on subsets and on the full data)"
 
 
-def retrain_label(summary: dict[str, Any]) -> str:
+def retrain_label(summary: RunSummary) -> str:
     """The name of the final phase's wall-clock: one retrain, or the finalists'."""
-    finalists = len(summary.get("finalists") or [])
+    finalists = len(summary.finalists)
     return f"finalists' wall-clock ({finalists}, on the full data)" if finalists > 1 else "final retrain wall-clock"

@@ -10,15 +10,19 @@ from typing import TYPE_CHECKING
 
 from cords_tune.lazy import lazy_attributes
 
-__all__ = ["Progress", "RunResult", "resume_experiment", "run_experiment"]
+__all__ = ["Progress", "RunResult", "RunSummary", "TrialRecord", "resume_experiment", "run_experiment"]
 
 if TYPE_CHECKING:
     from cords_tune.tuning.progress import Progress
     from cords_tune.tuning.runner import RunResult, resume_experiment, run_experiment
+    from cords_tune.tuning.summary import RunSummary
+    from cords_tune.tuning.trial_record import TrialRecord
 
 _LAZY = {
     "Progress": "cords_tune.tuning.progress",
     "RunResult": "cords_tune.tuning.runner",
+    "RunSummary": "cords_tune.tuning.summary",
+    "TrialRecord": "cords_tune.tuning.trial_record",
     "resume_experiment": "cords_tune.tuning.runner",
     "run_experiment": "cords_tune.tuning.runner",
 }

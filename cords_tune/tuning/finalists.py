@@ -16,10 +16,12 @@ from cords_tune.config import ExperimentConfig, apply_params
 from cords_tune.energy import Energy
 from cords_tune.models.given import GivenModel
 from cords_tune.rank_agreement import best_of
+from cords_tune.records import DictForm
 from cords_tune.tuning.retrain import FinalResult, as_trial_task, retrain_best
 from cords_tune.tuning.session import first_line
+from cords_tune.tuning.trial_record import TrialRecord
 
-__all__ = ["Finalist", "Settled", "FinalistsFailed", "rank_trials", "pick_winner", "settle_finalists"]
+__all__ = ["Finalist", "FinalistRecord", "Settled", "FinalistsFailed", "rank_trials", "pick_winner", "settle_finalists"]
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ class Finalist:
     (``error``)."""
 
     rank: int  # 1: the subset search's best
-    trial: dict[str, Any]  # its row of the subset search
+    trial: TrialRecord  # its row of the subset search
     config: ExperimentConfig
     result: FinalResult | None
     done_after_s: float  # from submitting the finalists to this one's result
@@ -46,27 +48,49 @@ class Finalist:
             return math.nan
         return self.result.score(self.config.search.metric)
 
-    def as_dict(self, *, picked: bool) -> dict[str, Any]:
-        """The summary's ``finalists`` entry."""
+    def record(self, *, picked: bool) -> FinalistRecord:
+        """What the summary keeps of it."""
         result = self.result
-        return {
-            "rank": self.rank,
-            "trial_id": self.trial["trial_id"],
-            "params": self.trial["params"],
-            "subset_score": self.trial["best_metric"],
-            "full_data_score": self.score(),
-            "val_accuracy": result.val_accuracy if result else None,
-            "val_loss": result.val_loss if result else None,
-            "test_accuracy": result.test_accuracy if result else None,
-            "epochs": result.epochs if result else 0,
-            "wall_s": result.wall_s if result else None,
-            "energy_j": result.energy.joules if result else None,
-            "energy_source": result.energy.source if result else None,
-            "done_after_s": self.done_after_s,
-            "diverged": self.diverged,
-            "error": self.error,
-            "picked": picked,
-        }
+        return FinalistRecord(
+            rank=self.rank,
+            trial_id=self.trial.trial_id,
+            params=self.trial.params,
+            subset_score=self.trial.best_metric,
+            full_data_score=self.score(),
+            val_accuracy=result.val_accuracy if result else None,
+            val_loss=result.val_loss if result else None,
+            test_accuracy=result.test_accuracy if result else None,
+            epochs=result.epochs if result else 0,
+            wall_s=result.wall_s if result else None,
+            energy_j=result.energy.joules if result else None,
+            energy_source=result.energy.source if result else None,
+            done_after_s=self.done_after_s,
+            diverged=self.diverged,
+            error=self.error,
+            picked=picked,
+        )
+
+
+@dataclass(frozen=True)
+class FinalistRecord(DictForm):
+    """A finalist as summary.json's ``finalists`` lists it (``as_dict``, ``from_dict``)."""
+
+    rank: int  # 1: the subset search's best
+    trial_id: str
+    params: dict[str, Any]
+    subset_score: float  # the search metric on subsets
+    full_data_score: float  # the same trained on the full data; NaN where it failed or diverged
+    val_accuracy: float | None
+    val_loss: float | None
+    test_accuracy: float | None
+    epochs: int
+    wall_s: float | None
+    energy_j: float | None = None
+    energy_source: str | None = None
+    done_after_s: float | None = None
+    diverged: bool = False
+    error: str | None = None
+    picked: bool = False
 
 
 class FinalistsFailed(Exception):
@@ -92,8 +116,8 @@ class Settled:
         """What the finalists' full-data trainings used (a failed one's is not known)."""
         return Energy.total(f.result.energy for f in self.finalists if f.result is not None)
 
-    def as_dicts(self) -> list[dict[str, Any]]:
-        return [f.as_dict(picked=f.rank == self.winner_rank) for f in self.finalists]
+    def records(self) -> list[FinalistRecord]:
+        return [f.record(picked=f.rank == self.winner_rank) for f in self.finalists]
 
     def without_models(self, final: FinalResult) -> Settled:
         """The same, with the winner's result replaced by ``final`` (its model saved) and the other models
@@ -106,14 +130,14 @@ class Settled:
         return Settled([kept(f) for f in self.finalists], self.winner_rank)
 
 
-def rank_trials(usable: list[dict[str, Any]], mode: str) -> list[dict[str, Any]]:
+def rank_trials(usable: list[TrialRecord], mode: str) -> list[TrialRecord]:
     """Usable trials best first by their subset score (earlier trials first on ties), one per configuration:
     a configuration the searcher proposed twice is one finalist."""
     sign = 1.0 if mode == "max" else -1.0
-    ranked = sorted(usable, key=lambda t: (-sign * t["best_metric"], t["index"]))
-    distinct: dict[str, dict[str, Any]] = {}
+    ranked = sorted(usable, key=lambda t: (-sign * t.best_metric, t.index))
+    distinct: dict[str, TrialRecord] = {}
     for trial in ranked:
-        distinct.setdefault(repr(sorted(trial["params"].items())), trial)
+        distinct.setdefault(repr(sorted(trial.params.items())), trial)
     return list(distinct.values())
 
 
@@ -126,7 +150,7 @@ def pick_winner(finalists: list[Finalist], mode: str) -> Finalist:
 
 def settle_finalists(
     config: ExperimentConfig,
-    ranked: list[dict[str, Any]],
+    ranked: list[TrialRecord],
     data_ref: Any,
     count: int,
     *,
@@ -140,7 +164,7 @@ def settle_finalists(
     import ray
 
     chosen = ranked[:count]
-    configs = [apply_params(config, trial["params"]) for trial in chosen]
+    configs = [apply_params(config, trial.params) for trial in chosen]
     started = time.perf_counter()
     pending = {as_trial_task(retrain_best, c).remote(c, data_ref, model): rank for rank, c in enumerate(configs, 1)}
     done: dict[int, Finalist] = {}

@@ -1,4 +1,4 @@
-"""Ray Tune's ResultGrid -> one plain row per trial (what trials.parquet holds)."""
+"""Ray Tune's ResultGrid -> one ``TrialRecord`` per trial (what trials.parquet holds)."""
 
 from __future__ import annotations
 
@@ -9,18 +9,15 @@ from typing import Any
 from cords_tune.config import ExperimentConfig
 from cords_tune.energy import Energy
 from cords_tune.tuning.slot_use import SlotUse, TrialTimeline, slot_use
+from cords_tune.tuning.trial_record import TrialRecord
 
 __all__ = ["collect_trials", "search_slot_use"]
 
 TIMING_COLUMNS = ("selection_s", "train_s", "eval_s")
 
 
-def collect_trials(grid: Any, config: ExperimentConfig) -> list[dict[str, Any]]:
-    """One row per trial: id, sampled params, best and last metric, epochs run, seconds, status, energy.
-
-    Status is ``completed`` (ran all epochs), ``stopped`` (stopped early by ASHA), ``diverged`` (its loss
-    became NaN or infinite; its metrics are kept) or ``error``.
-    """
+def collect_trials(grid: Any, config: ExperimentConfig) -> list[TrialRecord]:
+    """One record per trial (see ``TrialRecord``): ``completed`` if it ran all epochs."""
     metric, mode = config.search.metric, config.search.mode
     pick = max if mode == "max" else min
     rows = []
@@ -40,28 +37,28 @@ def collect_trials(grid: Any, config: ExperimentConfig) -> list[dict[str, Any]]:
         else:
             status = "stopped"
         rows.append(
-            {
-                "index": index,
-                "trial_id": metrics.get("trial_id") or Path(str(result.path)).name,
-                "status": status,
-                "params": dict(result.config or {}),
-                "epochs": epochs,
-                "best_metric": pick(values) if values else math.nan,
-                "last_metric": values[-1] if values else math.nan,
-                "best_val_accuracy": max(accuracies) if accuracies else math.nan,
-                "last_val_accuracy": accuracies[-1] if accuracies else math.nan,
-                "wall_s": float(metrics.get("time_total_s", 0.0) or 0.0),
+            TrialRecord(
+                index=index,
+                trial_id=metrics.get("trial_id") or Path(str(result.path)).name,
+                status=status,
+                params=dict(result.config or {}),
+                epochs=epochs,
+                best_metric=pick(values) if values else math.nan,
+                last_metric=values[-1] if values else math.nan,
+                best_val_accuracy=max(accuracies) if accuracies else math.nan,
+                last_val_accuracy=accuracies[-1] if accuracies else math.nan,
+                wall_s=float(metrics.get("time_total_s", 0.0) or 0.0),
                 **{key: float(sum(history.get(key, []))) for key in TIMING_COLUMNS},
-                "samples_seen": int(metrics.get("samples_seen", 0) or 0),
-                "selection_fallback": bool(metrics.get("selection_fallback", False)),
+                samples_seen=int(metrics.get("samples_seen", 0) or 0),
+                selection_fallback=bool(metrics.get("selection_fallback", False)),
                 **_fallback(history),
-                "restarts": int(metrics.get("restarts", 0) or 0),
-                "error": _first_line(result.error),
-                "node": metrics.get("node_id") or metrics.get("node_ip", ""),
-                "gpu_ids": metrics.get("gpu_ids", ""),
-                "gpus_assigned": float(metrics.get("gpus_assigned", 0.0) or 0.0),
+                restarts=int(metrics.get("restarts", 0) or 0),
+                error=_first_line(result.error),
+                node=metrics.get("node_id") or metrics.get("node_ip", ""),
+                gpu_ids=metrics.get("gpu_ids", ""),
+                gpus_assigned=float(metrics.get("gpus_assigned", 0.0) or 0.0),
                 **Energy.from_columns(metrics).as_columns(),  # up to its last report
-            }
+            )
         )
     return rows
 

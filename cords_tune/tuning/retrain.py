@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
+from collections.abc import Mapping
 
 import ray
 import torch
@@ -15,6 +16,7 @@ import torch
 from cords_tune.config import ExperimentConfig
 from cords_tune.datasets import DataBundle
 from cords_tune.energy import Energy
+from cords_tune.records import known_fields
 from cords_tune.final_model import MODEL_FILE, FinalModel
 from cords_tune.models.given import GivenModel
 from cords_tune.training import build_trainer
@@ -33,10 +35,12 @@ __all__ = [
 
 @dataclass(frozen=True)
 class FinalResult:
+    """A final model's scores and cost: summary.json's ``final`` (``as_dict``, ``from_dict``)."""
+
     test_accuracy: float
-    test_loss: float
-    val_accuracy: float
-    val_loss: float
+    test_loss: float | None  # ``None``: read from a summary written before it was recorded (likewise below)
+    val_accuracy: float | None
+    val_loss: float | None
     epochs: int
     wall_s: float
     train_s: float
@@ -46,7 +50,7 @@ class FinalResult:
     energy: Energy = Energy()  # what the task's CPUs and GPUs used, training and testing
     model: FinalModel | None = field(default=None, repr=False, compare=False)  # the weights, until saved
 
-    def score(self, metric: str) -> float:
+    def score(self, metric: str) -> float | None:
         """The validation score the search was ranked by (``val_accuracy`` or ``val_loss``), at the last epoch."""
         return {"val_accuracy": self.val_accuracy, "val_loss": self.val_loss}[metric]
 
@@ -54,6 +58,10 @@ class FinalResult:
         """The summary's ``final`` entry: every field but the weights, the energy as its columns."""
         kept = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("model", "energy")}
         return {**kept, **self.energy.as_columns()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FinalResult:
+        return cls(**known_fields(cls, data, energy=Energy.from_columns(data), model=None))
 
 
 def keep_model(final: FinalResult, folder: Path) -> FinalResult:

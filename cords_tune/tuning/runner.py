@@ -12,12 +12,10 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 from cords_tune.compression import compress_run
 from cords_tune.config import ExperimentConfig, apply_params, load_config, parse_config
@@ -34,6 +32,7 @@ from cords_tune.errors import (
 )
 from cords_tune.preflight import check_against_data, load_data
 from cords_tune.reports import (
+    Comparison,
     build_comparison,
     comparison_section,
     render_report,
@@ -41,12 +40,13 @@ from cords_tune.reports import (
     write_run,
     write_text_atomic,
 )
-from cords_tune.reports.wording import fallback_epoch
 from cords_tune.selection import uses_subsets
 from cords_tune.tuning.progress import Progress, ProgressCallback, last_progress, progress_display
 from cords_tune.tuning.results import collect_trials, search_slot_use
 from cords_tune.training.proxy import SharedSubset
-from cords_tune.tuning.shared_subset import ProxyTask, ProxyWatch
+from cords_tune.tuning.shared_subset import ProxyTask, ProxyWatch, SharedSubsetRecord
+from cords_tune.tuning.summary import RunSummary, Timings
+from cords_tune.tuning.trial_record import TrialRecord, read_trials
 from cords_tune.tuning.slot_use import SlotUse
 from cords_tune.tuning.finalists import Finalist, Settled, rank_trials, settle_finalists
 from cords_tune.tuning.retrain import FinalResult, keep_model, retrain_on_cluster, evaluate_checkpoint_on_cluster
@@ -83,10 +83,13 @@ BASELINE_DIR = "baseline"  # the full-data search's files, inside the run direct
 
 @dataclass(frozen=True)
 class RunResult:
+    """A finished run: its directory, and what its files hold as typed objects (``to_json()`` gives each
+    file's content: summary.json, the rows of trials.parquet, comparison.json)."""
+
     run_dir: Path
-    summary: dict[str, Any]
-    trials: list[dict[str, Any]]
-    comparison: dict[str, Any] | None = None  # with ``baseline``: subset tuning against full-data tuning
+    summary: RunSummary
+    trials: list[TrialRecord]
+    comparison: Comparison | None = None  # with ``baseline``: subset tuning against full-data tuning
 
 
 def check_output_dir(output_dir: str | Path) -> Path:
@@ -248,11 +251,11 @@ def _disk_full_as_error(run_dir: Path, needed: int) -> Iterator[None]:
         raise disk_full_error(error.filename or run_dir, run_dir, needed=needed) from None
 
 
-def _finished_summary(run_dir: Path) -> dict[str, Any] | None:
+def _finished_summary(run_dir: Path) -> RunSummary | None:
     """The subset search's summary if it finished (status ``ok``), else ``None``."""
     summary_file = run_dir / "summary.json"
-    summary = json.loads(summary_file.read_text()) if summary_file.is_file() else None
-    return summary if summary and summary.get("status") == "ok" else None
+    summary = RunSummary.from_json(json.loads(summary_file.read_text())) if summary_file.is_file() else None
+    return summary if summary and summary.ok else None
 
 
 def _load_data(
@@ -291,7 +294,7 @@ def _run(
     *,
     resume: bool,
     model: GivenModel | None,
-    subset_summary: dict[str, Any] | None = None,
+    subset_summary: RunSummary | None = None,
 ) -> RunResult:
     """The subset search with its finalists (unless ``subset_summary``: a resumed run finished it already), then
     the baseline if asked."""
@@ -305,7 +308,7 @@ def _run(
     run = _Run(config, data, data_ref, run_dir, storage, experiment, on_progress, resume, model)
 
     if subset_summary is not None:
-        summary, trials = subset_summary, _read_trials(run_dir / "trials.parquet")
+        summary, trials = subset_summary, read_trials(run_dir / "trials.parquet")
     else:
         summary, trials = _search_and_retrain(run, timings, started)
     comparison = _baseline(run, summary, trials) if config.baseline else None
@@ -315,19 +318,18 @@ def _run(
 @dataclass(frozen=True)
 class _Searched:
     grid: Any
-    trials: list[dict[str, Any]]
-    ranked: list[dict[str, Any]]  # the usable trials, best first, one per configuration
-    best: dict[str, Any]
+    trials: list[TrialRecord]
+    ranked: list[TrialRecord]  # the usable trials, best first, one per configuration
+    best: TrialRecord
     best_config: ExperimentConfig
     study: StudyStore | None  # where the search's Optuna study is kept
     slot_use: SlotUse | None  # where the search's slot time went
     shared_subset: SharedSubset | None  # the subsets every trial trained on, for a shared strategy
 
-    def extras(self) -> dict[str, Any]:
-        """summary.json's entries about the search itself."""
-        return {"optuna_study": self.study.as_dict() if self.study else None,
-                "slot_use": self.slot_use.as_dict() if self.slot_use else None,
-                "shared_subset": self.shared_subset.as_dict() if self.shared_subset else None}
+    def finished(self, summary: RunSummary, *, resumed: bool) -> RunSummary:
+        """``summary`` with what it records of the finished search itself."""
+        return replace(summary, resumed=resumed, optuna_study=self.study, slot_use=self.slot_use,
+                       shared_subset=SharedSubsetRecord.of(self.shared_subset) if self.shared_subset else None)
 
 
 def _search(
@@ -395,16 +397,16 @@ def _search(
     shared = proxy.result() if proxy else None  # a failed proxy, not its waiting trials, is the error to report
     if shared:
         timings["shared_subset_s"] = shared.wall_s if proxy.chosen_now else 0.0
-    usable = [t for t in trials if t["status"] in ("completed", "stopped") and t["epochs"] > 0]
+    usable = [t for t in trials if t.usable]
     if not usable:
         write_run(folder, _summary(config, run.data, trials, None, None, None, timings, started), trials, None)
-        errors = {t["error"] for t in trials if t.get("error")}
+        errors = {t.error for t in trials if t.error}
         raise RunFailedError(
             f"all {len(trials)} trials failed or diverged; {if_none_usable}. First error: "
             f"{next(iter(errors), 'none (diverged)')}. Trial logs are under {run.storage}/{experiment}"
         )
     ranked = rank_trials(usable, config.search.mode)
-    return _Searched(grid, trials, ranked, ranked[0], apply_params(config, ranked[0]["params"]), study, used, shared)
+    return _Searched(grid, trials, ranked, ranked[0], apply_params(config, ranked[0].params), study, used, shared)
 
 
 @contextmanager
@@ -445,7 +447,7 @@ def _early_stop_error(run: _Run, stopped: StopReason, seen: Progress | None, pha
 
 def _search_and_retrain(
     run: _Run, timings: dict[str, float], started: float
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+) -> tuple[RunSummary, list[TrialRecord]]:
     config, run_dir = run.config, run.run_dir
     searched = _search(
         run, config, folder=run_dir, experiment=run.experiment, display=run_dir.name, phase="tuning",
@@ -483,16 +485,15 @@ def _search_and_retrain(
 
     summary = _summary(config, run.data, trials, best, best_config, final, timings, started, settled=settled,
                        subset_best=searched.best)
-    summary["resumed"] = run.resume
-    summary.update(searched.extras())
+    summary = searched.finished(summary, resumed=run.resume)
     write_run(run_dir, summary, trials, best_config)
     if final and best_config.final.compress.enabled:  # after the run's files: compressing never loses them
-        summary.update(compress_run(run_dir, run.data, best_config, run.model))
+        summary = replace(summary, compression=compress_run(run_dir, run.data, best_config, run.model))
         write_run(run_dir, summary, trials, best_config)
     return summary, trials
 
 
-def _baseline(run: _Run, subset_summary: dict[str, Any], subset_trials: list[dict[str, Any]]) -> dict[str, Any]:
+def _baseline(run: _Run, subset_summary: RunSummary, subset_trials: list[TrialRecord]) -> Comparison:
     """The same search on the full data; its best trial is tested as it stands (it trained on the full data
     already), then ``comparison.json``, ``comparison.png`` and the comparison in ``report.md`` are written."""
     from ray import tune
@@ -511,10 +512,10 @@ def _baseline(run: _Run, subset_summary: dict[str, Any], subset_trials: list[dic
         if_none_usable=f"there is nothing to compare with (the subset results in {run.run_dir} are complete)",
     )
     best, best_config = searched.best, searched.best_config
-    checkpoint = searched.grid[best["index"]].checkpoint
+    checkpoint = searched.grid[best.index].checkpoint
     tick = time.perf_counter()
     try:
-        if best["status"] == "completed" and checkpoint is not None:
+        if best.status == "completed" and checkpoint is not None:
             _announce(run, display, "baseline: testing the best full-data trial")
             final = evaluate_checkpoint_on_cluster(best_config, run.data_ref, checkpoint, run.model)
         else:  # stopped early by ASHA: a user tuning on the full data would have to train it to the end too
@@ -527,9 +528,8 @@ def _baseline(run: _Run, subset_summary: dict[str, Any], subset_trials: list[dic
         ) from None
     final = keep_model(final, folder)  # baseline/model.pt
     timings["final_wall_s"] = time.perf_counter() - tick
-    summary = _summary(full, run.data, searched.trials, best, best_config, final, timings, started)
-    summary["resumed"] = restore
-    summary.update(searched.extras())
+    summary = searched.finished(_summary(full, run.data, searched.trials, best, best_config, final, timings, started),
+                                resumed=restore)
     write_run(folder, summary, searched.trials, best_config)
 
     dropped = sorted(set(run.config.search.space) - set(full.search.space))
@@ -556,18 +556,8 @@ def _announce(run: _Run, display: str, phase: str) -> None:
 def _finalist_done(run: _Run, finalist: Finalist, left: int) -> None:
     outcome = (f"failed ({finalist.error})" if finalist.error else "diverged" if finalist.diverged
                else f"{run.config.search.metric} {finalist.score():.4f}")
-    _announce(run, run.run_dir.name, f"finalist {finalist.rank} ({finalist.trial['trial_id']}) on the full data: "
+    _announce(run, run.run_dir.name, f"finalist {finalist.rank} ({finalist.trial.trial_id}) on the full data: "
               f"{outcome}" + (f"; {left} still training" if left else ""))
-
-
-def _read_trials(path: Path) -> list[dict[str, Any]]:
-    """trials.parquet back into trial rows (``param.<path>`` columns into ``params``)."""
-    rows = []
-    for record in pd.read_parquet(path).to_dict("records"):
-        params = {k.removeprefix("param."): v for k, v in record.items() if k.startswith("param.")}
-        row = {k: v for k, v in record.items() if not k.startswith("param.")}
-        rows.append({**row, "params": params})
-    return rows
 
 
 def _recorder(study: StudyStore | None, config: ExperimentConfig) -> list[StudyRecorder]:
@@ -667,8 +657,8 @@ def full_data_variant(config: ExperimentConfig) -> ExperimentConfig:
 def _summary(
     config: ExperimentConfig,
     data: DataBundle,
-    trials: list[dict[str, Any]],
-    best: dict[str, Any] | None,
+    trials: list[TrialRecord],
+    best: TrialRecord | None,
     best_config: ExperimentConfig | None,
     final: FinalResult | None,
     timings: dict[str, float],
@@ -676,59 +666,58 @@ def _summary(
     *,
     status: str | None = None,
     settled: Settled | None = None,
-    subset_best: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """summary.json's content. With ``settled``, ``best`` is the finalist the full data picked and
+    subset_best: TrialRecord | None = None,
+) -> RunSummary:
+    """The search's summary. With ``settled``, ``best`` is the finalist the full data picked and
     ``subset_best`` the subset search's own best trial."""
-    statuses = [t["status"] for t in trials]
-    totals = {key: sum(t[key] for t in trials) for key in ("selection_s", "train_s", "eval_s", "wall_s")}
-    metric = config.search.metric
-    return {
-        "name": config.name,
-        "seed": config.seed,
-        "dataset": data.describe(),
-        "model": config.model.name,
-        "strategy": config.selection.strategy,
-        "fraction": config.selection.fraction,
-        "metric": metric,
-        "mode": config.search.mode,
-        "num_trials": config.search.num_trials,
-        "trials_started": len(trials),
-        "trials_completed": statuses.count("completed"),
-        "trials_stopped_early": statuses.count("stopped"),
-        "trials_errored": statuses.count("error"),
-        "trials_diverged": statuses.count("diverged"),
-        "trials_retried": sum(t.get("restarts", 0) > 0 for t in trials),
-        "trials_selection_fallback": sum(bool(t.get("selection_fallback")) for t in trials),
-        "selection_fallback_epochs": sorted(e for e in map(fallback_epoch, trials) if e is not None),
-        "best_trial_selection_fallback_epoch": fallback_epoch(best) if best else None,
-        "tuning_wall_s": timings.get("tuning_wall_s"),
-        "selection_s_total": totals["selection_s"],
-        "train_s_total": totals["train_s"],
-        "eval_s_total": totals["eval_s"],
-        "trial_wall_s_total": totals["wall_s"],
-        "epochs_total": sum(t["epochs"] for t in trials),
-        "best_trial_id": best["trial_id"] if best else None,
-        "best_config": best["params"] if best else None,
-        f"best_{metric}": best["best_metric"] if best else None,
-        "best_val_accuracy": best["best_val_accuracy"] if best else None,
-        "final": final.as_dict() if final else None,
-        "finalists": settled.as_dicts() if settled else [],
-        "subset_best_trial_id": (subset_best or best or {}).get("trial_id"),
-        "timings": dict(timings),
-        "nodes": len({t["node"] for t in trials if t.get("node")}),
-        "end_to_end_wall_s": time.perf_counter() - started,
-        "energy": _energy(config, trials, final, settled).as_dict(),
-        "status": status or ("ok" if best else "failed"),
-    }
+    statuses = [t.status for t in trials]
+    return RunSummary(
+        name=config.name,
+        seed=config.seed,
+        dataset=data.describe(),
+        model=config.model.name,
+        strategy=config.selection.strategy,
+        fraction=config.selection.fraction,
+        metric=config.search.metric,
+        mode=config.search.mode,
+        num_trials=config.search.num_trials,
+        trials_started=len(trials),
+        trials_completed=statuses.count("completed"),
+        trials_stopped_early=statuses.count("stopped"),
+        trials_errored=statuses.count("error"),
+        trials_diverged=statuses.count("diverged"),
+        trials_retried=sum(t.restarts > 0 for t in trials),
+        trials_selection_fallback=sum(t.selection_fallback for t in trials),
+        selection_fallback_epochs=sorted(t.selection_fallback_epoch for t in trials
+                                         if t.selection_fallback_epoch is not None),
+        best_trial_selection_fallback_epoch=best.selection_fallback_epoch if best else None,
+        tuning_wall_s=timings.get("tuning_wall_s"),
+        selection_s_total=sum(t.selection_s for t in trials),
+        train_s_total=sum(t.train_s for t in trials),
+        eval_s_total=sum(t.eval_s for t in trials),
+        trial_wall_s_total=sum(t.wall_s for t in trials),
+        epochs_total=sum(t.epochs for t in trials),
+        best_trial_id=best.trial_id if best else None,
+        best_config=best.params if best else None,
+        best_metric=best.best_metric if best else None,
+        best_val_accuracy=best.best_val_accuracy if best else None,
+        final=final,
+        finalists=settled.records() if settled else [],
+        subset_best_trial_id=(subset_best or best).trial_id if (subset_best or best) else None,
+        timings=Timings.from_dict(timings),
+        nodes=len({t.node for t in trials if t.node}),
+        end_to_end_wall_s=time.perf_counter() - started,
+        energy=_energy(config, trials, final, settled).record(),
+        status=status or ("ok" if best else "failed"),
+    )
 
 
 def _energy(
-    config: ExperimentConfig, trials: list[dict[str, Any]], final: FinalResult | None, settled: Settled | None
+    config: ExperimentConfig, trials: list[TrialRecord], final: FinalResult | None, settled: Settled | None
 ) -> RunEnergy:
     """The energy of the search's trials and of its final trainings: the finalists', or the one final task
     (the baseline's best trial tested, or retrained)."""
-    parts = {"trials": Energy.total(Energy.from_columns(t) for t in trials)}
+    parts = {"trials": Energy.total(t.energy for t in trials)}
     if settled is not None:
         parts["finalists"] = settled.energy
     elif final is not None:

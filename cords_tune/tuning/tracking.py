@@ -10,6 +10,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from collections.abc import Mapping
 
 from ray import tune
 
@@ -48,7 +49,12 @@ class StudyStore:
             ) from None
 
     def as_dict(self) -> dict[str, str]:
+        """summary.json's ``optuna_study``."""
         return {"storage": self.url, "study_name": self.study_name}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, str]) -> StudyStore:
+        return cls(url=data["storage"], study_name=data["study_name"])
 
 
 class StudyRecorder(tune.Callback):

@@ -23,6 +23,7 @@ from cords_tune.tuning.retrain import keep_model, retrain_on_cluster
 from cords_tune.tuning.resources import check_trial_resources
 from cords_tune.tuning.runner import check_output_dir, make_run_dir
 from cords_tune.tuning.session import first_line, probe_address, ray_session
+from cords_tune.tuning.summary import Timings, TrainSummary
 
 __all__ = ["TrainResult", "train_notes", "train_once"]
 
@@ -32,11 +33,11 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class TrainResult:
     run_dir: Path
-    summary: dict[str, Any]  # also in run_dir/summary.json
+    summary: TrainSummary  # also in run_dir/summary.json
 
     @property
     def model_path(self) -> Path:
-        return self.run_dir / self.summary["final"]["model_path"]
+        return self.run_dir / self.summary.final.model_path
 
 
 def train_notes(config: ExperimentConfig) -> list[str]:
@@ -97,20 +98,21 @@ def train_once(
         except Exception as error:  # noqa: BLE001 - the task's failure, said in one line
             raise RunFailedError(f"training {config.name} on the full data failed: {first_line(error)}") from None
     final = keep_model(final, run_dir)
-    summary = {
-        "name": config.name,
-        "seed": config.seed,
-        "dataset": data.describe(),
-        "model": config.model.name,
-        "model_params": dict(config.model.params),
-        "final": final.as_dict(),
-        "timings": timings,
-        "end_to_end_wall_s": time.perf_counter() - started,
-        "notes": notes,
-        "status": "ok",
-    }
-    summary.update(compress_run(run_dir, data, config))  # final.compress; {} when it asks for nothing
-    write_json_atomic(run_dir / "summary.json", summary)  # last: its presence means the training finished
+    compression = compress_run(run_dir, data, config)  # final.compress; None when it asks for nothing
+    summary = TrainSummary(
+        name=config.name,
+        seed=config.seed,
+        dataset=data.describe(),
+        model=config.model.name,
+        model_params=dict(config.model.params),
+        final=final,
+        timings=Timings.from_dict(timings),
+        end_to_end_wall_s=time.perf_counter() - started,
+        notes=notes,
+        status="ok",
+        compression=compression,
+    )
+    write_json_atomic(run_dir / "summary.json", summary.to_json())  # last: its presence means the training finished
     log.info("trained %s: test accuracy %.4f, model in %s", config.name, final.test_accuracy, run_dir)
     return TrainResult(run_dir=run_dir, summary=summary)
 

@@ -6,10 +6,17 @@ import json
 
 import pytest
 
-from cords_tune.reports import build_comparison, comparison_section, render_report, write_comparison
+from cords_tune.reports import Comparison, comparison_section, render_report, write_comparison
+from cords_tune.reports.comparison import TrialTime, build_comparison as build_from_summaries
 from cords_tune.reports.plots import plot_fidelity, plot_tradeoff
+from cords_tune.tuning.summary import RunSummary
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def build_comparison(subset, full, **options):
+    """The comparison of two summary.json contents, as a run builds it from its summaries."""
+    return build_from_summaries(RunSummary.from_json(subset), RunSummary.from_json(full), **options)
 
 
 def summary(strategy, *, tuning, final_wall, test_accuracy, retrained=True, best=0.9):
@@ -29,15 +36,15 @@ def test_speedups_and_delta_from_the_two_summaries():
     subset = summary("gradmatch", tuning=20.0, final_wall=10.0, test_accuracy=0.95)
     full = summary("full", tuning=120.0, final_wall=0.5, test_accuracy=0.96, retrained=False)
     c = build_comparison(subset, full, dropped=["selection.fraction"])
-    assert c["tuning_speedup"] == pytest.approx(6.0)
-    assert c["end_to_end_wall_s_subset"] == pytest.approx(30.0)
-    assert c["end_to_end_wall_s_full"] == pytest.approx(120.0)  # its best trial is already trained
-    assert c["end_to_end_speedup"] == pytest.approx(4.0)
-    assert c["accuracy_delta"] == pytest.approx(-0.01)
-    assert c["best_config_subset"] == {"training.lr": 0.01} and c["best_config_full"] == {"training.lr": 0.02}
-    assert c["trial_time_subset"] == {"selection_s": 1.0, "train_s": 10.0, "eval_s": 2.0, "other_s": 2.0}
-    assert any("tested as it stands" in n for n in c["notes"])
-    assert any("selection.fraction" in n for n in c["notes"])
+    assert c.tuning_speedup == pytest.approx(6.0)
+    assert c.end_to_end_wall_s_subset == pytest.approx(30.0)
+    assert c.end_to_end_wall_s_full == pytest.approx(120.0)  # its best trial is already trained
+    assert c.end_to_end_speedup == pytest.approx(4.0)
+    assert c.accuracy_delta == pytest.approx(-0.01)
+    assert c.best_config_subset == {"training.lr": 0.01} and c.best_config_full == {"training.lr": 0.02}
+    assert c.trial_time_subset == TrialTime(selection_s=1.0, train_s=10.0, eval_s=2.0, other_s=2.0)
+    assert any("tested as it stands" in n for n in c.notes)
+    assert any("selection.fraction" in n for n in c.notes)
 
 
 @pytest.mark.parametrize("metric, mode, subset_val, full_val, regret", [
@@ -53,8 +60,8 @@ def test_regret_is_what_the_subset_pick_gives_up_against_the_full_data_pick(metr
         side.update(metric=metric, mode=mode, **{f"best_{metric}": val})
         side["final"][metric] = val
     c = build_comparison(subset, full)
-    assert c["regret_val_score"] == pytest.approx(regret)
-    assert c["regret_test_accuracy"] == pytest.approx(0.01)
+    assert c.regret_val_score == pytest.approx(regret)
+    assert c.regret_test_accuracy == pytest.approx(0.01)
     assert f"{metric} {regret:.4g}, test +1.00 points" in comparison_section(c)
 
 
@@ -63,22 +70,22 @@ def test_finalists_that_changed_the_pick_are_counted_and_noted():
     full = summary("full", tuning=120.0, final_wall=0.5, test_accuracy=0.96, retrained=False)
     subset.update(best_trial_id="b", subset_best_trial_id="a", finalists=[{"trial_id": "a"}, {"trial_id": "b"}])
     c = build_comparison(subset, full)
-    assert c["finalists_subset"] == 2 and c["finalists_changed_pick"] is True
-    assert any("of its top 2 configurations each trained on the full data" in n for n in c["notes"])
-    assert any("full-data training of its 2 finalists" in n for n in c["notes"])
+    assert c.finalists_subset == 2 and c.finalists_changed_pick is True
+    assert any("of its top 2 configurations each trained on the full data" in n for n in c.notes)
+    assert any("full-data training of its 2 finalists" in n for n in c.notes)
     subset["best_trial_id"] = "a"
-    assert build_comparison(subset, full)["finalists_changed_pick"] is False
-    assert build_comparison(summary("g", tuning=1.0, final_wall=1.0, test_accuracy=0.9), full)["regret_val_score"] is None
+    assert build_comparison(subset, full).finalists_changed_pick is False
+    assert build_comparison(summary("g", tuning=1.0, final_wall=1.0, test_accuracy=0.9), full).regret_val_score is None
 
 
 def test_a_retrained_full_data_best_counts_its_retrain():
     subset = summary("gradmatch", tuning=20.0, final_wall=10.0, test_accuracy=0.95)
     full = summary("full", tuning=120.0, final_wall=30.0, test_accuracy=0.96, retrained=True)
     c = build_comparison(subset, full)
-    assert c["end_to_end_wall_s_full"] == pytest.approx(150.0)
-    assert c["end_to_end_speedup"] == pytest.approx(5.0)
-    assert c["full_best_trial_retrained"] is True
-    assert any("retrained and that time is counted" in n for n in c["notes"])
+    assert c.end_to_end_wall_s_full == pytest.approx(150.0)
+    assert c.end_to_end_speedup == pytest.approx(5.0)
+    assert c.full_best_trial_retrained is True
+    assert any("retrained and that time is counted" in n for n in c.notes)
 
 
 def test_files_and_report_section(tmp_path):
@@ -90,9 +97,9 @@ def test_files_and_report_section(tmp_path):
     assert (tmp_path / "comparison.png").read_bytes().startswith(PNG_MAGIC)
     section = comparison_section(c)
     assert "6.00x faster" in section and "-1.00 points" in section and "0.02" in section
-    report = render_report(subset, [], sections=[section])
+    report = render_report(RunSummary.from_json(subset), [], sections=[section])
     assert "## Compared with tuning on the full data" in report
-    assert "## Compared" not in render_report(subset, [])
+    assert "## Compared" not in render_report(RunSummary.from_json(subset), [])
 
 
 def energy(kwh, source="estimated", grid=500.0):
@@ -104,13 +111,13 @@ def test_energy_saving_is_full_over_subset_next_to_the_speedup():
     full = summary("full", tuning=120.0, final_wall=0.5, test_accuracy=0.96, retrained=False)
     subset["energy"], full["energy"] = energy(0.002), energy(0.007)
     c = build_comparison(subset, full)
-    assert c["energy_kwh_subset"] == 0.002 and c["energy_kwh_full"] == 0.007
-    assert c["energy_saving"] == pytest.approx(3.5)
-    assert c["co2e_kg_subset"] == pytest.approx(0.001) and c["co2e_kg_full"] == pytest.approx(0.0035)
-    assert c["energy_source_subset"] == c["energy_source_full"] == "estimated"
-    keys = list(c)
+    assert c.energy_kwh_subset == 0.002 and c.energy_kwh_full == 0.007
+    assert c.energy_saving == pytest.approx(3.5)
+    assert c.co2e_kg_subset == pytest.approx(0.001) and c.co2e_kg_full == pytest.approx(0.0035)
+    assert c.energy_source_subset == c.energy_source_full == "estimated"
+    keys = list(c.to_json())
     assert keys.index("energy_saving") == keys.index("end_to_end_speedup") + 3
-    assert any("saving follows resource-seconds" in n for n in c["notes"])
+    assert any("saving follows resource-seconds" in n for n in c.notes)
     section = comparison_section(c)
     assert "| tuning + final model energy | 2 Wh | 7 Wh | 3.50x less energy |" in section
     assert "| CO2e of that energy | 1 g CO2e | 3.5 g CO2e |  |" in section
@@ -118,9 +125,9 @@ def test_energy_saving_is_full_over_subset_next_to_the_speedup():
 
     full["energy"] = energy(0.001, source="measured (NVML)")  # the subset side used more
     c = build_comparison(subset, full)
-    assert c["energy_saving"] == pytest.approx(0.5)
+    assert c.energy_saving == pytest.approx(0.5)
     assert "2.00x more energy" in comparison_section(c)
-    assert not any("resource-seconds" in n for n in c["notes"])  # measured figures follow no formula
+    assert not any("resource-seconds" in n for n in c.notes)  # measured figures follow no formula
 
 
 def test_summaries_without_energy_compare_without_it():
@@ -128,8 +135,8 @@ def test_summaries_without_energy_compare_without_it():
     full = summary("full", tuning=120.0, final_wall=0.5, test_accuracy=0.96, retrained=False)
     full["energy"] = energy(0.007)  # the subset side's summary.json was written before energy was recorded
     c = build_comparison(subset, full)
-    assert c["energy_kwh_subset"] is None and c["energy_saving"] is None
-    assert any("energy_saving is missing" in n for n in c["notes"])
+    assert c.energy_kwh_subset is None and c.energy_saving is None
+    assert any("energy_saving is missing" in n for n in c.notes)
     assert "tuning + final model energy" not in comparison_section(c)
 
 
@@ -139,7 +146,7 @@ def test_tradeoff_and_fidelity_figures_are_pngs(tmp_path):
          "accuracy_delta": -f / 10}
         for s in ("gradmatch", "random") for f in (0.05, 0.1)
     ]
-    plot_tradeoff(rows, tmp_path / "tradeoff.png", title="t")
+    plot_tradeoff([Comparison.from_json(row) for row in rows], tmp_path / "tradeoff.png", title="t")
     fidelity = {"metric": "val_accuracy", "strategy": "random", "fraction": 0.1, "spearman": None, "kendall": 0.5,
                 "top1_agree": False, "configs": [{"index": i, "score_full": i / 10, "score_subset": 0.5} for i in range(3)]}
     plot_fidelity(fidelity, tmp_path / "fidelity.png")

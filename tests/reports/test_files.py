@@ -6,6 +6,7 @@ import math
 import pytest
 
 from cords_tune.reports import trials_table, write_json_atomic, write_text_atomic
+from cords_tune.tuning.trial_record import TrialRecord
 
 
 def test_json_is_strict_and_nan_becomes_null(tmp_path):
@@ -30,7 +31,8 @@ def test_written_files_are_readable_by_others(tmp_path):
 
 
 def _trial(index, params):
-    return {"index": index, "trial_id": f"t{index}", "status": "completed", "params": params, "best_metric": 0.5}
+    return TrialRecord.from_json({"index": index, "trial_id": f"t{index}", "status": "completed", "params": params,
+                                  "best_metric": 0.5})
 
 
 def test_trials_table_has_a_column_per_parameter(tmp_path):

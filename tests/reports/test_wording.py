@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 
-from cords_tune.reports.wording import (co2e, count, energy_amount, energy_line, energy_saving, fallback_epoch,
-                                        fallback_note, seconds, speed)
+from cords_tune.energy import EnergyRecord
+from cords_tune.reports.wording import (co2e, count, energy_amount, energy_line, energy_saving, fallback_note, seconds,
+                                        speed)
+from cords_tune.tuning.summary import RunSummary
 
 
 def test_a_slowdown_reads_as_slower_not_as_a_fraction_faster():
@@ -19,27 +21,21 @@ def test_counts_agree_in_number_and_seconds_are_rounded():
     assert seconds(15.93141) == "15.9 s" and seconds(None) == "n/a"
 
 
-def test_fallback_epoch_reads_parquet_nan_as_none():
-    assert fallback_epoch({"selection_fallback_epoch": 20}) == 20
-    assert fallback_epoch({"selection_fallback_epoch": math.nan}) is None
-    assert fallback_epoch({}) is None
-
-
 def test_fallback_note_names_the_count_the_epochs_and_the_best_trial():
     summary = {"strategy": "gradmatch", "num_trials": 12, "trials_started": 12, "trials_selection_fallback": 3,
                "selection_fallback_epochs": [10, 20, 20], "best_trial_selection_fallback_epoch": 10}
-    note = fallback_note(summary)
+    note = fallback_note(RunSummary.from_json(summary))
     assert note.startswith("3 trials of 12 fell back from gradmatch to random subsets (at epochs 10, 20, 20)")
     assert "the best trial is one of them: it trained on random subsets from epoch 10" in note
-    assert fallback_note({**summary, "trials_selection_fallback": 0}) is None
+    assert fallback_note(RunSummary.from_json({**summary, "trials_selection_fallback": 0})) is None
     summary["best_trial_selection_fallback_epoch"] = None
-    assert "the best trial is not one of them" in fallback_note(summary)
+    assert "the best trial is not one of them" in fallback_note(RunSummary.from_json(summary))
 
 
 def test_energy_reads_in_wh_below_a_kwh_and_co2e_in_grams_below_a_kg():
     assert energy_amount(0.000492) == "0.492 Wh" and energy_amount(2.5) == "2.5 kWh" and energy_amount(None) == "n/a"
     assert co2e(0.000234) == "0.234 g CO2e" and co2e(1.2) == "1.2 kg CO2e"
-    assert energy_line({"kwh": 0.000492, "co2e_kg": 0.000234, "source": "estimated"}) == \
+    assert energy_line(EnergyRecord.from_dict({"kwh": 0.000492, "co2e_kg": 0.000234, "source": "estimated"})) == \
         "0.492 Wh, 0.234 g CO2e (estimated)"
     assert energy_line(None) == "n/a"
     assert energy_saving(2.9) == "2.90x less energy" and energy_saving(0.5) == "2.00x more energy"

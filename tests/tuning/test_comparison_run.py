@@ -78,11 +78,11 @@ def test_resume_adds_a_missing_baseline_without_rerunning_the_subset_search(loca
 
     resumed = resume_experiment(run_dir)
     assert (run_dir / "trials.parquet").read_bytes() == trials_before
-    assert resumed.comparison["test_accuracy_subset"] == first.summary["final"]["test_accuracy"]
+    assert resumed.comparison.test_accuracy_subset == first.summary.final.test_accuracy
     assert json.loads((run_dir / "comparison.json").read_text())["tuning_wall_s_subset"] == pytest.approx(
-        first.summary["tuning_wall_s"])
+        first.summary.tuning_wall_s)
     # Both searches ran whole (the subset one before, the baseline now): their times are clean measurements.
-    assert not any("resumed" in note for note in resumed.comparison["notes"])
+    assert not any("resumed" in note for note in resumed.comparison.notes)
     with pytest.raises(RunFinishedError):
         resume_experiment(run_dir)
 

@@ -14,12 +14,15 @@ from cords_tune.errors import ConfigError
 from cords_tune.preflight import load_and_check
 from cords_tune.tuning import run_experiment
 from cords_tune.reports.wording import finalists_note
-from cords_tune.tuning.finalists import Finalist, Settled, pick_winner, rank_trials, settle_finalists
+from cords_tune.tuning.finalists import Finalist, FinalistRecord, Settled, pick_winner, rank_trials, settle_finalists
+from cords_tune.tuning.summary import RunSummary
+from cords_tune.tuning.trial_record import TrialRecord
 from cords_tune.tuning.retrain import FinalResult
 
 
 def trial(index, metric, **params):
-    return {"index": index, "trial_id": f"t{index}", "best_metric": metric, "params": params or {"lr": index}}
+    return TrialRecord.from_json({"index": index, "trial_id": f"t{index}", "best_metric": metric,
+                                  "params": params or {"lr": index}})
 
 
 def finalist(rank, val_accuracy, val_loss=0.5, metric="val_accuracy", mode="max", epochs=3, failed=False):
@@ -32,8 +35,8 @@ def finalist(rank, val_accuracy, val_loss=0.5, metric="val_accuracy", mode="max"
 
 def test_trials_are_ranked_by_their_subset_score_one_per_configuration():
     trials = [trial(0, 0.7, lr=1), trial(1, 0.9, lr=2), trial(2, 0.9, lr=3), trial(3, 0.8, lr=2)]
-    assert [t["index"] for t in rank_trials(trials, "max")] == [1, 2, 0]  # tie: the earlier; lr=2 once
-    assert [t["index"] for t in rank_trials(trials, "min")] == [0, 3, 2]  # lr=2 by its better trial, 3
+    assert [t.index for t in rank_trials(trials, "max")] == [1, 2, 0]  # tie: the earlier; lr=2 once
+    assert [t.index for t in rank_trials(trials, "min")] == [0, 3, 2]  # lr=2 by its better trial, 3
 
 
 def test_the_best_full_data_score_wins_and_a_tie_goes_to_the_better_subset_rank():
@@ -56,11 +59,13 @@ def test_a_finalist_that_diverged_or_failed_on_the_full_data_never_wins():
 
 def test_a_failed_or_diverged_finalist_is_reported_as_such():
     settled = Settled([finalist(1, 0.9, failed=True), finalist(2, 0.8, epochs=1), finalist(3, 0.7)], winner_rank=3)
-    rows = settled.as_dicts()
-    assert rows[0]["error"] == "worker died" and rows[0]["test_accuracy"] is None and not rows[0]["picked"]
-    assert rows[1]["diverged"] and math.isnan(rows[1]["full_data_score"])
-    assert rows[2]["picked"] and settled.changed_pick
-    summary = {"metric": "val_accuracy", "finalists": rows, "subset_best_trial_id": "t1"}
+    rows = settled.records()
+    assert rows[0].error == "worker died" and rows[0].test_accuracy is None and not rows[0].picked
+    assert rows[1].diverged and math.isnan(rows[1].full_data_score)
+    assert rows[2].picked and settled.changed_pick
+    assert [FinalistRecord.from_dict(row.as_dict()) for row in rows[:1]] == rows[:1]  # NaN aside, as summary.json
+    summary = RunSummary.from_json({"metric": "val_accuracy", "finalists": [row.as_dict() for row in rows],
+                                    "subset_best_trial_id": "t1"})
     assert finalists_note(summary).endswith("left out: finalist 1 (worker died), 2 (diverged)")
     assert "ranked 3 on subsets (t3)" in finalists_note(summary)
 
@@ -89,9 +94,9 @@ def test_finalists_train_as_ray_tasks_and_the_full_data_overrules_the_subset_ran
     assert settled.winner.config.training.lr == pytest.approx(0.03)
     assert settled.finalists[1].result.val_accuracy > settled.finalists[0].result.val_accuracy + 0.2
     assert all(f.result.epochs == 4 and f.result.model is not None and f.done_after_s > 0 for f in settled.finalists)
-    rows = settled.as_dicts()
-    assert [r["picked"] for r in rows] == [False, True]
-    assert rows[1]["full_data_score"] == settled.finalists[1].result.val_accuracy
+    rows = settled.records()
+    assert [r.picked for r in rows] == [False, True]
+    assert rows[1].full_data_score == settled.finalists[1].result.val_accuracy
 
 
 @pytest.mark.slow
@@ -123,8 +128,9 @@ def test_a_run_returns_the_finalist_with_the_best_full_data_score(local_ray, tin
     assert summary["best_trial_id"] == picked["trial_id"] and summary["best_config"] == picked["params"]
     assert summary["final"]["test_accuracy"] == picked["test_accuracy"]
     assert summary["final"]["val_accuracy"] == picked["full_data_score"]
-    subset_best = max(result.trials, key=lambda t: (t["best_metric"], -t["index"]))
-    assert summary["subset_best_trial_id"] == subset_best["trial_id"] == finalists[0]["trial_id"]
+    subset_best = max(result.trials, key=lambda t: (t.best_metric, -t.index))
+    assert summary["subset_best_trial_id"] == subset_best.trial_id == finalists[0]["trial_id"]
+    assert result.summary.to_json() == summary and RunSummary.from_json(summary) == result.summary
     assert [f["subset_score"] for f in finalists] == sorted((f["subset_score"] for f in finalists), reverse=True)
 
     best_config = load_config(result.run_dir / "best_config.yaml")
@@ -140,7 +146,7 @@ def test_a_run_returns_the_finalist_with_the_best_full_data_score(local_ray, tin
 def test_top_k_one_retrains_the_subset_search_best_alone(local_ray, tiny_experiment, tmp_path):
     tiny_experiment["final"] = {"top_k": 1}
     result = run_experiment(parse_config(tiny_experiment), output_dir=tmp_path)
-    (only,) = result.summary["finalists"]
-    assert only["rank"] == 1 and only["picked"]
-    assert result.summary["best_trial_id"] == result.summary["subset_best_trial_id"]
+    (only,) = result.summary.finalists
+    assert only.rank == 1 and only.picked
+    assert result.summary.best_trial_id == result.summary.subset_best_trial_id
     assert "Finalists" not in (result.run_dir / "report.md").read_text()

@@ -27,15 +27,15 @@ def test_trials_and_retrain_use_the_plugin(local_ray, tmp_path):
     notices: list[str] = []
     result = run_experiment(config, on_notice=notices.append)
 
-    assert result.summary["trials_errored"] == 0 and result.summary["num_trials"] == 2
-    assert result.summary["final"]["test_accuracy"] > 0.8  # separable blobs, 2 classes
+    assert result.summary.trials_errored == 0 and result.summary.num_trials == 2
+    assert result.summary.final.test_accuracy > 0.8  # separable blobs, 2 classes
     importers = {int(line.split()[0]) for line in (tmp_path / "mine" / "imports.log").read_text().splitlines()}
     assert importers - {os.getpid()}, "the Ray workers imported the plugin themselves"
     assert any("started before this run" in n for n in notices), "a Ray started earlier is not given the plugin"
 
-    rows = {row["name"]: row for row in result.summary["compression"]}
+    rows = {row.name: row for row in result.summary.compression.variants}
     assert set(rows) == {"fp32", "dynamic_int8", "pruned_50"}
-    assert rows["pruned_50"]["zero_fraction"] >= 0.5
+    assert rows["pruned_50"].zero_fraction >= 0.5
 
     predict = (  # a fresh process: loading imports the plugin the model came from
         "import sys, cords_tune, numpy as np\n"

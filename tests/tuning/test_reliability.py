@@ -51,11 +51,11 @@ def test_a_diverging_trial_ends_as_diverged_and_the_search_goes_on(local_ray, ti
     tiny_experiment["search"]["space"] = {"training.lr": {"choice": [0.05, 1.0e6]}}
     result = run_experiment(parse_config(tiny_experiment), output_dir=tmp_path)
     trials, summary = result.trials, result.summary
-    diverged = [t for t in trials if t["status"] == "diverged"]
-    assert diverged and all(t["params"]["training.lr"] == 1.0e6 for t in diverged)
-    assert all(t["epochs"] >= 1 and 0.0 <= t["last_val_accuracy"] <= 1.0 for t in diverged), "metrics are kept"
-    assert summary["trials_diverged"] == len(diverged) and summary["trials_errored"] == 0
-    assert summary["best_config"]["training.lr"] == 0.05 and summary["final"]["test_accuracy"] > 0.5
+    diverged = [t for t in trials if t.status == "diverged"]
+    assert diverged and all(t.params["training.lr"] == 1.0e6 for t in diverged)
+    assert all(t.epochs >= 1 and 0.0 <= t.last_val_accuracy <= 1.0 for t in diverged), "metrics are kept"
+    assert summary.trials_diverged == len(diverged) and summary.trials_errored == 0
+    assert summary.best_config["training.lr"] == 0.05 and summary.final.test_accuracy > 0.5
 
 
 def test_a_killed_trial_worker_is_retried_from_its_checkpoint(local_ray, tiny_experiment, tmp_path):
@@ -78,10 +78,10 @@ def test_a_killed_trial_worker_is_retried_from_its_checkpoint(local_ray, tiny_ex
     watcher.join()
     assert killed, "the worker was never caught mid-trial"
     summary = result.summary
-    assert summary["trials_errored"] == 0 and summary["trials_retried"] >= 1
-    assert all(t["status"] == "completed" and t["epochs"] == 6 for t in result.trials)
-    retried = [t for t in result.trials if t["restarts"]]
-    history = _results(result.run_dir / "tune")[retried[0]["trial_id"]]
+    assert summary.trials_errored == 0 and summary.trials_retried >= 1
+    assert all(t.status == "completed" and t.epochs == 6 for t in result.trials)
+    retried = [t for t in result.trials if t.restarts]
+    history = _results(result.run_dir / "tune")[retried[0].trial_id]
     assert sum(line["training_iteration"] == 1 for line in history) == 1, "continued, not restarted from scratch"
 
 

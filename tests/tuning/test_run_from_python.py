@@ -42,8 +42,8 @@ def test_a_run_on_data_and_a_network_given_from_python(local_ray, tmp_path):
     result = cords_tune.run(experiment, data=data, model=Plain, output_dir=tmp_path)
 
     summary = result.summary
-    assert summary["trials_errored"] == 0 and len(summary["finalists"]) == 2
-    assert summary["final"]["test_accuracy"] > 0.6  # 3 classes: chance is 0.33
+    assert summary.trials_errored == 0 and len(summary.finalists) == 2
+    assert summary.final.test_accuracy > 0.6  # 3 classes: chance is 0.33
     model = cords_tune.load_model(result.run_dir / "model.pt", model=Plain)
     assert isinstance(model.module.network, Plain)
     with pytest.raises(RunFinishedError):

@@ -11,8 +11,11 @@ import torch
 
 from cords_tune.config import load_config, parse_config
 from cords_tune.errors import ConfigError, RunFailedError
+from cords_tune.reports import render_report, trials_table, write_json_atomic
 from cords_tune.tuning import run_experiment
 from cords_tune.tuning.algorithms import decision_epochs
+from cords_tune.tuning.summary import RunSummary
+from cords_tune.tuning.trial_record import read_trials
 
 pytestmark = pytest.mark.slow
 
@@ -60,6 +63,16 @@ def test_tuning_run_end_to_end(local_ray, tiny_experiment, tmp_path):
         assert row["train_s"] > 0 and row["samples_seen"] > 0
     picked = next(r for r in table if r["trial_id"] == summary["best_trial_id"])
     assert summary["best_val_accuracy"] == pytest.approx(picked["best_metric"])
+
+    # The typed results are the files: read back, they are what the run returned and render the same report.
+    assert RunSummary.from_json(summary).to_json() == summary
+    written = tmp_path / "again.json"
+    write_json_atomic(written, result.summary.to_json())
+    assert json.loads(written.read_text()) == summary
+    trials = read_trials(run_dir / "trials.parquet")
+    assert [t.trial_id for t in trials] == [t.trial_id for t in result.trials]
+    assert trials_table(trials).equals(pq.read_table(run_dir / "trials.parquet"))
+    assert render_report(RunSummary.from_json(summary), trials) == (run_dir / "report.md").read_text()
 
     for result in (run_dir / "tune").glob("*/result.json"):  # each epoch as the trial reported it to Tune
         epochs = [json.loads(line) for line in result.read_text().splitlines()]
@@ -112,11 +125,11 @@ def test_sequential_runs_with_one_seed_are_reproducible(local_ray, tiny_experime
     tiny_experiment["final"] = {"enabled": False}
     config = parse_config(tiny_experiment)
     runs = [run_experiment(config, output_dir=tmp_path / str(i)).trials for i in range(2)]
-    assert [t["params"] for t in runs[0]] == [t["params"] for t in runs[1]]
-    assert [t["best_metric"] for t in runs[0]] == [t["best_metric"] for t in runs[1]]
-    assert [t["epochs"] for t in runs[0]] == [t["epochs"] for t in runs[1]]
+    assert [t.params for t in runs[0]] == [t.params for t in runs[1]]
+    assert [t.best_metric for t in runs[0]] == [t.best_metric for t in runs[1]]
+    assert [t.epochs for t in runs[0]] == [t.epochs for t in runs[1]]
     other_seed = run_experiment(parse_config({**tiny_experiment, "seed": 1}), output_dir=tmp_path / "other").trials
-    assert [t["params"] for t in other_seed] != [t["params"] for t in runs[0]]
+    assert [t.params for t in other_seed] != [t.params for t in runs[0]]
 
 
 @pytest.mark.parametrize(
@@ -144,10 +157,10 @@ def test_trials_that_fall_back_to_random_are_counted_dated_and_reported(local_ra
     snapshots = []
     result = run_experiment(parse_config(tiny_experiment), output_dir=tmp_path, on_progress=snapshots.append)
     summary = result.summary
-    assert summary["trials_selection_fallback"] == 2
-    assert summary["selection_fallback_epochs"] == [3, 3]  # epoch 1 random (untrained), 2 gradmatch, then random
-    assert summary["best_trial_selection_fallback_epoch"] == 3
-    assert all(0.0 < t["selection_share_at_fallback"] <= 1.0 for t in result.trials)
+    assert summary.trials_selection_fallback == 2
+    assert summary.selection_fallback_epochs == [3, 3]  # epoch 1 random (untrained), 2 gradmatch, then random
+    assert summary.best_trial_selection_fallback_epoch == 3
+    assert all(0.0 < t.selection_share_at_fallback <= 1.0 for t in result.trials)
     assert snapshots[-1].fell_back == 2
     report = (result.run_dir / "report.md").read_text()
     assert "2 trials of 2 fell back from gradmatch to random subsets (at epochs 3, 3)" in report

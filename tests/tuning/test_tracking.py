@@ -76,9 +76,10 @@ def test_the_study_and_mlflow_record_every_trial(local_ray, tiny_experiment, tmp
     tiny_experiment["final"] = {"top_k": 1}
     result = run_experiment(parse_config(tiny_experiment))
 
-    recorded = result.summary["optuna_study"]
-    assert recorded == {"storage": f"sqlite:///{result.run_dir / OPTUNA_FILE}", "study_name": result.run_dir.name}
-    study = optuna.load_study(study_name=recorded["study_name"], storage=recorded["storage"])
+    recorded = result.summary.optuna_study
+    assert recorded.as_dict() == {"storage": f"sqlite:///{result.run_dir / OPTUNA_FILE}",
+                                  "study_name": result.run_dir.name}
+    study = optuna.load_study(study_name=recorded.study_name, storage=recorded.url)
     assert len(study.trials) == 3
     assert {p for t in study.trials for p in t.params} == {"training.lr", "model.params.hidden"}
 

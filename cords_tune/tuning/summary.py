@@ -1,0 +1,165 @@
+"""summary.json, typed and with its JSON form both ways: a search's (``RunSummary``: what it ran, what it
+found, what it cost) and a single training's (``TrainSummary``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from cords_tune.compression import Compression
+from cords_tune.energy import EnergyRecord
+from cords_tune.records import known_fields
+from cords_tune.tuning.finalists import FinalistRecord
+from cords_tune.tuning.retrain import FinalResult
+from cords_tune.tuning.shared_subset import SharedSubsetRecord
+from cords_tune.tuning.slot_use import SlotUse
+from cords_tune.tuning.tracking import StudyStore
+
+__all__ = ["RunSummary", "TrainSummary", "Timings"]
+
+# Written together once a search has finished (a summary of an interrupted or failed search has none of them).
+_FINISHED_SEARCH = ("resumed", "optuna_study", "slot_use", "shared_subset")
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Wall-clock seconds of a run's phases, on the driver; a phase the run did not go through is ``None``
+    (and left out of its JSON form)."""
+
+    data_load_s: float | None = None
+    ray_start_s: float | None = None
+    data_put_s: float | None = None  # the data into Ray's object store
+    tuning_wall_s: float | None = None  # the search, first trial to last
+    shared_subset_s: float | None = None  # a shared strategy's proxy and selection, inside the search
+    final_wall_s: float | None = None  # the finalists' full-data training, or the baseline's test or retrain
+
+    def as_dict(self) -> dict[str, float]:
+        return {name: value for name, value in asdict(self).items() if value is not None}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, float]) -> Timings:
+        return cls(**known_fields(cls, data))
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One search of a run (the subset search, or the full-data baseline's): ``to_json`` is its
+    ``summary.json``; ``from_json`` reads that back, also as written by earlier versions (what they lack is
+    ``None``, an empty list or zero). ``best_metric`` is the file's ``best_<metric>``."""
+
+    name: str
+    seed: int
+    dataset: str  # the data as described when loaded
+    model: str
+    strategy: str
+    fraction: float
+    metric: str
+    mode: str  # max or min
+    num_trials: int  # asked for
+    trials_started: int = 0
+    trials_completed: int = 0
+    trials_stopped_early: int = 0
+    trials_errored: int = 0
+    trials_diverged: int = 0
+    trials_retried: int = 0  # continued from a checkpoint after a failure, or after a resume
+    trials_selection_fallback: int = 0  # switched to random subsets by the cost guard
+    selection_fallback_epochs: list[int] = field(default_factory=list)
+    best_trial_selection_fallback_epoch: int | None = None
+    tuning_wall_s: float | None = None
+    selection_s_total: float | None = None  # summed over trials, like the three below
+    train_s_total: float | None = None
+    eval_s_total: float | None = None
+    trial_wall_s_total: float | None = None
+    epochs_total: int = 0
+    best_trial_id: str | None = None  # the finalist the full data picked, or the search's best
+    best_config: dict[str, Any] | None = None  # its searched params
+    best_metric: float | None = None  # its search metric while tuning
+    best_val_accuracy: float | None = None
+    final: FinalResult | None = None  # the final model, trained on the full data (or the baseline's, tested)
+    finalists: list[FinalistRecord] = field(default_factory=list)
+    subset_best_trial_id: str | None = None  # the search's own best trial, before the finalists
+    timings: Timings = Timings()
+    nodes: int = 0
+    end_to_end_wall_s: float | None = None
+    energy: EnergyRecord | None = None
+    status: str | None = None  # ok, failed, interrupted, retrain_failed, waiting_for_resources
+    resumed: bool | None = None  # None: the search did not finish (nor the three below are recorded)
+    optuna_study: StudyStore | None = None
+    slot_use: SlotUse | None = None
+    shared_subset: SharedSubsetRecord | None = None
+    compression: Compression | None = None  # final.compress's variants of the final model
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def to_json(self) -> dict[str, Any]:
+        """summary.json's content."""
+        # ``best_val_accuracy`` comes after ``best_<metric>``: for val_accuracy, the same key and the same value.
+        return _json_form(self, key=lambda name: f"best_{self.metric}" if name == "best_metric" else name,
+                          left_out=_FINISHED_SEARCH if self.resumed is None else ())
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RunSummary:
+        def read(key: str, reader: Any) -> Any:
+            return reader(data[key]) if data.get(key) is not None else None
+
+        return cls(**known_fields(
+            cls, data,
+            selection_fallback_epochs=list(data.get("selection_fallback_epochs") or []),
+            best_metric=data.get(f"best_{data.get('metric')}"),
+            final=read("final", FinalResult.from_dict),
+            finalists=[FinalistRecord.from_dict(f) for f in data.get("finalists") or []],
+            timings=Timings.from_dict(data.get("timings") or {}),
+            energy=read("energy", EnergyRecord.from_dict),
+            optuna_study=read("optuna_study", StudyStore.from_dict),
+            slot_use=read("slot_use", SlotUse.from_dict),
+            shared_subset=read("shared_subset", SharedSubsetRecord.from_dict),
+            compression=Compression.from_summary(data),
+        ))
+
+
+@dataclass(frozen=True)
+class TrainSummary:
+    """What ``cords-tune train`` writes as summary.json (``to_json``, ``from_json``): one configuration trained
+    once on the full data."""
+
+    name: str
+    seed: int
+    dataset: str
+    model: str
+    model_params: dict[str, Any]
+    final: FinalResult
+    timings: Timings = Timings()
+    end_to_end_wall_s: float | None = None
+    notes: list[str] = field(default_factory=list)  # what of the config training it once left unused
+    status: str | None = None
+    compression: Compression | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return _json_form(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> TrainSummary:
+        return cls(**known_fields(
+            cls, data, model_params=dict(data.get("model_params") or {}), final=FinalResult.from_dict(data["final"]),
+            timings=Timings.from_dict(data.get("timings") or {}), notes=list(data.get("notes") or []),
+            compression=Compression.from_summary(data),
+        ))
+
+
+def _json_form(summary: Any, *, key: Any = lambda name: name, left_out: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A summary's fields under their JSON names (``key``), nested records as their dicts, the compression as
+    its two entries."""
+    data = {key(f.name): _plain(getattr(summary, f.name)) for f in fields(summary)
+            if f.name not in left_out and f.name != "compression"}
+    if summary.compression is not None:
+        data.update(summary.compression.summary_entries())
+    return data
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value.as_dict() if hasattr(value, "as_dict") else value
