@@ -254,8 +254,17 @@ def _disk_full_as_error(run_dir: Path, needed: int) -> Iterator[None]:
 def _finished_summary(run_dir: Path) -> RunSummary | None:
     """The subset search's summary if it finished (status ``ok``), else ``None``."""
     summary_file = run_dir / "summary.json"
-    summary = RunSummary.from_json(json.loads(summary_file.read_text())) if summary_file.is_file() else None
-    return summary if summary and summary.ok else None
+    if not summary_file.is_file():
+        return None
+    try:
+        summary = RunSummary.from_json(json.loads(summary_file.read_text()))
+    except (ValueError, TypeError, KeyError, AttributeError) as error:  # cut short, or edited by hand
+        raise RunFailedError(
+            f"{summary_file} cannot be read ({type(error).__name__}: {first_line(error)}). Move it aside (the "
+            f"finished trials are kept in the tuning state) and resume again to redo what follows the search: "
+            f"mv {summary_file} {summary_file}.bad"
+        ) from None
+    return summary if summary.ok else None
 
 
 def _load_data(

@@ -132,3 +132,9 @@ def test_a_killed_driver_resumes_without_losing_or_rerunning_trials(tiny_experim
     assert summary["final"]["epochs"] == 2
     again = subprocess.run(command + ["resume", str(run_dir)], capture_output=True, text=True, env=env, timeout=120)
     assert again.returncode == 0 and "finished already" in again.stdout, "the final retrain runs once"
+
+    summary_file = run_dir / "summary.json"
+    summary_file.write_text(summary_file.read_text()[:100])  # cut short, as by a full disk
+    damaged = subprocess.run(command + ["resume", str(run_dir)], capture_output=True, text=True, env=env, timeout=120)
+    assert damaged.returncode == 1 and "Traceback" not in damaged.stderr, damaged.stderr[-3000:]
+    assert "summary.json cannot be read" in damaged.stderr and f"mv {summary_file}" in damaged.stderr
