@@ -19,6 +19,7 @@ from cords_tune.config import ExperimentConfig
 from cords_tune.datasets import DataBundle
 from cords_tune.errors import ConfigError
 from cords_tune.models import GivenModel, build_model
+from cords_tune.models.given import as_given
 from cords_tune.selection import SelectionStrategy, Subset, create_strategy, uses_subsets
 from cords_tune.selection.record import SampleRecord
 from cords_tune.training.device_data import DeviceSplit, resolve_device
@@ -73,7 +74,7 @@ def build_trainer(
     *,
     epochs: int | None = None,
     full_data: bool = False,
-    model: GivenModel | None = None,
+    model: GivenModel | Callable[..., nn.Module] | None = None,
     decision_epochs: Collection[int] | None = None,
     shared_subsets: Sequence[Subset] | None = None,
     keep_record: bool = False,
@@ -95,7 +96,7 @@ def build_parts(
     data: DataBundle,
     *,
     full_data: bool = False,
-    model: GivenModel | None = None,
+    model: GivenModel | Callable[..., nn.Module] | None = None,
     shared_subsets: Sequence[Subset] | None = None,
     keep_record: bool = False,
 ) -> TrainingParts:
@@ -103,11 +104,13 @@ def build_parts(
 
     Args:
         full_data: train on all training data every epoch, whatever the strategy (the final retrain).
-        model: a model given from Python, built in place of the experiment's named one.
+        model: a model factory given from Python (a function or ``nn.Module`` class, as ``cords_tune.run``'s
+            ``model=``), built in place of the experiment's named one.
         shared_subsets: for a shared strategy, the run's subsets (``training.proxy``); without them its proxy
             is trained here first.
         keep_record: keep the training record (``SelectionStrategy.needs_record``) whatever the strategy.
     """
+    model = as_given(model)
     device = resolve_device(config.training.device)
     rng = RngStates.seeded(config.seed, device)
     with rng.lent(device):  # model init draws from torch's global generators

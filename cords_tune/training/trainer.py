@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from cords_tune.config import ExperimentConfig
+from cords_tune.models.given import as_classifier
 from cords_tune.selection import SelectionContext, Subset, budget_for, create_strategy
 from cords_tune.selection.features import LastLayerGradients
 from cords_tune.training.device_data import DeviceSplit
@@ -113,7 +114,8 @@ class Trainer:
     Args:
         config: the trial's experiment config (no search space left): the training, selection and seed
             settings. Its model, dataset and strategy names are not read: ``parts`` holds those, built.
-        parts: the model, the splits, the strategy and what it reads (``TrainingParts``).
+        parts: the model, the splits, the strategy and what it reads (``TrainingParts``). The model is any
+            network whose logits come out of an ``nn.Linear`` (its input is taken as the penultimate features).
         epochs: length of the lr schedule; defaults to ``config.training.epochs``.
         decision_epochs: with ``training.validation: at_decisions``, the epochs (1-based) whose validation
             result a decision reads, e.g. ASHA's rungs (``tuning.algorithms.decision_epochs``); the last epoch
@@ -140,7 +142,10 @@ class Trainer:
         self._shuffle = torch.Generator().manual_seed(config.seed)
         self._augment = torch.Generator(device=self.device).manual_seed(config.seed)
 
-        self.model = parts.model
+        # Any network whose last layer is a Linear, on the parts' device and memory order (a model of the caller's
+        # replacing the built one may not be yet).
+        self.model = as_classifier(parts.model, parts.num_classes).to(
+            self.device, memory_format=torch.channels_last if parts.channels_last else torch.preserve_format)
         self.train = parts.train
         self.val = parts.val
         self._test_split = parts.test

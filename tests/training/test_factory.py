@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import torch
@@ -49,8 +51,7 @@ def test_a_trainer_trains_the_model_and_strategy_it_is_given(tiny_experiment, da
 
     history = trainer.fit()
 
-    assert trainer.model is mine
-    assert all(not torch.equal(a, b) for a, b in zip(before, mine.parameters()))
+    assert all(not torch.equal(a, b) for a, b in zip(before, mine.parameters())), "it trained that network"
     assert len(strategy.contexts) == 2  # every 2 epochs of 4
     assert all(stats.subset_size == trainer.budget for stats in history)
     assert history[-1].val_accuracy > 0.6  # chance is 1/3
@@ -86,3 +87,29 @@ def test_the_selection_context_is_the_trainer_as_it_stands(tiny_experiment, data
     for_others = trainer.selection_context(with_gradients=True, epoch=0, epochs=20)
     assert (for_others.epoch, for_others.epochs) == (0, 20)
     assert for_others.gradients.labels.shape == trainer.train.y.shape  # per-sample gradients of its model
+
+
+def test_any_network_ending_in_a_linear_layer_gets_gradient_based_subsets(tiny_experiment, data):
+    experiment = {**tiny_experiment, "search": {"space": {}}}
+    experiment["training"] = {**experiment["training"], "epochs": 4}
+    experiment["selection"] = {"strategy": "gradmatch", "fraction": 0.2, "every": 2}
+    config = parse_config(experiment)
+    mine = nn.Sequential(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 3))  # no embed(): its last Linear's input
+
+    history = Trainer(config, replace(build_parts(config, data), model=mine)).fit()
+
+    reselected = [s for s in history if s.reselected]
+    assert len(reselected) == 2 and all(s.selection_s > 0 for s in reselected)
+    assert all(s.subset_size <= 0.2 * len(data.y_train) + 3 for s in history)
+    assert history[-1].val_accuracy > 0.6
+
+
+def test_the_readmes_trainer_example_runs(tmp_path, monkeypatch):
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    (block,) = [b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "build_trainer(" in b]
+    monkeypatch.chdir(tmp_path)
+    scope: dict = {}
+    exec(compile(block, "README.md", "exec"), scope)
+    assert scope["history"][-1].val_accuracy > 0.5  # 10 digits: chance is 0.1
+    loss, accuracy = scope["trainer"].evaluate_test()
+    assert accuracy > 0.5
