@@ -9,7 +9,7 @@ if TYPE_CHECKING:
     from cords_tune.compression import Compression
     from cords_tune.energy import EnergyRecord
     from cords_tune.reports.comparison import Comparison
-    from cords_tune.tuning.shared_subset import SharedSubsetRecord
+    from cords_tune.training.proxy import SharedSubsetRecord
     from cords_tune.tuning.slot_use import SlotUse
     from cords_tune.tuning.summary import RunSummary
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +22,12 @@ from cords_tune.atomic import write_atomically
 from cords_tune.config import ExperimentConfig
 from cords_tune.datasets import DataBundle
 from cords_tune.models import GivenModel
+from cords_tune.records import DictForm
 from cords_tune.selection import STRATEGIES, Subset, budget_for, create_strategy
 from cords_tune.selection.base import select_in_pool
 from cords_tune.training.schedule import SubsetSchedule
 
-__all__ = ["SharedSubset", "is_shared", "proxy_config", "select_shared_subset"]
+__all__ = ["SharedSubset", "SharedSubsetRecord", "is_shared", "proxy_config", "select_shared_subset"]
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +40,14 @@ def is_shared(config: ExperimentConfig) -> bool:
 
 
 @dataclass(frozen=True)
-class SharedSubset:
-    """The subsets every trial of a run trains on, one per reselection round, and what choosing them cost.
+class SharedSubsetRecord(DictForm):
+    """What a run's shared subsets are and what choosing them cost, without the subsets themselves:
+    summary.json's ``shared_subset``.
 
     Attributes:
         strategy: the strategy that chose them.
         fraction: the share of the training data each holds.
         pool: the share of each class each round chose from (1: every round the same subset).
-        indices, weights: one tensor per round (CPU; see ``Subset``).
         normalized: how the subsets' weights enter the loss (see ``Subset``).
         proxy_model: the proxy's network.
         proxy_epochs: epochs the proxy trained on the full data.
@@ -54,13 +55,13 @@ class SharedSubset:
         train_s: the proxy's training, in seconds (its model set-up included).
         selection_s: scoring the data and choosing the subsets.
         wall_s: the whole task, from its start to the subsets.
+        rounds: how many subsets (one per reselection round of a trial).
+        size: the samples each holds.
     """
 
     strategy: str
     fraction: float
-    pool: float
-    indices: list[torch.Tensor] = field(repr=False)
-    weights: list[torch.Tensor] = field(repr=False)
+    pool: float | None
     normalized: bool
     proxy_model: str
     proxy_epochs: int
@@ -68,20 +69,27 @@ class SharedSubset:
     train_s: float
     selection_s: float
     wall_s: float
+    rounds: int = 1  # a summary written before subsets had rounds holds one
+    size: int = 0
+
+
+@dataclass(frozen=True)
+class SharedSubset:
+    """The subsets every trial of a run trains on, one per reselection round (CPU tensors; see ``Subset``), and
+    their ``record``."""
+
+    indices: list[torch.Tensor] = field(repr=False)
+    weights: list[torch.Tensor] = field(repr=False)
+    record: SharedSubsetRecord
 
     @property
     def subsets(self) -> list[Subset]:
         """Round r's subset is ``subsets[r]`` (a trial longer than the rounds keeps the last)."""
-        return [Subset(i, w, self.normalized) for i, w in zip(self.indices, self.weights)]
-
-    def as_dict(self) -> dict[str, Any]:
-        """summary.json's ``shared_subset``: everything but the tensors; the rounds and a subset's size."""
-        kept = {k: v for k, v in asdict(self).items() if k not in ("indices", "weights")}
-        return {**kept, "rounds": len(self.indices), "size": len(self.indices[0])}
+        return [Subset(i, w, self.record.normalized) for i, w in zip(self.indices, self.weights)]
 
     def save(self, path: str | Path) -> None:
         """Write it to ``path`` atomically, so a resumed run trains on the same subsets without a new proxy."""
-        payload = {"format": _FORMAT, **asdict(self)}
+        payload = {"format": _FORMAT, "indices": self.indices, "weights": self.weights, **self.record.as_dict()}
         write_atomically(path, lambda temporary: torch.save(payload, temporary))
 
     @classmethod
@@ -89,7 +97,10 @@ class SharedSubset:
         payload = torch.load(path, weights_only=True)
         if not isinstance(payload, dict) or payload.pop("format", None) != _FORMAT:
             raise ValueError(f"{str(path)!r} is not a shared subset written by cords-tune")
-        return cls(**payload)
+        indices, weights = payload.pop("indices"), payload.pop("weights")
+        # Files written before the record had its rounds and size lack them.
+        record = SharedSubsetRecord.from_dict({**payload, "rounds": len(indices), "size": len(indices[0])})
+        return cls(indices, weights, record)
 
 
 def proxy_config(config: ExperimentConfig) -> ExperimentConfig:
@@ -136,16 +147,20 @@ def select_shared_subset(
     log.info("shared subsets: %s chose %d x %d samples after a %d-epoch proxy (%.1f s training, %.1f s selection)",
              selection.strategy, rounds, len(subsets[0]), len(history), trained - start, selected - trained)
     return SharedSubset(
-        strategy=selection.strategy,
-        fraction=selection.fraction,
-        pool=pool,
         indices=[subset.indices.cpu() for subset in subsets],
         weights=[subset.weights.float().cpu() for subset in subsets],
-        normalized=subsets[0].normalized,
-        proxy_model=proxy.model.name,
-        proxy_epochs=len(history),
-        proxy_val_accuracy=history[-1].val_accuracy if history else float("nan"),
-        train_s=trained - start,
-        selection_s=selected - trained,
-        wall_s=selected - start,
+        record=SharedSubsetRecord(
+            strategy=selection.strategy,
+            fraction=selection.fraction,
+            pool=pool,
+            normalized=subsets[0].normalized,
+            proxy_model=proxy.model.name,
+            proxy_epochs=len(history),
+            proxy_val_accuracy=history[-1].val_accuracy if history else float("nan"),
+            train_s=trained - start,
+            selection_s=selected - trained,
+            wall_s=selected - start,
+            rounds=len(subsets),
+            size=len(subsets[0]),
+        ),
     )

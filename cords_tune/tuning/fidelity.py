@@ -139,8 +139,8 @@ def build_fidelity(
         "num_configs": len(points),
         **agreement,
         "train_s_subset": sum(r["selection_s"] + r["train_s"] + r["eval_s"] for r in subset)
-        + (shared.wall_s if shared else 0.0),
-        "shared_subset": shared.as_dict() if shared else None,
+        + (shared.record.wall_s if shared else 0.0),
+        "shared_subset": shared.record.as_dict() if shared else None,
         "train_s_full": sum(r["selection_s"] + r["train_s"] + r["eval_s"] for r in full),
         "configs": [
             {

@@ -44,7 +44,7 @@ from cords_tune.selection import uses_subsets
 from cords_tune.tuning.progress import Progress, ProgressCallback, last_progress, progress_display
 from cords_tune.tuning.results import collect_trials, search_slot_use
 from cords_tune.training.proxy import SharedSubset
-from cords_tune.tuning.shared_subset import ProxyTask, ProxyWatch, SharedSubsetRecord
+from cords_tune.tuning.shared_subset import ProxyTask, ProxyWatch
 from cords_tune.tuning.summary import RunSummary, Timings
 from cords_tune.tuning.trial_record import TrialRecord, read_trials
 from cords_tune.tuning.slot_use import SlotUse
@@ -338,7 +338,7 @@ class _Searched:
     def finished(self, summary: RunSummary, *, resumed: bool) -> RunSummary:
         """``summary`` with what it records of the finished search itself."""
         return replace(summary, resumed=resumed, optuna_study=self.study, slot_use=self.slot_use,
-                       shared_subset=SharedSubsetRecord.of(self.shared_subset) if self.shared_subset else None)
+                       shared_subset=self.shared_subset.record if self.shared_subset else None)
 
 
 def _search(
@@ -405,7 +405,7 @@ def _search(
         raise _early_stop_error(run, stopped, last_progress(display), phase)
     shared = proxy.result() if proxy else None  # a failed proxy, not its waiting trials, is the error to report
     if shared:
-        timings["shared_subset_s"] = shared.wall_s if proxy.chosen_now else 0.0
+        timings["shared_subset_s"] = shared.record.wall_s if proxy.chosen_now else 0.0
     usable = [t for t in trials if t.usable]
     if not usable:
         write_run(folder, _summary(config, run.data, trials, None, None, None, timings, started), trials, None)

@@ -16,37 +16,13 @@ from cords_tune.config import ExperimentConfig
 from cords_tune.datasets import DataBundle
 from cords_tune.errors import RunFailedError, RunInterruptedError
 from cords_tune.models import GivenModel
-from cords_tune.records import DictForm
 from cords_tune.training.proxy import SharedSubset, is_shared, select_shared_subset
 from cords_tune.tuning.retrain import as_trial_task
 from cords_tune.tuning.session import first_line
 
-__all__ = ["SHARED_SUBSET_FILE", "SharedSubsetRecord", "ProxyFailed", "ProxyTask", "ProxyWatch", "shared_subset_for"]
+__all__ = ["SHARED_SUBSET_FILE", "ProxyFailed", "ProxyTask", "ProxyWatch", "shared_subset_for"]
 
 SHARED_SUBSET_FILE = "shared_subset.pt"
-
-
-@dataclass(frozen=True)
-class SharedSubsetRecord(DictForm):
-    """summary.json's ``shared_subset``: what a ``SharedSubset`` cost and holds, without its tensors (see its
-    attributes); ``rounds`` subsets of ``size`` samples each."""
-
-    strategy: str
-    fraction: float
-    pool: float | None
-    normalized: bool
-    proxy_model: str
-    proxy_epochs: int
-    proxy_val_accuracy: float
-    train_s: float
-    selection_s: float
-    wall_s: float
-    rounds: int = 1  # a summary written before subsets had rounds holds one
-    size: int = 0
-
-    @classmethod
-    def of(cls, shared: SharedSubset) -> SharedSubsetRecord:
-        return cls.from_dict(shared.as_dict())
 
 
 def shared_subset_for(

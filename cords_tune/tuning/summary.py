@@ -12,7 +12,7 @@ from cords_tune.energy import EnergyRecord
 from cords_tune.records import known_fields
 from cords_tune.tuning.finalists import FinalistRecord
 from cords_tune.tuning.retrain import FinalResult
-from cords_tune.tuning.shared_subset import SharedSubsetRecord
+from cords_tune.training.proxy import SharedSubsetRecord
 from cords_tune.tuning.slot_use import SlotUse
 from cords_tune.tuning.tracking import StudyStore
 

@@ -38,9 +38,11 @@ def test_the_proxy_trains_on_the_full_data_and_chooses_a_subset_of_the_budget(ti
     for indices in shared.indices:
         assert len(indices) == round(0.2 * len(data.y_train)) and len(torch.unique(indices)) == len(indices)
     assert not torch.equal(shared.indices[0], shared.indices[1]), "each round chooses from another pool"
-    assert shared.proxy_epochs == 2 and shared.proxy_model == "mlp"
-    assert 0.0 < shared.proxy_val_accuracy <= 1.0
-    assert shared.train_s > 0 and shared.selection_s > 0 and shared.wall_s >= shared.train_s + shared.selection_s
+    record = shared.record
+    assert record.proxy_epochs == 2 and record.proxy_model == "mlp"
+    assert 0.0 < record.proxy_val_accuracy <= 1.0
+    assert record.train_s > 0 and record.selection_s > 0 and record.wall_s >= record.train_s + record.selection_s
+    assert (record.rounds, record.size) == (4, len(shared.indices[0]))
     again = select_shared_subset(config, data)
     assert all(map(torch.equal, again.indices, shared.indices)), "the same run chooses the same subsets"
     other_seed = select_shared_subset(config.model_copy(update={"seed": 1}), data)
@@ -49,7 +51,7 @@ def test_the_proxy_trains_on_the_full_data_and_chooses_a_subset_of_the_budget(ti
 
 def test_with_the_whole_data_as_pool_every_round_is_one_static_subset(tiny_experiment, data):
     static = select_shared_subset(_config(tiny_experiment, proxy={"epochs": 2, "pool": 1.0}), data)
-    assert len(static.indices) == 1 and static.as_dict()["rounds"] == 1
+    assert len(static.indices) == 1 and static.record.rounds == 1
     trainer = build_trainer(_config(tiny_experiment, proxy={"epochs": 2, "pool": 1.0}), data, shared_subsets=static.subsets)
     trainer.fit()
     assert torch.equal(trainer.subset.indices.cpu(), static.indices[0])
@@ -88,7 +90,7 @@ def test_a_kept_shared_subset_is_read_back_and_no_proxy_is_trained(tiny_experime
     import ray
 
     assert not ray.is_initialized(), "reading kept subsets starts no Ray (later tests need their own cluster)"
-    assert all(map(torch.equal, loaded.indices, shared.indices)) and loaded.as_dict() == shared.as_dict()
+    assert all(map(torch.equal, loaded.indices, shared.indices)) and loaded.record == shared.record
     (tmp_path / "other.pt").write_bytes(b"")
     torch.save({"format": "something else"}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="not a shared subset"):

@@ -21,7 +21,7 @@ from cords_tune.reports.files import write_parquet_atomic
 from cords_tune.tuning.finalists import Finalist, Settled
 from cords_tune.tuning.retrain import FinalResult
 from cords_tune.tuning.runner import _summary, full_data_variant
-from cords_tune.tuning.shared_subset import SharedSubsetRecord
+from cords_tune.training.proxy import SharedSubsetRecord
 from cords_tune.tuning.slot_use import SlotUse
 from cords_tune.tuning.summary import RunSummary, TrainSummary, Timings
 from cords_tune.tuning.tracking import StudyStore

@@ -30,7 +30,7 @@ def test_every_trial_trains_on_the_one_subset_the_proxy_chose(local_ray, tiny_ex
     run_dir, summary = result.run_dir, result.summary
 
     kept = SharedSubset.load(run_dir / SHARED_SUBSET_FILE)
-    assert summary.shared_subset.as_dict() == kept.as_dict()
+    assert summary.shared_subset == kept.record
     assert summary.shared_subset.size == len(kept.indices[0]) > 0
     assert summary.shared_subset.rounds == len(kept.indices) == 3  # 3 epochs, every 1
     assert summary.selection_s_total < 0.01, "a trial pays nothing for selection"
