@@ -1,9 +1,11 @@
-"""Shared fixtures: a tiny experiment on synthetic data, and one local Ray for the in-process tuning tests."""
+"""Shared fixtures: a tiny experiment on synthetic data, one local Ray for the in-process tuning tests, and one
+run with its baseline for the tests that read one."""
 
 from __future__ import annotations
 
 import copy
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +79,37 @@ def local_ray():
     ray.init(num_cpus=2, num_gpus=1, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     yield ray
     ray.shutdown()
+
+
+ENERGY_WATTS = 12.0  # per CPU in the compared run; each trial and task holds one
+ENERGY_GRID_GCO2_PER_KWH = 400.0
+
+
+@dataclass(frozen=True)
+class ComparedRun:
+    config: Any  # ExperimentConfig
+    run_dir: Path
+    phases: list[str]  # the progress phases the run went through
+
+
+@pytest.fixture(scope="session")
+def compared_run(local_ray, tmp_path_factory) -> ComparedRun:
+    """One run with its baseline, shared by the modules that read one (comparison, energy): it costs a minute,
+    and what they check of it does not change it. GradMatch with a searched fraction, ASHA off (every trial
+    completes, so the baseline tests its best trial from its last checkpoint), energy estimated at
+    ``ENERGY_WATTS``."""
+    from cords_tune.config import parse_config
+    from cords_tune.tuning import run_experiment
+
+    folder = tmp_path_factory.mktemp("compared-run")
+    experiment = copy.deepcopy(TINY_EXPERIMENT)
+    experiment["dataset"]["data_dir"] = str(folder / "data")
+    experiment.update(baseline=True, fault_tolerance={"checkpoint_every": 100},
+                      energy={"cpu_watts_per_core": ENERGY_WATTS, "grid_gco2_per_kwh": ENERGY_GRID_GCO2_PER_KWH})
+    experiment["selection"]["strategy"] = "gradmatch"
+    experiment["search"]["space"]["selection.fraction"] = {"uniform": [0.2, 0.4]}
+    experiment["search"]["asha"] = {"enabled": False}
+    config = parse_config(experiment)
+    phases: list[str] = []
+    result = run_experiment(config, output_dir=folder / "out", on_progress=lambda p: phases.append(p.phase))
+    return ComparedRun(config, result.run_dir, phases)

@@ -23,15 +23,8 @@ COMPARISON_KEYS = {
 
 
 @pytest.mark.slow
-def test_baseline_tunes_on_the_full_data_and_tests_its_best_trial_as_trained(local_ray, tiny_experiment, tmp_path):
-    tiny_experiment.update(baseline=True, fault_tolerance={"checkpoint_every": 100})
-    tiny_experiment["selection"]["strategy"] = "gradmatch"
-    tiny_experiment["search"]["space"]["selection.fraction"] = {"uniform": [0.2, 0.4]}
-    tiny_experiment["search"]["asha"] = {"enabled": False}  # every trial completes: tested from its last checkpoint
-    config = parse_config(tiny_experiment)
-    phases: list[str] = []
-    result = run_experiment(config, output_dir=tmp_path / "out", on_progress=lambda p: phases.append(p.phase))
-    run_dir = result.run_dir
+def test_baseline_tunes_on_the_full_data_and_tests_its_best_trial_as_trained(compared_run):
+    config, run_dir, phases = compared_run.config, compared_run.run_dir, compared_run.phases
 
     comparison = json.loads((run_dir / "comparison.json").read_text())
     assert COMPARISON_KEYS <= set(comparison)

@@ -10,19 +10,14 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from cords_tune.config import parse_config
+from conftest import ENERGY_GRID_GCO2_PER_KWH, ENERGY_WATTS as WATTS
 from cords_tune.energy import rapl_packages
-from cords_tune.tuning import run_experiment
-
-WATTS = 12.0  # per CPU; each trial and task holds one
 
 
 @pytest.mark.slow
-def test_energy_of_trials_finalists_and_both_sides_of_the_comparison(local_ray, tiny_experiment, tmp_path):
+def test_energy_of_trials_finalists_and_both_sides_of_the_comparison(compared_run):
     source = "measured (RAPL)" if rapl_packages() else "estimated"  # root on a machine with RAPL reads it
-    tiny_experiment.update(baseline=True, energy={"cpu_watts_per_core": WATTS, "grid_gco2_per_kwh": 400.0})
-    result = run_experiment(parse_config(tiny_experiment), output_dir=tmp_path / "out")
-    run_dir = result.run_dir
+    run_dir = compared_run.run_dir
 
     sides = {}
     for side, folder in (("subset", run_dir), ("full", run_dir / "baseline")):
@@ -41,7 +36,7 @@ def test_energy_of_trials_finalists_and_both_sides_of_the_comparison(local_ray, 
         assert parts["trials"]["joules"] == pytest.approx(sum(t["energy_j"] for t in trials))
         assert energy["joules"] == pytest.approx(sum(p["joules"] for p in parts.values()))
         assert energy["kwh"] == pytest.approx(energy["joules"] / 3.6e6)
-        assert energy["co2e_kg"] == pytest.approx(energy["kwh"] * 400.0 / 1000)
+        assert energy["co2e_kg"] == pytest.approx(energy["kwh"] * ENERGY_GRID_GCO2_PER_KWH / 1000)
         assert energy["assumptions"]["cpu_watts_per_core"] == WATTS
         sides[side] = energy
 

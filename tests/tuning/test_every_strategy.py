@@ -1,4 +1,5 @@
-"""Every registered strategy runs end to end through `cords-tune run` (a new strategy needs no test edit)."""
+"""Every registered strategy trains its trials in a search (a new strategy needs no test edit), and dynamic
+pruning runs through `cords-tune run` with its baseline and fidelity."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from ray import tune
 from typer.testing import CliRunner
 
+import cords_tune
 from cords_tune.cli import app
 from cords_tune.config import parse_config
 from cords_tune.preflight import load_and_check
@@ -28,28 +31,50 @@ def _run(experiment: dict, tmp_path: Path) -> tuple[Path, Path]:
     return file, run_dir
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES.names())
-def test_strategy_runs_through_the_cli(local_ray, tiny_experiment, tmp_path, strategy):
-    tiny_experiment["selection"].update(strategy=strategy, fraction=0.2, every=1, proxy={"epochs": 1})
-    tiny_experiment["search"]["num_trials"] = 1  # what each strategy costs here is Ray's worker starts
-    tiny_experiment["training"]["epochs"] = 2
-    tiny_experiment["final"] = {"top_k": 1}
-    file, run_dir = _run(tiny_experiment, tmp_path)
-    summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["strategy"] == strategy and summary["trials_errored"] == 0
-    assert summary["final"]["test_accuracy"] > 0.5
-    kind = STRATEGIES.get(strategy)
-    if kind.shared:  # chosen once, before the trials, by the proxy task
-        assert summary["shared_subset"]["size"] > 0 and summary["timings"]["shared_subset_s"] > 0
-    elif kind.uses_subsets:
-        assert summary["selection_s_total"] > 0 and summary["shared_subset"] is None
+def test_every_strategy_trains_its_trials_in_one_tuner(local_ray, tiny_experiment, tmp_path):
+    """One Tune search whose trials are the registered strategies (the trainable ``cords-tune run`` uses, in a
+    Tuner of its own: Ray starts its workers once for all of them). A shared strategy's trial trains its proxy
+    itself here; runs through ``cords-tune run`` with a shared strategy are in test_shared_subset_run.py."""
+    tiny_experiment["selection"].update(strategy="random", fraction=0.2, every=1, proxy={"epochs": 1})
+    tiny_experiment["training"]["epochs"] = 3  # InfoBatch prunes in the epochs before its last eighth
+    tiny_experiment["search"]["space"] = {}
+    names = STRATEGIES.names()
+    tuner = tune.Tuner(
+        cords_tune.trainable(tiny_experiment),
+        param_space={"selection.strategy": tune.grid_search(names)},
+        tune_config=tune.TuneConfig(max_concurrent_trials=2, reuse_actors=True),
+        run_config=tune.RunConfig(storage_path=str(tmp_path / "tune"), verbose=0),
+    )
+    grid = tuner.fit()
+
+    assert grid.num_errors == 0, [r.error for r in grid if r.error]
+    n_train = len(load_and_check(parse_config(tiny_experiment)).y_train)
+    budget = round(0.2 * n_train)
+    tried = set()
+    for result in grid:
+        strategy, history = result.config["selection.strategy"], result.metrics_dataframe
+        tried.add(strategy)
+        kind = STRATEGIES.get(strategy)
+        assert len(history) == 3 and not history["diverged"].any(), strategy
+        assert history["val_accuracy"].iloc[-1] > 0.4, (strategy, history["val_accuracy"].tolist())  # chance 1/3
+        sizes = history["subset_size"].tolist()
+        if not kind.uses_subsets:
+            assert sizes == [n_train] * 3, strategy
+        elif kind.sized_by_budget:
+            assert all(size <= budget + 3 for size in sizes), (strategy, sizes)  # +1 per class at most
+        else:  # InfoBatch: pruned below the full data before its last epochs
+            assert history["samples_seen"].iloc[-1] < 3 * n_train, strategy
+        if kind.uses_subsets and not kind.shared:
+            assert history["selection_s"].sum() > 0, strategy
+    assert tried == set(names)
 
 
 @pytest.mark.parametrize("strategy", ["infobatch"])
 def test_dynamic_pruning_runs_with_its_baseline_and_fidelity(local_ray, tiny_experiment, tmp_path, strategy):
     """Shared strategies and the per-trial gradient strategies have their own baseline and fidelity tests."""
     tiny_experiment["selection"].update(strategy=strategy, every=1)
-    tiny_experiment["training"]["epochs"] = 4
+    tiny_experiment["training"]["epochs"] = 3  # InfoBatch prunes at the second (the first keeps the unseen)
+    tiny_experiment["search"]["num_trials"] = 2
     tiny_experiment.update(baseline=True)
     file, run_dir = _run(tiny_experiment, tmp_path)
     comparison = json.loads((run_dir / "comparison.json").read_text())

@@ -17,22 +17,15 @@ import cords_tune
 from conftest import TINY_EXPERIMENT, saved_model_accuracy
 from cords_tune.cli import app
 from cords_tune.config import load_config, parse_config
-from cords_tune.tuning import run_experiment
 from cords_tune.tuning.train_once import train_notes
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-@pytest.fixture(scope="module")
-def finished_run(local_ray, tmp_path_factory) -> Path:
-    """One subset search with its retrain and a full-data baseline, shared by the tests below."""
-    data = copy.deepcopy(TINY_EXPERIMENT)
-    root = tmp_path_factory.mktemp("final-models")
-    data.update(baseline=True, output_dir=str(root / "results"), fault_tolerance={"checkpoint_every": 100})
-    data["dataset"]["data_dir"] = str(root / "data")
-    data["training"]["epochs"] = 2
-    data["search"].update(num_trials=2, asha={"enabled": False})  # the baseline tests its best trial as trained
-    return run_experiment(parse_config(data)).run_dir
+@pytest.fixture
+def finished_run(compared_run) -> Path:
+    """A subset search with its finalists and a full-data baseline (the session's, shared with other modules)."""
+    return compared_run.run_dir
 
 
 @pytest.mark.slow
