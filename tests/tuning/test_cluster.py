@@ -44,14 +44,20 @@ def _run_on(cluster, experiment: dict, tmp_path, *options: str) -> subprocess.Co
     )
 
 
-def test_trials_spread_over_gpu_nodes_with_half_a_gpu_each(cluster, tiny_experiment, tmp_path):
+def test_trials_spread_over_gpu_nodes_with_half_a_gpu_each_and_a_plugin_file_reaches_them(cluster, tmp_path):
+    """The experiment's dataset and model come from a plugin file in a folder no worker has on its path: Ray
+    ships it (runtime_env py_modules), and the trials and the retrain on the worker nodes import the shipped
+    copy."""
+    from tests.plugin_samples import plugin_experiment, write_plugin
+
     cluster, worker_ids = cluster
-    tiny_experiment["search"].update(num_trials=4, max_concurrent_trials=4)
-    tiny_experiment["search"]["asha"]["enabled"] = False
-    tiny_experiment["training"]["epochs"] = 2
-    tiny_experiment["training"]["device"] = "auto"  # logical GPUs: no CUDA here, trials fall back to the CPU
-    tiny_experiment["resources"] = {"cpus_per_trial": 1, "gpus_per_trial": 0.5}
-    result = _run_on(cluster, tiny_experiment, tmp_path)
+    plugin = write_plugin(tmp_path / "user-code", "shipped")
+    experiment = plugin_experiment("shipped", "placeholder.py", tmp_path)
+    experiment.pop("plugins")
+    experiment["search"].update(num_trials=4, max_concurrent_trials=4)
+    experiment["training"]["device"] = "auto"  # logical GPUs: no CUDA here, trials fall back to the CPU
+    experiment["resources"] = {"cpus_per_trial": 1, "gpus_per_trial": 0.5}
+    result = _run_on(cluster, experiment, tmp_path, "--plugin", str(plugin))
     assert result.returncode == 0, result.stderr[-3000:]
     (run_dir,) = (tmp_path / "runs").iterdir()
     trials = pq.read_table(run_dir / "trials.parquet").to_pylist()
@@ -64,6 +70,10 @@ def test_trials_spread_over_gpu_nodes_with_half_a_gpu_each(cluster, tiny_experim
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["nodes"] == 2
     assert summary["final"]["node"] in worker_ids, "the retrain is a Ray task with a trial's GPU share"
+    assert summary["final"]["test_accuracy"] > 0.8, "the retrain built the plugin's model on the plugin's data"
+    imported_from = {line.split()[1] for line in (tmp_path / "user-code" / "imports.log").read_text().splitlines()}
+    assert str(plugin) in imported_from, "the driver imports the file itself"
+    assert imported_from - {str(plugin)}, "the workers import the copy Ray shipped, not the driver's file"
 
 
 def test_storage_seen_by_every_node_passes(cluster, tmp_path):
@@ -142,24 +152,3 @@ def test_losing_a_worker_node_mid_run_retries_its_trials_elsewhere(cluster, tiny
     trials = pq.read_table(run_dir / "trials.parquet").to_pylist()
     assert all(t["status"] == "completed" and t["epochs"] == 8 for t in trials)
     assert {t["node"] for t in trials} == {n.node_id for n in cluster.worker_nodes}, "all finished on the survivor"
-
-
-def test_a_plugin_file_is_shipped_to_every_node(cluster, tmp_path):
-    """The plugin lives in a folder no worker has on its path: Ray ships it (runtime_env py_modules), and the
-    trials and the retrain on the worker nodes import the shipped copy."""
-    from tests.plugin_samples import plugin_experiment, write_plugin
-
-    cluster, _ = cluster
-    plugin = write_plugin(tmp_path / "user-code", "shipped")
-    experiment = plugin_experiment("shipped", "placeholder.py", tmp_path)
-    experiment.pop("plugins")
-    result = _run_on(cluster, experiment, tmp_path, "--plugin", str(plugin))
-    assert result.returncode == 0, result.stderr[-3000:]
-    (run_dir,) = (tmp_path / "runs").iterdir()
-    trials = pq.read_table(run_dir / "trials.parquet").to_pylist()
-    assert len(trials) == 2 and all(t["status"] == "completed" for t in trials)
-    summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["final"]["test_accuracy"] > 0.8, "the retrain built the plugin's model on the plugin's data"
-    imported_from = {line.split()[1] for line in (tmp_path / "user-code" / "imports.log").read_text().splitlines()}
-    assert str(plugin) in imported_from, "the driver imports the file itself"
-    assert imported_from - {str(plugin)}, "the workers import the copy Ray shipped, not the driver's file"
