@@ -35,8 +35,8 @@ def test_every_trial_trains_on_the_one_subset_the_proxy_chose(local_ray, tiny_ex
     assert summary.shared_subset.rounds == len(kept.indices) == 3  # 3 epochs, every 1
     assert summary.selection_s_total < 0.01, "a trial pays nothing for selection"
     timings = summary.timings
-    assert timings.shared_subset_s == pytest.approx(kept.wall_s)
-    assert 0 < kept.wall_s < timings.tuning_wall_s  # the proxy task ran inside the search
+    assert timings.shared_subset_s == pytest.approx(kept.record.wall_s)
+    assert 0 < kept.record.wall_s < timings.tuning_wall_s  # the proxy task ran inside the search
     for trial in pq.read_table(run_dir / "trials.parquet").to_pylist():
         assert trial["samples_seen"] == trial["epochs"] * len(kept.indices[0])
     comparison = result.comparison
