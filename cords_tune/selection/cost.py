@@ -96,8 +96,11 @@ def measure_selection_costs(
             times, size = [], 0
             for _ in range(repeats):
                 tick = time.perf_counter()
+                # The trainers' schedules ended with their one or few epochs (an lr of 0): a trial selects at its
+                # configured lr.
                 context = replace(trainer.selection_context(with_gradients=strategy.needs_gradients, epoch=1,
-                                                            epochs=config.training.epochs), record=proxy.record)
+                                                            epochs=config.training.epochs),
+                                  learning_rate=config.training.lr, record=proxy.record)
                 size = len(strategy.select(context, budget))
                 times.append(time.perf_counter() - tick)
             costs.append(SelectionCost(name, statistics.median(times), repeats, size))
