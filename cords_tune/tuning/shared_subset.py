@@ -5,7 +5,6 @@ its result in their set-up, so starting their workers costs no extra wall-clock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
