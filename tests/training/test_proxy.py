@@ -141,3 +141,14 @@ def test_the_proxy_watch_leaves_its_task_behind_when_tune_saves_the_experiment()
     restored = pickle.loads(pickle.dumps(watch))
     assert restored.task is None
     restored.on_step_begin(1, [])  # a resumed search's copy does nothing
+
+
+def test_a_shared_subset_file_written_before_records_had_rounds_loads(tmp_path):
+    indices = [torch.tensor([0, 2, 4]), torch.tensor([1, 3, 5])]
+    flat = {"format": "cords-tune shared subset", "strategy": "el2n", "fraction": 0.2, "pool": 0.5,
+            "indices": indices, "weights": [torch.ones(3), torch.ones(3)], "normalized": True, "proxy_model": "mlp",
+            "proxy_epochs": 2, "proxy_val_accuracy": 0.7, "train_s": 1.0, "selection_s": 0.1, "wall_s": 1.2}
+    torch.save(flat, tmp_path / "old.pt")
+    loaded = SharedSubset.load(tmp_path / "old.pt")
+    assert (loaded.record.rounds, loaded.record.size, loaded.record.strategy) == (2, 3, "el2n")
+    assert torch.equal(loaded.subsets[1].indices, indices[1])
