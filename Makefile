@@ -21,4 +21,4 @@ quickstart: install
 	$(BIN)/cords-tune run experiments/mnist1d.yaml
 
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=25   # the slowest tests, to keep the suite near 15 minutes

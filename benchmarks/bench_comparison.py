@@ -48,6 +48,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="seeds whose times were disturbed by other work: their speedups are shown in brackets "
                              "and left out of the medians (accuracies still count)")
     parser.add_argument("--plot", type=Path, help="also draw every run as speedup against accuracy delta (PNG)")
+    parser.add_argument("--baseline-from", type=Path, metavar="RUNS_JSONL",
+                        help="compare with each seed's full-data search recorded in this earlier runs file instead of "
+                             "running it: its accuracies compare, its times were measured at another time")
     args = parser.parse_args(argv)
 
     base = load_config(args.experiment, args.overrides)
@@ -65,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
                 for fseed in args.fidelity_seeds:
                     _measure_fidelity(base, cells, fseed, args.fidelity_configs, fidelity_file)
                 fidelity_done = True
-            _measure_cell(base, seed, strategy, fraction, runs_file)
+            _measure_cell(base, seed, strategy, fraction, runs_file, args.baseline_from)
     runs = _read(runs_file)
     print(render_table(base, runs, _read(fidelity_file), " ".join(sys.argv)))
     print()
@@ -86,14 +89,19 @@ def _cell_config(base: ExperimentConfig, seed: int, strategy: str, fraction: flo
     ).model_copy(update={"search": base.search})  # apply_params drops the search space; keep it
 
 
-def _measure_cell(base: ExperimentConfig, seed: int, strategy: str, fraction: float, out: Path) -> None:
+def _measure_cell(base: ExperimentConfig, seed: int, strategy: str, fraction: float, out: Path,
+                  baseline_from: Path | None = None) -> None:
     from cords_tune.tuning import run_experiment
     from cords_tune.tuning.runner import BASELINE_DIR
 
     rows = _read(out)
     if any((r["seed"], r["strategy"], r["fraction"]) == (seed, strategy, fraction) for r in rows):
         return
-    baseline_dir = next((Path(r["run_dir"]) / BASELINE_DIR for r in rows if r["seed"] == seed and r["has_baseline"]), None)
+    baselines = _read(baseline_from) if baseline_from else rows
+    baseline_dir = next((Path(r["run_dir"]) / BASELINE_DIR for r in baselines if r["seed"] == seed and r["has_baseline"]),
+                        None)
+    if baseline_from and baseline_dir is None:
+        raise SystemExit(f"{baseline_from} records no full-data search for seed {seed}")
     config = _cell_config(base, seed, strategy, fraction, baseline=baseline_dir is None)
     print(f"# seed {seed}: {strategy} at {fraction}" + (" with the full-data baseline" if config.baseline else ""),
           file=sys.stderr, flush=True)
@@ -104,6 +112,7 @@ def _measure_cell(base: ExperimentConfig, seed: int, strategy: str, fraction: fl
         full = RunSummary.from_json(json.loads((baseline_dir / "summary.json").read_text()))
         comparison = build_comparison(result.summary, full)
     row = {**comparison.to_json(), "seed": seed, "run_dir": str(result.run_dir), "has_baseline": config.baseline,
+           "baseline_dir": str(baseline_dir) if baseline_dir else None,
            "timings_subset": result.summary.timings.as_dict(),
            "finalists": [finalist.as_dict() for finalist in result.summary.finalists], "top_k": config.final.top_k}
     _append(out, row)
