@@ -158,13 +158,6 @@ def trainable(
             "perturbation interval read the metric at other epochs). Set training.validation: every_epoch",
             path="training.validation",
         )
-    if config.selection.rung_fractions:
-        raise ConfigError(
-            "selection.rung_fractions grows the subset at the rungs of the experiment's own scheduler "
-            "(search.asha); in your own Tuner the scheduler is yours and its rungs are not known here. Remove "
-            "selection.rung_fractions",
-            path="selection.rung_fractions",
-        )
     given = as_given(model)
     bundle = load_and_check(config, data=data, model=given)
     config = config.with_absolute_paths()

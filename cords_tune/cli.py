@@ -108,13 +108,8 @@ def validate(config: ConfigArg, set_: SetOpt = None, plugin: PluginOpt = None) -
             logging.getLogger(__name__).info("%s", error)
     out.print(f"[green]ok[/] {config}: experiment {experiment.name!r}, dataset {experiment.dataset.name}, "
               f"model {experiment.model.name}, strategy {experiment.selection.strategy} at fraction "
-              f"{experiment.selection.fraction}{_growing(experiment.selection.rung_fractions)}, "
-              f"{experiment.search.num_trials} trials over "
+              f"{experiment.selection.fraction}, {experiment.search.num_trials} trials over "
               f"{len(experiment.search.space)} searched parameters; {checked}", highlight=False)
-
-
-def _growing(rung_fractions: list[float]) -> str:
-    return f" (then {', '.join(f'{f:g}' for f in rung_fractions)} at ASHA's rungs)" if rung_fractions else ""
 
 
 @app.command()

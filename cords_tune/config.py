@@ -170,11 +170,6 @@ class SelectionConfig(_Strict):
     )
     params: dict[str, Any] = Field(default_factory=dict)
     proxy: ProxyConfig = Field(default_factory=ProxyConfig)
-    rung_fractions: list[float] = Field(
-        default_factory=list,
-        description="the data fraction once a trial has passed each of ASHA's rungs, ascending (1: the full data); "
-        "the last holds for later rungs. Empty: selection.fraction throughout",
-    )
 
     @model_validator(mode="after")
     def _known(self) -> SelectionConfig:
@@ -182,17 +177,6 @@ class SelectionConfig(_Strict):
 
         STRATEGIES.get(self.strategy, path="selection.strategy")
         create_strategy(self.strategy, self.params)  # strategies check their arguments at once
-        return self
-
-    @model_validator(mode="after")
-    def _rung_fractions_grow(self) -> SelectionConfig:
-        steps = [self.fraction, *self.rung_fractions]
-        if any(not 0 < f <= 1 for f in self.rung_fractions) or any(a >= b for a, b in zip(steps, steps[1:])):
-            raise ConfigError(
-                f"must grow from selection.fraction ({self.fraction:g}) up to at most 1, "
-                f"one value per ASHA rung. Got {self.rung_fractions}; e.g. [{min(1.0, 3 * self.fraction):g}, 1]",
-                path="selection.rung_fractions",
-            )
         return self
 
 
@@ -500,29 +484,6 @@ class ExperimentConfig(_Strict):
                 "final.enabled is false. Set final.enabled: true, or baseline: false",
                 path="baseline",
             )
-        return self
-
-    @model_validator(mode="after")
-    def _rung_fractions_need_rungs_and_trial_subsets(self) -> ExperimentConfig:
-        from cords_tune.selection import STRATEGIES, uses_subsets
-
-        if not self.selection.rung_fractions:
-            return self
-        strategy = STRATEGIES.get(self.selection.strategy)
-        why = None
-        if not self.search.asha.enabled:
-            why = "search.asha.enabled is false, so there are no rungs. Enable ASHA"
-        elif not uses_subsets(self.selection.strategy):
-            why = f"strategy {self.selection.strategy!r} trains on the full data. Pick a subset strategy"
-        elif strategy.shared:
-            why = (f"strategy {self.selection.strategy!r} selects its subsets once per run, at one size. Pick a "
-                   "per-trial strategy (cords-tune strategies lists them)")
-        elif strategy.every_epoch:
-            why = (f"strategy {self.selection.strategy!r} prunes every epoch and reads no fraction. Pick a "
-                   "strategy that selects a subset")
-        if why:
-            raise ConfigError(f"selection.rung_fractions grows the subset at ASHA's rungs, but {why}, or remove "
-                              "selection.rung_fractions", path="selection.rung_fractions")
         return self
 
     @model_validator(mode="after")

@@ -246,12 +246,6 @@ def test_a_registry_model_is_not_loaded_with_a_factory(tmp_path):
         cords_tune.load_model(path, model=net)
 
 
-def test_a_trainable_for_your_own_tuner_refuses_rung_fractions():
-    with pytest.raises(ConfigError, match="your own Tuner") as error:
-        cords_tune.trainable({**SMALL, "selection": {**SMALL["selection"], "rung_fractions": [0.6]}})
-    assert error.value.path == "selection.rung_fractions"
-
-
 def test_a_trainable_for_your_own_tuner_refuses_validation_at_decisions():
     with pytest.raises(ConfigError, match="your own Tuner") as error:
         cords_tune.trainable({**SMALL, "training": {**SMALL["training"], "validation": "at_decisions"}})

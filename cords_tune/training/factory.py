@@ -30,7 +30,6 @@ from cords_tune.training.speed import (
     resolve_precision,
     use_channels_last,
 )
-from cords_tune.training.schedule import FractionSchedule
 from cords_tune.training.trainer import RngStates, Trainer
 
 __all__ = ["TrainingParts", "build_parts", "build_trainer"]
@@ -77,7 +76,6 @@ def build_trainer(
     full_data: bool = False,
     model: GivenModel | Callable[..., nn.Module] | None = None,
     decision_epochs: Collection[int] | None = None,
-    fractions: FractionSchedule | None = None,
     shared_subsets: Sequence[Subset] | None = None,
     keep_record: bool = False,
 ) -> Trainer:
@@ -85,12 +83,12 @@ def build_trainer(
 
     Args:
         epochs: length of the lr schedule; defaults to ``config.training.epochs``.
-        decision_epochs, fractions: see ``Trainer``.
+        decision_epochs: see ``Trainer``.
         Others: see ``build_parts``.
     """
     parts = build_parts(config, data, full_data=full_data, model=model, shared_subsets=shared_subsets,
                         keep_record=keep_record)
-    return Trainer(config, parts, epochs=epochs, decision_epochs=decision_epochs, fractions=fractions)
+    return Trainer(config, parts, epochs=epochs, decision_epochs=decision_epochs)
 
 
 def build_parts(

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from dataclasses import dataclass
 
-__all__ = ["SubsetSchedule", "FractionSchedule"]
+__all__ = ["SubsetSchedule"]
 
 
 @dataclass(frozen=True)
@@ -38,30 +37,3 @@ class SubsetSchedule:
     def rounds(self, epochs: int) -> int:
         """How many selections a trial of ``epochs`` epochs makes."""
         return max(0, -(-(epochs - self.warm_start_epochs) // self.every))
-
-
-@dataclass(frozen=True)
-class FractionSchedule:
-    """The share of the training data a subset epoch trains on: ``fraction`` until the first of ``rungs``, then
-    ``fractions[k]`` once the trial has passed ``k + 1`` rungs (the last value holds for later rungs). A value
-    of 1 is the full data. Survivors of the scheduler's decisions are judged on more data
-    (``selection.rung_fractions``).
-
-    Args:
-        fraction: before the first rung (``selection.fraction``).
-        rungs: the 1-based epochs after which the scheduler decides, ascending.
-        fractions: one share per rung passed, ascending.
-    """
-
-    fraction: float
-    rungs: tuple[int, ...] = ()
-    fractions: tuple[float, ...] = ()
-
-    def at(self, epoch: int) -> float:
-        """The share for 0-based epoch ``epoch``: it follows every rung at or before it."""
-        passed = min(bisect_right(self.rungs, epoch), len(self.fractions))
-        return self.fractions[passed - 1] if passed else self.fraction
-
-    def grows_at(self, epoch: int) -> bool:
-        """Whether epoch ``epoch`` trains on a larger share than the one before it (a new subset is due)."""
-        return epoch > 0 and self.at(epoch) != self.at(epoch - 1)

@@ -23,7 +23,7 @@ from cords_tune.selection import SelectionContext, Subset, budget_for, create_st
 from cords_tune.selection.features import LastLayerGradients
 from cords_tune.training.device_data import DeviceSplit
 from cords_tune.training.optim import build_optimizer, build_scheduler, scheduled_lr
-from cords_tune.training.schedule import FractionSchedule, SubsetSchedule
+from cords_tune.training.schedule import SubsetSchedule
 
 if TYPE_CHECKING:
     from cords_tune.training.factory import TrainingParts
@@ -121,8 +121,6 @@ class Trainer:
             result a decision reads, e.g. ASHA's rungs (``tuning.algorithms.decision_epochs``); the last epoch
             is always evaluated, so ``()`` means the last alone. ``None``: nothing says where decisions fall,
             so every epoch is evaluated.
-        fractions: the share of the data each epoch's subset holds, where it grows at the scheduler's rungs
-            (``tuning.algorithms.fraction_schedule``); default ``selection.fraction`` throughout.
     """
 
     def __init__(
@@ -132,7 +130,6 @@ class Trainer:
         *,
         epochs: int | None = None,
         decision_epochs: Collection[int] | None = None,
-        fractions: FractionSchedule | None = None,
     ) -> None:
         self.config = config
         self.epochs = epochs or config.training.epochs
@@ -166,7 +163,7 @@ class Trainer:
         # What each training pass saw of each sample, for a strategy that reads it (kept from the warm start on),
         # or for whoever asked (a shared strategy's proxy, whose record the strategy reads once).
         self.record = parts.record
-        self.fractions = fractions or FractionSchedule(selection.fraction)
+        self.budget = budget_for(selection.fraction, len(self.train))
         self._shared_subsets = parts.shared_subsets if self.strategy is not None and self.strategy.shared else None
         self.subset: Subset | None = None
         self.epoch = 0
@@ -246,19 +243,12 @@ class Trainer:
         return (epoch in self._decision_epochs or epoch >= self.epochs or self.diverged
                 or self._last_val is None)
 
-    @property
-    def budget(self) -> int:
-        """How many samples the subset of the next epoch holds (the full data's size where that is all)."""
-        return budget_for(self.fractions.at(self.epoch), len(self.train))
-
     def _update_subset(self) -> str:
         """(Re)select when due. Returns "" (no selection), "plain" or "gradients" (gradient-based)."""
-        fraction = self.fractions.at(self.epoch)
-        if self.schedule.uses_full_data(self.epoch) or fraction >= 1:
+        if self.schedule.uses_full_data(self.epoch):
             self.subset = None
             return ""
-        due = self.schedule.selects_at(self.epoch) or self.fractions.grows_at(self.epoch)
-        if not due and self.subset is not None:
+        if not self.schedule.selects_at(self.epoch) and self.subset is not None:
             return ""
         if self._shared_subsets is not None:  # chosen once for the whole run: nothing to select per trial
             self.subset = self._shared_subsets[min(self.schedule.round_at(self.epoch), len(self._shared_subsets) - 1)]

@@ -10,9 +10,8 @@ import numpy as np
 
 from cords_tune.config import ExperimentConfig
 from cords_tune.selection import uses_subsets
-from cords_tune.training.schedule import FractionSchedule
 
-__all__ = ["build_searcher", "build_scheduler", "asha_grace_period", "decision_epochs", "fraction_schedule"]
+__all__ = ["build_searcher", "build_scheduler", "asha_grace_period", "decision_epochs"]
 
 log = logging.getLogger(__name__)
 
@@ -93,16 +92,3 @@ def decision_epochs(config: ExperimentConfig) -> frozenset[int]:
             recorded.add(reached)
             epochs.add(epoch)
     return frozenset(epochs)
-
-
-def fraction_schedule(config: ExperimentConfig) -> FractionSchedule | None:
-    """How the subset grows at ASHA's rungs (``selection.rung_fractions``), or ``None`` where it does not. Pass
-    the driver's config, as for ``decision_epochs``."""
-    if not config.selection.rung_fractions:
-        return None
-    rungs = sorted(decision_epochs(config) - {config.training.epochs})
-    fractions = config.selection.rung_fractions
-    if len(fractions) > len(rungs):
-        log.warning("selection.rung_fractions has %d values, but ASHA has %d rungs before the last epoch (%s): "
-                    "%s are never used", len(fractions), len(rungs), rungs, fractions[len(rungs):])
-    return FractionSchedule(config.selection.fraction, tuple(rungs), tuple(config.selection.rung_fractions))

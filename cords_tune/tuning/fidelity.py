@@ -24,7 +24,6 @@ from cords_tune.reports.plots import plot_fidelity
 from cords_tune.selection import Subset, uses_subsets
 from cords_tune.training import build_trainer
 from cords_tune.training.proxy import SharedSubset
-from cords_tune.tuning.algorithms import fraction_schedule
 from cords_tune.tuning.progress import Progress
 from cords_tune.tuning.retrain import as_trial_task
 from cords_tune.tuning.runner import check_output_dir, full_data_variant, make_run_dir
@@ -62,8 +61,7 @@ def train_to_end(config: ExperimentConfig, data: DataBundle, shared: list[Subset
     ``shared``: the run's subsets, for a shared strategy."""
     from cords_tune.tuning.trainable import on_this_worker
 
-    history = build_trainer(on_this_worker(config), data, decision_epochs=(), fractions=fraction_schedule(config),
-                            shared_subsets=shared).fit()
+    history = build_trainer(on_this_worker(config), data, decision_epochs=(), shared_subsets=shared).fit()
     last = history[-1].as_dict()
     return {
         "score": last[config.search.metric],

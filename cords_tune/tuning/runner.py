@@ -652,8 +652,7 @@ def full_data_variant(config: ExperimentConfig) -> ExperimentConfig:
     """The same search on the full data, for the baseline: strategy ``full``, the searched ``selection.*``
     parameters dropped (they mean nothing there), ASHA's first rung where the subset search has it."""
     data = config.model_dump(mode="python")
-    data["selection"] = {**data["selection"], "strategy": "full", "params": {}, "warm_start_epochs": 0,
-                         "rung_fractions": []}
+    data["selection"] = {**data["selection"], "strategy": "full", "params": {}, "warm_start_epochs": 0}
     data["search"]["space"] = {
         path: {domain.kind: domain.values}
         for path, domain in config.search.space.items()

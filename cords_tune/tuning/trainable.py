@@ -20,8 +20,7 @@ from cords_tune.models.given import GivenModel
 from cords_tune.plugins import import_plugins
 from cords_tune.training.proxy import SharedSubset
 from cords_tune.training import EpochStats, build_trainer
-from cords_tune.training.schedule import FractionSchedule
-from cords_tune.tuning.algorithms import decision_epochs, fraction_schedule
+from cords_tune.tuning.algorithms import decision_epochs
 from cords_tune.tuning.slot_use import process_started_at
 
 _IMPORTED_AT = time.time()  # when this worker had imported torch, Ray and the trainer: the start of its first trial
@@ -53,10 +52,8 @@ def trial_trainable(config: ExperimentConfig, data: Any, model: GivenModel | Non
     from Python and a shared strategy's subsets (a ``SharedSubset`` or an ObjectRef of one), asking Tune for a trial's
     resources: what a ``tune.Tuner`` runs."""
     decisions = decision_epochs(config) if config.training.validation == "at_decisions" else None
-    fractions = fraction_schedule(config)
     return tune.with_resources(
-        tune.with_parameters(train_trial, config=config, data=data, model=model, decisions=decisions,
-                             fractions=fractions, shared=shared),
+        tune.with_parameters(train_trial, config=config, data=data, model=model, decisions=decisions, shared=shared),
         {"cpu": config.resources.cpus_per_trial, "gpu": config.resources.gpus_per_trial},
     )
 
@@ -68,7 +65,6 @@ def train_trial(
     data: DataBundle,
     model: GivenModel | None = None,
     decisions: frozenset[int] | None = None,
-    fractions: FractionSchedule | None = None,
     shared: SharedSubset | None = None,
 ) -> None:
     """Train ``config`` with the trial's sampled ``params`` on the shared dataset.
@@ -80,15 +76,13 @@ def train_trial(
     trial's (Population Based Training continues a trial from a better one's, with new hyperparameters).
     Each epoch reports the trial's energy so far (``energy_j``, ``energy_source``), a retry's included.
     ``decisions``: the epochs the search's scheduler decides at, computed once from the driver's config, where
-    ``training.validation`` is ``at_decisions``. ``fractions``: how the subset grows at the rungs
-    (``selection.rung_fractions``), likewise from the driver's config. ``shared``: the run's subsets, for a shared strategy.
+    ``training.validation`` is ``at_decisions``. ``shared``: the run's subsets, for a shared strategy.
     """
     started_at = time.time()
     trial_config = on_this_worker(apply_params(config, params))
     meter = energy_meter(trial_config)
     before = Energy()  # what this trial used up to the checkpoint it continues from, if any
-    trainer = build_trainer(trial_config, data, model=model, decision_epochs=decisions, fractions=fractions,
-                            shared_subsets=shared.subsets if shared else None)
+    trainer = build_trainer(trial_config, data, model=model, decision_epochs=decisions, shared_subsets=shared.subsets if shared else None)
     trial_id = tune.get_context().get_trial_id()
     restarts = 0
     checkpoint = tune.get_checkpoint()
