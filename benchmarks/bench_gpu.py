@@ -5,11 +5,14 @@ Part 1 (the trainer, no Ray): one full-data epoch, one subset epoch at each frac
 selection per strategy at each fraction (the median of ``--repeats`` after a warm-up), and training images/s per
 precision. Part 2 (the product): ``cords-tune run EXPERIMENT --baseline`` at each ``--gpu-shares`` value (8 trials,
 6 epochs, GradMatch 10% every 3 epochs unless overridden): tuning and end-to-end speedup, selection's share of the
-subset trials' time, and the subset search's slot use. On a machine without CUDA it runs a reduced version on the
+subset trials' time, and the subset search's slot use. Two more parts on request: ``startup`` (a trial worker's
+start phase by phase, ``startup_probe.py`` in one fresh process per slot at once) and ``difficulty`` (the model
+trained on the full data per setting of the generator's ``dataset.params``). On a machine without CUDA it runs a reduced version on the
 CPU (fewer images, 1 CPU per trial instead of GPU shares), to check the script, not to quote.
 
     python benchmarks/bench_gpu.py                                  # on a GPU machine
     python benchmarks/bench_gpu.py --quick                          # anywhere: the reduced version
+    python benchmarks/bench_gpu.py --parts startup difficulty --difficulty "" prototypes=64,noise=0.2
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from cords_tune.reports import Comparison
 from cords_tune.training import build_trainer
 from cords_tune.tuning.summary import RunSummary
 
+PARTS = ("table", "runs", "startup", "difficulty")
 SLOT_PARTS = ("work_s", "starting_s", "building_s", "reporting_s", "between_trials_s", "idle_s")
 GPU_RUN = ["search.num_trials=8", "training.epochs=6", "selection.strategy=gradmatch", "selection.fraction=0.1",
            "selection.every=3", "search.asha.grace_period=2"]
@@ -50,7 +54,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="config override a.b=value")
     parser.add_argument("--quick", action="store_true", help="the reduced version (the default without CUDA)")
-    parser.add_argument("--no-runs", action="store_true", help="part 1 only")
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=["table", "runs"],
+                        help="table: the trainer's costs; runs: --baseline runs; startup: a trial worker's start phase "
+                        "by phase, --slots processes at once; difficulty: the experiment's model trained on the full "
+                        "data for --difficulty-epochs, per --difficulty setting of dataset.params")
+    parser.add_argument("--slots", nargs="+", type=int, default=[1, 4])
+    parser.add_argument("--difficulty", nargs="+", default=[""], help="e.g. prototypes=64,noise=0.2 ('' as is)")
+    parser.add_argument("--difficulty-epochs", type=int, default=6)
+    parser.add_argument("--output", type=Path, help="keep the runs' folders and logs here (default: a temporary one)")
     args = parser.parse_args()
 
     cuda = torch.cuda.is_available()
@@ -64,9 +75,16 @@ def main() -> None:
           f"`python {' '.join(sys.argv)}`" + (" (reduced: not for quoting)" if quick else ""))
     data = load_data(base)
     print(f"# {base.name}: {data.describe()}; model {base.model.name}, batch {base.training.batch_size}\n")
-    trainer_table(base, data, args)
-    if not args.no_runs:
-        runs_table(args.experiment, overrides, args.gpu_shares if cuda else [0.0], cuda)
+    if "startup" in args.parts:
+        startup_table(args.experiment, overrides, args.slots)
+    if "difficulty" in args.parts:
+        difficulty_table(base, args.difficulty, args.difficulty_epochs)
+    if "table" in args.parts:
+        trainer_table(base, data, args)
+    if "runs" in args.parts:
+        shares = args.gpu_shares if cuda else [0.0]
+        with tempfile.TemporaryDirectory() as scratch:
+            runs_table(args.experiment, overrides, shares, cuda, args.output or Path(scratch))
 
 
 def trainer_table(base: ExperimentConfig, data, args: argparse.Namespace) -> None:
@@ -101,29 +119,66 @@ def _epochs(config: ExperimentConfig, data, repeats: int) -> dict[str, float]:
     return {key: statistics.median(getattr(s, key) for s in stats) for key in ("selection_s", "train_s", "eval_s")}
 
 
-def runs_table(experiment: str, overrides: list[str], shares: list[float], cuda: bool) -> None:
-    cli = str(Path(sys.executable).with_name("cords-tune"))
+def startup_table(experiment: str, overrides: list[str], slots: list[int]) -> None:
+    """``startup_probe.py`` in ``n`` fresh processes at once for each ``n`` in ``slots``: the median and the
+    slowest of each phase."""
+    probe = Path(__file__).with_name("startup_probe.py")
+    for n in slots:
+        tick = time.time()
+        processes = [subprocess.Popen([sys.executable, str(probe), str(tick), experiment, *overrides],
+                                      stdout=subprocess.PIPE, text=True) for _ in range(n)]
+        runs = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in processes]
+        print(f"\n| phase ({n} processes at once) | median s | slowest s |")
+        print("|---|---|---|")
+        for phase in runs[0]:
+            values = [run[phase] for run in runs]
+            print(f"| {phase} | {statistics.median(values):.2f} | {max(values):.2f} |")
+        print(f"| all ({time.time() - tick:.1f} s wall-clock) | | |", flush=True)
+
+
+def difficulty_table(base: ExperimentConfig, settings: list[str], epochs: int) -> None:
+    """The experiment's model trained on the full data for ``epochs`` per setting of ``dataset.params``: how hard
+    the data is (train and validation accuracy by epoch, test accuracy at the end)."""
+    print(f"\n| dataset.params | train accuracy by epoch | val accuracy by epoch | test accuracy | s |")
+    print("|---|---|---|---|---|")
+    for setting in settings:
+        params = dict(pair.split("=", 1) for pair in setting.split(",") if pair)
+        config = apply_params(base, {"selection.strategy": "full", "training.epochs": epochs,
+                                     **{f"dataset.params.{key}": float(value) if "." in value else int(value)
+                                        for key, value in params.items()}})
+        tick = time.perf_counter()
+        trainer = build_trainer(config, load_data(config))
+        stats = trainer.fit()
+        test_accuracy = trainer.evaluate_test()[1]
+        print(f"| {setting or 'defaults'} | {', '.join(f'{s.train_accuracy:.3f}' for s in stats)} | "
+              f"{', '.join(f'{s.val_accuracy:.3f}' for s in stats)} | {test_accuracy:.4f} | "
+              f"{time.perf_counter() - tick:.0f} |", flush=True)
+
+
+def runs_table(experiment: str, overrides: list[str], shares: list[float], cuda: bool, out: Path) -> None:
     print("\n| GPU per trial | subset search s | full-data search s | tuning speedup | end-to-end speedup | "
           "selection share of subset trials | subset slot use |")
     print("|---|---|---|---|---|---|---|")
-    with tempfile.TemporaryDirectory() as out:
-        for share in shares:
-            sets = [*GPU_RUN, *overrides, f"resources.gpus_per_trial={share}"]
-            if not cuda:
-                sets += ["training.device=cpu", "resources.cpus_per_trial=1"]
-            command = [cli, "run", experiment, "--baseline", "--output", out, *[x for s in sets for x in ("--set", s)]]
-            tick = time.perf_counter()
-            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-            newest = max(Path(out).iterdir(), key=lambda p: p.stat().st_mtime)
-            comparison = Comparison.from_json(json.loads((newest / "comparison.json").read_text()))
-            summary = RunSummary.from_json(json.loads((newest / "summary.json").read_text()))
-            trials = summary.selection_s_total + summary.train_s_total + summary.eval_s_total
-            used = summary.slot_use
-            parts = ", ".join(f"{key.removesuffix('_s')} {getattr(used, key):.1f}" for key in SLOT_PARTS) if used else ""
-            print(f"| {share:g} | {comparison.tuning_wall_s_subset:.1f} | {comparison.tuning_wall_s_full:.1f} | "
-                  f"{comparison.tuning_speedup:.2f}x | {comparison.end_to_end_speedup:.2f}x | "
-                  f"{summary.selection_s_total / trials:.0%} | {used.slots if used else '?'} slots: {parts} s "
-                  f"({time.perf_counter() - tick:.0f} s in all) |", flush=True)
+    out.mkdir(parents=True, exist_ok=True)
+    for share in shares:
+        sets = [*GPU_RUN, *overrides, f"resources.gpus_per_trial={share}"]
+        if not cuda:
+            sets += ["training.device=cpu", "resources.cpus_per_trial=1"]
+        command = [sys.executable, "-m", "cords_tune.cli", "run", experiment, "--baseline", "--output", str(out),
+                   *[x for s in sets for x in ("--set", s)]]
+        tick = time.perf_counter()
+        with open(out / f"run-gpu-{share:g}.log", "w") as log:
+            subprocess.run(command, check=True, stdout=log)
+        newest = max((p for p in out.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
+        comparison = Comparison.from_json(json.loads((newest / "comparison.json").read_text()))
+        summary = RunSummary.from_json(json.loads((newest / "summary.json").read_text()))
+        trials = summary.selection_s_total + summary.train_s_total + summary.eval_s_total
+        used = summary.slot_use
+        parts = ", ".join(f"{key.removesuffix('_s')} {getattr(used, key):.1f}" for key in SLOT_PARTS) if used else ""
+        print(f"| {share:g} | {comparison.tuning_wall_s_subset:.1f} | {comparison.tuning_wall_s_full:.1f} | "
+              f"{comparison.tuning_speedup:.2f}x | {comparison.end_to_end_speedup:.2f}x | "
+              f"{summary.selection_s_total / trials:.0%} | {used.slots if used else '?'} slots: {parts} s "
+              f"({time.perf_counter() - tick:.0f} s in all) |", flush=True)
 
 
 if __name__ == "__main__":

@@ -122,6 +122,11 @@ class TrainingConfig(_Strict):
         description="keep the model and image batches in channels-last memory order (convolutional models on "
         "(N, C, H, W) inputs): auto is on for a GPU and off on the CPU",
     )
+    cudnn_benchmark: bool = Field(
+        True,
+        description="on a GPU, let cuDNN time its convolution algorithms for each new input shape and keep the "
+        "fastest (the first batches of each shape cost more); off: its heuristic choice. No effect on the CPU",
+    )
     validation: Literal["every_epoch", "at_decisions"] = Field(
         "every_epoch",
         description="at_decisions: evaluate the validation split only at the epochs the scheduler decides at "

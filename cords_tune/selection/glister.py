@@ -10,6 +10,7 @@ layer, after each pick.
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import torch
@@ -34,6 +35,10 @@ class GlisterStrategy(SelectionStrategy):
         lr: step size of the lookahead; default: the optimizer's current learning rate.
         pool: select from a seeded random share of each class (drawn anew at each reselection); below 1 the
             forward pass and the greedy see only the pool (the validation gradient still uses all of it).
+        max_steps: the most greedy steps (validation-gradient evaluations) per selection: each step adds
+            ``ceil(budget / max_steps)`` samples, the best of as many times the candidates. ``None``: one sample per
+            step, ``budget`` steps (the original greedy; on a GPU each step costs about a millisecond of kernel
+            launches whatever its size, so 4,500 steps at 10% of CIFAR-10 take seconds).
     """
 
     needs_gradients = True
@@ -46,6 +51,7 @@ class GlisterStrategy(SelectionStrategy):
         epsilon: float = 0.01,
         lr: float | None = None,
         pool: float = 1.0,
+        max_steps: int | None = 256,
     ) -> None:
         check = ParamCheck("strategy", "glister")
         self.mode = check.choice("mode", mode, ("last_layer", "logits"))
@@ -53,6 +59,7 @@ class GlisterStrategy(SelectionStrategy):
         self.epsilon = check.number("epsilon", epsilon, low=0.0, high=1.0, low_open=True, high_open=True)
         self.lr = None if lr is None else check.number("lr", lr, low=0.0, low_open=True)
         self.pool = check_pool(check, pool)
+        self.max_steps = None if max_steps is None else check.integer("max_steps", max_steps, low=1)
 
     def select(self, context: SelectionContext, budget: int) -> Subset:
         return select_in_pool(self._select, context, budget, self.pool)
@@ -67,5 +74,6 @@ class GlisterStrategy(SelectionStrategy):
             stochastic=self.stochastic,
             epsilon=self.epsilon,
             generator=device_generator(context.generator(), context.labels.device),
+            chunk_size=1 if self.max_steps is None else math.ceil(budget / self.max_steps),
         )
         return Subset(indices=chosen, weights=torch.ones(len(chosen), device=chosen.device))

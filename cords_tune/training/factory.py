@@ -29,6 +29,7 @@ from cords_tune.training.speed import (
     channels_last_refusal,
     resolve_precision,
     use_channels_last,
+    use_cudnn_benchmark,
 )
 from cords_tune.training.trainer import RngStates, Trainer
 
@@ -112,6 +113,7 @@ def build_parts(
     """
     model = as_given(model)
     device = resolve_device(config.training.device)
+    use_cudnn_benchmark(config.training.cudnn_benchmark, device)
     rng = RngStates.seeded(config.seed, device)
     with rng.lent(device):  # model init draws from torch's global generators
         network = build_model(config.model.name, config.model.params, input_shape=data.input_shape,

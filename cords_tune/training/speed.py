@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 __all__ = ["Precision", "channels_last_applies", "channels_last_failure", "channels_last_refusal", "resolve_precision",
-           "use_channels_last"]
+           "use_channels_last", "use_cudnn_benchmark"]
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +105,13 @@ def _cpu_bf16_native() -> bool:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):  # a torch built without oneDNN
         return False
+
+
+def use_cudnn_benchmark(setting: bool, device: torch.device) -> None:
+    """Apply ``training.cudnn_benchmark`` for a trainer on ``device``. cuDNN's choice is per process, so the
+    setting of the last trainer built on a GPU holds; on the CPU nothing changes."""
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = setting
 
 
 def use_channels_last(

@@ -27,6 +27,7 @@ VARIANTS = [
     ("craig", {"stochastic": True}),
     ("glister", {}),
     ("glister", {"stochastic": False}),
+    ("glister", {"max_steps": None}),
 ]
 
 
@@ -154,3 +155,48 @@ def test_top_up_adds_distinct_unchosen_candidates_at_the_mean_weight():
     assert weights.tolist() == [2.0, 4.0, 3.0, 3.0, 3.0, 3.0]
     indices, weights = top_up(torch.tensor([], dtype=torch.int64), torch.tensor([]), 4, 9, torch.Generator())
     assert sorted(indices.tolist()) == [0, 1, 2, 3] and weights.tolist() == [1.0] * 4
+
+
+def test_craig_solves_the_classes_together_where_a_gpu_would_with_the_same_subset(monkeypatch):
+    from cords_tune.selection import craig
+
+    alone = create_strategy("craig", {}).select(_context(), 40)
+    monkeypatch.setattr(craig, "solve_together", lambda features: True)
+
+    def refuse(self, *args, **kwargs):
+        raise AssertionError("the batched greedy moved a tensor to the host")
+
+    monkeypatch.setattr(torch.Tensor, "cpu", refuse)
+    monkeypatch.setattr(torch.Tensor, "item", refuse)
+    together = create_strategy("craig", {}).select(_context(), 40)
+    monkeypatch.undo()
+    assert torch.equal(together.indices, alone.indices)
+    assert torch.equal(together.weights, alone.weights)
+
+
+def test_craig_solves_classes_together_only_on_a_gpu():
+    from cords_tune.selection.craig import solve_together
+
+    assert not solve_together([torch.zeros(5, 3), torch.zeros(4, 3)])
+
+
+@pytest.mark.parametrize(("max_steps", "calls"), [(None, 40), (10, 10), (7, 7), (1, 1)])
+def test_glister_max_steps_bounds_the_validation_gradients_computed(max_steps, calls, monkeypatch):
+    context = _context()
+    made = context.gradients.validation_gradient
+    evaluations = []
+
+    def counted(**kwargs):
+        gradient = made(**kwargs)
+        return lambda delta: evaluations.append(1) or gradient(delta)
+
+    monkeypatch.setattr(context.gradients, "validation_gradient", counted)
+    subset = create_strategy("glister", {"max_steps": max_steps}).select(context, 40)
+    assert len(evaluations) == calls
+    assert len(torch.unique(subset.indices)) == len(subset) == 40
+
+
+@pytest.mark.parametrize("max_steps", [0, -3, 2.5, "many", True])
+def test_bad_glister_max_steps_says_what_must_hold(max_steps):
+    with pytest.raises(ConfigError, match=r"The 'max_steps' parameter of strategy 'glister' must be an integer"):
+        create_strategy("glister", {"max_steps": max_steps})

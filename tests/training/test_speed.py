@@ -283,3 +283,17 @@ def test_channels_last_true_with_a_model_that_fails_in_that_order_is_a_config_er
     assert error.value.path == "training.channels_last"
     with pytest.raises(ConfigError, match="fails in channels-last memory order"):
         build_trainer(config, images, model=GivenModel(ViewAfterConv))
+
+
+@pytest.mark.parametrize("setting", [True, False])
+def test_cudnn_benchmark_is_set_for_a_gpu_and_left_alone_on_the_cpu(monkeypatch, setting):
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", not setting)
+    speed.use_cudnn_benchmark(setting, CPU)
+    assert torch.backends.cudnn.benchmark is (not setting)
+    speed.use_cudnn_benchmark(setting, CUDA)
+    assert torch.backends.cudnn.benchmark is setting
+
+
+def test_cudnn_benchmark_must_be_a_boolean(tiny_experiment):
+    with pytest.raises(ConfigError, match="cudnn_benchmark"):
+        _config(tiny_experiment, cudnn_benchmark="fastest")

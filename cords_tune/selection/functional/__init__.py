@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from cords_tune.selection.functional.facility_location import (
     facility_location,
+    facility_location_blocks,
     facility_location_greedy,
     facility_location_similarity,
 )
@@ -19,6 +20,7 @@ from cords_tune.selection.functional.similarity import gradient_cosine_similarit
 
 __all__ = [
     "facility_location",
+    "facility_location_blocks",
     "facility_location_greedy",
     "facility_location_similarity",
     "glister_greedy",

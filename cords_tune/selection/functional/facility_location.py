@@ -1,10 +1,12 @@
-"""Facility location by lazy or stochastic greedy (CRAIG).
+"""Facility location by lazy or stochastic greedy (CRAIG), and by plain greedy over many blocks at once.
 
 Mirzasoleiman, Bilmes and Leskovec, "Coresets for Data-efficient Training of Machine Learning Models",
 ICML 2020.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import torch
 
@@ -17,7 +19,7 @@ from cords_tune.selection.functional._common import (
     stochastic_sample_size,
 )
 
-__all__ = ["facility_location", "facility_location_greedy", "facility_location_similarity"]
+__all__ = ["facility_location", "facility_location_blocks", "facility_location_greedy", "facility_location_similarity"]
 
 _FUNC = "facility_location"
 _FIRST_BATCH = 8
@@ -45,8 +47,9 @@ def _lazy_pick(similarity: torch.Tensor, coverage: torch.Tensor, bounds: torch.T
 
     ``bounds`` holds upper bounds of every candidate's gain (stale gains stay upper bounds by submodularity;
     chosen items are at -inf) and is tightened in place. The candidates with the largest bounds are
-    evaluated exactly, a batch at a time (the batch doubles while needed), until the best exact gain is at
-    least every remaining bound: that candidate is the plain greedy pick.
+    evaluated exactly, a batch at a time (the batch doubles while needed), until the best exact gain is above
+    every remaining bound: that candidate is the plain greedy pick, the lowest index among equal gains (as
+    ``torch.argmax`` breaks ties in ``facility_location_blocks``).
     """
     available = int(torch.isfinite(bounds).sum())
     batch = _FIRST_BATCH
@@ -55,9 +58,9 @@ def _lazy_pick(similarity: torch.Tensor, coverage: torch.Tensor, bounds: torch.T
         candidates = top.indices[:batch]
         exact = _gains(similarity, coverage, candidates)
         bounds[candidates] = exact
-        best = int(torch.argmax(exact))
-        if top.indices.numel() <= batch or bool(exact[best] >= top.values[batch]):
-            return int(candidates[best])
+        best = exact.max()
+        if top.indices.numel() <= batch or bool(best > top.values[batch]):
+            return int(candidates[exact == best].min())
         batch *= 2
 
 
@@ -156,3 +159,57 @@ def facility_location_greedy(
     nearest = torch.argmax(similarity[:, indices], dim=1)
     weights = torch.bincount(nearest, minlength=len(picks)).to(similarity.dtype)
     return indices, weights
+
+
+def facility_location_blocks(
+    blocks: Sequence[torch.Tensor], budgets: Sequence[int]
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """``facility_location`` of each block by plain greedy, all blocks stepping together: one pick per block per
+    step, each step's gains computed for every candidate of every block in one batched operation, and nothing
+    read back to the host until the end.
+
+    The picks are the plain greedy's, as the lazy greedy's are (up to ties): the same subsets, in
+    ``max(budgets)`` steps of a few kernels each instead of ``sum(budgets)`` steps with a read back in each. It
+    holds every block's (n x n) similarity at once, padded to the largest block: for a GPU, where launching
+    kernels and waiting for results cost more than the arithmetic.
+
+    Args:
+        blocks: each block's features (n_b, m), all on one device and of one dtype.
+        budgets: the points to choose in each block (each clipped to its n_b).
+
+    Returns:
+        Per block, as ``facility_location``: ``(indices, cluster sizes)``.
+
+    Raises:
+        ValueError: an argument is out of its domain.
+    """
+    if len(blocks) != len(budgets) or not blocks:
+        raise ValueError(f"{_FUNC}_blocks needs one budget per block and at least one block. Got {len(blocks)} "
+                         f"blocks and {len(budgets)} budgets instead.")
+    blocks = [check_matrix(block, "blocks", _FUNC) for block in blocks]
+    sizes = [block.shape[0] for block in blocks]
+    budgets = [min(check_int(k, "budgets", _FUNC, minimum=1), n) for k, n in zip(budgets, sizes)]
+    first = blocks[0]
+    count, side, steps = len(blocks), max(sizes), max(budgets)
+    similarity = first.new_zeros(count, side, side)
+    available = torch.zeros(count, side, dtype=torch.bool, device=first.device)
+    for b, block in enumerate(blocks):
+        similarity[b, : sizes[b], : sizes[b]] = facility_location_similarity(block)
+        available[b, : sizes[b]] = True
+    rows = torch.arange(count, device=first.device)
+    active = torch.arange(steps, device=first.device)[:, None] < torch.tensor(budgets, device=first.device)  # (steps, B)
+    coverage = first.new_zeros(count, side)
+    picks = torch.zeros(count, steps, dtype=torch.int64, device=first.device)
+    for step in range(steps):
+        # gain of candidate j in block b: sum_i max(s_bji - coverage_bi, 0) (rows, by symmetry of s)
+        gains = (similarity - coverage[:, None, :]).clamp_min_(0).sum(2).masked_fill_(~available, -torch.inf)
+        pick = torch.argmax(gains, dim=1)
+        picks[:, step] = pick
+        available[rows, pick] &= ~active[step]
+        coverage = torch.where(active[step][:, None], torch.maximum(coverage, similarity[rows, pick]), coverage)
+    results = []
+    for b, k in enumerate(budgets):
+        indices = picks[b, :k]
+        nearest = torch.argmax(similarity[b, : sizes[b]][:, indices], dim=1)
+        results.append((indices, torch.bincount(nearest, minlength=k).to(first.dtype)))
+    return results

@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from cords_tune.selection.functional import facility_location, facility_location_similarity
+from cords_tune.selection.functional import facility_location, facility_location_blocks, facility_location_similarity
 
 
 def _objective(similarity: torch.Tensor, chosen) -> float:
@@ -101,3 +101,23 @@ def test_invalid_arguments_name_the_parameter(kwargs, message):
     arguments = {"features": torch.ones(4, 2), "budget": 2} | kwargs
     with pytest.raises(ValueError, match=message):
         facility_location(arguments.pop("features"), arguments.pop("budget"), **arguments)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_blocks_stepping_together_pick_what_each_block_picks_alone(dtype):
+    generator = torch.Generator().manual_seed(3)
+    blocks = [torch.randn(n, 6, generator=generator, dtype=dtype) for n in (90, 70, 85, 12)]
+    budgets = [9, 20, 4, 30]  # the last is clipped to its 12 points
+    together = facility_location_blocks(blocks, budgets)
+    for block, k, (indices, weights) in zip(blocks, budgets, together):
+        alone_indices, alone_weights = facility_location(block, k)
+        assert torch.equal(indices, alone_indices)
+        assert torch.equal(weights, alone_weights)
+        assert weights.sum() == len(block) and weights.dtype == dtype
+
+
+def test_blocks_need_one_budget_each():
+    with pytest.raises(ValueError, match="one budget per block"):
+        facility_location_blocks([torch.zeros(4, 2)], [1, 2])
+    with pytest.raises(ValueError, match="one budget per block"):
+        facility_location_blocks([], [])
