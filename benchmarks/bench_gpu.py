@@ -47,7 +47,7 @@ CPU_REDUCTION = ["dataset.params.num_train=2000", "dataset.params.num_test=500",
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--experiment", default="experiments/cifar_shaped.yaml")
-    parser.add_argument("--strategies", nargs="+", default=["gradmatch", "glister", "craig", "random"])
+    parser.add_argument("--strategies", nargs="*", default=["gradmatch", "glister", "craig", "random"])
     parser.add_argument("--fractions", nargs="+", type=float, default=[0.01, 0.1])
     parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"])
     parser.add_argument("--gpu-shares", nargs="+", type=float, default=[1.0, 0.5, 0.25])
