@@ -12,7 +12,7 @@ CPU (fewer images, 1 CPU per trial instead of GPU shares), to check the script, 
 
     python benchmarks/bench_gpu.py                                  # on a GPU machine
     python benchmarks/bench_gpu.py --quick                          # anywhere: the reduced version
-    python benchmarks/bench_gpu.py --parts startup difficulty --difficulty "" prototypes=64,noise=0.2
+    python benchmarks/bench_gpu.py --parts startup difficulty --difficulty prototypes=4 "" noise=0.3
 """
 
 from __future__ import annotations

@@ -123,9 +123,10 @@ class TrainingConfig(_Strict):
         "(N, C, H, W) inputs): auto is on for a GPU and off on the CPU",
     )
     cudnn_benchmark: bool = Field(
-        True,
+        False,
         description="on a GPU, let cuDNN time its convolution algorithms for each new input shape and keep the "
-        "fastest (the first batches of each shape cost more); off: its heuristic choice. No effect on the CPU",
+        "fastest: each new shape's first batches cost seconds (a trial's batch size, its subset's last batch), "
+        "which short trials do not earn back. No effect on the CPU",
     )
     validation: Literal["every_epoch", "at_decisions"] = Field(
         "every_epoch",

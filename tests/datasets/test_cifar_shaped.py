@@ -49,7 +49,7 @@ def test_the_generator_seed_decides_the_images_and_the_experiment_seed_does_not(
 def test_images_are_cached_and_a_second_load_reads_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     first = _build(tmp_path)
     (path,) = (tmp_path / "cifar_shaped").iterdir()
-    assert path == module.cache_path(tmp_path, **SMALL, generator_seed=0, prototypes=4, max_shift=4, noise=0.08)
+    assert path == module.cache_path(tmp_path, **SMALL, generator_seed=0, prototypes=64, max_shift=4, noise=0.08)
 
     def fail(**kwargs):
         raise AssertionError("generated although the cache holds the images")
@@ -62,7 +62,7 @@ def test_images_are_cached_and_a_second_load_reads_them(tmp_path: Path, monkeypa
 
 
 def test_a_corrupt_cache_is_regenerated(tmp_path: Path) -> None:
-    path = module.cache_path(tmp_path, **SMALL, generator_seed=0, prototypes=4, max_shift=4, noise=0.08)
+    path = module.cache_path(tmp_path, **SMALL, generator_seed=0, prototypes=64, max_shift=4, noise=0.08)
     path.parent.mkdir(parents=True)
     path.write_bytes(b"not an npz file")
     raw = _build(tmp_path)

@@ -197,7 +197,7 @@ def facility_location_blocks(
         similarity[b, : sizes[b], : sizes[b]] = facility_location_similarity(block)
         available[b, : sizes[b]] = True
     rows = torch.arange(count, device=first.device)
-    active = torch.arange(steps, device=first.device)[:, None] < torch.tensor(budgets, device=first.device)  # (steps, B)
+    active = torch.arange(steps, device=first.device)[:, None] < torch.tensor(budgets, device=first.device)
     coverage = first.new_zeros(count, side)
     picks = torch.zeros(count, steps, dtype=torch.int64, device=first.device)
     for step in range(steps):
