@@ -36,10 +36,17 @@ def facility_location_similarity(features: torch.Tensor) -> torch.Tensor:
     return distances.max() - distances
 
 
-def _gains(similarity: torch.Tensor, coverage: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
-    """Marginal gains ``F(S + j) - F(S) = sum_i max(s_ij - coverage_i, 0)`` of the ``candidates`` (rows, by
-    symmetry of ``s``), where ``coverage_i = max_{j in S} s_ij`` (0 for the empty set)."""
-    return (similarity[candidates] - coverage).clamp_min_(0).sum(1)
+def _gains(rows: torch.Tensor, coverage: torch.Tensor) -> torch.Tensor:
+    """Marginal gains ``F(S + j) - F(S) = sum_i max(s_ij - coverage_i, 0)`` of the candidates whose similarity
+    ``rows`` are given (rows, by symmetry of ``s``), where ``coverage_i = max_{j in S} s_ij`` (0 for the empty
+    set). Batched: ``rows`` (..., k, n) and ``coverage`` (..., n) give gains (..., k)."""
+    return (rows - coverage.unsqueeze(-2)).clamp_min_(0).sum(-1)
+
+
+def _cluster_sizes(similarity: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+    """How many points of the block have each chosen point as their most similar one, in the similarity's dtype."""
+    nearest = torch.argmax(similarity[:, indices], dim=1)
+    return torch.bincount(nearest, minlength=len(indices)).to(similarity.dtype)
 
 
 def _lazy_pick(similarity: torch.Tensor, coverage: torch.Tensor, bounds: torch.Tensor) -> int:
@@ -56,7 +63,7 @@ def _lazy_pick(similarity: torch.Tensor, coverage: torch.Tensor, bounds: torch.T
     while True:
         top = torch.topk(bounds, min(batch + 1, available))
         candidates = top.indices[:batch]
-        exact = _gains(similarity, coverage, candidates)
+        exact = _gains(similarity[candidates], coverage)
         bounds[candidates] = exact
         best = exact.max()
         if top.indices.numel() <= batch or bool(best > top.values[batch]):
@@ -146,7 +153,7 @@ def facility_location_greedy(
     for _ in range(budget):
         if stochastic:
             candidates = random_candidates(~chosen, sample_size, generator)
-            gains = _gains(similarity, coverage, candidates).masked_fill_(chosen[candidates], -torch.inf)
+            gains = _gains(similarity[candidates], coverage).masked_fill_(chosen[candidates], -torch.inf)
             pick = int(candidates[torch.argmax(gains)])
         else:
             pick = _lazy_pick(similarity, coverage, bounds)
@@ -156,9 +163,7 @@ def facility_location_greedy(
         torch.maximum(coverage, similarity[pick], out=coverage)
 
     indices = torch.tensor(picks, dtype=torch.int64, device=similarity.device)
-    nearest = torch.argmax(similarity[:, indices], dim=1)
-    weights = torch.bincount(nearest, minlength=len(picks)).to(similarity.dtype)
-    return indices, weights
+    return indices, _cluster_sizes(similarity, indices)
 
 
 def facility_location_blocks(
@@ -201,15 +206,10 @@ def facility_location_blocks(
     coverage = first.new_zeros(count, side)
     picks = torch.zeros(count, steps, dtype=torch.int64, device=first.device)
     for step in range(steps):
-        # gain of candidate j in block b: sum_i max(s_bji - coverage_bi, 0) (rows, by symmetry of s)
-        gains = (similarity - coverage[:, None, :]).clamp_min_(0).sum(2).masked_fill_(~available, -torch.inf)
+        gains = _gains(similarity, coverage).masked_fill_(~available, -torch.inf)
         pick = torch.argmax(gains, dim=1)
         picks[:, step] = pick
         available[rows, pick] &= ~active[step]
         coverage = torch.where(active[step][:, None], torch.maximum(coverage, similarity[rows, pick]), coverage)
-    results = []
-    for b, k in enumerate(budgets):
-        indices = picks[b, :k]
-        nearest = torch.argmax(similarity[b, : sizes[b]][:, indices], dim=1)
-        results.append((indices, torch.bincount(nearest, minlength=k).to(first.dtype)))
-    return results
+    return [(picks[b, :k], _cluster_sizes(similarity[b, : sizes[b], : sizes[b]], picks[b, :k]))
+            for b, k in enumerate(budgets)]
