@@ -7,8 +7,8 @@ precision. Part 2 (the product): ``cords-tune run EXPERIMENT --baseline`` at eac
 6 epochs, GradMatch 10% every 3 epochs unless overridden): tuning and end-to-end speedup, selection's share of the
 subset trials' time, and the subset search's slot use. Two more parts on request: ``startup`` (a trial worker's
 start phase by phase, ``startup_probe.py`` in one fresh process per slot at once) and ``difficulty`` (the model
-trained on the full data per setting of the generator's ``dataset.params``). On a machine without CUDA it runs a reduced version on the
-CPU (fewer images, 1 CPU per trial instead of GPU shares), to check the script, not to quote.
+trained on the full data per setting of the generator's ``dataset.params``). On a machine without CUDA it runs a
+reduced version on the CPU (fewer images, 1 CPU per trial instead of GPU shares), to check the script, not to quote.
 
     python benchmarks/bench_gpu.py                                  # on a GPU machine
     python benchmarks/bench_gpu.py --quick                          # anywhere: the reduced version
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import torch
 
-from cords_tune.config import ExperimentConfig, apply_params, load_config
+from cords_tune.config import ExperimentConfig, apply_params, load_config, parse_overrides
 from cords_tune.preflight import load_data
 from cords_tune.reports import Comparison
 from cords_tune.training import build_trainer
@@ -142,10 +142,8 @@ def difficulty_table(base: ExperimentConfig, settings: list[str], epochs: int) -
     print(f"\n| dataset.params | train accuracy by epoch | val accuracy by epoch | test accuracy | s |")
     print("|---|---|---|---|---|")
     for setting in settings:
-        params = dict(pair.split("=", 1) for pair in setting.split(",") if pair)
-        config = apply_params(base, {"selection.strategy": "full", "training.epochs": epochs,
-                                     **{f"dataset.params.{key}": float(value) if "." in value else int(value)
-                                        for key, value in params.items()}})
+        params = parse_overrides([f"dataset.params.{pair}" for pair in setting.split(",") if pair])
+        config = apply_params(base, {"selection.strategy": "full", "training.epochs": epochs, **params})
         tick = time.perf_counter()
         trainer = build_trainer(config, load_data(config))
         stats = trainer.fit()

@@ -1,11 +1,11 @@
 """One trial worker's start, phase by phase, in a fresh process: what a Tune trial pays before its first epoch
-and in it. ``bench_gpu.py --only startup`` runs several at once (one per slot) and tabulates them.
+and in it. ``bench_gpu.py --parts startup`` runs several at once (one per slot) and tabulates them.
 
     python benchmarks/startup_probe.py LAUNCHED_AT EXPERIMENT [a.b=value ...]
 
 With PROBE_PREWARM=1 a thread imports ``torch._dynamo`` (which the first optimizer built imports) while the main
-thread creates the CUDA context and copies the data. Prints one JSON line: seconds per phase. LAUNCHED_AT (time.time() when the parent launched this process) gives
-the interpreter's own start. The data comes from the experiment's cache here (a trial reads it from Ray's object
+thread creates the CUDA context and copies the data. Prints one JSON line: seconds per phase. LAUNCHED_AT
+(time.time() when the parent launched this process) gives the interpreter's own start. The data comes from the experiment's cache here (a trial reads it from Ray's object
 store instead), so that phase is reported but is not a trial's cost.
 """
 
