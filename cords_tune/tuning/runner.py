@@ -64,6 +64,7 @@ from cords_tune.tuning.algorithms import asha_grace_period, build_scheduler, bui
 from cords_tune.tuning.session import RaySession, first_line, probe_address, ray_session
 from cords_tune.tuning.tracking import StudyRecorder, StudyStore, check_tracking, logger_callbacks, study_store
 from cords_tune.tuning.storage import alive_nodes, check_storage_visible, is_uri
+from cords_tune.tuning.prestarted_workers import trials_on_prestarted_workers
 
 __all__ = [
     "RunResult",
@@ -366,7 +367,8 @@ def _search(
     try:
         if reserve:
             reserve.make()
-        with progress_display(display, run.on_progress), watch_search() as stopped, _start_slots_together(config):
+        with progress_display(display, run.on_progress), watch_search() as stopped, _start_slots_together(config), \
+                trials_on_prestarted_workers():
             tuner = _tuner(config, run.data_ref, run.model, run.storage, experiment, display, resume=restore,
                            phase=phase, reserve=reserve, study=study, run_name=run.run_dir.name, proxy=proxy)
             grid = tuner.fit()
