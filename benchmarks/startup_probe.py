@@ -5,8 +5,9 @@ and in it. ``bench_gpu.py --parts startup`` runs several at once (one per slot) 
 
 With PROBE_PREWARM=1 a thread imports ``torch._dynamo`` (which the first optimizer built imports) while the main
 thread creates the CUDA context and copies the data. Prints one JSON line: seconds per phase. LAUNCHED_AT
-(time.time() when the parent launched this process) gives the interpreter's own start. The data comes from the experiment's cache here (a trial reads it from Ray's object
-store instead), so that phase is reported but is not a trial's cost.
+(time.time() when the parent launched this process) gives the interpreter's own start. The data comes from the
+experiment's cache here (a trial reads it from Ray's object store instead), so that phase is reported but is not
+a trial's cost.
 """
 
 from __future__ import annotations
