@@ -20,5 +20,6 @@ install: $(BIN)/cords-tune
 quickstart: install
 	$(BIN)/cords-tune run experiments/mnist1d.yaml
 
+# Two workers: half the suite's time is spent waiting (Ray starting, processes signalled, trials scheduled).
 test: install
-	$(BIN)/python -m pytest --durations=25   # the slowest tests, to keep the suite near 15 minutes
+	$(BIN)/python -m pytest -n 2 --durations=25   # the slowest tests, to keep the suite near 15 minutes

@@ -1,15 +1,29 @@
 """Shared fixtures: a tiny experiment on synthetic data, one local Ray for the in-process tuning tests, and one
-run with its baseline for the tests that read one."""
+run with its baseline for the tests that read one.
+
+The suite runs in two pytest-xdist workers (``make test``). Each worker is a process with Ray of its own, and each
+gets a Ray temp folder of its own: ``ray.init()`` without an address joins the cluster last started under its temp
+folder, and a test that starts one (``ray start``, ``Cluster``) must not be joined by the other worker's runs. The
+compared run is made once, by the first worker that needs it, and read by both.
+"""
 
 from __future__ import annotations
 
 import copy
+import fcntl
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if _XDIST_WORKER:  # before anything starts Ray; subprocesses inherit it
+    os.environ["RAY_TMPDIR"] = os.path.join(os.environ.get("RAY_TMPDIR", "/tmp"), f"cords-tune-tests-{_XDIST_WORKER}")
+    os.makedirs(os.environ["RAY_TMPDIR"], exist_ok=True)
+
 
 TINY_EXPERIMENT: dict[str, Any] = {
     "name": "tiny",
@@ -76,7 +90,7 @@ def local_ray():
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     # One logical GPU: a trial can be given a "GPU" that CUDA cannot see, as on a misconfigured node.
-    ray.init(num_cpus=2, num_gpus=1, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    ray.init(address="local", num_cpus=2, num_gpus=1, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     yield ray
     ray.shutdown()
 
@@ -93,15 +107,18 @@ class ComparedRun:
 
 
 @pytest.fixture(scope="session")
-def compared_run(local_ray, tmp_path_factory) -> ComparedRun:
-    """One run with its baseline, shared by the modules that read one (comparison, energy): it costs a minute,
-    and what they check of it does not change it. GradMatch with a searched fraction, ASHA off (every trial
-    completes, so the baseline tests its best trial from its last checkpoint), energy estimated at
-    ``ENERGY_WATTS``."""
+def compared_run(tmp_path_factory, request) -> ComparedRun:
+    """One run with its baseline, shared by the modules that read one (comparison, energy, final models): it costs
+    a minute, and what they check of it does not change it. GradMatch with a searched fraction, ASHA off (every
+    trial completes, so the baseline tests its best trial from its last checkpoint), energy estimated at
+    ``ENERGY_WATTS``. Under xdist the workers share it: the first makes it under a lock, the other waits and
+    reads it."""
     from cords_tune.config import parse_config
     from cords_tune.tuning import run_experiment
 
-    folder = tmp_path_factory.mktemp("compared-run")
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if _XDIST_WORKER else base) / "compared-run"  # the parent is shared by the workers
+    folder.mkdir(exist_ok=True)
     experiment = copy.deepcopy(TINY_EXPERIMENT)
     experiment["dataset"]["data_dir"] = str(folder / "data")
     experiment.update(baseline=True, fault_tolerance={"checkpoint_every": 100},
@@ -110,6 +127,13 @@ def compared_run(local_ray, tmp_path_factory) -> ComparedRun:
     experiment["search"]["space"]["selection.fraction"] = {"uniform": [0.2, 0.4]}
     experiment["search"]["asha"] = {"enabled": False}
     config = parse_config(experiment)
-    phases: list[str] = []
-    result = run_experiment(config, output_dir=folder / "out", on_progress=lambda p: phases.append(p.phase))
-    return ComparedRun(config, result.run_dir, phases)
+    made = folder / "made.json"  # the run's folder and phases, written once the run has finished
+    with open(folder / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not made.exists():
+            request.getfixturevalue("local_ray")
+            phases: list[str] = []
+            result = run_experiment(config, output_dir=folder / "out", on_progress=lambda p: phases.append(p.phase))
+            made.write_text(json.dumps({"run_dir": str(result.run_dir), "phases": phases}))
+    record = json.loads(made.read_text())
+    return ComparedRun(config, Path(record["run_dir"]), record["phases"])
