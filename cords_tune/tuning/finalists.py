@@ -157,8 +157,8 @@ def settle_finalists(
     on_done: Callable[[Finalist, int], None] | None = None,
     model: GivenModel | None = None,
 ) -> Settled:
-    """Train the top ``count`` of ``ranked`` on the full data (Ray tasks, submitted best first so that a
-    cluster with fewer free slots trains the likeliest winners first) and pick the winner. ``on_done(finalist,
+    """Train the top ``count`` of ``ranked`` on the full data (Ray tasks, submitted best first; with fewer free
+    slots than finalists Ray may still start them in another order) and pick the winner. ``on_done(finalist,
     remaining)`` is called as each one finishes. A finalist whose training fails is recorded with its error
     and the others go on; if every one fails, ``FinalistsFailed`` says why."""
     import ray
