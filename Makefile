@@ -20,6 +20,8 @@ install: $(BIN)/cords-tune
 quickstart: install
 	$(BIN)/cords-tune run experiments/mnist1d.yaml
 
-# Two workers: half the suite's time is spent waiting (Ray starting, processes signalled, trials scheduled).
+# One process: `pytest -n 2` (two workers) takes 13-15 minutes instead of 17-18, but once left a Ctrl-C during the
+# finalists unanswered for 60 s (docs/benchmarks.md, "The test suite in two workers"); until that is understood, CI
+# runs the suite in one process.
 test: install
-	$(BIN)/python -m pytest -n 2 --durations=25   # the slowest tests, to keep the suite near 15 minutes
+	$(BIN)/python -m pytest --durations=25   # the slowest tests, to keep the suite near 15 minutes
