@@ -1,10 +1,11 @@
 """Shared fixtures: a tiny experiment on synthetic data, one local Ray for the in-process tuning tests, and one
 run with its baseline for the tests that read one.
 
-The suite runs in two pytest-xdist workers (``make test``). Each worker is a process with Ray of its own, and each
-gets a Ray temp folder of its own: ``ray.init()`` without an address joins the cluster last started under its temp
-folder, and a test that starts one (``ray start``, ``Cluster``) must not be joined by the other worker's runs. The
-compared run is made once, by the first worker that needs it, and read by both.
+The suite can run in two pytest-xdist workers (``pytest -n 2``; ``make test`` runs one process, see the Makefile).
+Each worker is a process with Ray of its own, and each gets a Ray temp folder of its own: ``ray.init()`` without an
+address joins the cluster last started under its temp folder, and a test that starts one (``ray start``,
+``Cluster``) must not be joined by the other worker's runs. The compared run is made once, by the first worker that
+needs it, and read by both.
 """
 
 from __future__ import annotations
