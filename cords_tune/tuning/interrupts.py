@@ -22,7 +22,8 @@ from ray import tune
 
 from cords_tune.tuning.disk import SpaceReserve, is_disk_full
 
-__all__ = ["SearchWatch", "SearchStopped", "StopReason", "watch_search", "sigterm_as_interrupt", "terminated"]
+__all__ = ["SearchWatch", "SearchStopped", "StopReason", "watch_search", "sigterm_as_interrupt", "interrupts_deferred",
+           "terminated"]
 
 _TERMINATED = threading.Event()  # a SIGTERM arrived and was turned into an interrupt
 
@@ -155,6 +156,30 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """A first Ctrl-C (or SIGTERM, which ``sigterm_as_interrupt`` turns into one) waits for the block to end: for
+    a step that should not be cut short, such as Ray's shutdown. It is raised once the block has ended, unless
+    the block ends on an exception anyway. A second one interrupts at once, in case the step hangs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    came: list[int] = []
+
+    def defer(signum: int, frame: Any) -> None:
+        if came:
+            raise KeyboardInterrupt
+        came.append(signum)
+
+    previous = signal.signal(signal.SIGINT, defer)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if came:
+        signal.raise_signal(signal.SIGINT)  # handled as if it came now
 
 
 def terminated() -> bool:

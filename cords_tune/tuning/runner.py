@@ -177,11 +177,17 @@ def run_experiment(
         check_free_space(output, space.results)
         if not is_uri(config.storage_path):
             check_free_space(config.storage_path, space.trial_files)
-    with _ray_for(config, address, timings, on_notice):  # first: a Ray that cannot start leaves no run directory
-        run_dir = make_run_dir(output, config.name)
-        with _disk_full_as_error(run_dir, space.total):
-            write_text_atomic(run_dir / "config.yaml", config.to_yaml())
-            return _run(config, data, run_dir, timings, started, on_progress, resume=False, model=given)
+    run_dir = None
+    try:
+        with _ray_for(config, address, timings, on_notice):  # first: a Ray that cannot start leaves no run directory
+            run_dir = make_run_dir(output, config.name)
+            with _disk_full_as_error(run_dir, space.total):
+                write_text_atomic(run_dir / "config.yaml", config.to_yaml())
+                return _run(config, data, run_dir, timings, started, on_progress, resume=False, model=given)
+    except KeyboardInterrupt:
+        if run_dir is None:
+            raise  # nothing was written: there is nothing to continue
+        raise _interrupted_between_phases(config, run_dir) from None
 
 
 def resume_experiment(
@@ -219,9 +225,28 @@ def resume_experiment(
     given = as_given(model)
     data, largest_model, timings = _load_data(config, data, given)
     space = estimate_run_bytes(config, largest_model, len(data.y_train))
-    with _ray_for(config, address, timings, on_notice), _disk_full_as_error(run_dir, space.total):
-        return _run(config, data, run_dir, timings, started, on_progress, resume=True, model=given,
-                    subset_summary=subset_summary)
+    try:
+        with _ray_for(config, address, timings, on_notice), _disk_full_as_error(run_dir, space.total):
+            return _run(config, data, run_dir, timings, started, on_progress, resume=True, model=given,
+                        subset_summary=subset_summary)
+    except KeyboardInterrupt:
+        raise _interrupted_between_phases(config, run_dir) from None
+
+
+def _interrupted_between_phases(config: ExperimentConfig, run_dir: Path) -> RunInterruptedError:
+    """A Ctrl-C that no phase turned into its own message: one that came as a search ended, while results were
+    written or while Ray shut down. Every result file is written whole (``summary.json`` last) and Tune's state
+    is saved as each trial ends, so what the run directory holds says what is left to do."""
+    from ray import tune
+
+    subset_finished = _finished_summary(run_dir) is not None
+    if subset_finished and (not config.baseline or (run_dir / "comparison.json").is_file()):
+        return RunInterruptedError(f"interrupted as the run ended; it had finished, and its results are in {run_dir}")
+    storage, experiment = _storage(config, run_dir)
+    if not subset_finished and not tune.Tuner.can_restore(f"{storage}/{experiment}"):
+        return RunInterruptedError(f"interrupted before the first trial started; nothing is lost. Start it again "
+                                   f"with: cords-tune run {run_dir / 'config.yaml'}")
+    return RunInterruptedError(f"interrupted; the finished trials are kept. Continue with: cords-tune resume {run_dir}")
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from typing import Any
 
 from cords_tune.errors import ClusterUnavailableError
 from cords_tune.plugins import import_plugins, runtime_env_for
-from cords_tune.tuning.interrupts import sigterm_as_interrupt
+from cords_tune.tuning.interrupts import interrupts_deferred, sigterm_as_interrupt
 from cords_tune.tuning.storage import alive_nodes
 
 __all__ = ["RaySession", "probe_address", "ray_session", "first_line"]
@@ -50,9 +50,9 @@ log = logging.getLogger(__name__)
 @contextmanager
 def ray_session(address: str | None, plugins: Sequence[str] = ()) -> Iterator[RaySession]:
     """Start (or join) Ray for the block, unless this process already did; shut down only what it started.
-    While it runs, SIGTERM stops the run as Ctrl-C does. The ``plugins`` not installed on this machine are
-    shipped to every worker of a Ray started (or joined) here; a Ray this process started before has only
-    what its own ``runtime_env`` gave it (``unshipped`` says which)."""
+    While it runs, SIGTERM stops the run as Ctrl-C does; neither cuts Ray's shutdown short. The ``plugins`` not
+    installed on this machine are shipped to every worker of a Ray started (or joined) here; a Ray this process
+    started before has only what its own ``runtime_env`` gave it (``unshipped`` says which)."""
     import ray
 
     from cords_tune.tuning.resources import describe_nodes
@@ -66,12 +66,13 @@ def ray_session(address: str | None, plugins: Sequence[str] = ()) -> Iterator[Ra
         nodes=describe_nodes(alive_nodes()),
         unshipped=() if owns_ray or runtime_env is None else tuple(runtime_env["py_modules"]),
     )
-    try:
-        with sigterm_as_interrupt():  # set after ray.init, which installs Ray's native handler
+    with sigterm_as_interrupt():  # set after ray.init, which installs Ray's native handler
+        try:
             yield session
-    finally:
-        if owns_ray:
-            ray.shutdown()
+        finally:
+            if owns_ray:
+                with interrupts_deferred():
+                    ray.shutdown()
 
 
 def _init_ray(address: str | None, runtime_env: dict[str, Any] | None) -> bool:

@@ -18,6 +18,9 @@ import yaml
 pytestmark = pytest.mark.slow
 
 COMMAND = [sys.executable, "-m", "cords_tune.cli"]
+# The driver, able to print every thread's stack on SIGUSR2: a driver that does not exit is shown where it hangs.
+DUMPABLE_DRIVER = [sys.executable, "-c", "import faulthandler, signal, sys; sys.argv[0] = 'cords-tune'; "
+                   "faulthandler.register(signal.SIGUSR2, all_threads=True); from cords_tune.cli import main; main()"]
 
 
 def _env() -> dict[str, str]:
@@ -26,12 +29,13 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _experiment(tiny_experiment: dict, tmp_path: Path, *, trials: int, final_epochs: int | None = None) -> Path:
-    """Trials of a few seconds each, one at a time, ASHA off (every trial runs all its epochs)."""
+def _experiment(tiny_experiment: dict, tmp_path: Path, *, trials: int, final_epochs: int | None = None,
+                epochs: int = 4) -> Path:
+    """Trials of a second or more each, one at a time, ASHA off (every trial runs all its epochs)."""
     experiment = tiny_experiment
     experiment["dataset"]["params"] = {"num_samples": 12000, "num_features": 32, "num_classes": 3}
     experiment["model"]["params"] = {"hidden": 256, "depth": 2}
-    experiment["training"].update(epochs=4, batch_size=32)
+    experiment["training"].update(epochs=epochs, batch_size=32)
     experiment["search"].update(num_trials=trials, max_concurrent_trials=1, algorithm="random")
     experiment["search"]["space"] = {"training.lr": {"loguniform": [1.0e-3, 1.0e-2]}}
     experiment["search"]["asha"] = {"enabled": False}
@@ -44,7 +48,7 @@ def _experiment(tiny_experiment: dict, tmp_path: Path, *, trials: int, final_epo
 
 def _start(args: list[str], log_file: Path) -> subprocess.Popen:
     with open(log_file, "w") as log:
-        return subprocess.Popen(COMMAND + args, stdout=log, stderr=log, env=_env(), start_new_session=True)
+        return subprocess.Popen(DUMPABLE_DRIVER + args, stdout=log, stderr=log, env=_env(), start_new_session=True)
 
 
 def _wait_for(driver: subprocess.Popen, log_file: Path, text: str, timeout: float = 300) -> None:
@@ -55,15 +59,21 @@ def _wait_for(driver: subprocess.Popen, log_file: Path, text: str, timeout: floa
         time.sleep(0.1)
 
 
-def _signal_and_wait(driver: subprocess.Popen, signum: int, timeout: float = 90, *, group: bool = True) -> int:
+def _signal_and_wait(driver: subprocess.Popen, log_file: Path, signum: int, timeout: float = 90, *,
+                     group: bool = True) -> int:
     """Send ``signum`` as a terminal would (to the driver's process group), or as ``kill PID`` would (to the
-    driver alone), and wait for the driver to exit."""
+    driver alone), and wait for the driver to exit. One that does not prints its stacks into its log first."""
     if group:
         os.killpg(driver.pid, signum)
     else:
         driver.send_signal(signum)
     try:
         return driver.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        driver.send_signal(signal.SIGUSR2)
+        time.sleep(2.0)
+        raise AssertionError(f"the driver did not exit within {timeout} s of the signal; where it was:\n"
+                             f"{log_file.read_text()[-12000:]}") from None
     finally:
         if driver.poll() is None:
             os.killpg(driver.pid, signal.SIGKILL)
@@ -74,12 +84,12 @@ def test_ctrl_c_while_trials_run_is_an_interrupt_and_resume_finishes_every_trial
     """With a shared strategy: its subsets, kept while the search ran, survive the Ctrl-C, and the resume trains
     the remaining trials on them without a new proxy."""
     tiny_experiment["selection"] = {"strategy": "el2n", "fraction": 0.2, "every": 1, "proxy": {"epochs": 1}}
-    file = _experiment(tiny_experiment, tmp_path, trials=3)
+    epochs = 12  # trials of some seconds: the Ctrl-C lands before the last one ends, on a fast machine too
+    file = _experiment(tiny_experiment, tmp_path, trials=3, epochs=epochs)
     log_file = tmp_path / "driver.log"
     driver = _start(["run", str(file), "--output", str(tmp_path / "out")], log_file)
     _wait_for(driver, log_file, "1/3 trials done")
-    time.sleep(1.0)  # the second trial is under way
-    code = _signal_and_wait(driver, signal.SIGINT)
+    code = _signal_and_wait(driver, log_file, signal.SIGINT)
     log = log_file.read_text()
     assert code == 130, log[-3000:]
     assert "Traceback" not in log and "cords-tune resume" in log
@@ -97,10 +107,43 @@ def test_ctrl_c_while_trials_run_is_an_interrupt_and_resume_finishes_every_trial
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "ok" and summary["num_trials"] == summary["trials_started"] == 3
     trials = pq.read_table(run_dir / "trials.parquet").to_pylist()
-    assert len(trials) == 3 and all(t["status"] == "completed" and t["epochs"] == 4 for t in trials), trials
+    assert len(trials) == 3 and all(t["status"] == "completed" and t["epochs"] == epochs for t in trials), trials
     assert "3/3 trials done" in resumed.stderr, "the resumed progress counts the trials finished before"
     assert (run_dir / "shared_subset.pt").read_bytes() == kept, "the resume trained no new proxy"
     assert summary["timings"]["shared_subset_s"] == 0 and summary["shared_subset"]["strategy"] == "el2n"
+
+
+def _summary_written(run_dir_parent: Path) -> bool:
+    return any((run_dir / "summary.json").is_file() for run_dir in run_dir_parent.glob("*"))
+
+
+@pytest.mark.parametrize("moment", ["as the last trial ends", "once the results are written"])
+def test_a_ctrl_c_between_phases_says_what_is_left_and_following_it_finishes_the_run(tiny_experiment, tmp_path, moment):
+    """Between the phases that handle their own Ctrl-C (the search, the finalists) a run collects its trials,
+    writes its results and shuts Ray down. A Ctrl-C there is an interrupt too: no traceback, and a message that
+    says, from what the run directory holds, whether the run had finished or how to continue it."""
+    file = _experiment(tiny_experiment, tmp_path, trials=2)
+    log_file, out = tmp_path / "driver.log", tmp_path / "out"
+    driver = _start(["run", str(file), "--output", str(out)], log_file)
+    if moment == "as the last trial ends":
+        _wait_for(driver, log_file, "2/2 trials done")
+    else:  # summary.json is written last; Ray's shutdown follows
+        deadline = time.monotonic() + 300
+        while not _summary_written(out):
+            assert driver.poll() is None and time.monotonic() < deadline, log_file.read_text()[-3000:]
+            time.sleep(0.02)
+    code = _signal_and_wait(driver, log_file, signal.SIGINT)
+    log = log_file.read_text()
+    assert code == 130 and "Traceback" not in log, log[-3000:]
+    (run_dir,) = out.iterdir()
+    if "cords-tune resume" in log:
+        resumed = subprocess.run(COMMAND + ["resume", str(run_dir)], capture_output=True, text=True, env=_env(),
+                                 timeout=300)
+        assert resumed.returncode == 0, resumed.stderr[-3000:]
+    else:
+        assert f"it had finished, and its results are in {run_dir}" in log, log[-3000:]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "ok" and summary["trials_completed"] == 2
 
 
 def test_one_ctrl_c_stops_the_finalists_full_data_training(tiny_experiment, tmp_path):
@@ -110,7 +153,7 @@ def test_one_ctrl_c_stops_the_finalists_full_data_training(tiny_experiment, tmp_
     _wait_for(driver, log_file, "training the top 2 configs on the full data")
     time.sleep(2.0)
     started = time.monotonic()
-    code = _signal_and_wait(driver, signal.SIGINT, timeout=60)
+    code = _signal_and_wait(driver, log_file, signal.SIGINT, timeout=60)
     assert code == 130, log_file.read_text()[-3000:]
     assert time.monotonic() - started < 60
     (run_dir,) = (tmp_path / "out").iterdir()
@@ -123,7 +166,7 @@ def test_sigterm_stops_the_run_like_ctrl_c_without_raw_signal_lines(tiny_experim
     log_file = tmp_path / "driver.log"
     driver = _start(["run", str(file), "--output", str(tmp_path / "out")], log_file)
     _wait_for(driver, log_file, "1/3 trials done")
-    code = _signal_and_wait(driver, signal.SIGTERM, group=False)  # `kill PID`, a job scheduler, a supervisor
+    code = _signal_and_wait(driver, log_file, signal.SIGTERM, group=False)  # `kill PID`, a job scheduler, a supervisor
     log = log_file.read_text()
     assert code == 143, log[-3000:]
     assert "SIGTERM received" not in log and "***" not in log and "Traceback" not in log, log[-3000:]
