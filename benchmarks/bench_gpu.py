@@ -5,14 +5,17 @@ Part 1 (the trainer, no Ray): one full-data epoch, one subset epoch at each frac
 selection per strategy at each fraction (the median of ``--repeats`` after a warm-up), and training images/s per
 precision. Part 2 (the product): ``cords-tune run EXPERIMENT --baseline`` at each ``--gpu-shares`` value (8 trials,
 6 epochs, GradMatch 10% every 3 epochs unless overridden): tuning and end-to-end speedup, selection's share of the
-subset trials' time, and the subset search's slot use. Two more parts on request: ``startup`` (a trial worker's
-start phase by phase, ``startup_probe.py`` in one fresh process per slot at once) and ``difficulty`` (the model
-trained on the full data per setting of the generator's ``dataset.params``). On a machine without CUDA it runs a
+subset trials' time, and the subset search's slot use. Three more parts on request: ``startup`` (a trial worker's
+start phase by phase, ``startup_probe.py`` in one fresh process per slot at once), ``difficulty`` (the model
+trained on the full data per setting of the generator's ``dataset.params``) and ``compile`` (full-data epochs
+eager against ``torch.compile``, per ``--compile-batches`` size: does compiling pay at small batches, where a GPU
+step is bound by kernel launches?). On a machine without CUDA it runs a
 reduced version on the CPU (fewer images, 1 CPU per trial instead of GPU shares), to check the script, not to quote.
 
     python benchmarks/bench_gpu.py                                  # on a GPU machine
     python benchmarks/bench_gpu.py --quick                          # anywhere: the reduced version
     python benchmarks/bench_gpu.py --parts startup difficulty --difficulty prototypes=4 "" noise=0.3
+    python benchmarks/bench_gpu.py --parts compile --compile-batches 128 512 --precisions bf16
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ from cords_tune.reports import Comparison
 from cords_tune.training import build_trainer
 from cords_tune.tuning.summary import RunSummary
 
-PARTS = ("table", "runs", "startup", "difficulty")
+PARTS = ("table", "runs", "startup", "difficulty", "compile")
+COMPILE_MODES = ("eager", "default", "reduce-overhead")  # torch.compile's modes; reduce-overhead: CUDA graphs
 SLOT_PARTS = ("work_s", "starting_s", "building_s", "reporting_s", "between_trials_s", "idle_s")
 GPU_RUN = ["search.num_trials=8", "training.epochs=6", "selection.strategy=gradmatch", "selection.fraction=0.1",
            "selection.every=3", "search.asha.grace_period=2"]
@@ -57,10 +61,12 @@ def main() -> None:
     parser.add_argument("--parts", nargs="+", choices=PARTS, default=["table", "runs"],
                         help="table: the trainer's costs; runs: --baseline runs; startup: a trial worker's start phase "
                         "by phase, --slots processes at once; difficulty: the experiment's model trained on the full "
-                        "data for --difficulty-epochs, per --difficulty setting of dataset.params")
+                        "data for --difficulty-epochs, per --difficulty setting of dataset.params; compile: "
+                        "full-data epochs eager and compiled, per --compile-batches size and --precisions")
     parser.add_argument("--slots", nargs="+", type=int, default=[1, 4])
     parser.add_argument("--difficulty", nargs="+", default=[""], help="e.g. prototypes=64,noise=0.2 ('' as is)")
     parser.add_argument("--difficulty-epochs", type=int, default=6)
+    parser.add_argument("--compile-batches", nargs="+", type=int, default=[128, 512])
     parser.add_argument("--output", type=Path, help="keep the runs' folders and logs here (default: a temporary one)")
     args = parser.parse_args()
 
@@ -79,6 +85,8 @@ def main() -> None:
         startup_table(args.experiment, overrides, args.slots)
     if "difficulty" in args.parts:
         difficulty_table(base, args.difficulty, args.difficulty_epochs)
+    if "compile" in args.parts:
+        compile_table(base, data, args)
     if "table" in args.parts:
         trainer_table(base, data, args)
     if "runs" in args.parts:
@@ -117,6 +125,32 @@ def _epochs(config: ExperimentConfig, data, repeats: int) -> dict[str, float]:
     trainer.run_epoch()
     stats = [trainer.run_epoch() for _ in range(repeats)]
     return {key: statistics.median(getattr(s, key) for s in stats) for key in ("selection_s", "train_s", "eval_s")}
+
+
+def compile_table(base: ExperimentConfig, data, args: argparse.Namespace) -> None:
+    """Full-data training epochs with the model eager and through ``torch.compile`` in each of its modes: the first
+    epoch (which compiles, once per batch shape) and the median of ``--repeats`` later ones. The trainer's model is
+    swapped for the compiled module, which shares its parameters with the optimizer's."""
+    print("\n| precision | batch | model | first epoch s | later epochs s (median) | images/s | val accuracy |")
+    print("|---|---|---|---|---|---|---|")
+    for precision in args.precisions:
+        for batch in args.compile_batches:
+            config = apply_params(base, {"selection.strategy": "full", "training.precision": precision,
+                                         "training.batch_size": batch, "training.epochs": args.repeats + 1})
+            for mode in COMPILE_MODES:
+                torch._dynamo.reset()  # each mode compiles from scratch, as a new trial worker would
+                trainer = build_trainer(config, data)
+                if mode != "eager":
+                    trainer.model = torch.compile(trainer.model, mode=mode)
+                try:
+                    first = trainer.run_epoch()
+                    later = [trainer.run_epoch() for _ in range(args.repeats)]
+                except Exception as error:  # e.g. no C++ compiler for the CPU backend: say so, go on
+                    print(f"| {precision} | {batch} | {mode} | failed: {type(error).__name__} | | | |", flush=True)
+                    continue
+                train_s = statistics.median(s.train_s for s in later)
+                print(f"| {precision} | {batch} | {mode} | {first.train_s + first.eval_s:.2f} | {train_s:.3f} | "
+                      f"{len(data.y_train) / train_s:.0f} | {later[-1].val_accuracy:.3f} |", flush=True)
 
 
 def startup_table(experiment: str, overrides: list[str], slots: list[int]) -> None:

@@ -26,8 +26,12 @@ timeout $(( $(left) - 170 )) $P $B --parts runs --gpu-shares ${SHARES:-0.25} --o
 # 2. The trainer's table: epochs, validation and one selection per strategy at 10%, in bf16.
 timeout $(( $(left) - 100 )) $P $B --parts table --fractions 0.1 --repeats 2 --precisions bf16 \
   --strategies gradmatch glister craig random 2>&1 | tee "$OUT/table.md"
-# 3. How hard the data is for the model: the full data for 6 epochs.
+# 3. Does torch.compile pay (default, and reduce-overhead's CUDA graphs) at batch 128, where a step is bound by
+#    kernel launches, and at 512? Full-data epochs, bf16.
+timeout $(( $(left) - 60 )) $P $B --parts compile --compile-batches 128 512 --precisions bf16 --repeats 2 2>&1 \
+  | tee "$OUT/compile.md"
+# 4. How hard the data is for the model: the full data for 6 epochs.
 timeout $(( $(left) - 35 )) $P $B --parts difficulty --difficulty "" 2>&1 | tee "$OUT/difficulty.md"
-# 4. A trial worker's start, phase by phase, four at once.
+# 5. A trial worker's start, phase by phase, four at once.
 timeout $(( $(left) - 2 )) $P $B --parts startup --slots 4 2>&1 | tee "$OUT/startup.md"
 echo "done in $(( $(date +%s) - start )) s"
