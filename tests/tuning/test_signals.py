@@ -92,7 +92,7 @@ def test_ctrl_c_while_trials_run_is_an_interrupt_and_resume_finishes_every_trial
     code = _signal_and_wait(driver, log_file, signal.SIGINT)
     log = log_file.read_text()
     assert code == 130, log[-3000:]
-    assert "Traceback" not in log and "cords-tune resume" in log
+    assert "Traceback" not in log and "cords-tune resume" in log, log[-6000:]
     (run_dir,) = (tmp_path / "out").iterdir()
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "interrupted"
@@ -166,7 +166,8 @@ def test_sigterm_stops_the_run_like_ctrl_c_without_raw_signal_lines(tiny_experim
     log_file = tmp_path / "driver.log"
     driver = _start(["run", str(file), "--output", str(tmp_path / "out")], log_file)
     _wait_for(driver, log_file, "1/3 trials done")
-    code = _signal_and_wait(driver, log_file, signal.SIGTERM, group=False)  # `kill PID`, a job scheduler, a supervisor
+    # `kill PID`, a job scheduler, a supervisor
+    code = _signal_and_wait(driver, log_file, signal.SIGTERM, group=False)
     log = log_file.read_text()
     assert code == 143, log[-3000:]
     assert "SIGTERM received" not in log and "***" not in log and "Traceback" not in log, log[-3000:]
