@@ -212,14 +212,12 @@ def resume_experiment(
     config = load_config(run_dir / "config.yaml")
     check_tracking(config)
     subset_summary = _finished_summary(run_dir)
-    if subset_summary and (not config.baseline or (run_dir / "comparison.json").is_file()):
+    if _nothing_left(config, run_dir, subset_summary):
         raise RunFinishedError(f"{run_dir} finished already; its results are in {run_dir / 'summary.json'}")
-    storage, experiment = _storage(config, run_dir)
-    from ray import tune
-
-    if not subset_summary and not tune.Tuner.can_restore(f"{storage}/{experiment}"):
+    state, saved = _saved_search(config, run_dir)
+    if not subset_summary and not saved:
         raise RunFailedError(
-            f"no tuning state to resume under {storage}/{experiment}: the run stopped before its first trial "
+            f"no tuning state to resume under {state}: the run stopped before its first trial "
             f"started. Start it again with: cords-tune run {run_dir / 'config.yaml'}"
         )
     given = as_given(model)
@@ -237,16 +235,27 @@ def _interrupted_between_phases(config: ExperimentConfig, run_dir: Path) -> RunI
     """A Ctrl-C that no phase turned into its own message: one that came as a search ended, while results were
     written or while Ray shut down. Every result file is written whole (``summary.json`` last) and Tune's state
     is saved as each trial ends, so what the run directory holds says what is left to do."""
-    from ray import tune
-
-    subset_finished = _finished_summary(run_dir) is not None
-    if subset_finished and (not config.baseline or (run_dir / "comparison.json").is_file()):
+    subset_summary = _finished_summary(run_dir)
+    if _nothing_left(config, run_dir, subset_summary):
         return RunInterruptedError(f"interrupted as the run ended; it had finished, and its results are in {run_dir}")
-    storage, experiment = _storage(config, run_dir)
-    if not subset_finished and not tune.Tuner.can_restore(f"{storage}/{experiment}"):
+    if not subset_summary and not _saved_search(config, run_dir)[1]:
         return RunInterruptedError(f"interrupted before the first trial started; nothing is lost. Start it again "
                                    f"with: cords-tune run {run_dir / 'config.yaml'}")
     return RunInterruptedError(f"interrupted; the finished trials are kept. Continue with: cords-tune resume {run_dir}")
+
+
+def _nothing_left(config: ExperimentConfig, run_dir: Path, subset_summary: RunSummary | None) -> bool:
+    """The subset search finished (``subset_summary``), and so did the baseline where one is asked for."""
+    return subset_summary is not None and (not config.baseline or (run_dir / "comparison.json").is_file())
+
+
+def _saved_search(config: ExperimentConfig, run_dir: Path) -> tuple[str, bool]:
+    """Where Tune keeps the subset search's state, and whether it saved any (it does once a trial has started)."""
+    from ray import tune
+
+    storage, experiment = _storage(config, run_dir)
+    state = f"{storage}/{experiment}"
+    return state, tune.Tuner.can_restore(state)
 
 
 @contextmanager
