@@ -90,12 +90,11 @@ def _interrupt_exit_code() -> int:
 @app.command()
 def validate(config: ConfigArg, set_: SetOpt = None, plugin: PluginOpt = None) -> None:
     """Check an experiment file (and overrides) without running anything, against its data if available."""
-    from cords_tune.config import load_config
-
-    from cords_tune.errors import DatasetUnavailableError
-    from cords_tune.preflight import load_and_check
-
     with _user_errors():
+        from cords_tune.config import load_config
+        from cords_tune.errors import DatasetUnavailableError
+        from cords_tune.preflight import load_and_check
+
         experiment = load_config(config, set_ or [], plugin or [])
         try:
             load_and_check(experiment, download=False)  # validating never downloads
@@ -136,9 +135,9 @@ def run(
     """Tune on data subsets, train the top final.top_k configurations on the full data and keep the one with the
     best full-data validation score, write the results."""
     _configure_logging(verbose)
-    from cords_tune.config import load_config
-
     with _user_errors():
+        from cords_tune.config import load_config
+
         experiment = load_config(
             config, [*(set_ or []), *([f"baseline={baseline}"] if baseline is not None else [])], plugin or []
         )
@@ -184,9 +183,9 @@ def train(
     <output>/<name>-train-<date>-<time>/.
     """
     _configure_logging(verbose)
-    from cords_tune.config import load_config
-
     with _user_errors():
+        from cords_tune.config import load_config
+
         experiment = load_config(config, set_ or [], plugin or [])
         from cords_tune.tuning.train_once import train_notes, train_once
 
@@ -224,9 +223,9 @@ def fidelity(
     """Can subsets be trusted here? Train K sampled configurations for all epochs on subsets and on the full
     data; report the rank correlations of their validation scores and whether the top-1 and top-3 agree."""
     _configure_logging(verbose)
-    from cords_tune.config import load_config
-
     with _user_errors():
+        from cords_tune.config import load_config
+
         experiment = load_config(config, set_ or [], plugin or [])
         from cords_tune.tuning.fidelity import measure_fidelity
 
@@ -257,13 +256,13 @@ def strategies(
         "instead of showing the figures measured on the quickstart data")] = None,
 ) -> None:
     """List the subset selection strategies: how each selects, what it needs, and what one selection costs."""
-    from cords_tune.config import load_config
-    from cords_tune.plugins import import_plugins
-    from cords_tune.preflight import load_and_check
-    from cords_tune.selection import STRATEGIES
-    from cords_tune.selection.cost import measure_selection_costs, recorded_costs
-
     with _user_errors():
+        from cords_tune.config import load_config
+        from cords_tune.plugins import import_plugins
+        from cords_tune.preflight import load_and_check
+        from cords_tune.selection import STRATEGIES
+        from cords_tune.selection.cost import measure_selection_costs, recorded_costs
+
         import_plugins(plugin or [])
         if measure is not None:
             config = load_config(measure, plugins=plugin or [])

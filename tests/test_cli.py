@@ -212,3 +212,19 @@ def test_a_cluster_that_cannot_be_joined_leaves_no_run_directory(tmp_path, tiny_
     assert result.returncode == 2, result.stderr
     assert "cannot start or join Ray (ray://127.0.0.1:9)" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.15, 0.3, 0.5, 0.8, 1.2])
+def test_a_ctrl_c_while_the_command_starts_says_interrupted_without_a_traceback(delay):
+    # The entry point the `cords-tune` script calls, with a Ctrl-C `delay` s after the interpreter is up: while
+    # the command's modules import, while it parses its arguments, or while it loads the data.
+    interrupted_after = (f"import os, signal, sys, threading; from cords_tune.__main__ import main; sys.argv = "
+                         f"['cords-tune', 'validate', 'experiments/mnist1d.yaml']; threading.Timer({delay}, os.kill, "
+                         f"(os.getpid(), signal.SIGINT)).start(); main()")
+    result = subprocess.run([sys.executable, "-c", interrupted_after], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120)
+    finished = result.returncode == 0 and "ok" in result.stdout  # the Ctrl-C came after it was done
+    assert finished or result.returncode == 130, f"exit code {result.returncode}: {result.stderr[-2000:]}"
+    assert "Traceback" not in result.stderr, result.stderr[-2000:]
+    if not finished:
+        assert result.stderr.strip().endswith("interrupted"), f"one line says why it stopped: {result.stderr!r}"
