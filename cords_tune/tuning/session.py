@@ -87,13 +87,14 @@ def _init_ray(address: str | None, runtime_env: dict[str, Any] | None) -> bool:
     quiet = logging.getLogger("cords_tune").getEffectiveLevel() > logging.INFO
     _import_beside(TUNE_START_IMPORTS)
     try:
-        ray.init(
-            address=address or "local",  # "local": a new Ray, never one that happens to run on this machine
-            include_dashboard=False,
-            log_to_driver=False,
-            logging_level=logging.ERROR if quiet else logging.INFO,
-            runtime_env=runtime_env,
-        )
+        with _processes_in_sessions_of_their_own(starting=not address):
+            ray.init(
+                address=address or "local",  # "local": a new Ray, never one that happens to run on this machine
+                include_dashboard=False,
+                log_to_driver=False,
+                logging_level=logging.ERROR if quiet else logging.INFO,
+                runtime_env=runtime_env,
+            )
     except (ConnectionError, RuntimeError, ValueError) as error:
         target = address or "a new local Ray"
         raise ClusterUnavailableError(
@@ -103,6 +104,34 @@ def _init_ray(address: str | None, runtime_env: dict[str, Any] | None) -> bool:
     if address and len(alive_nodes()) == 1:
         log.info("joined a Ray cluster of one node; nodes an autoscaler adds later must see the storage path")
     return True
+
+
+@contextmanager
+def _processes_in_sessions_of_their_own(*, starting: bool) -> Iterator[None]:
+    """Start the processes of the local Ray that ``ray.init`` starts in the block in sessions of their own.
+
+    A signal sent to the driver's process group (``timeout``, ``kill -TERM -PGID``, a terminal) would otherwise
+    reach Ray's processes too. Ray blocks SIGINT in them, but SIGTERM stops them at once, and the driver then
+    waits a minute for its GCS and is ended by Ray (exit 1) before it could record the interrupt. Only where the
+    kernel ends them with the driver (Linux): elsewhere Ray finds them to clean up by their process group.
+    """
+    from ray._private import services, utils
+
+    popen = getattr(services, "ConsolePopen", None)
+    if not starting or popen is None or not utils.detect_fate_sharing_support():
+        yield
+        return
+
+    class InSessionOfItsOwn(popen):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["start_new_session"] = True
+            super().__init__(*args, **kwargs)
+
+    services.ConsolePopen = InSessionOfItsOwn
+    try:
+        yield
+    finally:
+        services.ConsolePopen = popen
 
 
 # Ray Tune imports its tracking integrations when a search starts, to count the kinds of callbacks it was

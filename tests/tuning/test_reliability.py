@@ -114,7 +114,7 @@ def test_a_killed_driver_resumes_without_losing_or_rerunning_trials(tiny_experim
         assert driver.poll() is None, "the run ended before it could be interrupted"
     finally:
         if driver.poll() is None:
-            os.killpg(driver.pid, signal.SIGKILL)  # the driver and the local Ray it started
+            os.killpg(driver.pid, signal.SIGKILL)  # its Ray, in sessions of their own, ends with it
         driver.wait()
     (run_dir,) = (tmp_path / "out").iterdir()
     assert not (run_dir / "summary.json").exists()
