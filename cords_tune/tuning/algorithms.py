@@ -11,7 +11,7 @@ import numpy as np
 from cords_tune.config import ExperimentConfig
 from cords_tune.selection import uses_subsets
 
-__all__ = ["build_searcher", "build_scheduler", "asha_grace_period", "decision_epochs"]
+__all__ = ["build_searcher", "build_scheduler", "asha_grace_period", "decision_epochs", "quiet_optuna"]
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ def build_searcher(config: ExperimentConfig) -> Any:
     search = config.search
     if not search.space:
         return None
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    quiet_optuna()
     if search.algorithm == "tpe":
         # TPE starts from random trials; a third of the budget (3 to 10) before it models the space.
         startup = max(3, min(10, search.num_trials // 3))
@@ -34,6 +34,14 @@ def build_searcher(config: ExperimentConfig) -> Any:
     else:
         sampler = optuna.samplers.RandomSampler(seed=config.seed)
     return OptunaSearch(sampler=sampler)
+
+
+def quiet_optuna() -> None:
+    """Optuna logs every study it creates or opens (the searcher's, the study recorder's), restored ones too;
+    those lines would break into the run's progress."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
 def build_scheduler(config: ExperimentConfig) -> Any:

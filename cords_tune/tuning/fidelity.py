@@ -4,7 +4,6 @@ resources, spread over the cluster), and the two rankings of their validation sc
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from collections.abc import Callable
@@ -27,8 +26,7 @@ from cords_tune.training.proxy import SharedSubset
 from cords_tune.tuning.progress import Progress
 from cords_tune.tuning.retrain import as_trial_task
 from cords_tune.tuning.runner import check_output_dir, full_data_variant, make_run_dir
-from cords_tune.tuning.resources import check_trial_resources
-from cords_tune.tuning.session import first_line, probe_address, ray_session
+from cords_tune.tuning.session import first_line, probe_address, ray_for_trials
 from cords_tune.tuning.shared_subset import shared_subset_for
 
 __all__ = ["FidelityResult", "sample_configs", "train_configs", "build_fidelity", "measure_fidelity"]
@@ -163,6 +161,7 @@ def measure_fidelity(
     output_dir: str | Path | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     address: str | None = None,
+    on_notice: Callable[[str], None] | None = None,
 ) -> FidelityResult:
     """Sample ``count`` configurations, train each on subsets and on the full data, write ``fidelity.json``
     and ``fidelity.png`` into a new ``<output_dir>/<name>-fidelity-<time>`` directory."""
@@ -179,12 +178,7 @@ def measure_fidelity(
     data = load_and_check(config)
     config = config.with_absolute_paths()  # after the load, whose messages show paths as written
     started = time.perf_counter()
-    with ray_session(address, config.plugins) as session:
-        if session.unshipped:
-            logging.getLogger(__name__).warning("%s", session)
-        waiting = check_trial_resources(config, can_grow=not session.private)
-        if waiting:
-            logging.getLogger(__name__).warning("%s", waiting)
+    with ray_for_trials(config, address, {}, on_notice):
         run_dir = make_run_dir(output, f"{config.name}-fidelity")
         write_text_atomic(run_dir / "config.yaml", config.to_yaml())
         try:

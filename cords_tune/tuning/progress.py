@@ -50,6 +50,7 @@ class Progress:
     errored: int = 0
     running: int = 0
     fell_back: int = 0  # trials whose costly selection switched to random subsets (the cost guard)
+    searching: bool = True  # False once the search has ended: ``phase`` then says what the run does after it
     best_value: float | None = None
     best_trial: str | None = None
     best_params: dict[str, Any] = field(default_factory=dict)
@@ -95,6 +96,7 @@ class ProgressCallback(tune.Callback):
         state.setdefault("_errored", set())
         self.__dict__.update(state)
         self.progress.started_at = time.monotonic()
+        _LAST[self.display] = self.progress  # what later phases show, even where no trial is left to report
 
     _COUNTS = ("completed", "stopped", "diverged", "fell_back", "best_value", "best_trial", "best_params")
 
@@ -115,6 +117,7 @@ class ProgressCallback(tune.Callback):
         # A resume runs the failed trials again (resume_errored): they count as failed only if they fail again.
         self._epochs, self._finished = state["epochs"], state["finished"] - state["errored"]
         self._diverged, self._fell_back = state["diverged"], state["fell_back"]
+        _LAST[self.display] = self.progress
 
     def _refresh(self, trials: list, event: str) -> None:
         # Tune's trial list lags its hooks (a trial is still RUNNING in on_trial_complete), and with reused

@@ -47,7 +47,7 @@ from cords_tune.training.proxy import SharedSubset
 from cords_tune.tuning.shared_subset import ProxyTask, ProxyWatch
 from cords_tune.tuning.summary import RunSummary, Timings
 from cords_tune.tuning.trial_record import TrialRecord, read_trials
-from cords_tune.tuning.slot_use import SlotUse
+from cords_tune.tuning.slot_use import SlotUse, over_sessions
 from cords_tune.tuning.finalists import Finalist, Settled, rank_trials, settle_finalists
 from cords_tune.tuning.retrain import FinalResult, keep_model, retrain_on_cluster, evaluate_checkpoint_on_cluster
 from cords_tune.tuning.disk import (
@@ -59,9 +59,9 @@ from cords_tune.tuning.disk import (
     out_of_space,
 )
 from cords_tune.tuning.interrupts import SearchWatch, StopReason, watch_search
-from cords_tune.tuning.resources import TrialRequest, check_trial_resources, trial_slots
-from cords_tune.tuning.algorithms import asha_grace_period, build_scheduler, build_searcher
-from cords_tune.tuning.session import RaySession, first_line, probe_address, ray_session
+from cords_tune.tuning.resources import TrialRequest, trial_slots
+from cords_tune.tuning.algorithms import asha_grace_period, build_scheduler, build_searcher, quiet_optuna
+from cords_tune.tuning.session import first_line, probe_address, ray_for_trials
 from cords_tune.tuning.tracking import StudyRecorder, StudyStore, check_tracking, logger_callbacks, study_store
 from cords_tune.tuning.storage import alive_nodes, check_storage_visible, is_uri
 from cords_tune.tuning.prestarted_workers import trials_on_prestarted_workers
@@ -179,7 +179,7 @@ def run_experiment(
             check_free_space(config.storage_path, space.trial_files)
     run_dir = None
     try:
-        with _ray_for(config, address, timings, on_notice):  # first: a Ray that cannot start leaves no run directory
+        with ray_for_trials(config, address, timings, on_notice):  # first: a Ray that cannot start leaves no run directory
             run_dir = make_run_dir(output, config.name)
             with _disk_full_as_error(run_dir, space.total):
                 write_text_atomic(run_dir / "config.yaml", config.to_yaml())
@@ -206,6 +206,8 @@ def resume_experiment(
     started = time.perf_counter()
     probe_address(address or os.environ.get("RAY_ADDRESS"))
     run_dir = Path(run_dir).expanduser().resolve()
+    if not run_dir.exists():
+        raise ConfigError(f"{str(run_dir)!r} does not exist. Give the run directory that `cords-tune run` printed")
     if not (run_dir / "config.yaml").is_file():
         raise ConfigError(f"{str(run_dir)!r} is not a run directory: it has no config.yaml. Give the directory "
                           "that `cords-tune run` printed")
@@ -224,7 +226,7 @@ def resume_experiment(
     data, largest_model, timings = _load_data(config, data, given)
     space = estimate_run_bytes(config, largest_model, len(data.y_train))
     try:
-        with _ray_for(config, address, timings, on_notice), _disk_full_as_error(run_dir, space.total):
+        with ray_for_trials(config, address, timings, on_notice), _disk_full_as_error(run_dir, space.total):
             return _run(config, data, run_dir, timings, started, on_progress, resume=True, model=given,
                         subset_summary=subset_summary)
     except KeyboardInterrupt:
@@ -256,22 +258,6 @@ def _saved_search(config: ExperimentConfig, run_dir: Path) -> tuple[str, bool]:
     storage, experiment = _storage(config, run_dir)
     state = f"{storage}/{experiment}"
     return state, tune.Tuner.can_restore(state)
-
-
-@contextmanager
-def _ray_for(
-    config: ExperimentConfig, address: str | None, timings: dict[str, float], on_notice: Callable[[str], None] | None
-) -> Iterator[RaySession]:
-    """Ray for the run: says which, and whether its trials can run there (refused at once on a private Ray
-    that can never run one; on a cluster, trials wait for an autoscaler, up to ``resources.max_wait_s``)."""
-    tick = time.perf_counter()
-    with ray_session(address, config.plugins) as session:
-        timings["ray_start_s"] = time.perf_counter() - tick
-        _tell(on_notice, str(session))
-        waiting = check_trial_resources(config, can_grow=not session.private)
-        if waiting:
-            _tell(on_notice, waiting)
-        yield session
 
 
 @contextmanager
@@ -369,6 +355,7 @@ class _Searched:
     study: StudyStore | None  # where the search's Optuna study is kept
     slot_use: SlotUse | None  # where the search's slot time went
     shared_subset: SharedSubset | None  # the subsets every trial trained on, for a shared strategy
+    started: float  # the run's start (perf_counter), earlier by the time its interrupted sessions took
 
     def finished(self, summary: RunSummary, *, resumed: bool) -> RunSummary:
         """``summary`` with what it records of the finished search itself."""
@@ -393,6 +380,9 @@ def _search(
     no trial is usable, its files are written into ``folder`` first; ``if_none_usable`` says what is lost.
     A shared strategy's subsets are chosen by a task started with the search; its time is in the search's."""
     tick, began = time.perf_counter(), time.time()
+    earlier = _earlier_session(folder) if restore else None
+    if earlier is not None:  # a resumed search's times count the session it continues
+        started -= earlier.end_to_end_wall_s or 0.0
     proxy = ProxyTask.start(config, run.data_ref, run.model, folder)
     local = not is_uri(run.storage)
     reserve = SpaceReserve.for_search(run.storage, experiment, config.search.num_trials) if local else None
@@ -423,16 +413,17 @@ def _search(
     finally:
         if reserve:
             reserve.release()  # its space is for the files written below
-    timings["tuning_wall_s"] = time.perf_counter() - tick
-    used = search_slot_use(grid, began, began + timings["tuning_wall_s"])
+    elapsed = time.perf_counter() - tick
+    timings["tuning_wall_s"] = elapsed + ((earlier.tuning_wall_s or 0.0) if earlier else 0.0)
+    used = over_sessions(earlier.slot_use if earlier else None, search_slot_use(grid, began, began + elapsed))
     trials = collect_trials(grid, config)
 
     finished = grid.num_terminated + grid.num_errors
     if stopped.stopped or finished < config.search.num_trials:
         if proxy:
             proxy.settle()
-        summary = _summary(config, run.data, trials, None, None, None, timings, started,
-                           status="waiting_for_resources" if stopped.waited_s is not None else "interrupted")
+        summary = replace(_summary(config, run.data, trials, None, None, None, timings, started, status=(
+            "waiting_for_resources" if stopped.waited_s is not None else "interrupted")), slot_use=used)
         try:
             write_run(folder, summary, trials, None)
         except OSError as error:
@@ -451,7 +442,18 @@ def _search(
             f"{next(iter(errors), 'none (diverged)')}. Trial logs are under {run.storage}/{experiment}"
         )
     ranked = rank_trials(usable, config.search.mode)
-    return _Searched(grid, trials, ranked, ranked[0], apply_params(config, ranked[0].params), study, used, shared)
+    return _Searched(grid, trials, ranked, ranked[0], apply_params(config, ranked[0].params), study, used, shared,
+                     started)
+
+
+def _earlier_session(folder: Path) -> RunSummary | None:
+    """What the interrupted session of the search kept in ``folder`` recorded (its ``summary.json``, status not
+    ``ok``), or None: none was written (a driver killed outright), or it cannot be read."""
+    try:
+        summary = RunSummary.from_json(json.loads((folder / "summary.json").read_text()))
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+    return None if summary.ok else summary
 
 
 @contextmanager
@@ -498,7 +500,7 @@ def _search_and_retrain(
         run, config, folder=run_dir, experiment=run.experiment, display=run_dir.name, phase="tuning",
         timings=timings, started=started, restore=run.resume, if_none_usable="nothing to retrain",
     )
-    trials, best, best_config = searched.trials, searched.best, searched.best_config
+    trials, best, best_config, started = searched.trials, searched.best, searched.best_config, searched.started
 
     final, settled = None, None
     if config.final.enabled:
@@ -512,7 +514,8 @@ def _search_and_retrain(
         except BaseException as error:  # the trials are paid for: keep them whatever stops the retrain
             interrupted = isinstance(error, KeyboardInterrupt)
             status = "interrupted" if interrupted else "retrain_failed"
-            summary = _summary(config, run.data, trials, best, best_config, None, timings, started, status=status)
+            summary = replace(_summary(config, run.data, trials, best, best_config, None, timings, started,
+                                       status=status), slot_use=searched.slot_use)
             write_run(run_dir, summary, trials, best_config)
             phase = "the final retrain" if count == 1 else f"the full-data training of the {count} finalists"
             if interrupted:
@@ -573,7 +576,8 @@ def _baseline(run: _Run, subset_summary: RunSummary, subset_trials: list[TrialRe
         ) from None
     final = keep_model(final, folder)  # baseline/model.pt
     timings["final_wall_s"] = time.perf_counter() - tick
-    summary = searched.finished(_summary(full, run.data, searched.trials, best, best_config, final, timings, started),
+    summary = searched.finished(_summary(full, run.data, searched.trials, best, best_config, final, timings,
+                                         searched.started),
                                 resumed=restore)
     write_run(folder, summary, searched.trials, best_config)
 
@@ -584,17 +588,10 @@ def _baseline(run: _Run, subset_summary: RunSummary, subset_trials: list[TrialRe
     return comparison
 
 
-def _tell(on_notice: Callable[[str], None] | None, message: str) -> None:
-    """A one-off line for whoever watches (which Ray, what trials wait for)."""
-    log.info("%s", message)
-    if on_notice:
-        on_notice(message)
-
-
 def _announce(run: _Run, display: str, phase: str) -> None:
     if run.on_progress:
         progress = last_progress(display) or Progress(total=run.config.search.num_trials)
-        progress.phase = phase
+        progress.phase, progress.searching = phase, False
         run.on_progress(progress)
 
 
@@ -646,6 +643,7 @@ def _tuner(
     search = config.search
     space = to_tune_space(search.space)
     trainable = trial_trainable(config, data_ref, model, proxy.ref if proxy else None)
+    quiet_optuna()
     if resume:
         # Trials that finished stay finished; running, pending and errored ones continue from checkpoints.
         return tune.Tuner.restore(

@@ -12,17 +12,22 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cords_tune.errors import ClusterUnavailableError
 from cords_tune.plugins import import_plugins, runtime_env_for
 from cords_tune.tuning.interrupts import interrupts_deferred, sigterm_as_interrupt
+from cords_tune.tuning.resources import check_trial_resources
 from cords_tune.tuning.storage import alive_nodes
 
-__all__ = ["RaySession", "probe_address", "ray_session", "first_line"]
+if TYPE_CHECKING:
+    from cords_tune.config import ExperimentConfig
+
+__all__ = ["RaySession", "probe_address", "ray_session", "ray_for_trials", "first_line"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,32 @@ def ray_session(address: str | None, plugins: Sequence[str] = ()) -> Iterator[Ra
             if owns_ray:
                 with interrupts_deferred():
                     ray.shutdown()
+
+
+@contextmanager
+def ray_for_trials(
+    config: ExperimentConfig, address: str | None, timings: dict[str, float],
+    on_notice: Callable[[str], None] | None = None,
+) -> Iterator[RaySession]:
+    """``ray_session`` for ``config``'s trials: says which Ray (to ``on_notice`` and the log), records how long
+    starting or joining it took (``timings["ray_start_s"]``), and whether the trials can run there: refused at
+    once on a private Ray that can never run one; on a cluster they wait for an autoscaler, up to
+    ``resources.max_wait_s``, and the notice says so."""
+    tick = time.perf_counter()
+    with ray_session(address, config.plugins) as session:
+        timings["ray_start_s"] = time.perf_counter() - tick
+        _tell(on_notice, str(session))
+        waiting = check_trial_resources(config, can_grow=not session.private)
+        if waiting:
+            _tell(on_notice, waiting)
+        yield session
+
+
+def _tell(on_notice: Callable[[str], None] | None, message: str) -> None:
+    """A one-off line for whoever watches (which Ray, what trials wait for)."""
+    log.info("%s", message)
+    if on_notice:
+        on_notice(message)
 
 
 def _init_ray(address: str | None, runtime_env: dict[str, Any] | None) -> bool:

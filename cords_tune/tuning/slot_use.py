@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 
-__all__ = ["SlotUse", "TrialTimeline", "slot_use", "process_started_at"]
+__all__ = ["SlotUse", "TrialTimeline", "slot_use", "over_sessions", "process_started_at"]
 
 WORK_COLUMNS = ("selection_s", "train_s", "eval_s")
 
@@ -104,6 +104,15 @@ def slot_use(timelines: Iterable[TrialTimeline], started_at: float, ended_at: fl
     # Workers beyond ``slots`` (a process replaced after a failure) overlap others: the idle rest absorbs it.
     idle = slot_s - (work + starting + building + reporting + between)
     return SlotUse(slots, slot_s, work, starting, building, max(0.0, reporting), between, max(0.0, idle))
+
+
+def over_sessions(earlier: SlotUse | None, later: SlotUse | None) -> SlotUse | None:
+    """The slot use of a search that ran in two sessions (an interrupted one and its resume): the seconds add
+    up, the slots are the most either had."""
+    if earlier is None or later is None:
+        return later or earlier
+    seconds = {f.name: getattr(earlier, f.name) + getattr(later, f.name) for f in fields(SlotUse) if f.name != "slots"}
+    return SlotUse(slots=max(earlier.slots, later.slots), **seconds)
 
 
 def _most_at_once(trials: Sequence[TrialTimeline]) -> int:

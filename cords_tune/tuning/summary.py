@@ -18,7 +18,8 @@ from cords_tune.tuning.tracking import StudyStore
 
 __all__ = ["RunSummary", "TrainSummary", "Timings"]
 
-# Written together once a search has finished (a summary of an interrupted or failed search has none of them).
+# Written together once a search has finished (a summary of an interrupted or failed search has none of them,
+# and its slot use only where trials reported their marks: a resume adds its own to it).
 _FINISHED_SEARCH = ("resumed", "optuna_study", "slot_use", "shared_subset")
 
 
@@ -30,7 +31,7 @@ class Timings:
     data_load_s: float | None = None
     ray_start_s: float | None = None
     data_put_s: float | None = None  # the data into Ray's object store
-    tuning_wall_s: float | None = None  # the search, first trial to last
+    tuning_wall_s: float | None = None  # the search, first trial to last; a resumed one's over all its sessions
     shared_subset_s: float | None = None  # a shared strategy's proxy and selection, inside the search
     final_wall_s: float | None = None  # the finalists' full-data training, or the baseline's test or retrain
 
@@ -81,12 +82,12 @@ class RunSummary:
     subset_best_trial_id: str | None = None  # the search's own best trial, before the finalists
     timings: Timings = Timings()
     nodes: int = 0
-    end_to_end_wall_s: float | None = None
+    end_to_end_wall_s: float | None = None  # a resumed run's over all its sessions (those that wrote a summary)
     energy: EnergyRecord | None = None
     status: str | None = None  # ok, failed, interrupted, retrain_failed, waiting_for_resources
-    resumed: bool | None = None  # None: the search did not finish (nor the three below are recorded)
+    resumed: bool | None = None  # None: the search did not finish (nor the two below are recorded)
     optuna_study: StudyStore | None = None
-    slot_use: SlotUse | None = None
+    slot_use: SlotUse | None = None  # so far, in an interrupted search's
     shared_subset: SharedSubsetRecord | None = None
     compression: Compression | None = None  # final.compress's variants of the final model
 
@@ -98,7 +99,12 @@ class RunSummary:
         """summary.json's content."""
         # ``best_val_accuracy`` comes after ``best_<metric>``: for val_accuracy, the same key and the same value.
         return _json_form(self, key=lambda name: f"best_{self.metric}" if name == "best_metric" else name,
-                          left_out=_FINISHED_SEARCH if self.resumed is None else ())
+                          left_out=self._unrecorded())
+
+    def _unrecorded(self) -> tuple[str, ...]:
+        if self.resumed is not None:
+            return ()
+        return tuple(name for name in _FINISHED_SEARCH if name != "slot_use" or self.slot_use is None)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RunSummary:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,8 @@ from cords_tune.errors import RunFailedError, RunInterruptedError
 from cords_tune.preflight import load_and_check
 from cords_tune.reports import write_json_atomic, write_text_atomic
 from cords_tune.tuning.retrain import keep_model, retrain_on_cluster
-from cords_tune.tuning.resources import check_trial_resources
 from cords_tune.tuning.runner import check_output_dir, make_run_dir
-from cords_tune.tuning.session import first_line, probe_address, ray_session
+from cords_tune.tuning.session import first_line, probe_address, ray_for_trials
 from cords_tune.tuning.summary import Timings, TrainSummary
 
 __all__ = ["TrainResult", "train_notes", "train_once"]
@@ -52,7 +52,8 @@ def train_notes(config: ExperimentConfig) -> list[str]:
 
 
 def train_once(
-    config: ExperimentConfig, *, output_dir: str | Path | None = None, address: str | None = None
+    config: ExperimentConfig, *, output_dir: str | Path | None = None, address: str | None = None,
+    on_notice: Callable[[str], None] | None = None,
 ) -> TrainResult:
     """Train ``config`` once on the full training data, test it, and write a run directory
     ``<output_dir>/<name>-train-<YYYYmmdd-HHMMSS>/`` with ``model.pt``, ``summary.json`` and ``config.yaml``.
@@ -61,6 +62,7 @@ def train_once(
         config: a validated experiment; its search space is ignored (see ``train_notes``).
         output_dir: where the run directory is made; default ``config.output_dir``.
         address: a Ray cluster to join; default: ``RAY_ADDRESS`` if set, else a private local Ray.
+        on_notice: told which Ray is used, and what the task waits for (else only logged).
 
     Raises:
         RunInterruptedError: the driver was interrupted; nothing is saved.
@@ -80,14 +82,7 @@ def train_once(
     data = load_and_check(trained)
     config = config.with_absolute_paths()  # after the load, whose messages show paths as written
     timings = {"data_load_s": time.perf_counter() - tick}
-    tick = time.perf_counter()
-    with ray_session(address, config.plugins) as session:
-        timings["ray_start_s"] = time.perf_counter() - tick
-        if session.unshipped:
-            log.warning("%s", session)
-        waiting = check_trial_resources(trained, can_grow=not session.private)
-        if waiting:
-            log.warning("%s", waiting)
+    with ray_for_trials(trained, address, timings, on_notice):
         run_dir = make_run_dir(output, f"{config.name}-train")
         write_text_atomic(run_dir / "config.yaml", config.to_yaml())
         try:

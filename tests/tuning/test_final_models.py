@@ -54,6 +54,7 @@ def test_best_config_yaml_trains_once_without_a_baseline(finished_run):
     result = CliRunner().invoke(app, ["train", str(best_config), "--output", str(output)])
     text = _ANSI.sub("", result.output)
     assert result.exit_code == 0, text
+    assert "Ray: " in text, f"which Ray trains it: {text}"
     (train_dir,) = output.iterdir()
     assert train_dir.name.startswith(f"{config.name}-train-")
     assert str(train_dir / "model.pt") in text.replace("\n", "")

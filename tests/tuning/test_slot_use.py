@@ -9,7 +9,7 @@ import pytest
 from cords_tune.config import parse_config
 from cords_tune.tuning.resources import trial_slots
 from cords_tune.tuning.runner import _start_slots_together
-from cords_tune.tuning.slot_use import SlotUse, TrialTimeline, process_started_at, slot_use
+from cords_tune.tuning.slot_use import SlotUse, TrialTimeline, over_sessions, process_started_at, slot_use
 
 
 def _history(worker: str, started: float, ready: float, epochs: list[tuple[float, float]]) -> dict[str, list]:
@@ -50,6 +50,16 @@ def test_slot_seconds_are_split_into_work_starting_building_reporting_gaps_and_i
     assert used.overhead_share == pytest.approx(1 - 7.8 / 20)
     assert SlotUse.from_dict(used.as_dict()) == used
     assert slot_use([], 0.0, 10.0) is None
+
+
+def test_a_search_over_two_sessions_adds_their_seconds_and_keeps_the_most_slots():
+    interrupted = SlotUse(2, 20.0, 8.0, 5.0, 1.5, 1.0, 0.5, 4.0)
+    resumed = SlotUse(1, 6.0, 4.0, 1.0, 0.2, 0.3, 0.0, 0.5)
+    both = over_sessions(interrupted, resumed)
+    assert both == SlotUse(2, 26.0, 12.0, 6.0, 1.7, 1.3, 0.5, 4.5)
+    assert both.overhead_share == pytest.approx(1 - 12.0 / 26.0)
+    assert over_sessions(None, resumed) == resumed and over_sessions(interrupted, None) == interrupted
+    assert over_sessions(None, None) is None
 
 
 def test_trials_run_one_after_another_make_one_slot():
