@@ -192,6 +192,17 @@ class AshaConfig(_Strict):
     reduction_factor: float = Field(3.0, gt=1.0)
 
 
+def _number_in(value: Any) -> Any:
+    """``value``, or the number a text like ``"1e-4"`` writes (an int where it is whole and has no point)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return int(number) if number.is_integer() and value.strip().lstrip("+-").isdigit() else number
+
+
 class Domain(_Strict):
     """One search dimension: ``{uniform|loguniform|int|logint: [low, high]}`` or ``{choice: [a, b, ...]}``.
 
@@ -200,6 +211,14 @@ class Domain(_Strict):
 
     kind: Literal["uniform", "loguniform", "int", "logint", "choice"]
     values: list[Any]
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _numbers_written_as_text(cls, values: Any, info: Any) -> Any:
+        # YAML 1.1 reads 1e-4 as text (it wants 1.0e-4); as a range's bound it can only mean the number.
+        if info.data.get("kind") in (None, "choice") or not isinstance(values, list):
+            return values
+        return [_number_in(value) for value in values]
 
     @model_validator(mode="after")
     def _consistent(self) -> Domain:

@@ -42,6 +42,19 @@ def test_search_space_forms_normalise_to_dotted_paths(tiny_experiment):
     assert space["model.params.hidden"].extremes == [8, 64]
 
 
+def test_a_range_written_as_yaml_reads_it_takes_the_numbers_it_writes(tiny_experiment):
+    # YAML 1.1 reads 1e-4 as text; a choice keeps text as it is (a choice of names is valid).
+    tiny_experiment["search"]["space"] = yaml.safe_load(
+        "{training.lr: {loguniform: [1e-4, 1e-1]}, model.params.hidden: {int: ['8', 64]}, "
+        "training.weight_decay: {choice: ['1e-4', 0.0]}}")
+    space = parse_config(tiny_experiment).search.space
+    assert space["training.lr"].values == [1e-4, 0.1] and space["model.params.hidden"].values == [8, 64]
+    assert space["training.weight_decay"].values == ["1e-4", 0.0], "a choice is taken as written"
+    tiny_experiment["search"]["space"] = {"training.lr": {"loguniform": ["small", 0.1]}}
+    with pytest.raises(ConfigError, match=r"bounds must be finite numbers. Got \['small', 0.1\]"):
+        parse_config(tiny_experiment)
+
+
 def test_apply_params_sets_values_and_revalidates(tiny_experiment):
     config = parse_config(tiny_experiment)
     trial = apply_params(config, {"training.lr": 0.02, "model.params.hidden": 16})
