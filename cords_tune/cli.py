@@ -63,6 +63,22 @@ def main() -> None:
     app()
 
 
+def _show_version(wanted: bool) -> None:
+    if wanted:
+        from cords_tune import __version__
+
+        out.print(f"cords-tune {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    pass
+
+
 @contextmanager
 def _user_errors() -> Iterator[None]:
     try:
@@ -81,6 +97,11 @@ def _user_errors() -> Iterator[None]:
         raise typer.Exit(_interrupt_exit_code()) from None
 
 
+def _print_notes(notes: list[str]) -> None:
+    for note in notes:
+        err.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
+
+
 def _interrupt_exit_code() -> int:
     """130 for Ctrl-C, 143 for SIGTERM (which a run turns into the same orderly stop)."""
     interrupts = sys.modules.get("cords_tune.tuning.interrupts")  # never imported: no run, so no SIGTERM handler
@@ -93,6 +114,7 @@ def validate(config: ConfigArg, set_: SetOpt = None, plugin: PluginOpt = None) -
     with _user_errors():
         from cords_tune.config import load_config
         from cords_tune.errors import DatasetUnavailableError
+        from cords_tune.notes import experiment_notes
         from cords_tune.preflight import load_and_check
 
         experiment = load_config(config, set_ or [], plugin or [])
@@ -109,6 +131,7 @@ def validate(config: ConfigArg, set_: SetOpt = None, plugin: PluginOpt = None) -
               f"model {experiment.model.name}, strategy {experiment.selection.strategy} at fraction "
               f"{experiment.selection.fraction}, {experiment.search.num_trials} trials over "
               f"{len(experiment.search.space)} searched parameters; {checked}", highlight=False)
+    _print_notes(experiment_notes(experiment))
 
 
 @app.command()
@@ -137,12 +160,14 @@ def run(
     _configure_logging(verbose)
     with _user_errors():
         from cords_tune.config import load_config
+        from cords_tune.notes import experiment_notes
 
         experiment = load_config(
             config, [*(set_ or []), *([f"baseline={baseline}"] if baseline is not None else [])], plugin or []
         )
         if storage_path is not None:  # a path or URI, taken verbatim (not parsed as YAML like --set values)
             experiment = experiment.model_copy(update={"storage_path": storage_path})
+        _print_notes(experiment_notes(experiment))
         from cords_tune.tuning import run_experiment
 
         with _progress_display() as on_progress:
@@ -189,11 +214,10 @@ def train(
         experiment = load_config(config, set_ or [], plugin or [])
         from cords_tune.tuning.train_once import train_notes, train_once
 
-        for note in train_notes(experiment):
-            err.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
+        _print_notes(train_notes(experiment))
         err.print(f"training {experiment.model.name} on the full data of {experiment.dataset.name} for "
                   f"{experiment.final_epochs} epochs (one Ray task) ...", highlight=False)
-        result = train_once(experiment, output_dir=output, address=address)
+        result = train_once(experiment, output_dir=output, address=address, on_notice=_notice)
     final = result.summary.final
     table = Table(title=f"{result.summary.name}: trained once on the full data")
     table.add_column("quantity")
@@ -230,7 +254,8 @@ def fidelity(
         from cords_tune.tuning.fidelity import measure_fidelity
 
         with _progress_display() as on_progress:
-            result = measure_fidelity(experiment, configs, output_dir=output, on_progress=on_progress, address=address)
+            result = measure_fidelity(experiment, configs, output_dir=output, on_progress=on_progress, address=address,
+                                      on_notice=_notice)
     f = result.fidelity
     table = Table(title=f"rank fidelity: {f['strategy']} subsets at {f['fraction']:g} against the full data, "
                         f"{f['num_configs']} configurations x {f['epochs']} epochs")
@@ -276,6 +301,8 @@ def strategies(
              "one selection: not measured (cords-tune strategies --measure EXPERIMENT)")
     kinds = Table("strategy", "selects", "reads", "weighted", "one selection", title=title, box=None)
     about = Table("strategy", "description", "parameters", box=None)
+    for table in (kinds, about):
+        table.columns[0].no_wrap = True  # the names are what a config file needs, whole
     for name in STRATEGIES.names():
         strategy = STRATEGIES.get(name)
         cost = costs.cost_of(name) if costs else None
@@ -310,7 +337,7 @@ def _reads(strategy: Any) -> str:
     needs = [what for what, needed in (("last-layer gradients", strategy.needs_gradients),
                                        ("the training record", strategy.needs_record)) if needed]
     if needs and strategy.shared:
-        return "the proxy's " + ", ".join(needs)
+        return "the proxy's " + ", ".join(what.removeprefix("the ") for what in needs)
     return ", ".join(needs) or "labels"
 
 
@@ -346,6 +373,9 @@ def _progress_display() -> Iterator[Callable[[Any], None]]:
         if progress.finished == last["finished"] and progress.phase == last["phase"]:
             return
         last.update(finished=progress.finished, phase=progress.phase)
+        if not progress.searching:  # the finalists, the baseline's test: the search's counts are final
+            err.print(f"[{progress.elapsed_s:6.0f}s] {progress.phase}", highlight=False, soft_wrap=True)
+            return
         best = "n/a" if progress.best_value is None else f"{progress.best_value:.4f}"
         fell_back = f", {progress.fell_back} fell back to random subsets" if progress.fell_back else ""
         err.print(

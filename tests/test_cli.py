@@ -62,6 +62,9 @@ def test_missing_file_and_directory_exit_2(tmp_path):
     for target, expected in ((tmp_path / "absent.yaml", "does not exist"), (tmp_path, "is a directory")):
         result = cli("validate", str(target))
         assert result.returncode == 2 and expected in result.stderr and "Traceback" not in result.stderr
+    for target, expected in ((tmp_path / "absent", "does not exist"), (tmp_path, "is not a run directory")):
+        result = cli("resume", str(target))
+        assert result.returncode == 2 and expected in result.stderr, result.stderr
 
 
 def test_strategies_lists_every_registered_strategy_with_how_it_selects_and_its_recorded_cost():
@@ -102,6 +105,13 @@ def _first_table(text: str) -> list[str]:
     return text.split("\n\n")[0].splitlines()
 
 
+def test_version():
+    from cords_tune import __version__
+
+    result = cli("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"cords-tune {__version__}", result.stdout
+
+
 def test_usage_errors_exit_2():
     assert cli("run").returncode == 2
     assert cli("no-such-command").returncode == 2
@@ -118,6 +128,10 @@ def test_run_end_to_end(tmp_path, tiny_experiment):
     assert "final test accuracy" in result.stdout
     assert "2/2 trials done" in result.stderr  # progress lines when not on a terminal
     assert "baseline: tuning on the full data: 2/2 trials done" in result.stderr
+    after_search = [line for line in result.stderr.splitlines() if "finalist" in line or "baseline: testing" in line
+                    or "baseline: retraining" in line]
+    assert len(after_search) >= 4, result.stderr[-3000:]  # the finalists start, each ends; the baseline's best
+    assert not any("trials done" in line for line in after_search), "no recap of the search's counts"
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["num_trials"] == 2 and summary["final"]["epochs"] == 2
     comparison = json.loads((run_dir / "comparison.json").read_text())
@@ -142,6 +156,7 @@ def test_fidelity_end_to_end(tmp_path, tiny_experiment):
     assert "top 2 / top 3 settled on the full data" in result.stdout.replace("\n", " ")
     assert fidelity["top1_regret"] >= fidelity["top2_regret"] >= fidelity["top3_regret"] == 0.0  # 3 of 3
     assert "6/6" in result.stderr  # 3 configurations x (subsets, full data)
+    assert result.stderr.startswith("Ray: a private local instance"), result.stderr[:500]
     assert "Traceback" not in result.stderr
 
 

@@ -82,7 +82,7 @@ def render_report(
                 ["  training, summed over trials", seconds(summary.train_s_total)],
                 ["  evaluation, summed over trials", seconds(summary.eval_s_total)],
                 ["  slot time", slot_use_line(summary.slot_use)],
-                ["final retrain (wall-clock)", seconds(timings.final_wall_s)],
+                [retrain_label(summary), seconds(timings.final_wall_s)],
             ],
         ),
         "",
