@@ -196,11 +196,13 @@ def _number_in(value: Any) -> Any:
     """``value``, or the number a text like ``"1e-4"`` writes (an int where it is whole and has no point)."""
     if not isinstance(value, str):
         return value
+    text = value.strip()
+    if text.lstrip("+-").isdigit():
+        return int(text)
     try:
-        number = float(value)
+        return float(text)
     except ValueError:
         return value
-    return int(number) if number.is_integer() and value.strip().lstrip("+-").isdigit() else number
 
 
 class Domain(_Strict):

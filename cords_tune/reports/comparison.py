@@ -136,8 +136,9 @@ def build_comparison(subset: RunSummary, full: RunSummary, *, dropped: list[str]
     ]
     resumed = [side for side, summary in (("subset", subset), ("full-data", full)) if summary.resumed]
     if resumed:
-        notes.append(f"the {' and '.join(resumed)} search was resumed after an interruption: its wall-clock counts "
-                     "only the time after the resume, so the speedups are not a clean measurement")
+        notes.append(f"the {' and '.join(resumed)} search was resumed after an interruption: its wall-clock adds the "
+                     "sessions before the resume (not the time of a driver killed outright, which recorded none), "
+                     "so the speedups are not a clean measurement")
     if len(finalists) > 1:
         notes.append(f"the subset side's final model is, of its top {len(finalists)} configurations each trained "
                      "on the full data, the one with the best validation score")

@@ -435,7 +435,8 @@ def _search(
         timings["shared_subset_s"] = shared.record.wall_s if proxy.chosen_now else 0.0
     usable = [t for t in trials if t.usable]
     if not usable:
-        write_run(folder, _summary(config, run.data, trials, None, None, None, timings, started), trials, None)
+        write_run(folder, replace(_summary(config, run.data, trials, None, None, None, timings, started),
+                                  slot_use=used), trials, None)
         errors = {t.error for t in trials if t.error}
         raise RunFailedError(
             f"all {len(trials)} trials failed or diverged; {if_none_usable}. First error: "
@@ -447,13 +448,13 @@ def _search(
 
 
 def _earlier_session(folder: Path) -> RunSummary | None:
-    """What the interrupted session of the search kept in ``folder`` recorded (its ``summary.json``, status not
-    ``ok``), or None: none was written (a driver killed outright), or it cannot be read."""
+    """What the session before this one recorded of the search kept in ``folder`` (its ``summary.json``: an
+    interrupted search, or a finished one whose run stopped later, e.g. a baseline before its comparison), or
+    None: none was written (a driver killed outright), or it cannot be read."""
     try:
-        summary = RunSummary.from_json(json.loads((folder / "summary.json").read_text()))
+        return RunSummary.from_json(json.loads((folder / "summary.json").read_text()))
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
-    return None if summary.ok else summary
 
 
 @contextmanager
@@ -570,6 +571,9 @@ def _baseline(run: _Run, subset_summary: RunSummary, subset_trials: list[TrialRe
             _announce(run, display, "baseline: retraining the best full-data config (it was stopped early)")
             final = retrain_on_cluster(best_config, run.data_ref, run.model)
     except KeyboardInterrupt:  # the subset results are complete; resume redoes only this step
+        interrupted = _summary(full, run.data, searched.trials, best, best_config, None, timings, searched.started,
+                               status="interrupted")
+        write_run(folder, replace(interrupted, slot_use=searched.slot_use), searched.trials, best_config)
         raise RunInterruptedError(
             f"interrupted while finishing the best full-data configuration; the subset results and the baseline's trials "
             f"are kept. Continue with: cords-tune resume {run.run_dir}"

@@ -92,18 +92,21 @@ def ray_for_trials(
     tick = time.perf_counter()
     with ray_session(address, config.plugins) as session:
         timings["ray_start_s"] = time.perf_counter() - tick
-        _tell(on_notice, str(session))
+        _tell(on_notice, str(session), warn=bool(session.unshipped))
         waiting = check_trial_resources(config, can_grow=not session.private)
         if waiting:
-            _tell(on_notice, waiting)
+            _tell(on_notice, waiting, warn=True)
         yield session
 
 
-def _tell(on_notice: Callable[[str], None] | None, message: str) -> None:
-    """A one-off line for whoever watches (which Ray, what trials wait for)."""
-    log.info("%s", message)
+def _tell(on_notice: Callable[[str], None] | None, message: str, *, warn: bool = False) -> None:
+    """A one-off line for whoever watches (which Ray, what trials wait for); logged too, as a warning if
+    ``warn`` and nobody watches."""
     if on_notice:
+        log.info("%s", message)
         on_notice(message)
+    else:
+        log.log(logging.WARNING if warn else logging.INFO, "%s", message)
 
 
 def _init_ray(address: str | None, runtime_env: dict[str, Any] | None) -> bool:
@@ -118,7 +121,7 @@ def _init_ray(address: str | None, runtime_env: dict[str, Any] | None) -> bool:
     quiet = logging.getLogger("cords_tune").getEffectiveLevel() > logging.INFO
     _import_beside(TUNE_START_IMPORTS)
     try:
-        with _processes_in_sessions_of_their_own(starting=not address):
+        with _processes_in_sessions_of_their_own(starting=address in (None, "", "local")):
             ray.init(
                 address=address or "local",  # "local": a new Ray, never one that happens to run on this machine
                 include_dashboard=False,

@@ -79,6 +79,14 @@ def test_resume_adds_a_missing_baseline_without_rerunning_the_subset_search(loca
     with pytest.raises(RunFinishedError):
         resume_experiment(run_dir)
 
+    # Stopped after the baseline's summary, before the comparison: the next resume restores the finished baseline
+    # search in a moment, and its time still counts the search that ran.
+    (run_dir / "comparison.json").unlink()
+    again = resume_experiment(run_dir)
+    assert again.comparison.tuning_wall_s_full >= resumed.comparison.tuning_wall_s_full, (
+        again.comparison.tuning_wall_s_full, resumed.comparison.tuning_wall_s_full)
+    assert any("resumed" in note for note in again.comparison.notes)
+
 
 def test_full_data_variant_keeps_the_search_and_drops_subset_parameters(tiny_experiment):
     tiny_experiment["selection"].update(strategy="gradmatch", warm_start_epochs=1, params={"partition": "class"})

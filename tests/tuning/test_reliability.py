@@ -92,6 +92,19 @@ def _results_anywhere(root: Path) -> dict[str, list[dict]]:
     return out
 
 
+def _children(pid: int) -> set[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended while we looked
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
 def test_a_killed_driver_resumes_without_losing_or_rerunning_trials(tiny_experiment, tmp_path):
     experiment = _slow_trials(tiny_experiment, trials=4, epochs=6)
     experiment["final"] = {"enabled": True, "epochs": 2}
@@ -112,10 +125,16 @@ def test_a_killed_driver_resumes_without_losing_or_rerunning_trials(tiny_experim
             time.sleep(0.1)
         time.sleep(1.0)  # the third trial is under way
         assert driver.poll() is None, "the run ended before it could be interrupted"
+        ray_processes = _children(driver.pid)  # the GCS and the raylet, in sessions of their own
+        assert ray_processes, "the driver started its Ray"
     finally:
         if driver.poll() is None:
-            os.killpg(driver.pid, signal.SIGKILL)  # its Ray, in sessions of their own, ends with it
+            os.killpg(driver.pid, signal.SIGKILL)
         driver.wait()
+    deadline = time.monotonic() + 30
+    while any(Path(f"/proc/{pid}").exists() for pid in ray_processes):  # the kernel ends them with the driver
+        assert time.monotonic() < deadline, f"Ray outlived its driver: {_children(1) & ray_processes}"
+        time.sleep(0.2)
     (run_dir,) = (tmp_path / "out").iterdir()
     assert not (run_dir / "summary.json").exists()
 

@@ -59,14 +59,10 @@ def _wait_for(driver: subprocess.Popen, log_file: Path, text: str, timeout: floa
         time.sleep(0.1)
 
 
-def _signal_and_wait(driver: subprocess.Popen, log_file: Path, signum: int, timeout: float = 90, *,
-                     group: bool = True) -> int:
-    """Send ``signum`` as a terminal would (to the driver's process group), or as ``kill PID`` would (to the
-    driver alone), and wait for the driver to exit. One that does not prints its stacks into its log first."""
-    if group:
-        os.killpg(driver.pid, signum)
-    else:
-        driver.send_signal(signum)
+def _signal_and_wait(driver: subprocess.Popen, log_file: Path, signum: int, timeout: float = 90) -> int:
+    """Send ``signum`` as a terminal or `timeout` would (to the driver's process group), and wait for the driver
+    to exit. One that does not prints its stacks into its log first."""
+    os.killpg(driver.pid, signum)
     try:
         return driver.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -169,23 +165,24 @@ def test_one_ctrl_c_stops_the_finalists_full_data_training(tiny_experiment, tmp_
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "ok" and summary["resumed"] is True and summary["final"]["epochs"] == 1, summary
-    assert summary["tuning_wall_s"] > interrupted["tuning_wall_s"], (summary["tuning_wall_s"], interrupted)
+    restoring = summary["tuning_wall_s"] - interrupted["tuning_wall_s"]  # the finished search, restored
+    assert 0 < restoring < 15, (summary["tuning_wall_s"], interrupted)
     assert summary["end_to_end_wall_s"] > interrupted["end_to_end_wall_s"], (summary["end_to_end_wall_s"], interrupted)
-    assert summary["slot_use"]["work_s"] >= interrupted["slot_use"]["work_s"] > 0, (summary["slot_use"], interrupted)
+    assert summary["slot_use"]["work_s"] == interrupted["slot_use"]["work_s"] > 0, "no trial ran again"
     finalists = [line for line in resumed.stderr.splitlines() if "finalist" in line]
     assert len(finalists) == 3 and not any("trials done" in line for line in finalists), resumed.stderr[-3000:]
     assert "study" not in resumed.stderr, f"no Optuna log lines: {resumed.stderr[-3000:]}"
 
 
-@pytest.mark.parametrize("group", [False, True], ids=["to the driver", "to its process group"])
-def test_sigterm_stops_the_run_like_ctrl_c_without_raw_signal_lines(tiny_experiment, tmp_path, group):
-    """`kill PID`, a supervisor; or `timeout`, `kill -TERM -PGID`, which reach every process of the driver's group
-    (Ray's own processes, when they were in it, stopped at once and took the driver down a minute later)."""
+def test_sigterm_stops_the_run_like_ctrl_c_without_raw_signal_lines(tiny_experiment, tmp_path):
+    """`timeout`, `kill -TERM -PGID`: a signal to every process of the driver's group, which reaches the driver
+    alone, as `kill PID` or a supervisor's does (Ray's own processes, when they were in the group, stopped at once
+    and took the driver down a minute later)."""
     file = _experiment(tiny_experiment, tmp_path, trials=3)
     log_file = tmp_path / "driver.log"
     driver = _start(["run", str(file), "--output", str(tmp_path / "out")], log_file)
     _wait_for(driver, log_file, "1/3 trials done")
-    code = _signal_and_wait(driver, log_file, signal.SIGTERM, group=group, timeout=50)
+    code = _signal_and_wait(driver, log_file, signal.SIGTERM, timeout=50)
     log = log_file.read_text()
     assert code == 143, log[-3000:]
     assert "SIGTERM received" not in log and "***" not in log and "Traceback" not in log, log[-3000:]
