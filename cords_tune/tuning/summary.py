@@ -85,7 +85,7 @@ class RunSummary:
     end_to_end_wall_s: float | None = None  # a resumed run's over all its sessions (those that wrote a summary)
     energy: EnergyRecord | None = None
     status: str | None = None  # ok, failed, interrupted, retrain_failed, waiting_for_resources
-    resumed: bool | None = None  # None: the search did not finish (nor the two below are recorded)
+    resumed: bool | None = None  # None: the search did not finish (nor are optuna_study and shared_subset recorded)
     optuna_study: StudyStore | None = None
     slot_use: SlotUse | None = None  # so far, in an interrupted search's
     shared_subset: SharedSubsetRecord | None = None
