@@ -422,8 +422,8 @@ def _search(
     if stopped.stopped or finished < config.search.num_trials:
         if proxy:
             proxy.settle()
-        summary = replace(_summary(config, run.data, trials, None, None, None, timings, started, status=(
-            "waiting_for_resources" if stopped.waited_s is not None else "interrupted")), slot_use=used)
+        summary = _summary(config, run.data, trials, None, None, None, timings, started, slot_use=used,
+                           status="waiting_for_resources" if stopped.waited_s is not None else "interrupted")
         try:
             write_run(folder, summary, trials, None)
         except OSError as error:
@@ -435,8 +435,8 @@ def _search(
         timings["shared_subset_s"] = shared.record.wall_s if proxy.chosen_now else 0.0
     usable = [t for t in trials if t.usable]
     if not usable:
-        write_run(folder, replace(_summary(config, run.data, trials, None, None, None, timings, started),
-                                  slot_use=used), trials, None)
+        write_run(folder, _summary(config, run.data, trials, None, None, None, timings, started, slot_use=used),
+                  trials, None)
         errors = {t.error for t in trials if t.error}
         raise RunFailedError(
             f"all {len(trials)} trials failed or diverged; {if_none_usable}. First error: "
@@ -515,8 +515,8 @@ def _search_and_retrain(
         except BaseException as error:  # the trials are paid for: keep them whatever stops the retrain
             interrupted = isinstance(error, KeyboardInterrupt)
             status = "interrupted" if interrupted else "retrain_failed"
-            summary = replace(_summary(config, run.data, trials, best, best_config, None, timings, started,
-                                       status=status), slot_use=searched.slot_use)
+            summary = _summary(config, run.data, trials, best, best_config, None, timings, started, status=status,
+                               slot_use=searched.slot_use)
             write_run(run_dir, summary, trials, best_config)
             phase = "the final retrain" if count == 1 else f"the full-data training of the {count} finalists"
             if interrupted:
@@ -572,8 +572,8 @@ def _baseline(run: _Run, subset_summary: RunSummary, subset_trials: list[TrialRe
             final = retrain_on_cluster(best_config, run.data_ref, run.model)
     except KeyboardInterrupt:  # the subset results are complete; resume redoes only this step
         interrupted = _summary(full, run.data, searched.trials, best, best_config, None, timings, searched.started,
-                               status="interrupted")
-        write_run(folder, replace(interrupted, slot_use=searched.slot_use), searched.trials, best_config)
+                               status="interrupted", slot_use=searched.slot_use)
+        write_run(folder, interrupted, searched.trials, best_config)
         raise RunInterruptedError(
             f"interrupted while finishing the best full-data configuration; the subset results and the baseline's trials "
             f"are kept. Continue with: cords-tune resume {run.run_dir}"
@@ -714,9 +714,11 @@ def _summary(
     status: str | None = None,
     settled: Settled | None = None,
     subset_best: TrialRecord | None = None,
+    slot_use: SlotUse | None = None,
 ) -> RunSummary:
     """The search's summary. With ``settled``, ``best`` is the finalist the full data picked and
-    ``subset_best`` the subset search's own best trial."""
+    ``subset_best`` the subset search's own best trial. ``slot_use``: an unfinished search's so far (a finished
+    one's comes with ``_Searched.finished``)."""
     statuses = [t.status for t in trials]
     return RunSummary(
         name=config.name,
@@ -756,6 +758,7 @@ def _summary(
         end_to_end_wall_s=time.perf_counter() - started,
         energy=_energy(config, trials, final, settled).record(),
         status=status or ("ok" if best else "failed"),
+        slot_use=slot_use,
     )
 
 
