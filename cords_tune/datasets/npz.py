@@ -68,10 +68,12 @@ def npz(
 
 
 def train_test_from_arrays(
-    arrays: Mapping[str, Any], source: ArraySource, *, seed: int, test_fraction: float, standardize: bool
+    arrays: Mapping[str, Any], source: ArraySource, *, seed: int, test_fraction: float, standardize: bool,
+    feature_names: tuple[str, ...] | None = None,
 ) -> TrainTest:
     """The splits of ``x_train``, ``y_train`` and optionally ``x_test``, ``y_test``, checked and converted as the
-    module says; ``source`` names where they came from in error messages."""
+    module says; ``source`` names where they came from in error messages; ``feature_names``: the columns of a
+    table's inputs, kept for the saved model."""
     x_train = _inputs(arrays["x_train"], source, "x_train")
     _same_length(x_train, arrays["y_train"], source, "x_train", "y_train")
     x_test = y_test = None
@@ -83,13 +85,13 @@ def train_test_from_arrays(
                 f"must hold test inputs like its training inputs. Got x_test of shape {x_test.shape[1:]} "
                 f"({x_test.dtype}) per sample instead of x_train's {x_train.shape[1:]} ({x_train.dtype})"
             )
-    y_train, y_test, num_classes = encode_labels(
+    y_train, y_test, classes = encode_labels(
         arrays["y_train"], source, arrays.get("y_test"), source if x_test is not None else None,
         what="labels (y_train, y_test)",
     )
     return split_or_keep(
-        source, x_train, y_train, x_test, y_test, num_classes=num_classes, test_fraction=test_fraction, seed=seed,
-        standardize=standardize,
+        source, x_train, y_train, x_test, y_test, classes=classes, test_fraction=test_fraction, seed=seed,
+        standardize=standardize, feature_names=feature_names,
     )
 
 

@@ -90,6 +90,7 @@ class RunSummary:
     slot_use: SlotUse | None = None  # so far, in an interrupted search's
     shared_subset: SharedSubsetRecord | None = None
     compression: Compression | None = None  # final.compress's variants of the final model
+    classes: list[Any] | None = None  # the user's label of each class index: what the final model predicts
 
     @property
     def ok(self) -> bool:
@@ -142,6 +143,7 @@ class TrainSummary:
     notes: list[str] = field(default_factory=list)  # what of the config training it once left unused
     status: str | None = None
     compression: Compression | None = None
+    classes: list[Any] | None = None  # the user's label of each class index: what the model predicts
 
     def to_json(self) -> dict[str, Any]:
         return _json_form(self)
