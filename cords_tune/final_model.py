@@ -279,6 +279,8 @@ class FinalModel:
             if x.dtype.kind not in "biuf":
                 raise InputError(f"inputs must hold numbers. Got an array of type {x.dtype} instead"
                                  + (" (a text column? pass the feature columns only)" if x.dtype.kind in "OUS" else ""))
+            if not x.flags.writeable:  # pandas' and memory-mapped arrays: torch warns about those; it only reads
+                x = x.copy()
         inputs = torch.as_tensor(x)
         if tuple(inputs.shape[1:]) != self.input_shape or inputs.ndim != len(self.input_shape) + 1:
             raise InputError(
@@ -294,14 +296,14 @@ class FinalModel:
         """The feature columns of a pandas DataFrame, by name, in training order (all of them, in their own
         order, for a model that kept no names)."""
         if self.feature_names is None:
-            return frame.to_numpy(copy=True)
+            return frame.to_numpy()
         by_name = {str(column): column for column in frame.columns}
         missing = [name for name in self.feature_names if name not in by_name]
         if missing:
             shown = ", ".join(map(repr, missing[:_SHOWN])) + (", ..." if len(missing) > _SHOWN else "")
             raise InputError(f"inputs must have every feature column the model was trained on. Got a DataFrame "
                              f"without {len(missing)} of them: {shown}")
-        return frame[[by_name[name] for name in self.feature_names]].to_numpy(copy=True)  # writable, for torch
+        return frame[[by_name[name] for name in self.feature_names]].to_numpy()
 
     def _check_range(self, inputs: torch.Tensor) -> None:
         """Warn when float inputs lie far (a training range's width) outside the training inputs' range."""
