@@ -78,6 +78,7 @@ class RunSummary:
     best_metric: float | None = None  # its search metric while tuning
     best_val_accuracy: float | None = None
     final: FinalResult | None = None  # the final model, trained on the full data (or the baseline's, tested)
+    classes: list[Any] | None = None  # the user's label of each class index: what the final model predicts
     finalists: list[FinalistRecord] = field(default_factory=list)
     subset_best_trial_id: str | None = None  # the search's own best trial, before the finalists
     timings: Timings = Timings()
@@ -90,7 +91,6 @@ class RunSummary:
     slot_use: SlotUse | None = None  # so far, in an interrupted search's
     shared_subset: SharedSubsetRecord | None = None
     compression: Compression | None = None  # final.compress's variants of the final model
-    classes: list[Any] | None = None  # the user's label of each class index: what the final model predicts
 
     @property
     def ok(self) -> bool:
@@ -138,12 +138,12 @@ class TrainSummary:
     model: str
     model_params: dict[str, Any]
     final: FinalResult
+    classes: list[Any] | None = None  # the user's label of each class index: what the model predicts
     timings: Timings = Timings()
     end_to_end_wall_s: float | None = None
     notes: list[str] = field(default_factory=list)  # what of the config training it once left unused
     status: str | None = None
     compression: Compression | None = None
-    classes: list[Any] | None = None  # the user's label of each class index: what the model predicts
 
     def to_json(self) -> dict[str, Any]:
         return _json_form(self)
