@@ -75,7 +75,7 @@ class FinalModel:
         model_name: registry name of the model (``cords_tune.models.create_model``).
         model_params: the model's parameters as trained (searched values included).
         input_shape: shape of one sample as the dataset gives it, e.g. ``(40,)`` or ``(3, 32, 32)``.
-        num_classes: number of classes; predictions are in ``[0, num_classes)``.
+        num_classes: number of classes (the module's outputs); ``predict`` maps output ``i`` to ``classes_[i]``.
         state_dict: the weights, CPU tensors.
         mean, std: per-channel normalisation applied after ``uint8`` inputs are scaled to [0, 1]; ``None``
             when training fed the inputs as they are.

@@ -83,7 +83,8 @@ def predict(
     """The predicted labels of ``data`` by a saved model, as ``cords-tune predict`` makes them.
 
     Args:
-        model: a ``model.pt`` path or a loaded ``FinalModel``.
+        model: a ``model.pt`` path or a loaded ``FinalModel`` (for a network given from Python, load it with
+            ``load_model(path, model=factory)`` and pass that).
         data: a table, ``.npz`` or image folder path (the module says how each is read), or the inputs
             themselves (array, tensor, DataFrame).
         output: also write the predictions there (``.csv``, ``.parquet`` or ``.pq``).
