@@ -277,8 +277,8 @@ class FinalModel:
         if not isinstance(x, torch.Tensor):
             x = np.asarray(self._columns(x) if _is_frame(x) else x)
             if x.dtype.kind not in "biuf":
-                raise InputError(f"inputs must hold numbers. Got an array of type {x.dtype} instead"
-                                 + (" (a text column? pass the feature columns only)" if x.dtype.kind in "OUS" else ""))
+                hint = " (a text column? pass the feature columns only)" if x.dtype.kind in "OUS" else ""
+                raise InputError(f"inputs must hold numbers. Got an array of type {x.dtype} instead{hint}")
             if not x.flags.writeable:  # pandas' and memory-mapped arrays: torch warns about those; it only reads
                 x = x.copy()
         inputs = torch.as_tensor(x)

@@ -110,7 +110,8 @@ def _array(value: Any, name: str, columns: tuple[str, ...] | None = None) -> np.
     if name == "x_test" and columns is not None and _is_frame(value):  # test columns taken by name, as x_train's
         missing = [c for c in columns if c not in {str(k) for k in value.columns}]
         if missing:
-            raise GivenData().error(f"must have the columns of x_train in x_test. Got no {', '.join(map(repr, missing))}")
+            shown = ", ".join(map(repr, missing))
+            raise GivenData().error(f"must have the columns of x_train in x_test. Got no {shown}")
         value = value.rename(columns=str)[list(columns)]
     if hasattr(value, "detach"):  # a torch tensor, possibly on a GPU
         value = value.detach().cpu().numpy()
