@@ -11,7 +11,8 @@
 - a table (``.csv``, ``.parquet``, ``.pq``): its columns are matched by name to the model's feature names,
   so their order does not matter and other columns (the label's, an id) are ignored; for a model trained on
   other data than a table, every column is an input, in the table's order;
-- an ``.npz`` archive (``np.savez``): its array ``x``, else ``x_test``, else its only array;
+- an ``.npz`` archive (``np.savez``): its array ``x``, else ``x_test``, else its only array, converted as the
+  ``npz`` dataset converts its inputs (``uint8`` (N, H, W) are one-channel images);
 - a folder of images (sub-folders are searched too, so class folders may stay; their names are not read):
   every image is decoded as the ``image_folder`` dataset decodes its images, resized to the model's training
   size and converted to its channels, for a model trained on ``uint8`` images of shape (C, S, S);
@@ -215,9 +216,12 @@ def _npz_inputs(path: Path, given: str) -> tuple[str, np.ndarray]:
             if name is None:
                 raise source.error(f"must hold the inputs as array 'x' (or 'x_test', or as its only array). Got "
                                    f"the arrays {', '.join(names) or 'none'}. Save them with np.savez(path, x=inputs)")
-            return name, archive[name]
+            x = archive[name]
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise source.error(f"cannot be read as an .npz archive ({type(error).__name__}: {error})") from None
+    from cords_tune.datasets.npz import checked_inputs
+
+    return name, checked_inputs(x, source, f"array {name!r}")  # as the npz dataset takes them
 
 
 def _predict_images(model: FinalModel, folder: Path, batch_size: int, on_progress: Progress | None) -> Predictions:

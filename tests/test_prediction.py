@@ -85,6 +85,9 @@ def test_npz_inputs_are_read_from_x_then_x_test_then_the_only_array(table_model,
         np.savez(tmp_path / "d.npz", **arrays)
         predictions = predict_file(path, tmp_path / "d.npz")
         assert predictions.labels.tolist() == expected and predictions.source == f"array {name!r} of d.npz"
+    np.savez(tmp_path / "d.npz", x=np.where(x > 2, np.nan, x))
+    with pytest.raises(InputError, match=r"DATA '.*d.npz' must hold finite numbers in array 'x'"):
+        predict_file(path, tmp_path / "d.npz")
     np.savez(tmp_path / "d.npz", x_train=x, y_train=x[:, 0])
     with pytest.raises(InputError, match=r"as array 'x' \(or 'x_test', or as its only array\). Got the arrays "
                                          r"x_train, y_train"):
@@ -105,6 +108,8 @@ def test_an_image_folder_is_decoded_at_the_training_size_and_channels(tmp_path):
 
     pixels = np.stack([decode_image(root / p, size=8, channels=1) for p in predictions.paths])
     assert predictions.labels.tolist() == model.predict(pixels).tolist()
+    np.savez(tmp_path / "grey.npz", x=pixels[:, 0])  # (N, H, W) bytes: one-channel images, as the npz dataset reads
+    assert predict_file(path, tmp_path / "grey.npz").labels.tolist() == predictions.labels.tolist()
     written = pd.read_csv(write_predictions(predictions, tmp_path / "images.csv"))
     assert written.columns.tolist() == ["path", "prediction"] and written["prediction"].tolist() == \
         predictions.labels.tolist()
