@@ -3,8 +3,10 @@
 ``cords_tune.run(experiment, data=..., model=...)`` tunes as ``cords-tune run`` does, with your own data and
 network if you like; ``cords_tune.resume(run_dir)`` continues a run; ``cords_tune.trainable(experiment)`` is
 subset training for your own ``tune.Tuner``; ``cords_tune.load_model(path)`` loads the final model a run or
-``cords-tune train`` saved (``model.pt``) for prediction; ``RunSummary``, ``TrialRecord`` and ``Comparison``
-are a run's results, typed, and read and write its summary.json, trials.parquet and comparison.json.
+``cords-tune train`` saved (``model.pt``) for prediction, and ``cords_tune.predict(model, data)`` predicts a
+file of your data with it in your own labels, as ``cords-tune predict`` does; ``RunSummary``, ``TrialRecord``
+and ``Comparison`` are a run's results, typed, and read and write its summary.json, trials.parquet and
+comparison.json.
 Importing the package is cheap: the names below load their modules (and torch) on first use.
 """
 
@@ -22,6 +24,7 @@ __all__ = [
     "trainable",
     "experiment",
     "load_model",
+    "predict",
     "FinalModel",
     "ExperimentConfig",
     "DataBundle",
@@ -40,6 +43,7 @@ if TYPE_CHECKING:
     from cords_tune.datasets.bundle import DataBundle
     from cords_tune.errors import ConfigError, CordsTuneError
     from cords_tune.final_model import FinalModel, load_model
+    from cords_tune.prediction import predict
     from cords_tune.reports.comparison import Comparison
     from cords_tune.tuning.runner import RunResult
     from cords_tune.tuning.summary import RunSummary
@@ -52,6 +56,7 @@ _LAZY = {
     "experiment": "cords_tune.api",
     "FinalModel": "cords_tune.final_model",
     "load_model": "cords_tune.final_model",
+    "predict": "cords_tune.prediction",
     "ExperimentConfig": "cords_tune.config",
     "DataBundle": "cords_tune.datasets.bundle",
     "RunResult": "cords_tune.tuning.runner",

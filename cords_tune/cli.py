@@ -1,4 +1,4 @@
-"""`cords-tune run | resume | train | fidelity | validate | strategies`.
+"""`cords-tune run | resume | train | predict | fidelity | validate | strategies`.
 
 User mistakes (a bad config, a missing dataset) print one message and exit with code 2, never a traceback.
 """
@@ -235,6 +235,33 @@ def train(
 
 
 @app.command()
+def predict(
+    model: Annotated[Path, typer.Argument(help="A model.pt that `cords-tune run` or `train` saved.")],
+    data: Annotated[Path, typer.Argument(help="A .csv / .parquet table (columns matched by name, the label column "
+                                         "ignored), an .npz (its array x, else x_test, else its only array) or "
+                                         "a folder of images.")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="The file to write: .csv or .parquet "
+                                                   "(default: <DATA name>-predictions.csv here).")] = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Predict the labels of DATA with a saved model, in your own labels, and write them (CSV or Parquet)."""
+    _configure_logging(verbose)
+    with _user_errors():
+        import warnings
+
+        from cords_tune.prediction import default_output, predict_file, write_predictions
+
+        with warnings.catch_warnings(record=True) as caught, _progress_bar("predicting") as on_progress:
+            warnings.simplefilter("always")
+            predictions = predict_file(model, data, on_progress=on_progress)
+        for warning in caught:
+            err.print(f"[yellow]warning:[/] {escape(str(warning.message))}", highlight=False, soft_wrap=True)
+        path = write_predictions(predictions, output or default_output(data))
+    out.print(f"{len(predictions.labels)} predictions ({escape(predictions.source)}) written to "
+              f"[bold]{escape(str(path))}[/]", highlight=False, soft_wrap=True)
+
+
+@app.command()
 def fidelity(
     config: ConfigArg,
     configs: Annotated[int, typer.Option("--configs", "-k", help="How many configurations to sample (at least 2).")] = 10,
@@ -388,6 +415,25 @@ def _progress_display() -> Iterator[Callable[[Any], None]]:
         )
 
     yield log_line
+
+
+@contextmanager
+def _progress_bar(description: str, *, at_least: int = 2000) -> Iterator[Callable[[int, int], None]]:
+    """Yield an ``on_progress(done, total)`` callback that shows a bar on a terminal once ``total`` reaches
+    ``at_least`` (smaller inputs finish before a bar would say anything)."""
+    from rich.progress import Progress
+
+    with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
+        task: dict[str, Any] = {}
+
+        def update(done: int, total: int) -> None:
+            if total < at_least:
+                return
+            if "id" not in task:
+                task["id"] = bar.add_task(description, total=total)
+            bar.update(task["id"], completed=done)
+
+        yield update
 
 
 def _notice(message: str) -> None:

@@ -356,7 +356,7 @@ def _measure(
     """``row`` with the measures of the model saved in ``path``, as loaded back from it."""
     model = load_model(path, model=given)
     labels = model.predict(data.x_test)
-    accuracy = float((labels == data.y_test).mean()) if len(labels) else float("nan")
+    accuracy = float((labels == model.classes_[data.y_test]).mean()) if len(labels) else float("nan")  # user's labels
     batch = _prepared(model, data.x_test[: options.latency_batch])
     return replace(
         row,

@@ -21,6 +21,7 @@ __all__ = [
     "RunFailedError",
     "RunInterruptedError",
     "RunFinishedError",
+    "InputError",
     "did_you_mean",
 ]
 
@@ -111,6 +112,13 @@ class RunFinishedError(CordsTuneError):
     """There is nothing to resume: the run finished."""
 
     exit_code = 0
+
+
+class InputError(CordsTuneError, ValueError):
+    """Inputs given to a saved model for prediction do not fit it (their shape, type or columns), or cannot be
+    read. Also a ``ValueError``."""
+
+    exit_code = 2
 
 
 def _rebuild(cls: type[CordsTuneError], args: tuple[Any, ...], state: dict[str, Any]) -> CordsTuneError:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
+import logging
+import warnings
 
 import numpy as np
 import pytest
@@ -12,7 +15,8 @@ import cords_tune
 from conftest import TINY_EXPERIMENT
 from cords_tune.config import parse_config
 from cords_tune.datasets import DataBundle, load_dataset
-from cords_tune.final_model import FinalModel
+from cords_tune.errors import InputError
+from cords_tune.final_model import FinalModel, InputRangeWarning
 from cords_tune.training import DeviceSplit, build_trainer
 
 
@@ -113,3 +117,85 @@ def test_importing_the_package_does_not_import_torch():
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
     assert {"FinalModel", "load_model"} <= set(cords_tune.__all__)
     assert cords_tune.load_model is cords_tune.final_model.load_model
+
+
+# --- the user's labels and feature names ------------------------------------------------------------------------
+
+
+def _table_model(tmp_path, classes=("cat", "dog", "fox"), features=("a", "b", "c", "d", "e", "f", "g", "h")):
+    """A model trained for one epoch on synthetic data whose classes and features the user named."""
+    config = _config(tmp_path, model=CASES["mlp-synthetic"][0], dataset=CASES["mlp-synthetic"][1], epochs=1)
+    data = load_dataset("synthetic", data_dir=tmp_path / "data", params=config.dataset.params)
+    data = dataclasses.replace(data, classes=classes, feature_names=features)
+    trainer = build_trainer(config, data, full_data=True)
+    trainer.fit()
+    return FinalModel.from_training(trainer.model, config, data).save(tmp_path / "model.pt"), data
+
+
+def test_predictions_are_the_users_labels_and_probabilities_follow_classes_(tmp_path):
+    path, data = _table_model(tmp_path)
+    payload = torch.load(path, weights_only=True)
+    assert payload["classes"] == ["cat", "dog", "fox"] and payload["feature_names"] == list("abcdefgh")
+    model = cords_tune.load_model(path)
+    assert model.classes_.tolist() == ["cat", "dog", "fox"]
+    labels = model.predict(data.x_test)
+    indices = model.logits(data.x_test).argmax(1).numpy()
+    assert labels.tolist() == np.array(["cat", "dog", "fox"])[indices].tolist()
+    assert model.classes_[model.predict_proba(data.x_test).argmax(1)].tolist() == labels.tolist()
+
+    numbers = cords_tune.load_model(_table_model(tmp_path / "n", classes=(3, 7, 11))[0])
+    predicted = numbers.predict(data.x_test)
+    assert predicted.dtype == np.int64 and set(predicted.tolist()) <= {3, 7, 11}
+
+
+def test_a_dataframe_is_matched_by_column_name(tmp_path):
+    pd = pytest.importorskip("pandas")
+    path, data = _table_model(tmp_path)
+    model = cords_tune.load_model(path)
+    expected = model.predict(data.x_test)
+    frame = pd.DataFrame(data.x_test, columns=list("abcdefgh"))
+    frame.insert(0, "label", "cat")  # the label column, text, as the user's table holds it: ignored
+    frame["id"] = np.arange(len(frame))
+    reordered = frame[["id", "label", *reversed("abcdefgh")]]
+    assert model.predict(reordered).tolist() == expected.tolist()
+    assert np.allclose(model.predict_proba(reordered), model.predict_proba(data.x_test))
+    with pytest.raises(InputError, match=r"without 3 of them: 'b', 'e', 'h'"):
+        model.predict(frame.drop(columns=["b", "e", "h"]))
+    with pytest.raises(InputError, match="must hold numbers. Got an array of type object"):
+        model.predict(np.asarray(frame))  # an array has no names: its label column makes it text
+
+
+def test_a_model_saved_before_labels_were_kept_loads_with_class_indices(tmp_path, caplog):
+    path, data = _table_model(tmp_path)
+    payload = torch.load(path, weights_only=True)
+    for key in ("classes", "feature_names", "input_range"):
+        del payload[key]
+    torch.save(payload, tmp_path / "old.pt")
+    with caplog.at_level(logging.WARNING, logger="cords_tune"):
+        old = cords_tune.load_model(tmp_path / "old.pt")
+    assert [r.levelno for r in caplog.records] == [logging.WARNING]
+    assert "did not keep the class labels: it predicts class indices 0..2" in caplog.text
+    assert old.classes is None and old.classes_.tolist() == [0, 1, 2]
+    new = cords_tune.load_model(path)
+    indices = old.predict(data.x_test)
+    assert indices.dtype == np.int64 and new.classes_[indices].tolist() == new.predict(data.x_test).tolist()
+
+
+def test_float_inputs_far_outside_the_training_range_are_warned_about(tmp_path):
+    data = _uint8_images()
+    config = _config(tmp_path, model=CASES["lenet-uint8-normalised"][0], dataset={"name": "synthetic"}, epochs=1)
+    model = FinalModel.from_training(build_trainer(config, data, full_data=True).model, config, data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # none of these warns
+        model.predict(data.x_test)
+        model.predict(data.x_test / np.float32(255))
+    with pytest.warns(InputRangeWarning, match=r"range over \[0, 2\d\d\].*uint8 images.*divided by 255"):
+        model.predict(data.x_test.astype(np.float32))  # 0-255 floats: as uint8 they would be scaled
+
+    path, table = _table_model(tmp_path / "t")
+    tabular = cords_tune.load_model(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tabular.predict(table.x_test)
+    with pytest.warns(InputRangeWarning, match="far outside the training inputs"):
+        tabular.predict(table.x_test * 1000)

@@ -53,5 +53,7 @@ def bundle_splits(name: str, raw: TrainTest, *, val_fraction: float, seed: int) 
         mean=raw.mean,
         std=raw.std,
         augmentations=tuple(raw.augmentations),
+        classes=raw.classes,
+        feature_names=raw.feature_names,
     )
 

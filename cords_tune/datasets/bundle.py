@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -32,6 +33,9 @@ class DataBundle:
             after ``uint8`` inputs are scaled to [0, 1]; ``None``: inputs as they are.
         augmentations: tensor augmentations that suit the data (``"crop"``, ``"flip"``), applied to
             training batches only, never to validation or test.
+        classes: the user's label of each class index (plain ints, strings or booleans, in index order),
+            as the loader found them; ``None``: the labels are the indices ``0 .. num_classes-1``.
+        feature_names: a table's feature columns in the order the model takes them; ``None`` for other data.
     """
 
     name: str
@@ -45,6 +49,13 @@ class DataBundle:
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
     augmentations: tuple[str, ...] = field(default_factory=tuple)
+    classes: tuple[Any, ...] | None = None
+    feature_names: tuple[str, ...] | None = None
+
+    @property
+    def class_labels(self) -> tuple[Any, ...]:
+        """The user's label of each class index: ``classes``, or ``0 .. num_classes-1`` where it is ``None``."""
+        return tuple(range(self.num_classes)) if self.classes is None else tuple(self.classes)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -67,7 +78,8 @@ class DataBundle:
 class TrainTest:
     """What a dataset loader returns: the dataset's own train and test splits plus its metadata.
 
-    ``load_dataset`` carves the validation split out of ``x_train`` and makes the ``DataBundle``.
+    ``load_dataset`` carves the validation split out of ``x_train`` and makes the ``DataBundle``; ``classes``
+    and ``feature_names`` are as there.
     """
 
     x_train: np.ndarray
@@ -78,6 +90,8 @@ class TrainTest:
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
     augmentations: tuple[str, ...] = field(default_factory=tuple)
+    classes: tuple[Any, ...] | None = None
+    feature_names: tuple[str, ...] | None = None
 
 
 def stratified_split(

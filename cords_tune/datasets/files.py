@@ -9,8 +9,9 @@ and the absolute path that was tried.
 Labels: integers ``0 .. C-1`` (integral floats such as ``1.0`` count as integers) with every class present in
 the training data are the class indices as they are. Any other labels (``3, 7, 9``; ``"cat", "dog"``;
 ``True, False``) are sorted, and the ``i``-th distinct training value becomes class ``i``; the mapping is
-logged. Non-integral numbers, NaN, fewer than two classes and test labels that never occur in the training
-data are errors.
+logged, and kept (``TrainTest.classes``) so that the saved model predicts the labels themselves.
+Non-integral numbers, NaN, fewer than two classes and test labels that never occur in the training data are
+errors.
 """
 
 from __future__ import annotations
@@ -142,7 +143,7 @@ def encode_labels(
     test_source: ArraySource | None = None,
     *,
     what: str = "labels",
-) -> tuple[np.ndarray, np.ndarray | None, int]:
+) -> tuple[np.ndarray, np.ndarray | None, tuple[Any, ...]]:
     """Turn labels into class indices ``0 .. C-1``, the same mapping for both splits.
 
     Integer labels that already are ``0 .. C-1`` with every class present in ``y_train`` are kept; any other
@@ -156,7 +157,8 @@ def encode_labels(
         what: how messages name the labels (e.g. ``"labels (array 'y_train')"``).
 
     Returns:
-        ``(train_indices, test_indices or None, num_classes)`` with int64 indices.
+        ``(train_indices, test_indices or None, classes)`` with int64 indices; ``classes[i]`` is the label of
+        class ``i`` as a plain Python value (``int``, ``str``, ``bool``), like scikit-learn's ``classes_``.
 
     Raises:
         ConfigError: labels that are not 1-D, not finite, not integral, of another type, fewer than two
@@ -180,13 +182,21 @@ def encode_labels(
                 f"must hold {what} that also occur in the training data ({train_source}). Got {unknown.size} "
                 f"other value(s) instead: {shown}"
             )
+    labels = tuple(_plain(value) for value in classes)
     if identity:
-        return train.astype(np.int64), None if test is None else test.astype(np.int64), len(classes)
+        return train.astype(np.int64), None if test is None else test.astype(np.int64), labels
     mapping = ", ".join(f"{v.item()!r} -> {i}" for i, v in enumerate(classes[:_LOGGED_CLASSES]))
     more = f", ... ({len(classes)} classes)" if len(classes) > _LOGGED_CLASSES else ""
     logger.info("%s: labels mapped to class indices in sorted order: %s%s", train_source.dataset, mapping, more)
     encode = lambda values: np.searchsorted(classes, values).astype(np.int64)  # noqa: E731
-    return encode(train), None if test is None else encode(test), len(classes)
+    return encode(train), None if test is None else encode(test), labels
+
+
+def _plain(value: np.generic) -> Any:
+    """A label as a plain Python value (``int``, ``str``, ``bool``); bytes are decoded (as Latin-1, which never
+    fails) so that the label can be written as text."""
+    item = value.item()
+    return item.decode("latin-1") if isinstance(item, bytes) else item
 
 
 def split_or_keep(
@@ -196,22 +206,25 @@ def split_or_keep(
     x_test: np.ndarray | None,
     y_test: np.ndarray | None,
     *,
-    num_classes: int,
+    classes: tuple[Any, ...],
     test_fraction: float,
     seed: int,
     augmentations: tuple[str, ...] = (),
     standardize: bool = False,
+    feature_names: tuple[str, ...] | None = None,
 ) -> TrainTest:
     """The ``TrainTest`` of a file's data: its own test split if it has one, else a stratified, seeded one
     of ``test_fraction`` drawn from ``(x_train, y_train)``. ``uint8`` images get the per-channel ``mean`` and
     ``std`` of their training part (``channel_stats``); other inputs too with ``standardize`` (per feature for
     a table), else none. The trainer and the saved final model apply them to raw inputs, so a model
-    predicts from inputs as the file holds them.
+    predicts from inputs as the file holds them. ``classes`` (what ``encode_labels`` returns) and a table's
+    ``feature_names`` are kept for the saved model.
 
     Raises:
         ConfigError: a test split must be drawn and a class has a single sample (path of ``source``), or
             ``test_fraction`` leaves a split with fewer samples than classes.
     """
+    num_classes = len(classes)
     if x_test is None or y_test is None:
         counts = np.bincount(y_train, minlength=num_classes)
         if counts.min() < 2:
@@ -222,7 +235,8 @@ def split_or_keep(
         x_train, y_train, x_test, y_test = stratified_split(source.dataset, x_train, y_train, test_fraction, seed)
     mean, std = channel_stats(x_train) if x_train.dtype == np.uint8 or standardize else (None, None)
     return TrainTest(
-        x_train, y_train, x_test, y_test, num_classes=num_classes, mean=mean, std=std, augmentations=augmentations
+        x_train, y_train, x_test, y_test, num_classes=num_classes, mean=mean, std=std, augmentations=augmentations,
+        classes=tuple(classes), feature_names=feature_names,
     )
 
 

@@ -4,8 +4,9 @@ The experiment then says ``dataset: {name: python}``; its ``params`` may set ``t
 ``standardize`` as for ``npz``. Accepted forms:
 
 - a ``DataBundle``, used as it is (its validation split included);
-- ``(x, y)`` or ``(x_train, y_train, x_test, y_test)`` arrays (NumPy, torch tensors, lists), or a mapping with
-  those names;
+- ``(x, y)`` or ``(x_train, y_train, x_test, y_test)`` arrays (NumPy, torch tensors, lists, pandas), or a
+  mapping with those names; a DataFrame ``x`` gives the saved model its feature names (``x_test`` columns
+  are then taken by name);
 - a torch ``Dataset`` of ``(input, label)`` pairs, or a pair ``(train_dataset, test_dataset)``: read once into
   arrays.
 
@@ -62,11 +63,28 @@ def given_train_test(data: Any, *, seed: int, params: Mapping[str, Any]) -> Trai
     test_fraction = check.number("test_fraction", options["test_fraction"], low=0.0, high=1.0, low_open=True,
                                  high_open=True)
     standardize = check.boolean("standardize", options["standardize"])
-    return train_test_from_arrays(_arrays(data), GivenData(), seed=seed, test_fraction=test_fraction,
-                                  standardize=standardize)
+    names = _columns(data)
+    return train_test_from_arrays(_arrays(data, names), GivenData(), seed=seed, test_fraction=test_fraction,
+                                  standardize=standardize, feature_names=names)
 
 
-def _arrays(data: Any) -> dict[str, np.ndarray]:
+def _columns(data: Any) -> tuple[str, ...] | None:
+    """The column names of ``x_train`` where it is a pandas DataFrame (the saved model then matches its inputs
+    by name), else ``None``."""
+    if isinstance(data, Mapping):
+        x = data.get("x_train")
+    elif isinstance(data, (tuple, list)) and len(data) in (2, 4):
+        x = data[0]
+    else:
+        return None
+    return tuple(str(c) for c in x.columns) if _is_frame(x) else None
+
+
+def _is_frame(value: Any) -> bool:
+    return hasattr(value, "columns") and hasattr(value, "to_numpy")
+
+
+def _arrays(data: Any, names: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
     if isinstance(data, DataBundle):
         raise TypeError("a DataBundle is used as it is")  # the caller takes it before converting
     if isinstance(data, Mapping):
@@ -75,20 +93,26 @@ def _arrays(data: Any) -> dict[str, np.ndarray]:
         if missing or unknown or (("x_test" in data) != ("y_test" in data)):
             raise GivenData().error(f"must be a mapping with x_train and y_train, and optionally x_test and y_test. "
                                     f"Got the keys {', '.join(map(str, data)) or 'none'}")
-        return {name: _array(value, name) for name, value in data.items()}
+        return {name: _array(value, name, names) for name, value in data.items()}
     if _is_dataset(data):
         return _from_datasets(data, None)
     if isinstance(data, (tuple, list)) and len(data) == 2 and all(_is_dataset(d) for d in data):
         return _from_datasets(*data)
     if isinstance(data, (tuple, list)) and len(data) in (2, 4):
-        return {name: _array(value, name) for name, value in zip(_NAMES, data)}
+        return {name: _array(value, name, names) for name, value in zip(_NAMES, data)}
     raise GivenData().error(
         "must be a DataBundle, (x, y) or (x_train, y_train, x_test, y_test) arrays, a mapping of those names, or a "
         f"torch Dataset of (input, label) pairs (or a (train, test) pair of them). Got {type(data).__name__}"
     )
 
 
-def _array(value: Any, name: str) -> np.ndarray:
+def _array(value: Any, name: str, columns: tuple[str, ...] | None = None) -> np.ndarray:
+    if name == "x_test" and columns is not None and _is_frame(value):  # test columns taken by name, as x_train's
+        missing = [c for c in columns if c not in {str(k) for k in value.columns}]
+        if missing:
+            shown = ", ".join(map(repr, missing))
+            raise GivenData().error(f"must have the columns of x_train in x_test. Got no {shown}")
+        value = value.rename(columns=str)[list(columns)]
     if hasattr(value, "detach"):  # a torch tensor, possibly on a GPU
         value = value.detach().cpu().numpy()
     try:

@@ -33,7 +33,7 @@ from cords_tune.datasets.bundle import TrainTest
 from cords_tune.datasets.files import UserPath, encode_labels, resolve_path, split_or_keep
 from cords_tune.params import ParamCheck
 
-__all__ = ["image_folder", "decode_image", "IMAGE_SUFFIXES"]
+__all__ = ["image_folder", "decode_image", "images_in", "IMAGE_SUFFIXES"]
 
 logger = logging.getLogger(__name__)
 
@@ -100,16 +100,16 @@ def image_folder(
     if test_root is not None and test_files is not None:
         x_test = _pixels(test_root, test_files, size=size, channels=channels, data_dir=data_dir)
         names_test = np.asarray([name for name, _ in test_files])
-    y_train, y_test, num_classes = encode_labels(
+    y_train, y_test, classes = encode_labels(
         names_train, root, names_test, test_root, what="images in class folders"
     )
     augmentations = ("crop", "flip") if size >= _AUGMENT_MIN_SIZE else ()
     raw = split_or_keep(
-        root, x_train, y_train, x_test, y_test, num_classes=num_classes, test_fraction=test_fraction, seed=seed,
+        root, x_train, y_train, x_test, y_test, classes=classes, test_fraction=test_fraction, seed=seed,
         augmentations=augmentations,
     )
     logger.debug("image_folder: %d train / %d test images, %d classes, from %s", len(raw.y_train),
-                 len(raw.y_test), num_classes, root.path)
+                 len(raw.y_test), raw.num_classes, root.path)
     return raw
 
 
@@ -140,7 +140,7 @@ def _scan(root: UserPath) -> list[tuple[str, Path]]:
                              f"(e.g. {root.given}/cat/1.png). Got {got} instead")
         files = []
         for name in classes:
-            found = _images_in(root.path / name)
+            found = images_in(root.path / name)
             if not found:
                 raise root.error(f"must hold at least one image in every class folder. Got none in {name!r} "
                                  f"(images end in {', '.join(IMAGE_SUFFIXES)})")
@@ -150,7 +150,7 @@ def _scan(root: UserPath) -> list[tuple[str, Path]]:
     return files
 
 
-def _images_in(folder: Path) -> list[Path]:
+def images_in(folder: Path) -> list[Path]:
     """The image files under ``folder`` and its sub-folders (followed if linked), hidden ones skipped, sorted."""
     found = []
     for parent, dirs, names in os.walk(folder, followlinks=True):

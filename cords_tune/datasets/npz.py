@@ -24,7 +24,7 @@ from cords_tune.datasets.bundle import TrainTest
 from cords_tune.datasets.files import ArraySource, UserPath, encode_labels, resolve_path, split_or_keep
 from cords_tune.params import ParamCheck
 
-__all__ = ["npz", "train_test_from_arrays"]
+__all__ = ["npz", "train_test_from_arrays", "checked_inputs"]
 
 logger = logging.getLogger(__name__)
 
@@ -68,28 +68,30 @@ def npz(
 
 
 def train_test_from_arrays(
-    arrays: Mapping[str, Any], source: ArraySource, *, seed: int, test_fraction: float, standardize: bool
+    arrays: Mapping[str, Any], source: ArraySource, *, seed: int, test_fraction: float, standardize: bool,
+    feature_names: tuple[str, ...] | None = None,
 ) -> TrainTest:
     """The splits of ``x_train``, ``y_train`` and optionally ``x_test``, ``y_test``, checked and converted as the
-    module says; ``source`` names where they came from in error messages."""
-    x_train = _inputs(arrays["x_train"], source, "x_train")
+    module says; ``source`` names where they came from in error messages; ``feature_names``: the columns of a
+    table's inputs, kept for the saved model."""
+    x_train = checked_inputs(arrays["x_train"], source, "x_train")
     _same_length(x_train, arrays["y_train"], source, "x_train", "y_train")
     x_test = y_test = None
     if "x_test" in arrays:
-        x_test = _inputs(arrays["x_test"], source, "x_test")
+        x_test = checked_inputs(arrays["x_test"], source, "x_test")
         _same_length(x_test, arrays["y_test"], source, "x_test", "y_test")
         if x_test.shape[1:] != x_train.shape[1:] or x_test.dtype != x_train.dtype:
             raise source.error(
                 f"must hold test inputs like its training inputs. Got x_test of shape {x_test.shape[1:]} "
                 f"({x_test.dtype}) per sample instead of x_train's {x_train.shape[1:]} ({x_train.dtype})"
             )
-    y_train, y_test, num_classes = encode_labels(
+    y_train, y_test, classes = encode_labels(
         arrays["y_train"], source, arrays.get("y_test"), source if x_test is not None else None,
         what="labels (y_train, y_test)",
     )
     return split_or_keep(
-        source, x_train, y_train, x_test, y_test, num_classes=num_classes, test_fraction=test_fraction, seed=seed,
-        standardize=standardize,
+        source, x_train, y_train, x_test, y_test, classes=classes, test_fraction=test_fraction, seed=seed,
+        standardize=standardize, feature_names=feature_names,
     )
 
 
@@ -130,8 +132,8 @@ def _read(source: UserPath) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _inputs(x: np.ndarray, source: ArraySource, name: str) -> np.ndarray:
-    """``x`` as ``uint8`` images (N, C, H, W) or ``float32`` inputs, checked."""
+def checked_inputs(x: np.ndarray, source: ArraySource, name: str) -> np.ndarray:
+    """``x`` as ``uint8`` images (N, C, H, W) or ``float32`` inputs, checked (also for prediction)."""
     if x.dtype == np.uint8 and x.ndim == 3:
         x = x[:, None]  # (N, H, W): one-channel images
     if x.dtype == np.uint8 and x.ndim == 4:

@@ -97,12 +97,12 @@ def csv(
                                     "instead")
         x_test = _features(test, features, label, test_source)
         y_raw_test = test[label].to_numpy()
-    y_train, y_test, num_classes = encode_labels(
+    y_train, y_test, classes = encode_labels(
         y_raw_train, source, y_raw_test, test_source, what=f"labels (column {label!r})"
     )
     raw = split_or_keep(
-        source, x_train, y_train, x_test, y_test, num_classes=num_classes, test_fraction=test_fraction, seed=seed,
-        standardize=standardize,
+        source, x_train, y_train, x_test, y_test, classes=classes, test_fraction=test_fraction, seed=seed,
+        standardize=standardize, feature_names=tuple(str(c) for c in features),
     )
     logger.debug("csv: %d train / %d test rows, %d features from %s", len(raw.y_train), len(raw.y_test),
                  x_train.shape[1], source.path)

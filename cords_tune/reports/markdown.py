@@ -37,6 +37,7 @@ def render_report(
         "",
         f"Dataset {summary.dataset}; model `{summary.model}`; strategy `{summary.strategy}` at "
         f"fraction {summary.fraction}; seed {summary.seed}.",
+        *_classes_line(summary),
         "",
         "## Result",
         "",
@@ -92,6 +93,15 @@ def render_report(
         "",
     ]
     return "\n".join(parts)
+
+
+def _classes_line(summary: RunSummary, shown: int = 20) -> list[str]:
+    """The classes in the user's labels, as the final model predicts them (none in an old summary)."""
+    if not summary.classes:
+        return []
+    names = ", ".join(f"`{c}`" for c in summary.classes[:shown])
+    more = ", ..." if len(summary.classes) > shown else ""
+    return [f"Classes ({len(summary.classes)}, the final model's labels): {names}{more}."]
 
 
 def _finalists_section(summary: RunSummary) -> list[str]:

@@ -759,6 +759,7 @@ def _summary(
         energy=_energy(config, trials, final, settled).record(),
         status=status or ("ok" if best else "failed"),
         slot_use=slot_use,
+        classes=list(data.class_labels),
     )
 
 

@@ -78,6 +78,7 @@ class RunSummary:
     best_metric: float | None = None  # its search metric while tuning
     best_val_accuracy: float | None = None
     final: FinalResult | None = None  # the final model, trained on the full data (or the baseline's, tested)
+    classes: list[Any] | None = None  # the user's label of each class index: what the final model predicts
     finalists: list[FinalistRecord] = field(default_factory=list)
     subset_best_trial_id: str | None = None  # the search's own best trial, before the finalists
     timings: Timings = Timings()
@@ -137,6 +138,7 @@ class TrainSummary:
     model: str
     model_params: dict[str, Any]
     final: FinalResult
+    classes: list[Any] | None = None  # the user's label of each class index: what the model predicts
     timings: Timings = Timings()
     end_to_end_wall_s: float | None = None
     notes: list[str] = field(default_factory=list)  # what of the config training it once left unused

@@ -106,6 +106,7 @@ def train_once(
         notes=notes,
         status="ok",
         compression=compression,
+        classes=list(data.class_labels),
     )
     write_json_atomic(run_dir / "summary.json", summary.to_json())  # last: its presence means the training finished
     log.info("trained %s: test accuracy %.4f, model in %s", config.name, final.test_accuracy, run_dir)

@@ -86,6 +86,8 @@ def test_npz_test_arrays_are_the_test_split_and_labels_are_mapped_together(tmp_p
     np.testing.assert_array_equal(bundle.y_test, [1] * 5)  # y[:5] are class 0, named "b"
     assert len(bundle.y_train) + len(bundle.y_val) == 60
     assert "'a' -> 0, 'b' -> 1, 'c' -> 2" in caplog.text
+    assert bundle.classes == ("a", "b", "c") and all(type(c) is str for c in bundle.classes)
+    assert bundle.feature_names is None
 
 
 @pytest.mark.parametrize(
@@ -97,7 +99,7 @@ def test_npz_test_arrays_are_the_test_split_and_labels_are_mapped_together(tmp_p
         ([-1, 0, 1], [0, 1, 2], "-1 -> 0"),
     ],
 )
-def test_npz_labels_become_class_indices(tmp_path: Path, caplog, labels, expected, logged) -> None:
+def test_npz_labels_become_class_indices_and_are_kept(tmp_path: Path, caplog, labels, expected, logged) -> None:
     x, y = sample_features()
     np.savez(tmp_path / "d.npz", x_train=x, y_train=np.asarray(labels)[y], x_test=x[:3], y_test=np.asarray(labels))
     with caplog.at_level(logging.INFO, logger="cords_tune"):
@@ -105,6 +107,15 @@ def test_npz_labels_become_class_indices(tmp_path: Path, caplog, labels, expecte
     np.testing.assert_array_equal(bundle.y_test, expected)
     assert bundle.y_test.dtype == np.int64 and bundle.num_classes == 3
     assert (logged in caplog.text) if logged else "mapped" not in caplog.text
+    assert bundle.classes == tuple(sorted(int(v) for v in labels)) and all(type(c) is int for c in bundle.classes)
+
+
+def test_boolean_labels_are_kept_as_booleans(tmp_path: Path) -> None:
+    x, y = sample_features()
+    keep = y < 2
+    np.savez(tmp_path / "d.npz", x_train=x[keep], y_train=y[keep] == 1)
+    bundle = load("npz", tmp_path, path=str(tmp_path / "d.npz"))
+    assert bundle.classes == (False, True) and all(type(c) is bool for c in bundle.classes)
 
 
 def test_npz_uint8_images_stay_uint8_with_their_pixel_statistics(tmp_path: Path) -> None:
@@ -216,6 +227,7 @@ def test_table_features_are_float32_and_labels_are_mapped(tmp_path: Path, suffix
     expected = {row.tobytes(): code for row, code in zip(table[list("abcd")].to_numpy(np.float32), codes, strict=True)}
     labels = np.concatenate([bundle.y_train, bundle.y_val, bundle.y_test])
     assert [expected[row.tobytes()] for row in all_inputs(bundle)] == labels.tolist()
+    assert bundle.classes == ("cat", "dog", "fox") and bundle.feature_names == ("a", "b", "c", "d")
 
 
 def test_table_label_column_and_test_table(tmp_path: Path) -> None:
@@ -227,6 +239,7 @@ def test_table_label_column_and_test_table(tmp_path: Path) -> None:
     np.testing.assert_array_equal(bundle.x_test, table.iloc[:6][list("abcd")].to_numpy(np.float32))
     np.testing.assert_array_equal(bundle.y_test, [0] * 6)
     assert len(bundle.y_train) + len(bundle.y_val) == 60
+    assert bundle.classes == (3, 8, 13) and bundle.feature_names == ("a", "b", "c", "d")  # the training order
 
 
 def test_table_test_split_is_seeded(tmp_path: Path) -> None:
@@ -286,6 +299,7 @@ def test_images_are_decoded_resized_and_labelled_by_sorted_folder_names(tmp_path
     labels = np.concatenate([bundle.y_train, bundle.y_val, bundle.y_test])
     brightness = [all_inputs(bundle)[labels == label].mean() for label in range(3)]
     assert brightness[2] < brightness[0] < brightness[1]
+    assert bundle.classes == ("ant", "moth", "zebra") and bundle.feature_names is None
 
     grey = load("image_folder", tmp_path, path=str(root), size=8, channels=1)
     assert grey.input_shape == (1, 8, 8) and grey.augmentations == () and len(grey.mean) == 1
@@ -367,3 +381,19 @@ def test_an_experiment_on_each_passes_preflight(name: str, tmp_path: Path, tiny_
     data = load_and_check(parse_config(tiny_experiment))
     assert data.num_classes == 3
     assert data.input_shape == ((3, 16, 16) if name == "image_folder" else (4,))
+
+
+# --- data given from Python ----------------------------------------------------------------------------------
+
+
+def test_a_dataframe_given_from_python_keeps_its_feature_names_and_labels(tiny_experiment) -> None:
+    from cords_tune.preflight import load_data
+
+    table = _table()
+    test = table.iloc[:9][["label", "d", "c", "b", "a"]]  # other order: taken by name
+    config = parse_config({**tiny_experiment, "dataset": {"name": "python"}})
+    bundle = load_data(config, data=(table[list("abcd")], table["label"], test[["d", "c", "b", "a"]], test["label"]))
+    assert bundle.feature_names == ("a", "b", "c", "d") and bundle.classes == ("cat", "dog", "fox")
+    np.testing.assert_array_equal(bundle.x_test, table.iloc[:9][list("abcd")].to_numpy(np.float32))
+    with pytest.raises(ConfigError, match="columns of x_train in x_test. Got no 'a'"):
+        load_data(config, data=(table[list("abcd")], table["label"], test[["d", "c", "b"]], test["label"]))

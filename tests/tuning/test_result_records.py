@@ -191,9 +191,19 @@ def test_an_older_comparison_reads_without_energy(tiny_experiment, tmp_path):
 def test_a_train_summary_round_trips_through_its_json(tiny_experiment, tmp_path):
     config = parse_config(tiny_experiment)
     summary = TrainSummary(name="tiny", seed=0, dataset="d", model="mlp", model_params={"hidden": 32},
-                           final=final_result(config, 0.8), timings=Timings(data_load_s=0.1, ray_start_s=2.0),
-                           end_to_end_wall_s=9.0, notes=["search.space is ignored"], status="ok")
+                           final=final_result(config, 0.8), classes=[3, 7, 11],
+                           timings=Timings(data_load_s=0.1, ray_start_s=2.0), end_to_end_wall_s=9.0,
+                           notes=["search.space is ignored"], status="ok")
     written = as_written(summary.to_json(), tmp_path)
-    assert list(written) == ["name", "seed", "dataset", "model", "model_params", "final", "timings",
+    assert list(written) == ["name", "seed", "dataset", "model", "model_params", "final", "classes", "timings",
                              "end_to_end_wall_s", "notes", "status"]
     assert TrainSummary.from_json(written) == summary and TrainSummary.from_json(written).to_json() == written
+
+
+def test_a_summary_names_the_classes_and_so_does_the_report(tiny_experiment, tmp_path):
+    subset, _ = summaries(tiny_experiment)
+    data = as_written(subset.to_json(), tmp_path)
+    assert data["classes"] == [0, 1, 2]  # synthetic data: the labels are the class indices
+    named = replace(subset, classes=["cat", "dog", "fox"])
+    assert RunSummary.from_json(as_written(named.to_json(), tmp_path)).classes == ["cat", "dog", "fox"]
+    assert "Classes (3, the final model's labels): `cat`, `dog`, `fox`." in render_report(named, [])
