@@ -139,8 +139,12 @@ def validate(config: ConfigArg, set_: SetOpt = None, plugin: PluginOpt = None) -
         from cords_tune.errors import DatasetUnavailableError
         from cords_tune.notes import experiment_notes
         from cords_tune.preflight import load_and_check
+        from cords_tune.selection import STRATEGIES
 
         experiment = load_config(config, set_ or [], plugin or [])
+        strategy = STRATEGIES.get(experiment.selection.strategy)
+        subsets = (f"at fraction {experiment.selection.fraction}" if strategy.sized_by_budget else
+                   "(sizing its own subsets)" if strategy.uses_subsets else "(the full data)")
         try:
             load_and_check(experiment, download=False)  # validating never downloads
             checked = "checked against its data"
@@ -151,8 +155,8 @@ def validate(config: ConfigArg, set_: SetOpt = None, plugin: PluginOpt = None) -
                       "`run` downloads it and checks before Ray starts)"
             logging.getLogger(__name__).info("%s", error)
     out.print(f"[green]ok[/] {config}: experiment {experiment.name!r}, dataset {experiment.dataset.name}, "
-              f"model {experiment.model.name}, strategy {experiment.selection.strategy} at fraction "
-              f"{experiment.selection.fraction}, {experiment.search.num_trials} trials over "
+              f"model {experiment.model.name}, strategy {experiment.selection.strategy} {subsets}, "
+              f"{experiment.search.num_trials} trials over "
               f"{len(experiment.search.space)} searched parameters; {checked}", highlight=False)
     _print_notes(experiment_notes(experiment))
 
