@@ -140,6 +140,7 @@ def validate(config: ConfigArg, set_: SetOpt = None, plugin: PluginOpt = None) -
         from cords_tune.notes import experiment_notes
         from cords_tune.preflight import load_and_check
         from cords_tune.selection import STRATEGIES
+        from cords_tune.tuning.resources import this_machine_notes
 
         experiment = load_config(config, set_ or [], plugin or [])
         strategy = STRATEGIES.get(experiment.selection.strategy)
@@ -158,7 +159,7 @@ def validate(config: ConfigArg, set_: SetOpt = None, plugin: PluginOpt = None) -
               f"model {experiment.model.name}, strategy {experiment.selection.strategy} {subsets}, "
               f"{experiment.search.num_trials} trials over "
               f"{len(experiment.search.space)} searched parameters; {checked}", highlight=False)
-    _print_notes(experiment_notes(experiment))
+    _print_notes([*experiment_notes(experiment), *this_machine_notes(experiment)])
 
 
 @app.command()
