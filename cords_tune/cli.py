@@ -65,19 +65,24 @@ err = Console(stderr=True)
 ConfigArg = Annotated[Path, typer.Argument(help="Experiment YAML file, e.g. experiments/mnist1d.yaml.")]
 SetOpt = Annotated[
     Optional[list[str]],
-    typer.Option("--set", "-s", metavar="FIELD=VALUE", help="Override a field: --set training.lr=0.01 (repeatable; values are YAML)."),
+    typer.Option("--set", "-s", metavar="FIELD=VALUE",
+                 help="Override a field: --set training.lr=0.01 (repeatable; values are YAML)."),
 ]
 PluginOpt = Annotated[
     Optional[list[str]],
-    typer.Option("--plugin", "-p", metavar="MODULE", help="A module that registers your own datasets, models or strategies: a module "
-                 "name or a .py file (repeatable; added to the config's `plugins`, imported on every worker)."),
+    typer.Option("--plugin", "-p", metavar="MODULE",
+                 help="A module that registers your own datasets, models or strategies: a module name or a .py file "
+                 "(repeatable; added to the config's `plugins`, imported on every worker)."),
 ]
 OutputOpt = Annotated[
-    Optional[Path], typer.Option("--output", "-o", metavar="DIR", help="Where the result directory is made (default: the config's output_dir).")
+    Optional[Path],
+    typer.Option("--output", "-o", metavar="DIR",
+                 help="Where the result directory is made (default: the config's output_dir)."),
 ]
 AddressOpt = Annotated[
-    Optional[str], typer.Option(metavar="ADDRESS", help="Ray cluster address to join (default: RAY_ADDRESS; else a private local Ray, never one "
-                          "already running on this machine).")
+    Optional[str],
+    typer.Option(metavar="ADDRESS", help="Ray cluster address to join (default: RAY_ADDRESS; else a private local Ray, "
+                 "never one already running on this machine)."),
 ]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")]
 
@@ -171,7 +176,8 @@ def run(
     address: AddressOpt = None,
     storage_path: Annotated[
         Optional[str],
-        typer.Option(metavar="PATH|URI", help="Where trial files go: a shared path (NFS) or s3:// / gs:// URI on several nodes."),
+        typer.Option(metavar="PATH|URI",
+                     help="Where trial files go: a shared path (NFS) or s3:// / gs:// URI on several nodes."),
     ] = None,
     baseline: Annotated[
         Optional[bool],
@@ -265,7 +271,8 @@ def train(
 @app.command()
 def fidelity(
     config: ConfigArg,
-    configs: Annotated[int, typer.Option("--configs", "-k", metavar="K", help="How many configurations to sample (at least 2).")] = 10,
+    configs: Annotated[int, typer.Option("--configs", "-k", metavar="K",
+                                         help="How many configurations to sample (at least 2).")] = 10,
     set_: SetOpt = None,
     plugin: PluginOpt = None,
     output: OutputOpt = None,
@@ -305,7 +312,8 @@ def fidelity(
 def strategies(
     plugin: PluginOpt = None,
     measure: Annotated[Optional[Path], typer.Option(
-        "--measure", metavar="EXPERIMENT", help="Measure one selection by each strategy on this experiment's data, on this machine, "
+        "--measure", metavar="EXPERIMENT",
+        help="Measure one selection by each strategy on this experiment's data, on this machine, "
         "instead of showing the figures measured on the quickstart data")] = None,
 ) -> None:
     """List the subset selection strategies: how each selects, what it needs, and what one selection costs."""

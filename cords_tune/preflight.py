@@ -103,9 +103,9 @@ def check_budget(config: ExperimentConfig, data: DataBundle) -> None:
             if len(data.y_val) >= n:  # the validation split took most of the data: that is what to change
                 val_fraction = config.dataset.val_fraction
                 raise ConfigError(
-                    f"{val_fraction:g} keeps {len(data.y_val)} of the {len(data.y_val) + n} training samples for "
-                    f"validation and leaves {n} to train on, so a subset of {fraction} of those "
-                    f"holds {budget} samples, fewer than the {data.num_classes} classes. Lower dataset.val_fraction "
+                    f"{val_fraction:g} keeps {len(data.y_val)} of the {len(data.y_val) + n} samples of the training "
+                    f"data for validation and leaves {n} to train on, so a subset of {fraction} of those holds "
+                    f"{budget} samples, fewer than the {data.num_classes} classes. Lower dataset.val_fraction "
                     f"(0.1 is usual), or use a selection.fraction of at least {needed:.4g}",
                     path="dataset.val_fraction",
                 )

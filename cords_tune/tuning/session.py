@@ -88,9 +88,8 @@ def ray_for_trials(
 ) -> Iterator[RaySession]:
     """``ray_session`` for ``config``'s trials: says which Ray (to ``on_notice`` and the log), records how long
     starting or joining it took (``timings["ray_start_s"]``), and whether the trials can run there: refused at
-    once (before a private Ray starts, from this machine's resources) where a private Ray could never run one; on
-    a cluster they wait for an autoscaler, up to
-    ``resources.max_wait_s``, and the notice says so."""
+    once where a private Ray could never run one (before it starts, from this machine's resources); on a cluster
+    they wait for an autoscaler, up to ``resources.max_wait_s``, and the notice says so."""
     import ray
 
     if _target(address) in (None, "", "local") and not ray.is_initialized():
