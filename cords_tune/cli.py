@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
+from typer.core import TyperGroup
 from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
@@ -29,7 +30,29 @@ if TYPE_CHECKING:
     from cords_tune.reports.comparison import Comparison
     from cords_tune.tuning.summary import RunSummary
 
+class _FlagsWithoutTypes(TyperGroup):
+    """Typer prints a type beside each option, ``<bool>`` even beside a flag, which takes no value: the flags of
+    every command (``--help`` too) are shown without one."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _without_flag_types(super().get_params(ctx))
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _without_flag_types(command.get_params(ctx))
+        return command
+
+
+def _without_flag_types(params: list[Any]) -> list[Any]:
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
 app = typer.Typer(
+    cls=_FlagsWithoutTypes,
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -42,19 +65,24 @@ err = Console(stderr=True)
 ConfigArg = Annotated[Path, typer.Argument(help="Experiment YAML file, e.g. experiments/mnist1d.yaml.")]
 SetOpt = Annotated[
     Optional[list[str]],
-    typer.Option("--set", "-s", help="Override a field: --set training.lr=0.01 (repeatable; values are YAML)."),
+    typer.Option("--set", "-s", metavar="FIELD=VALUE",
+                 help="Override a field: --set training.lr=0.01 (repeatable; values are YAML)."),
 ]
 PluginOpt = Annotated[
     Optional[list[str]],
-    typer.Option("--plugin", "-p", help="A module that registers your own datasets, models or strategies: a module "
-                 "name or a .py file (repeatable; added to the config's `plugins`, imported on every worker)."),
+    typer.Option("--plugin", "-p", metavar="MODULE",
+                 help="A module that registers your own datasets, models or strategies: a module name or a .py file "
+                 "(repeatable; added to the config's `plugins`, imported on every worker)."),
 ]
 OutputOpt = Annotated[
-    Optional[Path], typer.Option("--output", "-o", help="Where the result directory is made (default: the config's output_dir).")
+    Optional[Path],
+    typer.Option("--output", "-o", metavar="DIR",
+                 help="Where the result directory is made (default: the config's output_dir)."),
 ]
 AddressOpt = Annotated[
-    Optional[str], typer.Option(help="Ray cluster address to join (default: RAY_ADDRESS; else a private local Ray, never one "
-                          "already running on this machine).")
+    Optional[str],
+    typer.Option(metavar="ADDRESS", help="Ray cluster address to join (default: RAY_ADDRESS; else a private local Ray, "
+                 "never one already running on this machine)."),
 ]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")]
 
@@ -116,8 +144,13 @@ def validate(config: ConfigArg, set_: SetOpt = None, plugin: PluginOpt = None) -
         from cords_tune.errors import DatasetUnavailableError
         from cords_tune.notes import experiment_notes
         from cords_tune.preflight import load_and_check
+        from cords_tune.selection import STRATEGIES
+        from cords_tune.tuning.resources import this_machine_notes
 
         experiment = load_config(config, set_ or [], plugin or [])
+        strategy = STRATEGIES.get(experiment.selection.strategy)
+        subsets = (f"at fraction {experiment.selection.fraction}" if strategy.sized_by_budget else
+                   "(sizing its own subsets)" if strategy.uses_subsets else "(the full data)")
         try:
             load_and_check(experiment, download=False)  # validating never downloads
             checked = "checked against its data"
@@ -128,10 +161,10 @@ def validate(config: ConfigArg, set_: SetOpt = None, plugin: PluginOpt = None) -
                       "`run` downloads it and checks before Ray starts)"
             logging.getLogger(__name__).info("%s", error)
     out.print(f"[green]ok[/] {config}: experiment {experiment.name!r}, dataset {experiment.dataset.name}, "
-              f"model {experiment.model.name}, strategy {experiment.selection.strategy} at fraction "
-              f"{experiment.selection.fraction}, {experiment.search.num_trials} trials over "
+              f"model {experiment.model.name}, strategy {experiment.selection.strategy} {subsets}, "
+              f"{experiment.search.num_trials} trials over "
               f"{len(experiment.search.space)} searched parameters; {checked}", highlight=False)
-    _print_notes(experiment_notes(experiment))
+    _print_notes([*experiment_notes(experiment), *this_machine_notes(experiment)])
 
 
 @app.command()
@@ -143,7 +176,8 @@ def run(
     address: AddressOpt = None,
     storage_path: Annotated[
         Optional[str],
-        typer.Option(help="Where trial files go: a shared path (NFS) or s3:// / gs:// URI on several nodes."),
+        typer.Option(metavar="PATH|URI",
+                     help="Where trial files go: a shared path (NFS) or s3:// / gs:// URI on several nodes."),
     ] = None,
     baseline: Annotated[
         Optional[bool],
@@ -264,7 +298,8 @@ def predict(
 @app.command()
 def fidelity(
     config: ConfigArg,
-    configs: Annotated[int, typer.Option("--configs", "-k", help="How many configurations to sample (at least 2).")] = 10,
+    configs: Annotated[int, typer.Option("--configs", "-k", metavar="K",
+                                         help="How many configurations to sample (at least 2).")] = 10,
     set_: SetOpt = None,
     plugin: PluginOpt = None,
     output: OutputOpt = None,
@@ -304,7 +339,8 @@ def fidelity(
 def strategies(
     plugin: PluginOpt = None,
     measure: Annotated[Optional[Path], typer.Option(
-        "--measure", help="Measure one selection by each strategy on this experiment's data, on this machine, "
+        "--measure", metavar="EXPERIMENT",
+        help="Measure one selection by each strategy on this experiment's data, on this machine, "
         "instead of showing the figures measured on the quickstart data")] = None,
 ) -> None:
     """List the subset selection strategies: how each selects, what it needs, and what one selection costs."""

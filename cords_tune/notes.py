@@ -25,4 +25,8 @@ def experiment_notes(config: ExperimentConfig) -> list[str]:
                      f"{selection.strategy} would never select. A trial starts from a random subset (an untrained "
                      "network's gradients say little) and selects by gradients from its first reselection, which "
                      "would come after its last epoch. Set selection.every below training.epochs")
+    if not strategy.sized_by_budget and strategy.uses_subsets and "selection.fraction" in search.space:
+        notes.append(f"search.space searches selection.fraction, which {selection.strategy} ignores (it sizes its "
+                     "subsets itself): the trials would differ in nothing there. Search its own parameters instead "
+                     "(selection.params.*; `cords-tune strategies` lists them)")
     return notes

@@ -87,8 +87,9 @@ def check_validation(config: ExperimentConfig, data: DataBundle) -> None:
 
 
 def check_budget(config: ExperimentConfig, data: DataBundle) -> None:
-    """Every subset a trial may use must hold at least one sample per class."""
-    if not uses_subsets(config.selection.strategy):
+    """Every subset a trial may use must hold at least one sample per class. Strategies that size their subsets
+    themselves (InfoBatch) ignore ``selection.fraction``, so any fraction is accepted for them."""
+    if not uses_subsets(config.selection.strategy) or not STRATEGIES.get(config.selection.strategy).sized_by_budget:
         return
     fractions = [config.selection.fraction]
     domain = config.search.space.get("selection.fraction")
@@ -99,6 +100,15 @@ def check_budget(config: ExperimentConfig, data: DataBundle) -> None:
         budget = budget_for(fraction, n)
         if budget < data.num_classes:
             needed = data.num_classes / n
+            if len(data.y_val) >= n:  # the validation split took most of the data: that is what to change
+                val_fraction = config.dataset.val_fraction
+                raise ConfigError(
+                    f"{val_fraction:g} keeps {len(data.y_val)} of the {len(data.y_val) + n} samples of the training "
+                    f"data for validation and leaves {n} to train on, so a subset of {fraction} of those holds "
+                    f"{budget} samples, fewer than the {data.num_classes} classes. Lower dataset.val_fraction "
+                    f"(0.1 is usual), or use a selection.fraction of at least {needed:.4g}",
+                    path="dataset.val_fraction",
+                )
             raise ConfigError(
                 f"a subset of {fraction} of the {n} training samples holds {budget} samples, fewer than the "
                 f"{data.num_classes} classes. Use a fraction of at least {needed:.4g}",

@@ -159,6 +159,19 @@ def test_a_network_with_the_wrong_output_is_refused_before_any_trial():
         load_and_check(config, data=blobs(), model=wrong)
 
 
+def test_a_head_of_the_wrong_width_is_named_with_what_it_has_and_what_the_data_needs():
+    config = experiment(SMALL, data=True, model=True)
+    five = GivenModel(lambda input_shape, num_classes: nn.Sequential(nn.Flatten(), nn.Linear(5, 8), nn.ReLU(),
+                                                                     nn.Linear(8, 5)))
+    with pytest.raises(ConfigError) as info:
+        load_and_check(config, data=blobs(classes=2), model=five)
+    message = str(info.value)
+    assert "nn.Linear with 2 outputs" in message and "Its last nn.Linear has 5 outputs" in message, message
+    assert "in_features=8, out_features=5" in message and "num_classes=2" in message and "none" not in message
+    with pytest.raises(ConfigError, match="It has no nn.Linear"):
+        GivenModel(lambda input_shape, num_classes: nn.Sequential(nn.Flatten(), nn.ReLU())).build((5,), 3, {})
+
+
 def test_a_model_given_from_python_is_loaded_with_its_factory(tmp_path):
     from cords_tune.final_model import FinalModel
 

@@ -243,3 +243,21 @@ def test_a_ctrl_c_while_the_command_starts_says_interrupted_without_a_traceback(
     assert "Traceback" not in result.stderr, result.stderr[-2000:]
     if not finished:
         assert result.stderr.strip().endswith("interrupted"), f"one line says why it stopped: {result.stderr!r}"
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["validate"], ["resume"], ["train"], ["fidelity"], ["strategies"]])
+def test_help_shows_no_type_beside_a_flag_and_names_what_an_option_takes(command):
+    result = cli(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    for typed in ("<bool>", "<list[", "<str>", "<int>"):
+        assert typed not in result.stdout, f"{typed} in the help of {command}:\n{result.stdout}"
+    assert "--help" in result.stdout
+    if command == ["run"]:
+        assert "--set" in result.stdout and "FIELD=VALUE" in result.stdout and "ADDRESS" in result.stdout
+
+
+def test_validate_takes_any_fraction_for_infobatch_and_says_it_sizes_its_own_subsets(tmp_path, tiny_experiment):
+    result = cli("validate", str(write(tmp_path, tiny_experiment)), "--set", "selection.strategy=infobatch",
+                 "--set", "selection.fraction=0.001")
+    assert result.returncode == 0, result.stderr
+    assert "strategy infobatch (sizing its own subsets)" in result.stdout and "0.001" not in result.stdout

@@ -52,3 +52,14 @@ def test_the_readme_shows_the_examples_as_they_are():
     assert shown, "the README shows the examples' code"
     missing = [line for line in shown if line not in source]
     assert not missing, f"README lines not in the examples: {missing}"
+
+
+def test_the_viewers_the_readme_names_come_with_the_dashboards_extra():
+    import tomllib
+
+    readme = (ROOT / "README.md").read_text()
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["dashboards"]
+    installed = {re.match(r"[A-Za-z0-9_.-]+", requirement).group(0) for requirement in extra}
+    named = {command for command in ("optuna-dashboard", "tensorboard") if f"`{command} " in readme}
+    assert named == {"optuna-dashboard", "tensorboard"} and named <= installed, (named, installed)
+    assert "pip install 'cords-tune[dashboards]'" in readme

@@ -40,3 +40,13 @@ def test_validate_prints_the_notes_and_still_succeeds(tiny_experiment, tmp_path)
                             text=True, timeout=120)
     assert result.returncode == 0 and "ok" in result.stdout, result.stderr
     assert "note: search.space is empty" in result.stderr, result.stderr
+
+
+def test_a_searched_fraction_that_the_strategy_ignores_is_noted(tiny_experiment):
+    tiny_experiment["selection"] = {"strategy": "infobatch", "fraction": 0.3}
+    assert experiment_notes(parse_config(tiny_experiment)) == [], "a fixed fraction is simply ignored"
+    tiny_experiment["search"]["space"]["selection.fraction"] = {"uniform": [0.1, 0.5]}
+    (note,) = experiment_notes(parse_config(tiny_experiment))
+    assert "searches selection.fraction, which infobatch ignores" in note and "selection.params" in note
+    tiny_experiment["selection"]["strategy"] = "random"
+    assert experiment_notes(parse_config(tiny_experiment)) == []

@@ -39,3 +39,22 @@ def test_validate_never_downloads(tiny_experiment, tmp_path):
     with pytest.raises(DatasetUnavailableError, match="mnist"):
         load_and_check(parse_config(tiny_experiment), download=False)
     assert not any(tmp_path.rglob("*.gz")), "nothing was fetched"
+
+
+def test_a_validation_split_that_leaves_too_little_to_train_on_is_blamed_on_val_fraction(tiny_experiment):
+    tiny_experiment["dataset"]["val_fraction"] = 0.99
+    with pytest.raises(ConfigError) as info:
+        load_and_check(parse_config(tiny_experiment))
+    message = str(info.value)
+    assert info.value.path == "dataset.val_fraction" and message.startswith("dataset.val_fraction: 0.99 keeps"), message
+    assert "leaves 6 to train on" in message and "Lower dataset.val_fraction" in message, message
+    tiny_experiment["dataset"]["val_fraction"] = 0.1
+    tiny_experiment["selection"]["fraction"] = 0.001
+    with pytest.raises(ConfigError, match=r"^selection.fraction: a subset of 0.001 of the \d+ training samples"):
+        load_and_check(parse_config(tiny_experiment))
+
+
+def test_infobatch_takes_any_fraction_since_it_sizes_its_subsets_itself(tiny_experiment):
+    tiny_experiment["selection"] = {"strategy": "infobatch", "fraction": 0.001}
+    tiny_experiment["search"]["space"]["selection.fraction"] = {"uniform": [0.001, 0.5]}
+    assert load_and_check(parse_config(tiny_experiment)).num_classes == 3

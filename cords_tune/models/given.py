@@ -117,10 +117,14 @@ def as_classifier(network: nn.Module, num_classes: int, name: str = "model=") ->
         return network
     heads = [m for m in network.modules() if isinstance(m, nn.Linear) and m.out_features == num_classes]
     if not heads:
+        linears = [m for m in network.modules() if isinstance(m, nn.Linear)]
+        has = (f"Its last nn.Linear has {linears[-1].out_features} output{'' if linears[-1].out_features == 1 else 's'}"
+               f" ({linears[-1]})" if linears else "It has no nn.Linear")
         raise ConfigError(
             f"{name} must build a network whose last layer is an nn.Linear with {num_classes} outputs (one per "
-            "class; its input gives the features that selection uses). It has none. Make the last layer "
-            "nn.Linear(features, num_classes), or subclass cords_tune.models.Classifier (embed + head)", path="model"
+            f"class of the data; its input gives the features that selection uses). {has}. Make the last layer "
+            f"nn.Linear(features, num_classes) with num_classes={num_classes}, or subclass "
+            "cords_tune.models.Classifier (embed + head)", path="model"
         )
     return _LastLinear(network, heads[-1])
 

@@ -1,17 +1,21 @@
 """Can the Ray cluster ever run a trial? Checked before the search, so that an impossible request fails at
-once instead of leaving every trial pending forever."""
+once instead of leaving every trial pending forever; for a private local Ray, against this machine before Ray
+starts."""
 
 from __future__ import annotations
 
 import logging
 import math
+import os
 from dataclasses import dataclass
 
 from cords_tune.config import ExperimentConfig
 from cords_tune.errors import ResourcesUnavailableError
 from cords_tune.tuning.storage import alive_nodes
 
-__all__ = ["TrialRequest", "check_trial_resources", "describe_nodes", "trial_slots"]
+__all__ = ["Shortfall", "TrialRequest", "check_trial_resources", "describe_nodes", "local_resources",
+           "local_shortfall", "refuse_beyond_this_machine", "this_machine_notes",
+           "trial_slots"]
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +98,66 @@ def check_trial_resources(config: ExperimentConfig, *, can_grow: bool) -> str | 
         f"trials start when an autoscaler adds such a node"
         + (f" (the run stops, resumable, after {wait:g} s without any trial running)" if wait else "")
     )
+
+
+def local_resources() -> dict[str, float] | None:
+    """The CPUs and GPUs a Ray started on this machine would have, found as Ray finds them (the container's CPU
+    quota, the GPUs ``CUDA_VISIBLE_DEVICES`` leaves visible, ``RAY_OVERRIDE_RESOURCES``) without starting it;
+    ``None`` where this version of Ray does not say (the check after Ray starts still holds then)."""
+    try:
+        from ray._private.resource_and_label_spec import ResourceAndLabelSpec
+
+        found = ResourceAndLabelSpec().resolve(is_head=True, node_ip_address="127.0.0.1").to_resource_dict()
+    except Exception as error:  # noqa: BLE001 - a private Ray name that may move
+        log.debug("cannot tell this machine's resources before Ray starts: %s", error)
+        return None
+    return {"CPU": float(found.get("CPU", 0.0)), "GPU": float(found.get("GPU", 0.0))}
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """What a trial asks for that this machine lacks (``fact``) and how to change that (``fix``)."""
+
+    fact: str
+    fix: str
+
+
+def local_shortfall(config: ExperimentConfig) -> Shortfall | None:
+    """``None`` if a Ray started on this machine could run one of ``config``'s trials (or the machine's
+    resources are unknown); else what a trial asks for and what the machine has."""
+    have = local_resources()
+    request = TrialRequest.of(config)
+    if have is None or request.fits(have):
+        return None
+    cpus, gpus = have["CPU"], have["GPU"]
+    short = "GPU" if request.gpus > gpus else "CPU"
+    return Shortfall(
+        fact=f"each trial asks for {request} (resources.cpus_per_trial, resources.gpus_per_trial), but this machine "
+        f"has {cpus:g} CPU{_plural(cpus)} and {gpus:g} GPU{_plural(gpus)}: not enough {short}s",
+        fix=f"Lower the request to what it has (--set resources.{short.lower()}s_per_trial={have[short]:g}), or join "
+        "a cluster that has such nodes (--address)",
+    )
+
+
+def this_machine_notes(config: ExperimentConfig) -> list[str]:
+    """For `validate`: a note where a run on this machine would be refused for its resources (none where
+    ``RAY_ADDRESS`` names a cluster, whose nodes are not this machine)."""
+    if os.environ.get("RAY_ADDRESS") not in (None, "", "local"):
+        return []
+    shortfall = local_shortfall(config)
+    return [f"{shortfall.fact}, so `cords-tune run` here would refuse it. {shortfall.fix}"] if shortfall else []
+
+
+def refuse_beyond_this_machine(config: ExperimentConfig) -> None:
+    """Refuse, before a private local Ray starts, trials this machine could never run.
+
+    Raises:
+        ResourcesUnavailableError: a trial asks for more CPUs or GPUs than the machine has.
+    """
+    shortfall = local_shortfall(config)
+    if shortfall:
+        raise ResourcesUnavailableError(f"{shortfall.fact}, so no trial could start on a Ray started here. "
+                                        f"{shortfall.fix}")
 
 
 def _plural(count: float) -> str:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from cords_tune.errors import ClusterUnavailableError
 from cords_tune.plugins import import_plugins, runtime_env_for
 from cords_tune.tuning.interrupts import interrupts_deferred, sigterm_as_interrupt
-from cords_tune.tuning.resources import check_trial_resources
+from cords_tune.tuning.resources import check_trial_resources, refuse_beyond_this_machine
 from cords_tune.tuning.storage import alive_nodes
 
 if TYPE_CHECKING:
@@ -62,12 +62,13 @@ def ray_session(address: str | None, plugins: Sequence[str] = ()) -> Iterator[Ra
 
     from cords_tune.tuning.resources import describe_nodes
 
-    target = address or os.environ.get("RAY_ADDRESS")
+    target = _target(address)
     runtime_env = runtime_env_for(import_plugins(list(plugins)))
     owns_ray = _init_ray(target, runtime_env)
+    private = owns_ray and target in (None, "", "local")
     session = RaySession(
-        private=owns_ray and not target,
-        address=target,
+        private=private,
+        address=None if private or not target else _joined_address(target),
         nodes=describe_nodes(alive_nodes()),
         unshipped=() if owns_ray or runtime_env is None else tuple(runtime_env["py_modules"]),
     )
@@ -87,8 +88,12 @@ def ray_for_trials(
 ) -> Iterator[RaySession]:
     """``ray_session`` for ``config``'s trials: says which Ray (to ``on_notice`` and the log), records how long
     starting or joining it took (``timings["ray_start_s"]``), and whether the trials can run there: refused at
-    once on a private Ray that can never run one; on a cluster they wait for an autoscaler, up to
-    ``resources.max_wait_s``, and the notice says so."""
+    once where a private Ray could never run one (before it starts, from this machine's resources); on a cluster
+    they wait for an autoscaler, up to ``resources.max_wait_s``, and the notice says so."""
+    import ray
+
+    if _target(address) in (None, "", "local") and not ray.is_initialized():
+        refuse_beyond_this_machine(config)  # a private Ray has this machine's resources: say so before it starts
     tick = time.perf_counter()
     with ray_session(address, config.plugins) as session:
         timings["ray_start_s"] = time.perf_counter() - tick
@@ -97,6 +102,22 @@ def ray_for_trials(
         if waiting:
             _tell(on_notice, waiting, warn=True)
         yield session
+
+
+def _target(address: str | None) -> str | None:
+    """The Ray to join: ``address``, else ``RAY_ADDRESS``; ``None``, empty or ``"local"``: a new private one."""
+    return address or os.environ.get("RAY_ADDRESS")
+
+
+def _joined_address(target: str) -> str:
+    """The address of the cluster joined at ``target`` (``auto`` finds one on this machine): its GCS's."""
+    import ray
+
+    try:
+        joined = ray.get_runtime_context().gcs_address
+    except Exception:  # noqa: BLE001 - e.g. a Ray Client connection (ray://) has no GCS address of its own
+        return target
+    return joined if isinstance(joined, str) and joined else target
 
 
 def _tell(on_notice: Callable[[str], None] | None, message: str, *, warn: bool = False) -> None:

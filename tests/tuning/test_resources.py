@@ -20,7 +20,8 @@ import yaml
 from cords_tune.config import parse_config
 from cords_tune.errors import ResourcesUnavailableError
 from cords_tune.tuning import run_experiment
-from cords_tune.tuning.resources import check_trial_resources
+from cords_tune.tuning.resources import check_trial_resources, local_resources
+from cords_tune.tuning.session import ray_for_trials
 
 pytestmark = pytest.mark.slow
 
@@ -34,19 +35,51 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def test_a_gpu_on_a_machine_without_one_is_refused_before_the_search(tiny_experiment, tmp_path):
+def _more_gpus_than_here() -> int:
+    return int(local_resources()["GPU"]) + 1
+
+
+def test_more_gpus_than_this_machine_has_are_refused_before_ray_starts(tiny_experiment, tmp_path):
     file = tmp_path / "experiment.yaml"
     file.write_text(yaml.safe_dump(tiny_experiment))
-    started = time.monotonic()
-    result = subprocess.run(COMMAND + ["run", str(file), "--set", "resources.gpus_per_trial=1",
+    gpus = _more_gpus_than_here()
+    result = subprocess.run(COMMAND + ["run", str(file), "--set", f"resources.gpus_per_trial={gpus}",
                                        "--output", str(tmp_path / "out")],
                             capture_output=True, text=True, env=_env(), timeout=180)
     assert result.returncode == 2, result.stderr[-3000:]
-    assert "each trial asks for 1 CPU and 1 GPU" in result.stderr and "not enough GPUs" in result.stderr
-    assert "this Ray has 1 node" in result.stderr and "0 GPUs" in result.stderr, result.stderr
-    assert "Traceback" not in result.stderr
+    assert f"each trial asks for 1 CPU and {gpus} GPU" in result.stderr and "not enough GPUs" in result.stderr
+    assert f"this machine has {local_resources()['CPU']:g} CPUs and {gpus - 1} GPU" in result.stderr, result.stderr
+    assert "--set resources.gpus_per_trial=" in result.stderr and "Traceback" not in result.stderr
+    assert "Ray:" not in result.stderr, "refused before Ray started (it would have said which Ray)"
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir()), "no run directory is left"
-    assert time.monotonic() - started < 120
+
+
+def test_validate_notes_a_request_this_machine_lacks_unless_ray_address_names_a_cluster(tiny_experiment, tmp_path):
+    file = tmp_path / "experiment.yaml"
+    file.write_text(yaml.safe_dump(tiny_experiment))
+    for setting, short in ((f"resources.gpus_per_trial={_more_gpus_than_here()}", "GPUs"),
+                           ("resources.cpus_per_trial=1000", "CPUs")):
+        result = subprocess.run(COMMAND + ["validate", str(file), "--set", setting], capture_output=True, text=True,
+                                env=_env(), timeout=180)
+        assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-3000:]
+        note = " ".join(result.stderr.split())
+        assert "this machine has" in note and f"not enough {short}" in note, note
+        assert "`cords-tune run` here would refuse it" in note, note
+    on_cluster = subprocess.run(COMMAND + ["validate", str(file), "--set", "resources.cpus_per_trial=1000"],
+                                capture_output=True, text=True, env=_env(RAY_ADDRESS="10.0.0.1:6379"), timeout=180)
+    assert on_cluster.returncode == 0 and "this machine" not in on_cluster.stderr, on_cluster.stderr[-3000:]
+    fits = subprocess.run(COMMAND + ["validate", str(file)], capture_output=True, text=True, env=_env(), timeout=180)
+    assert fits.returncode == 0 and "this machine" not in fits.stderr, fits.stderr[-3000:]
+
+
+def test_a_ray_joined_is_named_by_its_address_and_not_judged_by_this_machine(local_ray, tiny_experiment):
+    tiny_experiment["resources"] = {"cpus_per_trial": 1000}
+    notices: list[str] = []
+    with ray_for_trials(parse_config(tiny_experiment), "auto", {}, notices.append) as session:
+        pass
+    address = local_ray.get_runtime_context().gcs_address
+    assert session.address == address and str(session).startswith(f"Ray: joined {address} ("), str(session)
+    assert any(n.startswith("waiting for resources") for n in notices), "a cluster may grow: its trials wait"
 
 
 def test_more_cpus_than_any_node_has_are_refused_where_the_cluster_cannot_grow(local_ray, tiny_experiment):
