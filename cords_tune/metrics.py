@@ -122,14 +122,19 @@ def roc_auc(scores: torch.Tensor, labels: torch.Tensor) -> float:
         positive = labels.unsqueeze(1) == torch.arange(scores.shape[1], device=labels.device)
     if not torch.isfinite(scores).all():
         return math.nan
-    columns = scores.T.contiguous()  # (k, n): one row of scores per class ranked
-    ordered = columns.sort(dim=1).values
-    below = torch.searchsorted(ordered, columns)  # scores strictly lower
-    up_to = torch.searchsorted(ordered, columns, right=True)  # scores lower or equal
-    ranks = (below + up_to + 1).double() / 2  # 1-based; ties share their mean rank
-    positive = positive.T
+    ordered, order = scores.T.sort(dim=1)  # (k, n): each ranked class's scores, ascending
+    k, n = ordered.shape
+    at = torch.arange(n, device=ordered.device).expand(k, n)
+    starts = torch.ones_like(ordered, dtype=torch.bool)  # where a run of tied scores starts ...
+    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    ends = torch.ones_like(starts)  # ... and ends
+    ends[:, :-1] = starts[:, 1:]
+    first = torch.where(starts, at, 0).cummax(1).values  # of the run each sorted score is in
+    last = torch.where(ends, at, n - 1).flip(1).cummin(1).values.flip(1)
+    ranks = (first + last + 2).double() / 2  # 1-based; tied scores share their mean rank
+    positive = positive.T.gather(1, order)  # in the same order
     n_pos = positive.sum(1).double()
-    n_neg = positive.shape[1] - n_pos
+    n_neg = n - n_pos
     defined = (n_pos > 0) & (n_neg > 0)
     if not defined.any():
         return math.nan
