@@ -181,7 +181,7 @@ def difficulty_table(base: ExperimentConfig, settings: list[str], epochs: int) -
         tick = time.perf_counter()
         trainer = build_trainer(config, load_data(config))
         stats = trainer.fit()
-        test_accuracy = trainer.evaluate_test()[1]
+        test_accuracy = trainer.evaluate_test().accuracy
         print(f"| {setting or 'defaults'} | {', '.join(f'{s.train_accuracy:.3f}' for s in stats)} | "
               f"{', '.join(f'{s.val_accuracy:.3f}' for s in stats)} | {test_accuracy:.4f} | "
               f"{time.perf_counter() - tick:.0f} |", flush=True)

@@ -23,7 +23,8 @@ from rich.table import Table
 from cords_tune.errors import CordsTuneError
 from cords_tune.reports.wording import (co2e, compression_note, compression_table, count, energy_amount, energy_line,
                                         energy_saving, fallback_note, finalists_note, finalists_table, finalists_title,
-                                        regret, retrain_label, seconds, shared_subset_line, slot_use_line, speed)
+                                        regret, retrain_label, seconds, shared_subset_line, slot_use_line, speed,
+                                        tuned_test_figures, tuned_test_rows)
 
 if TYPE_CHECKING:
     from cords_tune.compression import Compression
@@ -257,6 +258,8 @@ def train(
     table.add_column("quantity")
     table.add_column("value", justify="right")
     table.add_row("test accuracy", _short(final.test_accuracy))
+    for name, value in tuned_test_figures(experiment.search.metric, final):
+        table.add_row(name, _short(value))
     table.add_row("epochs", str(final.epochs))
     table.add_row("training wall-clock (Ray task)", _seconds(final.wall_s))
     table.add_row("energy (Ray task)", f"{energy_amount(final.energy.kwh)} ({final.energy.source})")
@@ -529,6 +532,7 @@ def _print_summary(summary: RunSummary) -> None:
          + (f" (random subsets from epoch {best_fell_back})" if best_fell_back is not None else ""),
          _short(summary.best_metric)),
         ("final test accuracy (full-data retrain)", _short(final.test_accuracy if final else None)),
+        *[(f"final {name} (full-data retrain)", _short(value)) for name, value in tuned_test_figures(metric, final)],
         ("tuning wall-clock", _seconds(summary.tuning_wall_s)),
         ("selection time, all trials", _seconds(summary.selection_s_total)),
         *([("shared subset (in the tuning wall-clock)", shared_subset_line(summary.shared_subset))]
@@ -597,6 +601,8 @@ def _print_comparison(comparison: Comparison) -> None:
         table.add_row("CO2e of that energy", co2e(c.co2e_kg_subset), co2e(c.co2e_kg_full), "")
     table.add_row("test accuracy of the final model", _short(c.test_accuracy_subset),
                   _short(c.test_accuracy_full), f"{100 * c.accuracy_delta:+.2f} points")
+    for name, subset, full, delta in tuned_test_rows(c):
+        table.add_row(name, _short(subset), _short(full), delta)
     table.add_row("regret against the full-data pick (full-data validation, test)", "", "", regret(c))
     best_subset, best_full = c.best_config_subset or {}, c.best_config_full or {}
     for key in sorted(set(best_subset) | set(best_full)):

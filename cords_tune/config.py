@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cords_tune.errors import ConfigError, did_you_mean
+from cords_tune.metrics import SEARCH_METRICS, search_metric
 from cords_tune.plugins import import_plugins, pinned as pinned_plugin
 
 __all__ = [
@@ -266,8 +267,8 @@ class SearchConfig(_Strict):
     space: dict[str, Domain] = Field(default_factory=dict)
     num_trials: int = Field(16, ge=1)
     algorithm: Literal["tpe", "random"] = "tpe"
-    metric: Literal["val_accuracy", "val_loss"] = "val_accuracy"
-    mode: Literal["max", "min"] | None = Field(None, description="default: max for accuracy, min for loss")
+    metric: Literal[SEARCH_METRICS] = Field("val_accuracy", description="declared in cords_tune.metrics")
+    mode: Literal["max", "min"] | None = Field(None, description="default: min for val_loss, else max")
     max_concurrent_trials: int | None = Field(None, ge=1, description="default: as many as resources allow")
     asha: AshaConfig = Field(default_factory=AshaConfig)
 
@@ -280,10 +281,17 @@ class SearchConfig(_Strict):
             raise ValueError(f"must be a mapping of parameter paths to domains. Got {type(raw).__name__}")
         return {path: _domain_input(path, spec) for path, spec in _flatten_space(raw).items()}
 
+    @field_validator("metric", mode="before")
+    @classmethod
+    def _known_metric(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            search_metric(value)  # unknown: its error names the choices, and the closest one
+        return value
+
     @model_validator(mode="after")
     def _default_mode(self) -> SearchConfig:
         if self.mode is None:
-            self.mode = "max" if self.metric == "val_accuracy" else "min"
+            self.mode = search_metric(self.metric).mode
         return self
 
 

@@ -40,6 +40,8 @@ def test_validate_a_shipped_experiment():
     [
         ({"name": "x", "training": {"epochs": -3}}, [], "training.epochs"),
         ({"name": "x", "selection": {"strategy": "gradmach"}}, [], "selection.strategy: unknown strategy"),
+        ({"name": "x", "search": {"metric": "val_auc"}}, [], "search.metric: must be one of val_accuracy, val_loss, "
+         "val_balanced_accuracy, val_f1_macro, val_roc_auc. Got 'val_auc' instead. Did you mean 'val_roc_auc'?"),
         ("name: [oops\n", [], "not valid YAML at line 2"),
         ({"name": "x"}, ["training.lr=-1"], "training.lr"),
         ({"name": "x"}, ["training.lr"], "a.b=value"),
@@ -56,6 +58,13 @@ def test_bad_configs_exit_2_with_one_message_and_no_traceback(tmp_path, content,
     assert expected in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert not (tmp_path / "out").exists(), "nothing may start for a bad config"
+
+
+def test_validate_accepts_a_search_metric_beyond_accuracy_and_loss(tmp_path, tiny_experiment):
+    tiny_experiment["search"]["metric"] = "val_roc_auc"
+    result = cli("validate", str(write(tmp_path, tiny_experiment)), timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "ok" in result.stdout
 
 
 def test_missing_file_and_directory_exit_2(tmp_path):

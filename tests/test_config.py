@@ -27,6 +27,8 @@ def test_defaults_fill_a_minimal_config():
     assert config.dataset.name == "mnist1d"
     assert config.search.mode == "max"  # derived from the metric
     assert parse_config({"name": "x", "search": {"metric": "val_loss"}}).search.mode == "min"
+    for metric in ("val_balanced_accuracy", "val_f1_macro", "val_roc_auc"):
+        assert parse_config({"name": "x", "search": {"metric": metric}}).search.mode == "max"
     assert config.final_epochs == config.training.epochs
 
 

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cords_tune.metrics import search_metric
 from cords_tune.records import DictForm, known_fields
 from cords_tune.reports.files import write_json_atomic
 from cords_tune.reports.markdown import markdown_table
-from cords_tune.reports.wording import co2e, energy_amount, energy_saving, regret, seconds, speed
+from cords_tune.reports.wording import co2e, energy_amount, energy_saving, regret, seconds, speed, tuned_test_rows
 from cords_tune.reports.plots import plot_comparison
 
 if TYPE_CHECKING:
@@ -41,7 +42,9 @@ class TrialTime(DictForm):
 class Comparison:
     """Subset tuning against the same search on the full data: ``to_json`` is comparison.json, ``from_json``
     reads it back (also as written by earlier versions: what they lack is ``None``). ``best_metric_subset`` and
-    ``best_metric_full`` are the file's ``best_<metric>_subset`` and ``best_<metric>_full``."""
+    ``best_metric_full`` are the file's ``best_<metric>_subset`` and ``best_<metric>_full``; ``test_score_subset``
+    and ``test_score_full``, the final models' test value of the search metric where it is neither accuracy nor
+    loss, are its ``test_<name>_subset`` and ``test_<name>_full`` (``test_roc_auc_subset``)."""
 
     name: str
     dataset: str
@@ -70,6 +73,8 @@ class Comparison:
     test_accuracy_subset: float | None = None
     test_accuracy_full: float | None = None
     accuracy_delta: float | None = None
+    test_score_subset: float | None = None
+    test_score_full: float | None = None
     # What the subset pick gives up against the full-data pick, both as trained on the full data
     # (positive: worse; ``regret_val_score`` is None for summaries written before final models recorded both scores).
     regret_val_score: float | None = None
@@ -89,15 +94,19 @@ class Comparison:
     def to_json(self) -> dict[str, Any]:
         """comparison.json's content."""
         data = {}
+        tuned = search_metric(self.metric)
         for f in fields(self):
             value = getattr(self, f.name)
-            key = f.name.replace("best_metric_", f"best_{self.metric}_")
+            if f.name.startswith("test_score_") and not tuned.from_logits:
+                continue
+            key = f.name.replace("best_metric_", f"best_{self.metric}_").replace("test_score_", f"{tuned.test_key}_")
             data[key] = value.as_dict() if isinstance(value, TrialTime) else value
         return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Comparison:
         metric = data.get("metric")
+        test_key = search_metric(metric).test_key if metric else None
 
         def trial_time(key: str) -> TrialTime | None:
             return TrialTime.from_dict(data[key]) if data.get(key) else None
@@ -105,6 +114,7 @@ class Comparison:
         return cls(**known_fields(
             cls, data,
             best_metric_subset=data.get(f"best_{metric}_subset"), best_metric_full=data.get(f"best_{metric}_full"),
+            test_score_subset=data.get(f"{test_key}_subset"), test_score_full=data.get(f"{test_key}_full"),
             trial_time_subset=trial_time("trial_time_subset"), trial_time_full=trial_time("trial_time_full"),
             notes=list(data.get("notes") or []),
         ))
@@ -119,6 +129,7 @@ def build_comparison(subset: RunSummary, full: RunSummary, *, dropped: list[str]
     """
     sub_final, full_final = subset.final, full.final
     metric = subset.metric
+    test_key = search_metric(metric).test_key
     sign = 1.0 if subset.mode == "max" else -1.0
     finalists = subset.finalists
     retrain_s = subset.timings.final_wall_s
@@ -165,6 +176,8 @@ def build_comparison(subset: RunSummary, full: RunSummary, *, dropped: list[str]
         test_accuracy_subset=sub_final.test_accuracy,
         test_accuracy_full=full_final.test_accuracy,
         accuracy_delta=sub_final.test_accuracy - full_final.test_accuracy,
+        test_score_subset=sub_final.score(test_key),
+        test_score_full=full_final.score(test_key),
         regret_val_score=_regret(sign, full_final.score(metric), sub_final.score(metric)),
         regret_test_accuracy=full_final.test_accuracy - sub_final.test_accuracy,
         finalists_subset=len(finalists),
@@ -238,6 +251,7 @@ def comparison_section(comparison: Comparison) -> str:
                 [f"{metric} of the pick while tuning", c.best_metric_subset, c.best_metric_full, ""],
                 ["test accuracy of the final model", c.test_accuracy_subset, c.test_accuracy_full,
                  f"{100 * c.accuracy_delta:+.2f} points"],
+                *tuned_test_rows(c),
                 ["regret against the full-data pick (full-data validation, test)", "", "",
                  regret(c)],
                 ["epochs trained, all trials", c.epochs_total_subset, c.epochs_total_full, ""],

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from cords_tune.reports.wording import (compression_note, compression_table, energy_line, fallback_note,
                                         finalists_note, finalists_table, finalists_title, retrain_label, seconds,
-                                        shared_subset_line, slot_use_line)
+                                        shared_subset_line, slot_use_line, tuned_test_figures)
 
 if TYPE_CHECKING:
     from cords_tune.tuning.summary import RunSummary
@@ -51,6 +51,7 @@ def render_report(
                 [f"{metric} of the picked config (tuning, on subsets)", summary.best_metric],
                 ["final test accuracy (the picked config trained on the full data)",
                  final.test_accuracy if final else None],
+                *[[f"final {name} (the same model)", value] for name, value in tuned_test_figures(metric, final)],
                 ["trials that fell back to random subsets", summary.trials_selection_fallback],
                 ["tuning wall-clock", seconds(summary.tuning_wall_s)],
                 [retrain_label(summary), seconds(timings.final_wall_s)],

@@ -5,17 +5,21 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from cords_tune.metrics import search_metric
+
 if TYPE_CHECKING:
     from cords_tune.compression import Compression
     from cords_tune.energy import EnergyRecord
     from cords_tune.reports.comparison import Comparison
     from cords_tune.training.proxy import SharedSubsetRecord
+    from cords_tune.tuning.retrain import FinalResult
     from cords_tune.tuning.slot_use import SlotUse
     from cords_tune.tuning.summary import RunSummary
 
 __all__ = ["seconds", "speed", "count", "slot_use_line", "shared_subset_line", "fallback_note", "finalists_table", "finalists_title",
            "finalists_note", "compression_table", "compression_note",
-           "regret", "retrain_label", "energy_amount", "co2e", "energy_line", "energy_saving"]
+           "regret", "retrain_label", "tuned_test_figures", "tuned_test_rows", "energy_amount", "co2e", "energy_line",
+           "energy_saving"]
 
 
 def seconds(value: Any) -> str:
@@ -136,6 +140,29 @@ def finalists_note(summary: RunSummary) -> str | None:
     if lost:
         said += f"; left out: finalist {', '.join(lost)}"
     return said
+
+
+def tuned_test_figures(metric: str, final: FinalResult | None) -> list[tuple[str, Any]]:
+    """The final model's test value of the search metric ``metric``, named: ``[("test ROC AUC", 0.91)]``, where
+    it is neither accuracy nor loss (whose figures have rows of their own); else ``[]``."""
+    tuned = search_metric(metric)
+    if not tuned.from_logits:
+        return []
+    return [(f"test {tuned.title}", final.score(tuned.test_key) if final else None)]
+
+
+def tuned_test_rows(c: Comparison) -> list[list[Any]]:
+    """The final models' test value of the search metric, where it is neither accuracy nor loss."""
+    tuned = search_metric(c.metric)
+    if not tuned.from_logits:
+        return []
+    return [[f"test {tuned.title} of the final model", c.test_score_subset, c.test_score_full, _score_delta(c)]]
+
+
+def _score_delta(c: Comparison) -> str:
+    if c.test_score_subset is None or c.test_score_full is None:
+        return ""
+    return f"{c.test_score_subset - c.test_score_full:+.4f}"
 
 
 def regret(comparison: Comparison) -> str:

@@ -11,13 +11,14 @@ import math
 import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 
 from cords_tune.config import ExperimentConfig
+from cords_tune.metrics import Evaluation, search_metric
 from cords_tune.models.given import as_classifier
 from cords_tune.selection import SelectionContext, Subset, budget_for, create_strategy
 from cords_tune.selection.features import LastLayerGradients
@@ -51,13 +52,17 @@ class EpochStats:
     train_s: float
     eval_s: float  # 0 where the validation split was not evaluated
     samples_seen: int  # cumulative training samples processed
-    evaluated: bool  # val_loss and val_accuracy were measured this epoch; else they repeat the last measurement
+    evaluated: bool  # the val_* values were measured this epoch; else they repeat the last measurement
     bf16: bool  # the forward passes ran in bfloat16 autocast
     fp16: bool  # ... in float16 autocast with a gradient scaler; neither: float32
     channels_last: bool  # the model and its image batches were in channels-last memory order
+    # The search metric where it is computed from the logits (``cords_tune.metrics``), e.g. {"val_roc_auc": 0.9}
+    val_scores: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, float | int | bool]:
-        return asdict(self)
+        """Flat: ``val_scores`` as entries of their own, as Tune reads the search metric."""
+        data = asdict(self)
+        return {**data, **data.pop("val_scores")}
 
 
 def weighted_cross_entropy(
@@ -152,7 +157,9 @@ class Trainer:
         self.num_classes = parts.num_classes
         self.channels_last = parts.channels_last
         self._decision_epochs = _decision_epochs(config, decision_epochs)
-        self._last_val: tuple[float, float] | None = None  # the last measured validation loss and accuracy
+        self._last_val: Evaluation | None = None  # the last measurement of the validation split
+        metric = search_metric(config.search.metric)
+        self._scored = (metric,) if metric.from_logits else ()  # what evaluations compute besides loss, accuracy
         self.optimizer = build_optimizer(self.model.parameters(), config.training)
         self.scheduler = build_scheduler(self.optimizer, config.training, self.epochs)
 
@@ -203,7 +210,7 @@ class Trainer:
         evaluates = self._validates_at(self.epoch + 1)
         if evaluates:
             self._last_val = self.evaluate(self.val)
-        val_loss, val_accuracy = self._last_val
+        val = self._last_val
         evaluated = self._sync_time()
         if reselected == "gradients":
             self._first_selection_at = self._first_selection_at or start
@@ -217,8 +224,8 @@ class Trainer:
             epoch=self.epoch,
             train_loss=train_loss,
             train_accuracy=train_accuracy,
-            val_loss=val_loss,
-            val_accuracy=val_accuracy,
+            val_loss=val.loss,
+            val_accuracy=val.accuracy,
             lr=lr,
             subset_size=seen,
             reselected=bool(reselected),
@@ -232,6 +239,7 @@ class Trainer:
             bf16=self.precision.name == "bf16",
             fp16=self.precision.name == "fp16",
             channels_last=self.channels_last,
+            val_scores=val.keyed("val"),
         )
 
     def _validates_at(self, epoch: int) -> bool:
@@ -367,7 +375,8 @@ class Trainer:
             "rng": (self._rng.cpu.clone(), self._shuffle.get_state(), self._augment.get_state()),
             "cuda_rng": None if self._rng.cuda is None else self._rng.cuda.clone(),
             "scaler": self.scaler.state_dict(),  # empty unless fp16
-            "last_val": self._last_val,
+            "last_val": None if self._last_val is None else (
+                self._last_val.loss, self._last_val.accuracy, dict(self._last_val.scores)),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -397,7 +406,9 @@ class Trainer:
         if self.record is not None and state.get("record") is not None:  # else it starts empty: nothing pruned
             self.record.load_state_dict(state["record"])
         last_val = state.get("last_val")
-        self._last_val = None if last_val is None else (float(last_val[0]), float(last_val[1]))
+        # Checkpoints written before the scores hold (loss, accuracy) alone.
+        self._last_val = None if last_val is None else Evaluation(
+            float(last_val[0]), float(last_val[1]), dict(last_val[2]) if len(last_val) > 2 else {})
 
     def apply_hyperparameters(self) -> None:
         """Give the optimizer the hyperparameters of this trainer's config again, after a restore.
@@ -420,23 +431,32 @@ class Trainer:
     # ------------------------------------------------------------------------------------------ evaluation
 
     @torch.no_grad()
-    def evaluate(self, split: DeviceSplit) -> tuple[float, float]:
-        """Mean loss and accuracy on ``split`` (never augmented)."""
+    def evaluate(self, split: DeviceSplit) -> Evaluation:
+        """Mean loss and accuracy on ``split`` (never augmented), and the search metric where it is computed
+        from the logits: they are then kept, on the device, until the split is done."""
         self.model.eval()
         total_loss = torch.zeros((), device=self.device)
         correct = torch.zeros((), device=self.device, dtype=torch.int64)
+        kept: list[tuple[torch.Tensor, torch.Tensor]] = []
         everything = torch.arange(len(split), device=self.device)
         for index in everything.split(self.config.training.eval_batch_size):
             x, y = split.batch(index)
             with self.precision.autocast():
                 logits = self.model(x)
-            total_loss += F.cross_entropy(logits.float(), y, reduction="sum")
+            logits = logits.float()
+            total_loss += F.cross_entropy(logits, y, reduction="sum")
             correct += (logits.argmax(1) == y).sum()
+            if self._scored:
+                kept.append((logits, y))
         n = max(1, len(split))
-        return float(total_loss) / n, float(correct) / n
+        scores = {}
+        if kept:
+            logits, labels = torch.cat([k[0] for k in kept]), torch.cat([k[1] for k in kept])
+            scores = {metric.name: metric.compute(logits, labels) for metric in self._scored}
+        return Evaluation(float(total_loss) / n, float(correct) / n, scores)
 
-    def evaluate_test(self) -> tuple[float, float]:
-        """Loss and accuracy on the test split (moved to the device only when asked for)."""
+    def evaluate_test(self) -> Evaluation:
+        """``evaluate`` on the test split (moved to the device only when asked for)."""
         return self.evaluate(self._test_split())
 
     def _sync_time(self) -> float:

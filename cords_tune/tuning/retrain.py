@@ -18,6 +18,7 @@ from cords_tune.datasets import DataBundle
 from cords_tune.energy import Energy
 from cords_tune.records import known_fields
 from cords_tune.final_model import MODEL_FILE, FinalModel
+from cords_tune.metrics import METRICS
 from cords_tune.models.given import GivenModel
 from cords_tune.training import build_trainer
 from cords_tune.tuning.trainable import energy_meter, on_this_worker
@@ -48,20 +49,28 @@ class FinalResult:
     retrained: bool = True  # False: a finished trial's model, tested as it stands
     model_path: str | None = None  # where ``keep_model`` saved it, relative to the folder of its summary.json
     energy: Energy = Energy()  # what the task's CPUs and GPUs used, training and testing
+    # The search metric's validation and test values where it is neither accuracy nor loss (``cords_tune.metrics``),
+    # by key: {"val_roc_auc": 0.93, "test_roc_auc": 0.91}; entries of their own in ``as_dict``.
+    scores: dict[str, float] = field(default_factory=dict)
     model: FinalModel | None = field(default=None, repr=False, compare=False)  # the weights, until saved
 
-    def score(self, metric: str) -> float | None:
-        """The validation score the search was ranked by (``val_accuracy`` or ``val_loss``), at the last epoch."""
-        return {"val_accuracy": self.val_accuracy, "val_loss": self.val_loss}[metric]
+    def score(self, key: str) -> float | None:
+        """The value of a metric by its key: ``search.metric`` (``val_roc_auc``: the validation score the
+        search was ranked by, at the last epoch) or its test figure (``test_roc_auc``); ``None`` where not
+        recorded."""
+        return self.as_dict().get(key)
 
     def as_dict(self) -> dict[str, Any]:
-        """The summary's ``final`` entry: every field but the weights, the energy as its columns."""
-        kept = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("model", "energy")}
-        return {**kept, **self.energy.as_columns()}
+        """The summary's ``final`` entry: every field but the weights, the energy as its columns, the scores as
+        entries of their own."""
+        kept = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("model", "energy", "scores")}
+        return {**kept, **self.energy.as_columns(), **self.scores}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FinalResult:
-        return cls(**known_fields(cls, data, energy=Energy.from_columns(data), model=None))
+        keys = {key for m in METRICS.values() if m.from_logits for key in (m.key, m.test_key)}
+        scores = {key: value for key, value in data.items() if key in keys}
+        return cls(**known_fields(cls, data, energy=Energy.from_columns(data), model=None, scores=scores))
 
 
 def keep_model(final: FinalResult, folder: Path) -> FinalResult:
@@ -81,11 +90,11 @@ def retrain_best(config: ExperimentConfig, data: DataBundle, model: GivenModel |
     meter = energy_meter(config)
     trainer = build_trainer(config, data, epochs=config.final_epochs, full_data=True, model=model, decision_epochs=())
     history = trainer.fit()
-    test_loss, test_accuracy = trainer.evaluate_test()
+    test = trainer.evaluate_test()
     energy = meter.read()
     return FinalResult(
-        test_accuracy=test_accuracy,
-        test_loss=test_loss,
+        test_accuracy=test.accuracy,
+        test_loss=test.loss,
         val_accuracy=history[-1].val_accuracy,
         val_loss=history[-1].val_loss,
         epochs=len(history),
@@ -93,8 +102,9 @@ def retrain_best(config: ExperimentConfig, data: DataBundle, model: GivenModel |
         train_s=sum(s.train_s for s in history),
         node=ray.get_runtime_context().get_node_id() if ray.is_initialized() else "local",
         energy=energy,
+        scores={**history[-1].val_scores, **test.keyed("test")},
         model=FinalModel.from_training(
-            trainer.model, config, data, epochs=len(history), test_accuracy=test_accuracy, retrained=True
+            trainer.model, config, data, epochs=len(history), test_accuracy=test.accuracy, retrained=True
         ),
     )
 
@@ -117,22 +127,23 @@ def evaluate_trained(
     with checkpoint.as_directory() as folder:
         state = torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=True, map_location=trainer.device)
     trainer.load_state_dict(state["trainer"])
-    test_loss, test_accuracy = trainer.evaluate_test()
-    val_loss, val_accuracy = trainer.evaluate(trainer.val)
+    test = trainer.evaluate_test()
+    val = trainer.evaluate(trainer.val)
     energy = meter.read()
     return FinalResult(
-        test_accuracy=test_accuracy,
-        test_loss=test_loss,
-        val_accuracy=val_accuracy,
-        val_loss=val_loss,
+        test_accuracy=test.accuracy,
+        test_loss=test.loss,
+        val_accuracy=val.accuracy,
+        val_loss=val.loss,
         epochs=trainer.epoch,
         wall_s=time.perf_counter() - start,
         train_s=0.0,
         node=ray.get_runtime_context().get_node_id() if ray.is_initialized() else "local",
         retrained=False,
         energy=energy,
+        scores={**val.keyed("val"), **test.keyed("test")},
         model=FinalModel.from_training(
-            trainer.model, config, data, epochs=trainer.epoch, test_accuracy=test_accuracy, retrained=False
+            trainer.model, config, data, epochs=trainer.epoch, test_accuracy=test.accuracy, retrained=False
         ),
     )
 
