@@ -730,7 +730,7 @@ def _summary(
         metric=config.search.metric,
         mode=config.search.mode,
         num_trials=config.search.num_trials,
-        trials_started=len(trials),
+        trials_started=len(trials) - statuses.count("not_started"),
         trials_completed=statuses.count("completed"),
         trials_stopped_early=statuses.count("stopped"),
         trials_errored=statuses.count("error"),
