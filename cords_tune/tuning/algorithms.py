@@ -22,7 +22,7 @@ def build_searcher(config: ExperimentConfig) -> Any:
     searched (Tune then runs ``num_trials`` copies of the fixed config)."""
     import optuna
 
-    from cords_tune.tuning.optuna_search import ContinuedTrialsOptunaSearch
+    from cords_tune.tuning.noise import ContinuedTrialsOptunaSearch
 
     search = config.search
     if not search.space:
