@@ -316,6 +316,7 @@ def fidelity(
         from cords_tune.config import load_config
 
         experiment = load_config(config, set_ or [], plugin or [])
+        from cords_tune.reports.wording import top1_agreement
         from cords_tune.tuning.fidelity import measure_fidelity
 
         with _progress_display() as on_progress:
@@ -328,7 +329,7 @@ def fidelity(
     table.add_column("value", justify="right")
     table.add_row(f"Spearman correlation of {f['metric']}", _short(f["spearman"]))
     table.add_row(f"Kendall tau-b of {f['metric']}", _short(f["kendall"]))
-    table.add_row("top-1 agrees", "yes" if f["top1_agree"] else "no")
+    table.add_row("top-1 agrees", top1_agreement(f))
     table.add_row("top-3 shared", f"{f['top3_overlap']} of {min(3, f['num_configs'])}")
     table.add_row(f"regret of the subsets' pick ({f['metric']} on the full data)", _short(f["top1_regret"]))
     table.add_row("the same with the top 2 / top 3 settled on the full data (final.top_k)",

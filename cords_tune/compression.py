@@ -309,12 +309,12 @@ def _finetune(
         return
     from cords_tune.training.optim import build_optimizer
 
-    from cords_tune.training.device_data import scale_inputs
+    from cords_tune.training.device_data import read_only_tensor, scale_inputs
 
     optimizer = build_optimizer(module.parameters(), training.model_copy(update={"lr": lr or training.lr / 10}))
     mean, std = reference._normalisation()
     x = _raw(reference, data.x_train)  # prepared batch by batch: uint8 images stay small until then
-    y = torch.as_tensor(data.y_train, dtype=torch.int64)
+    y = read_only_tensor(data.y_train, torch.int64)
     generator = torch.Generator().manual_seed(seed)
     module.train()
     for _ in range(epochs):
@@ -342,9 +342,7 @@ def _prepared(model: FinalModel, x: np.ndarray) -> torch.Tensor:
 
 
 def _raw(model: FinalModel, x: np.ndarray) -> torch.Tensor:
-    with warnings.catch_warnings():  # arrays from Ray's object store are read-only; they are only read
-        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-        return model._as_batch(x).to(model.device)
+    return model._as_batch(x).to(model.device)
 
 
 # ------------------------------------------------------------------------------------------------ measures

@@ -176,8 +176,9 @@ class FinalModel:
             ValueError: the file is not a saved cords-tune model, or of a newer format, or an int8 variant
                 asked for on another device than the CPU.
         """
-        with warnings.catch_warnings():  # torch's own rebuild of int8 tensors still calls the old storage API
+        with warnings.catch_warnings():  # torch's own rebuild of int8 tensors still calls deprecated APIs
             warnings.filterwarnings("ignore", message="TypedStorage is deprecated")
+            warnings.filterwarnings("ignore", message=".*quantized tensor creation functions")
             payload = torch.load(Path(path), map_location="cpu", weights_only=True)
         if not isinstance(payload, Mapping) or payload.get("format") != _FORMAT:
             raise ValueError(f"{str(path)!r} is not a model saved by cords-tune (no {_FORMAT!r} format tag)")
@@ -274,14 +275,14 @@ class FinalModel:
         return torch.softmax(self.logits(x, batch_size=batch_size), dim=1).cpu().numpy()
 
     def _as_batch(self, x: Any) -> torch.Tensor:
+        from cords_tune.training.device_data import read_only_tensor
+
         if not isinstance(x, torch.Tensor):
             x = np.asarray(self._columns(x) if _is_frame(x) else x)
             if x.dtype.kind not in "biuf":
                 hint = " (a text column? pass the feature columns only)" if x.dtype.kind in "OUS" else ""
                 raise InputError(f"inputs must hold numbers. Got an array of type {x.dtype} instead{hint}")
-            if not x.flags.writeable:  # pandas' and memory-mapped arrays: torch warns about those; it only reads
-                x = x.copy()
-        inputs = torch.as_tensor(x)
+        inputs = read_only_tensor(x)
         if tuple(inputs.shape[1:]) != self.input_shape or inputs.ndim != len(self.input_shape) + 1:
             raise InputError(
                 f"inputs must have shape (N, {', '.join(map(str, self.input_shape))}) (a batch of samples as "

@@ -13,8 +13,9 @@ __all__ = ["rank_agreement", "best_of"]
 def rank_agreement(cheap: Sequence[float], expensive: Sequence[float], *, mode: str = "max") -> dict[str, Any]:
     """Compare two scorings of the same configurations (index i is configuration i in both).
 
-    Returns Spearman's rho and Kendall's tau-b (ties allowed; ``None`` when a scoring is constant), whether the top-1 agree, how many of the
-    top-3 are shared, and the regret: how much worse, by the expensive score, the configuration the cheap
+    Returns Spearman's rho and Kendall's tau-b (ties allowed; ``None`` when a scoring is constant), whether the
+    top-1 agree (the cheap score's pick has the best expensive score; ``top1_tied`` when it shares that best
+    with another configuration, listed first), how many of the top-3 are shared, and the regret: how much worse, by the expensive score, the configuration the cheap
     score picks is than the best one. ``topK_regret`` (K = 2, 3) is the regret when the cheap score's top K
     are settled by the expensive one (finalists, ``final.top_k``). With ``mode="min"`` lower scores are better.
     """
@@ -30,13 +31,16 @@ def rank_agreement(cheap: Sequence[float], expensive: Sequence[float], *, mode: 
     order_cheap = sorted(range(len(cheap)), key=lambda i: (-sign * cheap[i], i))
     order_expensive = sorted(range(len(expensive)), key=lambda i: (-sign * expensive[i], i))
     k = min(3, len(cheap))
+    picked, best = order_cheap[0], order_expensive[0]
+    ties_best = expensive[picked] == expensive[best]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a constant scoring: reported as an undefined correlation below
         spearman, kendall = spearmanr(cheap, expensive).statistic, kendalltau(cheap, expensive).statistic
     return {
         "spearman": _defined(spearman),
         "kendall": _defined(kendall),
-        "top1_agree": order_cheap[0] == order_expensive[0],
+        "top1_agree": ties_best,
+        "top1_tied": ties_best and picked != best,
         "top3_overlap": len(set(order_cheap[:k]) & set(order_expensive[:k])),
         "top3_agree": set(order_cheap[:k]) == set(order_expensive[:k]),
         **{f"top{top}_regret": _regret(expensive, order_expensive[0], order_cheap[:top], sign) for top in (1, 2, 3)},

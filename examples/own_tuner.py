@@ -29,7 +29,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2 trials of 3 epochs (CI)")
     parser.add_argument("--storage", default=None, help="Tune's storage_path (default: a temp dir)")
     args = parser.parse_args()
-    epochs = 3 if args.quick else 12
+    scheduler_name, epochs, samples = args.scheduler, (3 if args.quick else 12), (2 if args.quick else 8)
+    storage = args.storage or tempfile.mkdtemp(prefix="cords-tune-tuner-")
 
     trainable = cords_tune.trainable({
         "name": "own-tuner",
@@ -40,7 +41,7 @@ def main() -> None:
         "resources": {"cpus_per_trial": 1},
         "fault_tolerance": {"checkpoint_every": 1},  # HyperBand pauses, PBT clones: both resume from these
     })
-    if args.scheduler == "hyperband":
+    if scheduler_name == "hyperband":
         scheduler = HyperBandScheduler(time_attr="training_iteration", max_t=epochs, reduction_factor=2)
     else:
         scheduler = PopulationBasedTraining(
@@ -52,9 +53,8 @@ def main() -> None:
         param_space={"training.lr": tune.loguniform(1e-3, 1e-1), "model.params.hidden": tune.choice([32, 64, 128])},
         tune_config=tune.TuneConfig(metric="val_accuracy", mode="max", scheduler=scheduler,
                                      search_alg=BasicVariantGenerator(random_state=0),  # the same samples each run
-                                     num_samples=2 if args.quick else 8),
-        run_config=tune.RunConfig(storage_path=args.storage or tempfile.mkdtemp(prefix="cords-tune-tuner-"),
-                                  verbose=0),
+                                     num_samples=samples),
+        run_config=tune.RunConfig(storage_path=storage, verbose=0),
     )
     best = tuner.fit().get_best_result()
     print(f"best: {best.config} val_accuracy {best.metrics['val_accuracy']:.4f} "

@@ -4,6 +4,9 @@ variant saved, loaded back with ``cords_tune.load_model`` and measured."""
 from __future__ import annotations
 
 import copy
+import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -134,6 +137,35 @@ def test_a_saved_int8_variant_loads_with_load_model_and_predicts_as_in_memory(ca
     assert float((loaded.predict(data.x_test) == data.y_test).mean()) == measured
     dynamic = cords_tune.load_model(path.parent / "compressed" / "dynamic_int8.pt")
     assert float((dynamic.predict(data.x_test) == data.y_test).mean()) == _by_name(result)["dynamic_int8"].test_accuracy
+
+
+NOISE = ("quantized tensor creation functions", "torch.ao.quantization is deprecated", "TypedStorage is deprecated",
+         "NumPy array is not writable")
+
+
+def test_loading_and_predicting_shows_none_of_torchs_noise(digits_mlp, tmp_path):
+    """A user loads a variant and predicts on a read-only array (np.load's memory map, Ray's object store): torch's
+    deprecation and read-only warnings say nothing about their model and are not shown; a real warning is. In a
+    fresh process: torch says some of them once per process."""
+    _, data, path, _, _ = digits_mlp
+    np.save(tmp_path / "x.npy", data.x_test)
+    script = f"""
+import json, warnings
+import numpy as np
+import cords_tune
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    inputs = np.load({str(tmp_path / "x.npy")!r}, mmap_mode="r")
+    for file in ("model.pt", "compressed/static_int8.pt", "compressed/dynamic_int8.pt"):
+        cords_tune.load_model({str(path.parent)!r} + "/" + file).predict(inputs)
+    warnings.warn("a real warning", UserWarning)
+print(json.dumps([str(w.message) for w in caught]))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    said = json.loads(done.stdout.splitlines()[-1])
+    assert not [line for line in said if any(noise in line for noise in NOISE)], said
+    assert "a real warning" in said and not done.stderr, done.stderr
 
 
 def test_an_int8_variant_refuses_a_gpu_with_a_message(digits_mlp):

@@ -47,6 +47,16 @@ def test_lower_is_better_in_min_mode():
     assert not picked_worst["top1_agree"] and picked_worst["top1_regret"] == pytest.approx(0.1)
 
 
+@pytest.mark.parametrize("mode", ["max", "min"])
+def test_a_pick_tied_for_the_best_on_the_expensive_score_agrees(mode):
+    expensive = [0.9, 0.9, 0.5] if mode == "max" else [0.1, 0.1, 0.5]
+    cheap = [0.3, 0.5, 0.1] if mode == "max" else [0.5, 0.3, 0.9]  # picks configuration 1, tied with 0
+    result = rank_agreement(cheap, expensive, mode=mode)
+    assert result["top1_agree"] and result["top1_tied"] and result["top1_regret"] == 0.0
+    alone = rank_agreement(cheap, [0.9, 0.95, 0.5] if mode == "max" else [0.1, 0.05, 0.5], mode=mode)
+    assert alone["top1_agree"] and not alone["top1_tied"]
+
+
 def test_correlations_match_scipy_with_ties():
     cheap = [0.5, 0.5, 0.7, 0.1, 0.7, 0.3]
     expensive = [0.6, 0.4, 0.8, 0.2, 0.9, 0.1]

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cords_tune.atomic import write_atomically
+from cords_tune.reports.wording import speed, top1_agreement
 
 if TYPE_CHECKING:
     from cords_tune.reports.comparison import Comparison
@@ -39,7 +40,7 @@ def plot_comparison(comparison: Comparison, path: Path) -> None:
     times.bar(labels, tuning, color=["tab:blue", "tab:gray"], label="tuning")
     times.bar(labels, extra, bottom=tuning, color=["tab:cyan", "silver"], label="final retrain")
     times.set_ylabel("wall-clock (s)")
-    times.set_title(f"tuning {c.tuning_speedup:.1f}x, end to end {c.end_to_end_speedup:.1f}x faster")
+    times.set_title(f"tuning {speed(c.tuning_speedup)}, end to end {speed(c.end_to_end_speedup)}")
     times.legend()
 
     values = [c.test_accuracy_subset, c.test_accuracy_full]
@@ -100,7 +101,7 @@ def plot_fidelity(fidelity: dict[str, Any], path: Path) -> None:
     axes.set_xlabel(f"{metric}, trained on the full data")
     axes.set_ylabel(f"{metric}, trained on {fidelity['strategy']} subsets ({fidelity['fraction']:g})")
     axes.set_title(f"Spearman {_num(fidelity['spearman'])}, Kendall {_num(fidelity['kendall'])}, "
-                   f"top-1 {'agrees' if fidelity['top1_agree'] else 'differs'}")
+                   f"top-1 agrees: {top1_agreement(fidelity)}")
     _save(figure, path)
 
 

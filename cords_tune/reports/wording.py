@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = ["seconds", "speed", "count", "slot_use_line", "shared_subset_line", "fallback_note", "finalists_table", "finalists_title",
            "finalists_note", "compression_table", "compression_note",
-           "regret", "retrain_label", "tuned_test_figures", "tuned_test_rows", "energy_amount", "co2e", "energy_line",
+           "regret", "top1_agreement", "retrain_label", "tuned_test_figures", "tuned_test_rows", "energy_amount", "co2e", "energy_line",
            "energy_saving"]
 
 
@@ -171,6 +171,14 @@ def regret(comparison: Comparison) -> str:
     val = comparison.regret_val_score
     shown = "n/a" if val is None else f"{val:.4g}"
     return f"{comparison.metric} {shown}, test {100 * comparison.regret_test_accuracy:+.2f} points"
+
+
+def top1_agreement(fidelity: dict[str, Any]) -> str:
+    """Whether the subsets' pick is the full data's best: ``"yes"``, ``"yes (tied for the best on the full
+    data)"`` or ``"no"``."""
+    if not fidelity["top1_agree"]:
+        return "no"
+    return "yes (tied for the best on the full data)" if fidelity.get("top1_tied") else "yes"
 
 
 def compression_table(compression: Compression | None) -> tuple[list[str], list[list[Any]]] | None:

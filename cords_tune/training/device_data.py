@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-__all__ = ["DeviceSplit", "on_device", "resolve_device", "scale_inputs"]
+__all__ = ["DeviceSplit", "on_device", "read_only_tensor", "resolve_device", "scale_inputs"]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -92,16 +92,22 @@ def on_device(array: np.ndarray, device: torch.device, dtype: torch.dtype | None
     holds the array too, so its memory cannot be reused by another array while it is kept); on the CPU the
     tensor shares the array's memory and nothing is copied or kept.
     """
-    with warnings.catch_warnings():  # object-store arrays are read-only; we never write to them
+    if device.type == "cpu" or array.flags.writeable:
+        return read_only_tensor(array, dtype).to(device)
+    key = (array.__array_interface__["data"][0], array.shape, array.strides, array.dtype.str, str(device), dtype)
+    if key in _KEPT_ON_DEVICE:
+        _KEPT_ON_DEVICE.move_to_end(key)
+        return _KEPT_ON_DEVICE[key][1]
+    tensor = read_only_tensor(array, dtype).to(device)
+    _KEPT_ON_DEVICE[key] = (array, tensor)
+    while len(_KEPT_ON_DEVICE) > _KEEP:
+        _KEPT_ON_DEVICE.popitem(last=False)
+    return tensor
+
+
+def read_only_tensor(array: np.ndarray | torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """``torch.as_tensor(array, dtype)`` for a tensor that is only read: torch's warning about a read-only
+    array (Ray's object store, a memory-mapped ``np.load``) does not apply to it and is not shown."""
+    with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-        if device.type == "cpu" or array.flags.writeable:
-            return torch.as_tensor(array, dtype=dtype).to(device)
-        key = (array.__array_interface__["data"][0], array.shape, array.strides, array.dtype.str, str(device), dtype)
-        if key in _KEPT_ON_DEVICE:
-            _KEPT_ON_DEVICE.move_to_end(key)
-            return _KEPT_ON_DEVICE[key][1]
-        tensor = torch.as_tensor(array, dtype=dtype).to(device)
-        _KEPT_ON_DEVICE[key] = (array, tensor)
-        while len(_KEPT_ON_DEVICE) > _KEEP:
-            _KEPT_ON_DEVICE.popitem(last=False)
-        return tensor
+        return torch.as_tensor(array, dtype=dtype)

@@ -21,7 +21,8 @@ def build_searcher(config: ExperimentConfig) -> Any:
     with Tune's experiment state; ``tracking.StudyRecorder`` keeps the user's copy); ``None`` when nothing is
     searched (Tune then runs ``num_trials`` copies of the fixed config)."""
     import optuna
-    from ray.tune.search.optuna import OptunaSearch
+
+    from cords_tune.tuning.noise import ContinuedTrialsOptunaSearch
 
     search = config.search
     if not search.space:
@@ -33,7 +34,7 @@ def build_searcher(config: ExperimentConfig) -> Any:
         sampler = optuna.samplers.TPESampler(seed=config.seed, n_startup_trials=startup)
     else:
         sampler = optuna.samplers.RandomSampler(seed=config.seed)
-    return OptunaSearch(sampler=sampler)
+    return ContinuedTrialsOptunaSearch(sampler=sampler)
 
 
 def quiet_optuna() -> None:

@@ -17,7 +17,8 @@ TIMING_COLUMNS = ("selection_s", "train_s", "eval_s")
 
 
 def collect_trials(grid: Any, config: ExperimentConfig) -> list[TrialRecord]:
-    """One record per trial (see ``TrialRecord``): ``completed`` if it ran all epochs."""
+    """One record per trial (see ``TrialRecord``): ``completed`` if it ran all epochs, ``not_started`` if it
+    reported none."""
     metric, mode = config.search.metric, config.search.mode
     pick = max if mode == "max" else min
     rows = []
@@ -34,6 +35,8 @@ def collect_trials(grid: Any, config: ExperimentConfig) -> list[TrialRecord]:
             status = "diverged"
         elif epochs >= config.training.epochs:
             status = "completed"
+        elif epochs == 0:  # still pending when the search was interrupted: nothing stopped it
+            status = "not_started"
         else:
             status = "stopped"
         rows.append(

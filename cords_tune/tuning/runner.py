@@ -61,6 +61,7 @@ from cords_tune.tuning.disk import (
 from cords_tune.tuning.interrupts import SearchWatch, StopReason, watch_search
 from cords_tune.tuning.resources import TrialRequest, trial_slots
 from cords_tune.tuning.algorithms import asha_grace_period, build_scheduler, build_searcher, quiet_optuna
+from cords_tune.tuning.noise import forced_snapshots_unannounced
 from cords_tune.tuning.session import first_line, probe_address, ray_for_trials
 from cords_tune.tuning.tracking import StudyRecorder, StudyStore, check_tracking, logger_callbacks, study_store
 from cords_tune.tuning.storage import alive_nodes, check_storage_visible, is_uri
@@ -392,7 +393,7 @@ def _search(
         if reserve:
             reserve.make()
         with progress_display(display, run.on_progress), watch_search() as stopped, _start_slots_together(config), \
-                trials_on_prestarted_workers():
+                trials_on_prestarted_workers(), forced_snapshots_unannounced():
             tuner = _tuner(config, run.data_ref, run.model, run.storage, experiment, display, resume=restore,
                            phase=phase, reserve=reserve, study=study, run_name=run.run_dir.name, proxy=proxy)
             grid = tuner.fit()
@@ -730,7 +731,7 @@ def _summary(
         metric=config.search.metric,
         mode=config.search.mode,
         num_trials=config.search.num_trials,
-        trials_started=len(trials),
+        trials_started=len(trials) - statuses.count("not_started"),
         trials_completed=statuses.count("completed"),
         trials_stopped_early=statuses.count("stopped"),
         trials_errored=statuses.count("error"),

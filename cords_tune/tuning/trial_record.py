@@ -16,7 +16,7 @@ from cords_tune.records import known_fields, number_or_none
 __all__ = ["TrialRecord", "trials_table", "read_trials"]
 
 PARAM_PREFIX = "param."
-TrialStatus = Literal["completed", "stopped", "diverged", "error"]
+TrialStatus = Literal["completed", "stopped", "diverged", "error", "not_started"]
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,8 @@ class TrialRecord:
     """One trial: its sampled params, best and last metric, epochs run, seconds, status, energy.
 
     Status is ``completed`` (ran all epochs), ``stopped`` (stopped early by ASHA), ``diverged`` (its loss
-    became NaN or infinite; its metrics are kept) or ``error``. Metrics a trial never reported are NaN.
+    became NaN or infinite; its metrics are kept), ``error`` or ``not_started`` (the search was interrupted
+    before it reported an epoch). Metrics a trial never reported are NaN.
     """
 
     index: int  # its place in the search's results

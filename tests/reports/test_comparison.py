@@ -8,7 +8,9 @@ import pytest
 
 from cords_tune.reports import Comparison, comparison_section, render_report, write_comparison
 from cords_tune.reports.comparison import TrialTime, build_comparison as build_from_summaries
-from cords_tune.reports.plots import plot_fidelity, plot_tradeoff
+from cords_tune.reports.wording import speed
+from cords_tune.reports import plots
+from cords_tune.reports.plots import plot_comparison, plot_fidelity, plot_tradeoff
 from cords_tune.tuning.summary import RunSummary
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -100,6 +102,33 @@ def test_files_and_report_section(tmp_path):
     report = render_report(RunSummary.from_json(subset), [], sections=[section])
     assert "## Compared with tuning on the full data" in report
     assert "## Compared" not in render_report(RunSummary.from_json(subset), [])
+
+
+def _titles(monkeypatch, draw):
+    """The titles of every axes of the figure ``draw()`` saves."""
+    saved = []
+    monkeypatch.setattr(plots, "_save", lambda figure, path: saved.append(figure))
+    draw()
+    return [axes.get_title() for axes in saved[0].axes]
+
+
+def test_the_figure_words_a_slowdown_as_the_cli_does(monkeypatch, tmp_path):
+    subset = summary("gradmatch", tuning=141.0, final_wall=10.0, test_accuracy=0.95)
+    full = summary("full", tuning=100.0, final_wall=0.5, test_accuracy=0.96, retrained=False)
+    c = build_comparison(subset, full)
+    titles = _titles(monkeypatch, lambda: plot_comparison(c, tmp_path / "comparison.png"))
+    assert f"tuning {speed(c.tuning_speedup)}, end to end {speed(c.end_to_end_speedup)}" in titles
+    assert "tuning 1.41x slower" in titles[0] and "faster" not in titles[0]
+
+
+@pytest.mark.parametrize(("agree", "tied", "said"), [(True, True, "yes (tied for the best on the full data)"),
+                                                     (True, False, "yes"), (False, False, "no")])
+def test_the_fidelity_figure_calls_a_tie_for_the_best_an_agreement(monkeypatch, tmp_path, agree, tied, said):
+    fidelity = {"metric": "val_accuracy", "strategy": "random", "fraction": 0.1, "spearman": 0.5, "kendall": 0.5,
+                "top1_agree": agree, "top1_tied": tied,
+                "configs": [{"index": i, "score_full": 0.9, "score_subset": i / 10} for i in range(3)]}
+    titles = _titles(monkeypatch, lambda: plot_fidelity(fidelity, tmp_path / "fidelity.png"))
+    assert titles[0].endswith(f"top-1 agrees: {said}") and "differs" not in titles[0]
 
 
 def energy(kwh, source="estimated", grid=500.0):
