@@ -269,6 +269,10 @@ class SearchConfig(_Strict):
     metric: Literal["val_accuracy", "val_loss"] = "val_accuracy"
     mode: Literal["max", "min"] | None = Field(None, description="default: max for accuracy, min for loss")
     max_concurrent_trials: int | None = Field(None, ge=1, description="default: as many as resources allow")
+    time_budget_s: float | None = Field(
+        None, gt=0.0, description="stop starting trials after this many seconds of search (running ones finish "
+        "their epoch), then train the finalists; null: run every trial",
+    )
     asha: AshaConfig = Field(default_factory=AshaConfig)
 
     @field_validator("space", mode="before")

@@ -90,6 +90,7 @@ class RunSummary:
     slot_use: SlotUse | None = None  # so far, in an interrupted search's
     shared_subset: SharedSubsetRecord | None = None
     compression: Compression | None = None  # final.compress's variants of the final model
+    notes: list[str] = field(default_factory=list)  # what the reader must know, e.g. that the time budget ended the search
 
     @property
     def ok(self) -> bool:
@@ -123,6 +124,7 @@ class RunSummary:
             slot_use=read("slot_use", SlotUse.from_dict),
             shared_subset=read("shared_subset", SharedSubsetRecord.from_dict),
             compression=Compression.from_summary(data),
+            notes=list(data.get("notes") or []),
         ))
 
 
