@@ -85,12 +85,12 @@ class RunSummary:
     end_to_end_wall_s: float | None = None  # a resumed run's over all its sessions (those that wrote a summary)
     energy: EnergyRecord | None = None
     status: str | None = None  # ok, failed, interrupted, retrain_failed, waiting_for_resources
+    notes: list[str] = field(default_factory=list)  # e.g. that the time budget ended the search
     resumed: bool | None = None  # None: the search did not finish (nor are optuna_study and shared_subset recorded)
     optuna_study: StudyStore | None = None
     slot_use: SlotUse | None = None  # so far, in an interrupted search's
     shared_subset: SharedSubsetRecord | None = None
     compression: Compression | None = None  # final.compress's variants of the final model
-    notes: list[str] = field(default_factory=list)  # what the reader must know, e.g. that the time budget ended the search
 
     @property
     def ok(self) -> bool:
