@@ -67,6 +67,11 @@ class BudgetClock:
                  len(self.running_then))
 
     @property
+    def expired(self) -> bool:
+        """Its deadline has passed (spent or not: a search restored as ended takes no step to notice)."""
+        return time.monotonic() >= self.deadline
+
+    @property
     def done(self) -> bool:
         """Spent, and no trial that was running then is running still."""
         return self.spent and not any(t.status == "RUNNING" and t.trial_id in self.running_then

@@ -424,7 +424,7 @@ def _search(
     used = over_sessions(earlier.slot_use if earlier else None, search_slot_use(grid, began, began + elapsed))
     trials = collect_trials(grid, config)
     notes: tuple[str, ...] = ()
-    ended_by_budget = budget is not None and budget.spent and not stopped.stopped
+    ended_by_budget = budget is not None and (budget.spent or budget.expired) and not stopped.stopped
     if ended_by_budget:
         trials = [t for t in trials if t.epochs or t.error]  # queued when the budget ran out, never trained
         if len(trials) < config.search.num_trials:

@@ -7,7 +7,9 @@ import copy
 import json
 import os
 import subprocess
+import signal
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,23 +32,35 @@ class BudgetRun:
     process: subprocess.CompletedProcess
 
 
-@pytest.fixture(scope="module")
-def budget_run(tmp_path_factory) -> BudgetRun:
+def _experiment(folder: Path, final_epochs: int) -> Path:
     """1000 trials of four epochs asked for, with an 8-s budget: far more than fit in it."""
-    folder = tmp_path_factory.mktemp("budget")
     experiment = copy.deepcopy(TINY_EXPERIMENT)
     experiment["dataset"]["data_dir"] = str(folder / "data")
     experiment["dataset"]["params"]["num_samples"] = 3000
     experiment["training"]["epochs"] = 4
     experiment["search"].update(num_trials=ASKED, time_budget_s=BUDGET_S, algorithm="random")
     experiment["search"]["asha"] = {"enabled": False}  # each trial runs until the budget stops it
-    experiment["final"] = {"top_k": 2, "epochs": FINAL_EPOCHS}
+    experiment["final"] = {"top_k": 2, "epochs": final_epochs}
     file = folder / "experiment.yaml"
     file.write_text(yaml.safe_dump(experiment))
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    return file
+
+
+def _env() -> dict[str, str]:
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "TUNE_GLOBAL_CHECKPOINT_S": "2"}
     env.pop("RAY_ADDRESS", None)
-    process = subprocess.run([sys.executable, "-m", "cords_tune.cli", "run", str(file), "--output", str(folder / "out")],
-                             capture_output=True, text=True, env=env, timeout=500)  # piped: not a terminal
+    return env
+
+
+COMMAND = [sys.executable, "-m", "cords_tune.cli"]
+
+
+@pytest.fixture(scope="module")
+def budget_run(tmp_path_factory) -> BudgetRun:
+    folder = tmp_path_factory.mktemp("budget")
+    file = _experiment(folder, FINAL_EPOCHS)
+    process = subprocess.run(COMMAND + ["run", str(file), "--output", str(folder / "out")],
+                             capture_output=True, text=True, env=_env(), timeout=500)  # piped: not a terminal
     (run_dir,) = (folder / "out").iterdir()
     return BudgetRun(run_dir, process)
 
@@ -113,3 +127,38 @@ def test_a_resumed_search_counts_the_time_its_earlier_sessions_took():
     with search_budget("unbudgeted", None) as clock:
         assert clock is None
     assert not budget("a", {"training_iteration": 3}) and not budget.stop_all(), "no clock: it never stops"
+
+
+def test_a_run_the_budget_ended_resumes_to_its_finalists_without_more_trials(tmp_path):
+    """Interrupted while its finalists train: the resumed search has no budget left, so it starts no trial (the
+    unfinished trials do not continue) and the finalists train."""
+    file = _experiment(tmp_path, final_epochs=400)
+    log_file = tmp_path / "driver.log"
+    with open(log_file, "w") as log:
+        driver = subprocess.Popen(COMMAND + ["run", str(file), "--output", str(tmp_path / "out")], stdout=log,
+                                  stderr=log, env=_env(), start_new_session=True)
+    try:
+        deadline = time.monotonic() + 400
+        while "training the top 2 configs" not in log_file.read_text():
+            assert driver.poll() is None and time.monotonic() < deadline, log_file.read_text()[-3000:]
+            time.sleep(0.2)
+        os.killpg(driver.pid, signal.SIGINT)
+        assert driver.wait(timeout=90) == 130, log_file.read_text()[-3000:]
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+    (run_dir,) = (tmp_path / "out").iterdir()
+    interrupted = json.loads((run_dir / "summary.json").read_text())
+    assert interrupted["status"] == "interrupted"
+    config_file = run_dir / "config.yaml"
+    config_file.write_text(config_file.read_text().replace("epochs: 400", "epochs: 1"))
+
+    resumed = subprocess.run(COMMAND + ["resume", str(run_dir)], capture_output=True, text=True, env=_env(),
+                             timeout=400)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "ok" and summary["final"]["epochs"] == 1
+    assert summary["trials_started"] == interrupted["trials_started"] < ASKED
+    assert summary["slot_use"]["work_s"] == interrupted["slot_use"]["work_s"], "no trial trained again"
+    assert summary["notes"] == [f"the time budget (search.time_budget_s = {BUDGET_S} s) stopped the search after "
+                                f"{summary['trials_started']} of {ASKED} trials"]
