@@ -169,8 +169,9 @@ def test_one_ctrl_c_stops_the_finalists_full_data_training(tiny_experiment, tmp_
     assert 0 < restoring < 15, (summary["tuning_wall_s"], interrupted)
     assert summary["end_to_end_wall_s"] > interrupted["end_to_end_wall_s"], (summary["end_to_end_wall_s"], interrupted)
     assert summary["slot_use"]["work_s"] == interrupted["slot_use"]["work_s"] > 0, "no trial ran again"
-    finalists = [line for line in resumed.stderr.splitlines() if "finalist" in line]
+    finalists = [line for line in resumed.stderr.splitlines() if "finalist" in line and ": epoch " not in line]
     assert len(finalists) == 3 and not any("trials done" in line for line in finalists), resumed.stderr[-3000:]
+    assert sum("on the full data: epoch 1/1" in line for line in resumed.stderr.splitlines()) == 2
     assert "study" not in resumed.stderr, f"no Optuna log lines: {resumed.stderr[-3000:]}"
 
 
