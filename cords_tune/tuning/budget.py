@@ -23,7 +23,9 @@ from typing import Any
 
 from ray import tune
 
-__all__ = ["BudgetClock", "TimeBudget", "search_budget", "budget_note"]
+from cords_tune.tuning.trial_record import TrialRecord
+
+__all__ = ["BudgetClock", "TimeBudget", "search_budget", "budget_outcome"]
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +118,17 @@ class TimeBudget(tune.Callback, tune.Stopper):
         return clock is not None and clock.done
 
 
-def budget_note(budget_s: float, started: int, asked: int) -> str:
-    """What the summary says of a search the budget ended."""
-    return (f"the time budget (search.time_budget_s = {budget_s:g} s) stopped the search after {started} of "
-            f"{asked} trials")
+def budget_outcome(
+    clock: BudgetClock | None, stopped: bool, trials: list[TrialRecord], asked: int
+) -> tuple[bool, list[TrialRecord], tuple[str, ...]]:
+    """After a search: whether its budget ended it (not an interrupt: ``stopped``), its trials without those
+    Tune had queued but never trained, and the summary's note saying so."""
+    if clock is None or stopped or not (clock.spent or clock.expired):
+        return False, trials, ()
+    trained = [t for t in trials if t.epochs or t.error]
+    if len(trained) >= asked:
+        return True, trained, ()
+    note = (f"the time budget (search.time_budget_s = {clock.budget_s:g} s) stopped the search after "
+            f"{len(trained)} of {asked} trials")
+    log.info("%s", note)
+    return True, trained, (note,)

@@ -60,7 +60,7 @@ from cords_tune.tuning.disk import (
     out_of_space,
 )
 from cords_tune.tuning.interrupts import SearchWatch, StopReason, watch_search
-from cords_tune.tuning.budget import TimeBudget, budget_note, search_budget
+from cords_tune.tuning.budget import TimeBudget, budget_outcome, search_budget
 from cords_tune.tuning.resources import TrialRequest, trial_slots
 from cords_tune.tuning.algorithms import asha_grace_period, build_scheduler, build_searcher, quiet_optuna
 from cords_tune.tuning.session import first_line, probe_address, ray_for_trials
@@ -422,14 +422,8 @@ def _search(
     elapsed = time.perf_counter() - tick
     timings["tuning_wall_s"] = elapsed + ((earlier.tuning_wall_s or 0.0) if earlier else 0.0)
     used = over_sessions(earlier.slot_use if earlier else None, search_slot_use(grid, began, began + elapsed))
-    trials = collect_trials(grid, config)
-    notes: tuple[str, ...] = ()
-    ended_by_budget = budget is not None and (budget.spent or budget.expired) and not stopped.stopped
-    if ended_by_budget:
-        trials = [t for t in trials if t.epochs or t.error]  # queued when the budget ran out, never trained
-        if len(trials) < config.search.num_trials:
-            notes = (budget_note(budget.budget_s, len(trials), config.search.num_trials),)
-            log.info("%s", notes[0])
+    ended_by_budget, trials, notes = budget_outcome(budget, stopped.stopped, collect_trials(grid, config),
+                                                    config.search.num_trials)
 
     finished = grid.num_terminated + grid.num_errors
     if stopped.stopped or (finished < config.search.num_trials and not ended_by_budget):
