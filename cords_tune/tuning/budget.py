@@ -5,7 +5,9 @@ Tune's own ``time_budget_s`` (a ``TimeoutStopper``) stops every trial at once wh
 trial loses the epoch it is in, and the search ends as if interrupted. ``TimeBudget`` is a Stopper and a
 Callback in one: once the budget is spent, each running trial stops at its next report (the epoch it was in is
 kept), and when none of the trials that ran at that moment is running any more, ``stop_all`` ends the search:
-the searcher proposes no more trials, and trials Tune had queued but not started end without training.
+the searcher proposes no more trials, and trials Tune had queued but not started end without training. A
+queued trial that takes a slot freed in between trains one epoch at most: Tune starts queued trials whatever
+its scheduler says, and a Stopper sees only results.
 
 Tune pickles the object with the experiment (as the search's stopper and among its callbacks); it holds only
 the search's key and finds this process's clock by it (``search_budget``): a resumed search counts the time
