@@ -1,7 +1,8 @@
 """cords-tune: hyperparameter tuning on adaptively selected data subsets, with Ray Tune.
 
 ``cords_tune.run(experiment, data=..., model=...)`` tunes as ``cords-tune run`` does, with your own data and
-network if you like; ``cords_tune.resume(run_dir)`` continues a run; ``cords_tune.trainable(experiment)`` is
+network if you like; ``cords_tune.resume(run_dir)`` continues a run; ``cords_tune.train(config, data=..., model=...)`` trains one
+configuration once on the full data, as ``cords-tune train`` does; ``cords_tune.trainable(experiment)`` is
 subset training for your own ``tune.Tuner``; ``cords_tune.load_model(path)`` loads the final model a run or
 ``cords-tune train`` saved (``model.pt``) for prediction, and ``cords_tune.predict(model, data)`` predicts a
 file of your data with it in your own labels, as ``cords-tune predict`` does; ``RunSummary``, ``TrialRecord``
@@ -21,6 +22,7 @@ __version__ = "0.1.0"
 __all__ = [
     "run",
     "resume",
+    "train",
     "trainable",
     "experiment",
     "load_model",
@@ -38,7 +40,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from cords_tune.api import experiment, resume, run, trainable
+    from cords_tune.api import experiment, resume, run, train, trainable
     from cords_tune.config import ExperimentConfig
     from cords_tune.datasets.bundle import DataBundle
     from cords_tune.errors import ConfigError, CordsTuneError
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "run": "cords_tune.api",
     "resume": "cords_tune.api",
+    "train": "cords_tune.api",
     "trainable": "cords_tune.api",
     "experiment": "cords_tune.api",
     "FinalModel": "cords_tune.final_model",

@@ -23,7 +23,7 @@ from cords_tune.config import ExperimentConfig, parse_config, read_experiment
 from cords_tune.datasets.given import GIVEN
 from cords_tune.errors import ConfigError
 
-__all__ = ["experiment", "run", "resume", "trainable"]
+__all__ = ["experiment", "run", "resume", "train", "trainable"]
 
 
 def experiment(
@@ -123,6 +123,35 @@ def resume(
 
     return resume_experiment(run_dir, on_progress=on_progress, on_notice=on_notice, address=address, data=data,
                              model=model)
+
+
+def train(
+    source: str | Path | Mapping[str, Any] | ExperimentConfig,
+    *,
+    data: Any = None,
+    model: Callable[..., Any] | None = None,
+    overrides: Sequence[str] = (),
+    plugins: Sequence[str] = (),
+    output_dir: str | Path | None = None,
+    address: str | None = None,
+    on_notice: Callable[[str], None] | None = None,
+) -> Any:
+    """Train one configuration once on the full data, test it and save the model, as ``cords-tune train``
+    does (e.g. a run's ``best_config.yaml``, with the ``data`` and ``model`` the run was given), and return its
+    ``TrainResult``: ``run_dir``, ``summary`` (a ``TrainSummary``) and ``model_path``.
+
+    ``source``, ``data``, ``model``, ``overrides`` and ``plugins`` are as for ``run``; the search space is
+    ignored (the configuration's own values are trained, for ``final.epochs``).
+
+    Raises:
+        ConfigError: the experiment, the data or the model is not usable (a ``ValueError`` too).
+        RunInterruptedError: Ctrl-C; nothing is saved.
+        RunFailedError: the training failed.
+    """
+    from cords_tune.tuning.train_once import train_once
+
+    config = experiment(source, overrides=overrides, plugins=plugins, data=data is not None, model=model is not None)
+    return train_once(config, output_dir=output_dir, address=address, on_notice=on_notice, data=data, model=model)
 
 
 def trainable(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import math
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -132,9 +133,10 @@ def _print_notes(notes: list[str]) -> None:
 
 
 def _interrupt_exit_code() -> int:
-    """130 for Ctrl-C, 143 for SIGTERM (which a run turns into the same orderly stop)."""
+    """130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP (which a run turns into the same orderly stop)."""
     interrupts = sys.modules.get("cords_tune.tuning.interrupts")  # never imported: no run, so no SIGTERM handler
-    return 143 if interrupts is not None and interrupts.terminated() else 130
+    signum = interrupts.terminating_signal() if interrupts is not None else None
+    return 128 + signum if signum else 130
 
 
 @app.command()
@@ -434,27 +436,51 @@ def _progress_display() -> Iterator[Callable[[Any], None]]:
             yield lambda progress: state.__setitem__("progress", progress)
         return
 
-    last = {"finished": -1, "phase": ""}
+    from cords_tune.tuning.progress import Heartbeat
 
-    def log_line(progress: Any) -> None:
-        if progress.finished == last["finished"] and progress.phase == last["phase"]:
-            return
-        last.update(finished=progress.finished, phase=progress.phase)
-        if not progress.searching:  # the finalists, the baseline's test: the search's counts are final
-            err.print(f"[{progress.elapsed_s:6.0f}s] {progress.phase}", highlight=False, soft_wrap=True)
-            return
-        best = "n/a" if progress.best_value is None else f"{progress.best_value:.4f}"
-        fell_back = f", {progress.fell_back} fell back to random subsets" if progress.fell_back else ""
-        err.print(
-            f"[{progress.elapsed_s:6.0f}s] {progress.phase}: {progress.finished}/{progress.total} trials done "
-            f"({progress.completed} completed, {progress.stopped} stopped early, {progress.diverged} diverged, "
-            f"{progress.errored} failed, "
-            f"{progress.running} running{fell_back}), best {best}",
-            highlight=False,
-            soft_wrap=True,  # one line per event, whatever the width a log or pipe reports
-        )
+    last: dict[str, Any] = {"finished": -1, "phase": "", "progress": None}
+    began = time.monotonic()
 
-    yield log_line
+    def still_running() -> None:
+        progress = last["progress"]
+        if progress is None:
+            err.print(f"[{time.monotonic() - began:6.0f}s] starting: loading data and starting Ray ...", highlight=False)
+            return
+        doing = f"{progress.running} trials running, " if progress.searching else ""
+        err.print(f"[{progress.elapsed_s:6.0f}s] {progress.phase}: still running ({doing}last: "
+                  f"{progress.last_event or 'none yet'})", highlight=False, markup=False, soft_wrap=True)
+
+    with Heartbeat(still_running, every_s=HEARTBEAT_S) as heartbeat:
+
+        def log_line(progress: Any) -> None:
+            last["progress"] = progress
+            if progress.finished == last["finished"] and progress.phase == last["phase"]:
+                return
+            last.update(finished=progress.finished, phase=progress.phase)
+            heartbeat.alive()
+            _log_progress(progress)
+
+        yield log_line
+
+
+HEARTBEAT_S = 30.0  # with no live display (a log, a pipe), a line at least this often
+
+
+def _log_progress(progress: Any) -> None:
+    """One line for a log: the phase after the search, else the search's counts."""
+    if not progress.searching:  # the finalists, the baseline's test: the search's counts are final
+        err.print(f"[{progress.elapsed_s:6.0f}s] {progress.phase}", highlight=False, soft_wrap=True)
+        return
+    best = "n/a" if progress.best_value is None else f"{progress.best_value:.4f}"
+    fell_back = f", {progress.fell_back} fell back to random subsets" if progress.fell_back else ""
+    err.print(
+        f"[{progress.elapsed_s:6.0f}s] {progress.phase}: {progress.finished}/{progress.total} trials done "
+        f"({progress.completed} completed, {progress.stopped} stopped early, {progress.diverged} diverged, "
+        f"{progress.errored} failed, "
+        f"{progress.running} running{fell_back}), best {best}",
+        highlight=False,
+        soft_wrap=True,  # one line per event, whatever the width a log or pipe reports
+    )
 
 
 @contextmanager
@@ -558,9 +584,9 @@ def _print_summary(summary: RunSummary) -> None:
             table.add_row(*(_short(value) for value in row))
         out.print(table)
         out.print(f"Note: {finalists_note(summary)}.", highlight=False, markup=False, soft_wrap=True)
-    note = fallback_note(summary)
-    if note:
-        out.print(f"Note: {note}.", highlight=False, markup=False, soft_wrap=True)
+    for note in [*summary.notes, fallback_note(summary)]:
+        if note:
+            out.print(f"Note: {note}.", highlight=False, markup=False, soft_wrap=True)
     _print_compression(summary.compression)
 
 

@@ -270,6 +270,10 @@ class SearchConfig(_Strict):
     metric: Literal[SEARCH_METRICS] = Field("val_accuracy", description="declared in cords_tune.metrics")
     mode: Literal["max", "min"] | None = Field(None, description="default: min for val_loss, else max")
     max_concurrent_trials: int | None = Field(None, ge=1, description="default: as many as resources allow")
+    time_budget_s: float | None = Field(
+        None, gt=0.0, description="stop starting trials after this many seconds of search (running ones finish "
+        "their epoch), then train the finalists; null: run every trial",
+    )
     asha: AshaConfig = Field(default_factory=AshaConfig)
 
     @field_validator("space", mode="before")

@@ -270,3 +270,24 @@ def test_validate_takes_any_fraction_for_infobatch_and_says_it_sizes_its_own_sub
                  "--set", "selection.fraction=0.001")
     assert result.returncode == 0, result.stderr
     assert "strategy infobatch (sizing its own subsets)" in result.stdout and "0.001" not in result.stdout
+
+
+def test_without_a_terminal_a_quiet_run_still_prints_a_line_at_each_heartbeat(monkeypatch, capsys):
+    """In a log or a pipe there is no live table: while nothing is reported (Ray starting, long finalists), a line
+    comes every HEARTBEAT_S (30 s; shortened here)."""
+    import time
+
+    from cords_tune import cli
+    from cords_tune.tuning.progress import Progress
+
+    monkeypatch.setattr(cli, "HEARTBEAT_S", 0.2)
+    with cli._progress_display() as on_progress:
+        time.sleep(1.0)  # loading the data, starting Ray: nothing reported yet
+        progress = Progress(total=4, phase="training the top 2 configs on the full data (finalists)", searching=False)
+        on_progress(progress)
+        time.sleep(1.0)
+    lines = capsys.readouterr().err.splitlines()
+    assert len([line for line in lines if line.endswith("starting: loading data and starting Ray ...")]) >= 2, lines
+    still = [line for line in lines if "training the top 2 configs on the full data (finalists): still running" in line]
+    assert len(still) >= 2, lines
+    assert sum("(finalists)" in line and "still running" not in line for line in lines) == 1, "the event, once"

@@ -17,6 +17,7 @@ from cords_tune.energy import Energy
 from cords_tune.models.given import GivenModel
 from cords_tune.rank_agreement import best_of
 from cords_tune.records import DictForm
+from cords_tune.training import EpochStats
 from cords_tune.tuning.retrain import FinalResult, as_trial_task, retrain_best
 from cords_tune.tuning.session import first_line
 from cords_tune.tuning.trial_record import TrialRecord
@@ -155,22 +156,33 @@ def settle_finalists(
     count: int,
     *,
     on_done: Callable[[Finalist, int], None] | None = None,
+    on_epoch: Callable[[int, EpochStats], None] | None = None,
     model: GivenModel | None = None,
 ) -> Settled:
     """Train the top ``count`` of ``ranked`` on the full data (Ray tasks, submitted best first; with fewer free
     slots than finalists Ray may still start them in another order) and pick the winner. ``on_done(finalist,
-    remaining)`` is called as each one finishes. A finalist whose training fails is recorded with its error
-    and the others go on; if every one fails, ``FinalistsFailed`` says why."""
+    remaining)`` is called as each one finishes, ``on_epoch(rank, stats)`` after each epoch of each (on the
+    driver). A finalist whose training fails is recorded with its error and the others go on; if every one
+    fails, ``FinalistsFailed`` says why."""
     import ray
+    from ray.util.queue import Queue
 
     chosen = ranked[:count]
     configs = [apply_params(config, trial.params) for trial in chosen]
     started = time.perf_counter()
-    pending = {as_trial_task(retrain_best, c).remote(c, data_ref, model): rank for rank, c in enumerate(configs, 1)}
+    epochs = Queue(actor_options={"num_cpus": 0}) if on_epoch else None  # never waits for the finalists' CPUs
+    pending = {as_trial_task(retrain_best, c).remote(c, data_ref, model,
+                                                     None if epochs is None else _EpochsTo(epochs, rank)): rank
+               for rank, c in enumerate(configs, 1)}
     done: dict[int, Finalist] = {}
     try:
         while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=None if epochs is None else 0.5)
+            if epochs is not None:
+                for rank, stats in epochs.get_nowait_batch(epochs.qsize()):
+                    on_epoch(rank, stats)
+            if not ready:
+                continue
             rank = pending.pop(ready[0])
             result, error = None, None
             try:
@@ -184,7 +196,20 @@ def settle_finalists(
     finally:
         for ref in pending:  # interrupted: the others are not wanted any more
             ray.cancel(ref, force=True)
+        if epochs is not None:
+            epochs.shutdown()
     finalists = [done[rank] for rank in sorted(done)]
     if all(f.result is None for f in finalists):
         raise FinalistsFailed(finalists[0].error)
     return Settled(finalists, pick_winner(finalists, config.search.mode).rank)
+
+
+@dataclass(frozen=True)
+class _EpochsTo:
+    """A finalist task's ``on_epoch``: its epochs, to the driver's queue."""
+
+    queue: Any  # a ray.util.queue.Queue
+    rank: int
+
+    def __call__(self, stats: EpochStats) -> None:
+        self.queue.put_nowait((self.rank, stats))

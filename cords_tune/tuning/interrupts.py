@@ -1,4 +1,4 @@
-"""Why a Tune search ended before its trials did: Ctrl-C, SIGTERM, trials that never got resources, a full disk.
+"""Why a Tune search ended before its trials did: Ctrl-C, SIGTERM or SIGHUP, trials that never got resources, a full disk.
 
 Ray Tune turns the first SIGINT during ``Tuner.fit`` into a graceful stop: it saves the experiment state with the
 unfinished trials still pending (so ``Tuner.restore`` continues them) but then returns as if the search had
@@ -23,9 +23,12 @@ from ray import tune
 from cords_tune.tuning.disk import SpaceReserve, is_disk_full
 
 __all__ = ["SearchWatch", "SearchStopped", "StopReason", "watch_search", "sigterm_as_interrupt", "interrupts_deferred",
-           "terminated"]
+           "terminated", "terminating_signal"]
 
-_TERMINATED = threading.Event()  # a SIGTERM arrived and was turned into an interrupt
+_TERMINATED = threading.Event()  # a SIGTERM or SIGHUP arrived and was turned into an interrupt
+_TERMINATED_BY: list[int] = []  # which of them
+# Closing the terminal (SIGHUP) stops a run as `kill` (SIGTERM) does: results kept, a message, resumable.
+_STOPPING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 @dataclass
@@ -138,24 +141,31 @@ def watch_search() -> Iterator[StopReason]:
 
 @contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
-    """While the block runs, SIGTERM stops the run like Ctrl-C (results kept, resumable), instead of Ray's
-    native handler printing raw stack lines and the process dying mid-write."""
+    """While the block runs, SIGTERM and SIGHUP (the terminal closed) stop the run like Ctrl-C (results kept,
+    resumable), instead of Ray's native handler printing raw stack lines, or the default action killing the
+    process mid-write. A SIGHUP that ``nohup`` ignores stays ignored."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     _TERMINATED.clear()
+    _TERMINATED_BY.clear()
 
     def interrupt(signum: int, frame: Any) -> None:
         _TERMINATED.set()
+        _TERMINATED_BY.append(signum)
         if not callable(signal.getsignal(signal.SIGINT)):
             raise KeyboardInterrupt  # SIGINT ignored (a job started in the background): stop all the same
         os.kill(os.getpid(), signal.SIGINT)
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {sig: signal.getsignal(sig) for sig in _STOPPING_SIGNALS}
+    for sig in _STOPPING_SIGNALS:
+        if previous[sig] is not signal.SIG_IGN:
+            signal.signal(sig, interrupt)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @contextmanager
@@ -183,5 +193,11 @@ def interrupts_deferred() -> Iterator[None]:
 
 
 def terminated() -> bool:
-    """Whether the last interrupt came from SIGTERM (the CLI then exits 143 rather than 130)."""
+    """Whether the last interrupt came from SIGTERM or SIGHUP rather than Ctrl-C."""
     return _TERMINATED.is_set()
+
+
+def terminating_signal() -> int | None:
+    """The signal (SIGTERM or SIGHUP) the last interrupt came from, or None for Ctrl-C: the CLI exits with
+    128 + its number (143, 129) rather than 130."""
+    return _TERMINATED_BY[0] if _TERMINATED_BY else None

@@ -8,6 +8,7 @@ restored by ``resume`` reports to the resuming process's display.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from typing import Any
 
 from ray import tune
 
-__all__ = ["Progress", "ProgressCallback", "progress_display", "last_progress"]
+__all__ = ["Progress", "ProgressCallback", "progress_display", "last_progress", "Heartbeat"]
 
 _DISPLAYS: dict[str, Callable[["Progress"], None]] = {}
 _LAST: dict[str, "Progress"] = {}
@@ -163,6 +164,45 @@ class ProgressCallback(tune.Callback):
         self._errored.add(trial.trial_id)
         self.progress.errored += 1
         self._refresh(trials, f"{trial.trial_id} failed")
+
+
+class Heartbeat:
+    """Calls ``beat`` from a thread of its own whenever ``every_s`` seconds have passed without a sign of life
+    (``alive()``, or the last beat): a log or a pipe, which shows no live display, then still hears from a run
+    whose trials or finalists take long.
+
+    Use it as a context manager; the thread ends with the block.
+    """
+
+    def __init__(self, beat: Callable[[], None], every_s: float) -> None:
+        self.beat = beat
+        self.every_s = every_s
+        self._last = time.monotonic()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="progress-heartbeat", daemon=True)
+
+    def alive(self) -> None:
+        """Something was shown just now: the next beat is due ``every_s`` from now."""
+        with self._lock:
+            self._last = time.monotonic()
+
+    def __enter__(self) -> Heartbeat:
+        self.alive()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(min(1.0, self.every_s / 4)):
+            with self._lock:
+                due = time.monotonic() - self._last >= self.every_s
+            if due:
+                self.beat()
+                self.alive()
 
 
 def _ignore(progress: Progress) -> None:

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import ray
 import torch
@@ -20,7 +20,7 @@ from cords_tune.records import known_fields
 from cords_tune.final_model import MODEL_FILE, FinalModel
 from cords_tune.metrics import METRICS
 from cords_tune.models.given import GivenModel
-from cords_tune.training import build_trainer
+from cords_tune.training import EpochStats, build_trainer
 from cords_tune.tuning.trainable import energy_meter, on_this_worker
 
 __all__ = [
@@ -82,14 +82,17 @@ def keep_model(final: FinalResult, folder: Path) -> FinalResult:
     return replace(final, model=None, model_path=MODEL_FILE)
 
 
-def retrain_best(config: ExperimentConfig, data: DataBundle, model: GivenModel | None = None) -> FinalResult:
-    """Train ``config`` on all training data for the final number of epochs; test once. The result carries
-    the trained model (CPU weights)."""
+def retrain_best(
+    config: ExperimentConfig, data: DataBundle, model: GivenModel | None = None,
+    on_epoch: Callable[[EpochStats], None] | None = None,
+) -> FinalResult:
+    """Train ``config`` on all training data for the final number of epochs (``on_epoch`` sees each); test
+    once. The result carries the trained model (CPU weights)."""
     start = time.perf_counter()
     config = on_this_worker(config)
     meter = energy_meter(config)
     trainer = build_trainer(config, data, epochs=config.final_epochs, full_data=True, model=model, decision_epochs=())
-    history = trainer.fit()
+    history = trainer.fit(on_epoch)
     test = trainer.evaluate_test()
     energy = meter.read()
     return FinalResult(

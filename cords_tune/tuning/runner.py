@@ -43,6 +43,7 @@ from cords_tune.reports import (
 from cords_tune.selection import uses_subsets
 from cords_tune.tuning.progress import Progress, ProgressCallback, last_progress, progress_display
 from cords_tune.tuning.results import collect_trials, search_slot_use
+from cords_tune.training import EpochStats
 from cords_tune.training.proxy import SharedSubset
 from cords_tune.tuning.shared_subset import ProxyTask, ProxyWatch
 from cords_tune.tuning.summary import RunSummary, Timings
@@ -59,6 +60,7 @@ from cords_tune.tuning.disk import (
     out_of_space,
 )
 from cords_tune.tuning.interrupts import SearchWatch, StopReason, watch_search
+from cords_tune.tuning.budget import TimeBudget, budget_outcome, search_budget
 from cords_tune.tuning.resources import TrialRequest, trial_slots
 from cords_tune.tuning.algorithms import asha_grace_period, build_scheduler, build_searcher, quiet_optuna
 from cords_tune.tuning.noise import forced_snapshots_unannounced
@@ -357,11 +359,13 @@ class _Searched:
     slot_use: SlotUse | None  # where the search's slot time went
     shared_subset: SharedSubset | None  # the subsets every trial trained on, for a shared strategy
     started: float  # the run's start (perf_counter), earlier by the time its interrupted sessions took
+    notes: tuple[str, ...] = ()  # e.g. that the time budget ended it
 
     def finished(self, summary: RunSummary, *, resumed: bool) -> RunSummary:
         """``summary`` with what it records of the finished search itself."""
         return replace(summary, resumed=resumed, optuna_study=self.study, slot_use=self.slot_use,
-                       shared_subset=self.shared_subset.record if self.shared_subset else None)
+                       shared_subset=self.shared_subset.record if self.shared_subset else None,
+                       notes=[*summary.notes, *self.notes])
 
 
 def _search(
@@ -392,8 +396,10 @@ def _search(
     try:
         if reserve:
             reserve.make()
+        spent_before = (earlier.tuning_wall_s or 0.0) if earlier else 0.0  # a budget counts every session
         with progress_display(display, run.on_progress), watch_search() as stopped, _start_slots_together(config), \
-                trials_on_prestarted_workers(), forced_snapshots_unannounced():
+                trials_on_prestarted_workers(), forced_snapshots_unannounced(), \
+                search_budget(display, config.search.time_budget_s, spent_before_s=spent_before) as budget:
             tuner = _tuner(config, run.data_ref, run.model, run.storage, experiment, display, resume=restore,
                            phase=phase, reserve=reserve, study=study, run_name=run.run_dir.name, proxy=proxy)
             grid = tuner.fit()
@@ -417,10 +423,11 @@ def _search(
     elapsed = time.perf_counter() - tick
     timings["tuning_wall_s"] = elapsed + ((earlier.tuning_wall_s or 0.0) if earlier else 0.0)
     used = over_sessions(earlier.slot_use if earlier else None, search_slot_use(grid, began, began + elapsed))
-    trials = collect_trials(grid, config)
+    ended_by_budget, trials, notes = budget_outcome(budget, stopped.stopped, collect_trials(grid, config),
+                                                    config.search.num_trials)
 
     finished = grid.num_terminated + grid.num_errors
-    if stopped.stopped or finished < config.search.num_trials:
+    if stopped.stopped or (finished < config.search.num_trials and not ended_by_budget):
         if proxy:
             proxy.settle()
         summary = _summary(config, run.data, trials, None, None, None, timings, started, slot_use=used,
@@ -445,7 +452,7 @@ def _search(
         )
     ranked = rank_trials(usable, config.search.mode)
     return _Searched(grid, trials, ranked, ranked[0], apply_params(config, ranked[0].params), study, used, shared,
-                     started)
+                     started, notes)
 
 
 def _earlier_session(folder: Path) -> RunSummary | None:
@@ -512,7 +519,8 @@ def _search_and_retrain(
         tick = time.perf_counter()
         try:
             settled = settle_finalists(config, searched.ranked, run.data_ref, count, model=run.model,
-                                       on_done=lambda finalist, left: _finalist_done(run, finalist, left))
+                                       on_done=lambda finalist, left: _finalist_done(run, finalist, left),
+                                       on_epoch=lambda rank, stats: _finalist_epoch(run, rank, stats))
         except BaseException as error:  # the trials are paid for: keep them whatever stops the retrain
             interrupted = isinstance(error, KeyboardInterrupt)
             status = "interrupted" if interrupted else "retrain_failed"
@@ -607,6 +615,13 @@ def _finalist_done(run: _Run, finalist: Finalist, left: int) -> None:
               f"{outcome}" + (f"; {left} still training" if left else ""))
 
 
+def _finalist_epoch(run: _Run, rank: int, stats: EpochStats) -> None:
+    metric = run.config.search.metric
+    value = stats.as_dict().get(metric)  # flat, as Tune reads it: the val_* fields and the search metric's score
+    _announce(run, run.run_dir.name, f"finalist {rank} on the full data: epoch {stats.epoch}/{run.config.final_epochs}"
+              + (f", {metric} {value:.4f}" if isinstance(value, float) else ""))
+
+
 def _recorder(study: StudyStore | None, config: ExperimentConfig) -> list[StudyRecorder]:
     if study is None:
         return []
@@ -663,6 +678,7 @@ def _tuner(
         phase=phase,
     )
     watch = SearchWatch(max_wait_s=config.resources.max_wait_s, request=str(TrialRequest.of(config)), reserve=reserve)
+    budget = [TimeBudget(display)] if search.time_budget_s is not None else []  # its stopper and a callback
     return tune.Tuner(
         trainable,
         param_space=space,
@@ -679,7 +695,8 @@ def _tuner(
             name=experiment,
             storage_path=storage,
             verbose=0,
-            callbacks=[progress, watch, *_recorder(study, config), *logger_callbacks(config, run_name, phase),
+            stop=budget[0] if budget else None,
+            callbacks=[progress, watch, *budget, *_recorder(study, config), *logger_callbacks(config, run_name, phase),
                        *([ProxyWatch(proxy)] if proxy else [])],
             failure_config=tune.FailureConfig(max_failures=config.fault_tolerance.max_failures),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=config.fault_tolerance.keep_checkpoints),

@@ -86,6 +86,7 @@ class RunSummary:
     end_to_end_wall_s: float | None = None  # a resumed run's over all its sessions (those that wrote a summary)
     energy: EnergyRecord | None = None
     status: str | None = None  # ok, failed, interrupted, retrain_failed, waiting_for_resources
+    notes: list[str] = field(default_factory=list)  # e.g. that the time budget ended the search
     resumed: bool | None = None  # None: the search did not finish (nor are optuna_study and shared_subset recorded)
     optuna_study: StudyStore | None = None
     slot_use: SlotUse | None = None  # so far, in an interrupted search's
@@ -124,6 +125,7 @@ class RunSummary:
             slot_use=read("slot_use", SlotUse.from_dict),
             shared_subset=read("shared_subset", SharedSubsetRecord.from_dict),
             compression=Compression.from_summary(data),
+            notes=list(data.get("notes") or []),
         ))
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from cords_tune.compression import compress_run
 from cords_tune.config import ExperimentConfig
 from cords_tune.errors import RunFailedError, RunInterruptedError
+from cords_tune.models.given import as_given
 from cords_tune.preflight import load_and_check
 from cords_tune.reports import write_json_atomic, write_text_atomic
 from cords_tune.tuning.retrain import keep_model, retrain_on_cluster
@@ -53,7 +54,7 @@ def train_notes(config: ExperimentConfig) -> list[str]:
 
 def train_once(
     config: ExperimentConfig, *, output_dir: str | Path | None = None, address: str | None = None,
-    on_notice: Callable[[str], None] | None = None,
+    on_notice: Callable[[str], None] | None = None, data: Any = None, model: Any = None,
 ) -> TrainResult:
     """Train ``config`` once on the full training data, test it, and write a run directory
     ``<output_dir>/<name>-train-<YYYYmmdd-HHMMSS>/`` with ``model.pt``, ``summary.json`` and ``config.yaml``.
@@ -63,6 +64,8 @@ def train_once(
         output_dir: where the run directory is made; default ``config.output_dir``.
         address: a Ray cluster to join; default: ``RAY_ADDRESS`` if set, else a private local Ray.
         on_notice: told which Ray is used, and what the task waits for (else only logged).
+        data: data given from Python (``dataset.name: python``), as ``run_experiment`` takes it.
+        model: a model factory given from Python (``model.name: python``), likewise.
 
     Raises:
         RunInterruptedError: the driver was interrupted; nothing is saved.
@@ -79,21 +82,22 @@ def train_once(
     probe_address(address or os.environ.get("RAY_ADDRESS"))  # before anything is written
     output = check_output_dir(output_dir or config.output_dir)
     tick = time.perf_counter()
-    data = load_and_check(trained)
+    given = as_given(model)
+    data = load_and_check(trained, data=data, model=given)
     config = config.with_absolute_paths()  # after the load, whose messages show paths as written
     timings = {"data_load_s": time.perf_counter() - tick}
     with ray_for_trials(trained, address, timings, on_notice):
         run_dir = make_run_dir(output, f"{config.name}-train")
         write_text_atomic(run_dir / "config.yaml", config.to_yaml())
         try:
-            final = retrain_on_cluster(trained, ray.put(data))
+            final = retrain_on_cluster(trained, ray.put(data), given)
         except KeyboardInterrupt:
             raise RunInterruptedError(f"interrupted; nothing was saved in {run_dir}. Run it again to train the "
                                       "model") from None
         except Exception as error:  # noqa: BLE001 - the task's failure, said in one line
             raise RunFailedError(f"training {config.name} on the full data failed: {first_line(error)}") from None
     final = keep_model(final, run_dir)
-    compression = compress_run(run_dir, data, config)  # final.compress; None when it asks for nothing
+    compression = compress_run(run_dir, data, config, given)  # final.compress; None when it asks for nothing
     summary = TrainSummary(
         name=config.name,
         seed=config.seed,

@@ -70,6 +70,7 @@ def summaries(tiny_experiment):
                       settled=settled, subset_best=trials[0])
     subset = replace(
         subset, resumed=False, optuna_study=StudyStore("sqlite:///run/optuna.db", "tiny-1"),
+        notes=["the time budget (search.time_budget_s = 8 s) stopped the search after 3 of 1000 trials"],
         slot_use=SlotUse(2, 40.0, 30.0, 2.0, 1.0, 3.0, 0.5, 3.5),
         shared_subset=SharedSubsetRecord("el2n", 0.3, 0.5, True, "mlp", 2, 0.7, 1.0, 0.2, 1.5, rounds=3, size=130),
         compression=Compression((VariantResult("fp32", "fp32", file="model.pt", test_accuracy=0.9, size_bytes=9000,

@@ -91,7 +91,11 @@ def test_tuning_run_end_to_end(local_ray, tiny_experiment, tmp_path):
     assert summary["best_trial_id"] == next(f["trial_id"] for f in summary["finalists"] if f["picked"])
     phases = [phase for phase, _, _ in snapshots]
     assert "training the top 2 configs on the full data (finalists)" in phases
-    assert sum(phase.startswith("finalist ") for phase in phases) == 2 and snapshots[-1][1] == 4
+    done = [phase for phase in phases if phase.startswith("finalist ") and ": epoch " not in phase]
+    assert len(done) == 2 and snapshots[-1][1] == 4
+    assert sorted(phase.split(",")[0] for phase in phases if ": epoch " in phase) == [
+        f"finalist {rank} on the full data: epoch {epoch}/{config.final_epochs}" for rank in (1, 2)
+        for epoch in range(1, config.final_epochs + 1)], "each finalist's epochs, once"
     assert "final test accuracy" in (run_dir / "report.md").read_text()
     assert "2 slots, " in (run_dir / "report.md").read_text()
 

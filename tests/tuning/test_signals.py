@@ -169,22 +169,26 @@ def test_one_ctrl_c_stops_the_finalists_full_data_training(tiny_experiment, tmp_
     assert 0 < restoring < 15, (summary["tuning_wall_s"], interrupted)
     assert summary["end_to_end_wall_s"] > interrupted["end_to_end_wall_s"], (summary["end_to_end_wall_s"], interrupted)
     assert summary["slot_use"]["work_s"] == interrupted["slot_use"]["work_s"] > 0, "no trial ran again"
-    finalists = [line for line in resumed.stderr.splitlines() if "finalist" in line]
+    finalists = [line for line in resumed.stderr.splitlines() if "finalist" in line and ": epoch " not in line]
     assert len(finalists) == 3 and not any("trials done" in line for line in finalists), resumed.stderr[-3000:]
+    assert sum("on the full data: epoch 1/1" in line for line in resumed.stderr.splitlines()) == 2
     assert "study" not in resumed.stderr, f"no Optuna log lines: {resumed.stderr[-3000:]}"
 
 
-def test_sigterm_stops_the_run_like_ctrl_c_without_raw_signal_lines(tiny_experiment, tmp_path):
-    """`timeout`, `kill -TERM -PGID`: a signal to every process of the driver's group, which reaches the driver
-    alone, as `kill PID` or a supervisor's does (Ray's own processes, when they were in the group, stopped at once
-    and took the driver down a minute later)."""
+@pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)],
+                         ids=["SIGTERM", "SIGHUP"])
+def test_sigterm_and_sighup_stop_the_run_like_ctrl_c_without_raw_signal_lines(tiny_experiment, tmp_path, signum,
+                                                                              exit_code):
+    """`timeout`, `kill -TERM -PGID`, a terminal closed (SIGHUP): a signal to every process of the driver's group,
+    which reaches the driver alone, as `kill PID` or a supervisor's does (Ray's own processes, when they were in
+    the group, stopped at once and took the driver down a minute later). The driver exits 128 + the signal."""
     file = _experiment(tiny_experiment, tmp_path, trials=3)
     log_file = tmp_path / "driver.log"
     driver = _start(["run", str(file), "--output", str(tmp_path / "out")], log_file)
     _wait_for(driver, log_file, "1/3 trials done")
-    code = _signal_and_wait(driver, log_file, signal.SIGTERM, timeout=50)
+    code = _signal_and_wait(driver, log_file, signum, timeout=50)
     log = log_file.read_text()
-    assert code == 143, log[-3000:]
+    assert code == exit_code, log[-3000:]
     assert "SIGTERM received" not in log and "***" not in log and "Traceback" not in log, log[-3000:]
     assert "cords-tune resume" in log, log[-3000:]
     (run_dir,) = (tmp_path / "out").iterdir()
