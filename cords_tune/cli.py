@@ -119,11 +119,12 @@ def validate(config: ConfigArg, set_: SetOpt = None, plugin: PluginOpt = None) -
 
         experiment = load_config(config, set_ or [], plugin or [])
         try:
-            load_and_check(experiment, download=False)  # validating never downloads
+            samples = len(load_and_check(experiment, download=False).y_train)  # validating never downloads
             checked = "checked against its data"
         except DatasetUnavailableError as error:  # e.g. CIFAR-10 offline: the file itself is still valid
             if not error.missing:
                 raise  # files that are there but unreadable are a problem to fix, not data still to download
+            samples = None
             checked = f"not checked against its data ({experiment.dataset.name} is not on this machine yet: " \
                       "`run` downloads it and checks before Ray starts)"
             logging.getLogger(__name__).info("%s", error)
@@ -131,7 +132,7 @@ def validate(config: ConfigArg, set_: SetOpt = None, plugin: PluginOpt = None) -
               f"model {experiment.model.name}, strategy {experiment.selection.strategy} at fraction "
               f"{experiment.selection.fraction}, {experiment.search.num_trials} trials over "
               f"{len(experiment.search.space)} searched parameters; {checked}", highlight=False)
-    _print_notes(experiment_notes(experiment))
+    _print_notes(experiment_notes(experiment, samples))
 
 
 @app.command()
