@@ -52,11 +52,12 @@ def selection_cost_for(
                              f"epochs and two selections on a trial's resources) failed: {first_line(error)}") from None
     cost.save(path)
     guard = forecast(config, cost)
-    log.info("selection cost guard: %s a selection, %s an epoch; at the experiment's own settings trials %s",
-             f"{cost.selection_s:.3f}s", f"{cost.train_s + cost.eval_s:.3f}s",
-             f"fall back to random subsets: {guard.reason(config)}" if guard.falls_back else
-             f"keep {config.selection.strategy} ({guard.selection_s:.2f}s of selection, {100 * guard.share:.0f}% "
-             "of a cycle)")
+    log.log(logging.WARNING if guard.falls_back else logging.INFO,
+            "selection cost guard: %s a selection, %s an epoch; at the experiment's own settings trials %s",
+            f"{cost.selection_s:.3f}s", f"{cost.train_s + cost.eval_s:.3f}s",
+            f"fall back to random subsets: {guard.reason(config)}" if guard.falls_back else
+            f"keep {config.selection.strategy} ({guard.selection_s:.2f}s of selection, {100 * guard.share:.0f}% "
+            "of a cycle)")
     return cost
 
 
