@@ -1,6 +1,6 @@
-"""The selection-cost guard's measurement in a tuning run: one Ray task with a trial's resources measures a
-selection cycle before the search (``training.cost_guard.measure_cycle_cost``), and the run keeps it in its
-directory, so every trial, retry and resumed session of the run decides from the same figures."""
+"""The selection-cost guard's measurement in a tuning run: a selection cycle measured once before the search
+(``training.cost_guard.measure_cycle_cost``) where a trial trains, kept in the run directory, so every trial,
+retry and resumed session of the run decides from the same figures."""
 
 from __future__ import annotations
 
@@ -26,10 +26,11 @@ SELECTION_COST_FILE = "selection_cost.json"
 
 
 def selection_cost_for(
-    config: ExperimentConfig, data_ref: Any, model: GivenModel | None, folder: Path
+    config: ExperimentConfig, data: DataBundle, data_ref: Any, model: GivenModel | None, folder: Path
 ) -> CycleCost | None:
     """The run's measured selection cycle: read from ``folder`` where an earlier session of the run kept it, else
-    measured now and kept there; ``None`` where the guard cannot act (``training.cost_guard.is_guarded``).
+    measured now (on ``data`` here, or by a Ray task on ``data_ref``, its copy in the object store) and kept there;
+    ``None`` where the guard cannot act (``training.cost_guard.is_guarded``).
 
     Raises:
         RunFailedError: the measurement failed (as a trial would: the data or the model does not train).
@@ -40,11 +41,16 @@ def selection_cost_for(
     path = Path(folder) / SELECTION_COST_FILE
     if path.is_file():
         return CycleCost.load(path)
-    task = as_trial_task(_measure_on_worker, config).remote(config, data_ref, model)
+    task = None
     try:
-        cost = ray.get(task)
+        if _measures_here(config):
+            cost = _measure_here(config, data, model)
+        else:
+            task = as_trial_task(_measure_on_worker, config).remote(config, data_ref, model)
+            cost = ray.get(task)
     except KeyboardInterrupt:
-        ray.cancel(task, force=True)
+        if task is not None:
+            ray.cancel(task, force=True)
         raise RunInterruptedError("interrupted while measuring what a selection costs; nothing else had started. "
                                   "Run it again") from None
     except Exception as error:  # noqa: BLE001 - the task's own error, said in one line
@@ -59,6 +65,29 @@ def selection_cost_for(
             f"keep {config.selection.strategy} ({guard.selection_s:.2f}s of selection, {100 * guard.share:.0f}% "
             "of a cycle)")
     return cost
+
+
+def _measures_here(config: ExperimentConfig) -> bool:
+    """Whether the driver measures: where trials train on CPUs of a one-node Ray that is this machine, the driver's
+    CPU is theirs, and a Ray task would first start a worker (seconds a small run notices). A GPU is left to the
+    trials: a CUDA context made in the driver would hold GPU memory for the whole run."""
+    if config.resources.gpus_per_trial:
+        return False
+    nodes = [node for node in ray.nodes() if node.get("Alive")]
+    return len(nodes) == 1 and nodes[0].get("NodeID") == ray.get_runtime_context().get_node_id()
+
+
+def _measure_here(config: ExperimentConfig, data: DataBundle, model: GivenModel | None) -> CycleCost:
+    """Measured in this process as a trial would run: on the CPU, one torch thread per CPU it is given."""
+    import torch
+
+    from cords_tune.tuning.trainable import on_this_worker
+
+    threads = torch.get_num_threads()
+    try:
+        return measure_cycle_cost(on_this_worker(config), data, model)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _measure_on_worker(config: ExperimentConfig, data: DataBundle, model: GivenModel | None) -> CycleCost:

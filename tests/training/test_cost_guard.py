@@ -18,8 +18,6 @@ from cords_tune.selection.random import RandomStrategy
 from cords_tune.training import Trainer, build_trainer
 from cords_tune.training import trainer as trainer_module
 from cords_tune.training.cost_guard import CycleCost, forecast, measure_cycle_cost
-from cords_tune.tuning import selection_cost
-from cords_tune.tuning.selection_cost import SELECTION_COST_FILE, selection_cost_for
 
 
 class _Slow:
@@ -140,15 +138,6 @@ def test_a_slow_selection_is_measured_and_falls_back(experiment, data, monkeypat
     trainer = build_trainer(config, data, selection_cost=cost)
     history = trainer.fit()
     assert [s.selection_fallback for s in history] == [False, False, True, True, True, True]
-
-
-def test_a_run_directory_keeps_its_measured_costs(experiment, tmp_path, monkeypatch):
-    """A resumed run decides from the costs its first session measured: it never measures again."""
-    kept = _cost(selection_s=1.25)
-    kept.save(tmp_path / SELECTION_COST_FILE)
-    monkeypatch.setattr(selection_cost, "as_trial_task", lambda *a: pytest.fail("measured again"))
-    assert selection_cost_for(experiment(), None, None, tmp_path) == kept
-    assert selection_cost_for(experiment(strategy="random"), None, None, tmp_path) is None  # nothing to guard
 
 
 def test_with_a_warm_start_the_first_selection_uses_gradients(trainer_factory):
