@@ -384,7 +384,7 @@ def _search(
     earlier = _earlier_session(folder) if restore else None
     if earlier is not None:  # a resumed search's times count the session it continues
         started -= earlier.end_to_end_wall_s or 0.0
-    cost = CostTask.start(config, run.data_ref, run.model, folder)
+    cost = CostTask.start(config, run.data, run.data_ref, run.model, folder)
     proxy = ProxyTask.start(config, run.data_ref, run.model, folder)
     local = not is_uri(run.storage)
     reserve = SpaceReserve.for_search(run.storage, experiment, config.search.num_trials) if local else None

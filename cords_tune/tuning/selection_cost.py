@@ -1,8 +1,12 @@
 """The selection-cost guard's measurement in a tuning run: a selection cycle measured once
-(``training.cost_guard.measure_cycle_cost``) by a Ray task with a trial's resources, kept in the run directory, so
-every trial, retry and resumed session of the run decides from the same figures. Like a shared strategy's proxy
-(``tuning.shared_subset``), the task runs beside the first trials' start-up: they wait for its result in their
-set-up, so measuring costs the search little wall-clock."""
+(``training.cost_guard.measure_cycle_cost``) where a trial trains, kept in the run directory, so every trial, retry
+and resumed session of the run decides from the same figures.
+
+Where trials train on the CPUs of a one-node Ray that is this machine, the driver measures, before the search: its
+CPU is theirs, and a Ray task would first start a worker and hold one of the trials' slots while it does (seconds a
+small run notices). Elsewhere (GPUs, a cluster) a Ray task with a trial's resources measures, beside the first
+trials' start-up, as a shared strategy's proxy is trained (``tuning.shared_subset``): they wait for its result in
+their set-up. A GPU is left to the trials: a CUDA context made in the driver would hold GPU memory all run long."""
 
 from __future__ import annotations
 
@@ -33,19 +37,26 @@ class CostTask:
     ``ref`` is what the trials get. ``start`` returns ``None`` where the guard cannot act
     (``training.cost_guard.is_guarded``)."""
 
-    def __init__(self, config: ExperimentConfig, data_ref: Any, model: GivenModel | None, folder: Path) -> None:
+    def __init__(
+        self, config: ExperimentConfig, data: DataBundle, data_ref: Any, model: GivenModel | None, folder: Path
+    ) -> None:
         self._config = config
         self._path = Path(folder) / SELECTION_COST_FILE
         self.cost: CycleCost | None = CycleCost.load(self._path) if self._path.is_file() else None
-        self._task = (as_trial_task(_measure_on_worker, config).remote(config, data_ref, model)
-                      if self.cost is None else None)
-        self._done = self.cost is not None
+        self._task = None
+        if self.cost is None and _measures_here(config):
+            self._keep(_measure_here(config, data, model))
+        elif self.cost is None:
+            self._task = as_trial_task(_measure_on_worker, config).remote(config, data_ref, model)
+        self._done = self._task is None
 
     @classmethod
     def start(
-        cls, config: ExperimentConfig, data_ref: Any, model: GivenModel | None, folder: Path
+        cls, config: ExperimentConfig, data: DataBundle, data_ref: Any, model: GivenModel | None, folder: Path
     ) -> CostTask | None:
-        return cls(config, data_ref, model, folder) if is_guarded(config) else None
+        """Args: ``data``: the run's data, for a measurement here; ``data_ref``: its copy in the object store,
+        for a task."""
+        return cls(config, data, data_ref, model, folder) if is_guarded(config) else None
 
     @property
     def ref(self) -> Any:
@@ -67,10 +78,12 @@ class CostTask:
     def _collect(self) -> None:
         self._done = True
         try:
-            self.cost = ray.get(self._task)
+            self._keep(ray.get(self._task))
         except Exception as error:  # noqa: BLE001 - cancelled, or its worker died: said in one line
             log.warning("measuring what a selection costs failed (%s)", first_line(error))
-            return
+
+    def _keep(self, cost: CycleCost | None) -> None:
+        self.cost = cost
         if self.cost is None:  # the trials train with the strategy as configured; a later session measures again
             return
         self.cost.save(self._path)
@@ -95,6 +108,25 @@ class CostWatch(tune.Callback):
     def on_step_begin(self, iteration: int, trials: list[Any], **info: Any) -> None:
         if self.task is not None:
             self.task.poll()
+
+
+def _measures_here(config: ExperimentConfig) -> bool:
+    """Whether the driver measures: trials without GPUs, on a one-node Ray that is this machine."""
+    if config.resources.gpus_per_trial:
+        return False
+    nodes = [node for node in ray.nodes() if node.get("Alive")]
+    return len(nodes) == 1 and nodes[0].get("NodeID") == ray.get_runtime_context().get_node_id()
+
+
+def _measure_here(config: ExperimentConfig, data: DataBundle, model: GivenModel | None) -> CycleCost | None:
+    """Measured in this process as a trial would train (on the CPU, one torch thread per CPU it is given)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    try:
+        return _measure_on_worker(config, data, model)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _measure_on_worker(config: ExperimentConfig, data: DataBundle, model: GivenModel | None) -> CycleCost | None:

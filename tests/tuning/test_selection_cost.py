@@ -25,21 +25,25 @@ def test_a_run_directory_keeps_its_measured_costs(experiment, tmp_path, monkeypa
     kept = CycleCost("gradmatch", selection_s=1.25, train_s=0.5, eval_s=0.1, device="cpu")
     kept.save(tmp_path / SELECTION_COST_FILE)
     monkeypatch.setattr(selection_cost, "as_trial_task", lambda *a: pytest.fail("measured again"))
-    task = CostTask.start(experiment(), None, None, tmp_path)
+    task = CostTask.start(experiment(), None, None, None, tmp_path)
     assert task.ref == kept
     task.settle()
-    assert CostTask.start(experiment(strategy="random"), None, None, tmp_path) is None  # nothing to guard
-    assert CostTask.start(experiment(max_cost_share=1.0), None, None, tmp_path) is None  # the guard is off
+    assert CostTask.start(experiment(strategy="random"), None, None, None, tmp_path) is None  # nothing to guard
+    assert CostTask.start(experiment(max_cost_share=1.0), None, None, None, tmp_path) is None  # the guard is off
 
 
 @pytest.mark.slow
-def test_the_costs_are_measured_once_by_a_task_and_kept(local_ray, experiment, tmp_path, monkeypatch):
+@pytest.mark.parametrize("here", [True, False], ids=["by the driver", "by a Ray task"])
+def test_the_costs_are_measured_once_and_kept(local_ray, experiment, tmp_path, monkeypatch, here):
     config = experiment()
     data = load_dataset("synthetic", data_dir=tmp_path, seed=0, params={"num_samples": 600, "num_features": 8})
-    task = CostTask.start(config, local_ray.put(data), None, tmp_path)
-    cost = local_ray.get(task.ref)  # what a trial waits for in its set-up
+    assert selection_cost._measures_here(config), "trials on the CPUs of this one-node Ray"
+    monkeypatch.setattr(selection_cost, "_measures_here", lambda config: here)
+    task = CostTask.start(config, data, local_ray.put(data), None, tmp_path)
+    cost = task.ref if here else local_ray.get(task.ref)  # what a trial waits for in its set-up
     assert cost.strategy == "gradmatch" and cost.selection_s > 0 and cost.train_s > 0 and cost.device == "cpu"
     task.settle()
     assert CycleCost.load(tmp_path / SELECTION_COST_FILE) == cost
+    monkeypatch.setattr(selection_cost, "measure_cycle_cost", lambda *a: pytest.fail("measured again"))
     monkeypatch.setattr(selection_cost, "as_trial_task", lambda *a: pytest.fail("measured again"))
-    assert CostTask.start(config, None, None, tmp_path).ref == cost
+    assert CostTask.start(config, data, None, None, tmp_path).ref == cost
