@@ -117,9 +117,11 @@ def gradient_selections(config: ExperimentConfig) -> int:
 
 def forecast(config: ExperimentConfig, cost: CycleCost) -> CostForecast:
     """The guard's decision for a trial of ``config`` (its sampled values applied), from the run's ``cost``:
-    no clock is read, so the same config and cost always decide the same way."""
+    no clock is read, so the same config and cost always decide the same way. A trial of another strategy than
+    the one measured (``selection.strategy`` searched) keeps its strategy: nothing was measured for it."""
     selection = config.selection
-    selections = gradient_selections(config) if is_guarded(config) else 0
+    measured = cost.strategy == selection.strategy
+    selections = gradient_selections(config) if is_guarded(config) and measured else 0
     epoch_s = cost.train_s + (cost.eval_s if config.training.validation == "every_epoch" else 0.0)
     cycle_s = cost.selection_s + selection.every * epoch_s
     share = cost.selection_s / cycle_s if cycle_s > 0 else 0.0

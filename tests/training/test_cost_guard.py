@@ -97,6 +97,7 @@ def test_the_share_still_decides_above_the_floor(experiment):
     assert forecast(experiment(max_cost_share=0.05), _cost(selection_s=10.0, train_s=60.0)).falls_back
     assert not forecast(experiment(max_cost_share=1.0), _cost(selection_s=1e6)).falls_back  # 1.0 turns it off
     assert not forecast(experiment(every=6), _cost(selection_s=1e6)).falls_back  # never selects by gradients
+    assert not forecast(experiment(strategy="glister"), _cost(selection_s=1e6)).falls_back  # not what was measured
 
 
 def test_without_measured_costs_the_strategy_is_kept(trainer_factory):
