@@ -172,10 +172,12 @@ def trainable(
     trials (ASHA, HyperBand, PBT) work: a trial restored from another's checkpoint keeps its own
     hyperparameters. It asks for ``resources.cpus_per_trial`` / ``gpus_per_trial`` per trial. The data is
     loaded and checked once, here, and shared with the trials through Ray's object store. A shared strategy's
-    subset (``cords-tune strategies``) is chosen here too, once, by training its proxy in this process.
+    subset (``cords-tune strategies``) is chosen here too, once, by training its proxy in this process, and
+    a gradient strategy's selection cycle is measured here once for the cost guard (``selection.max_cost_share``).
     """
     from cords_tune.preflight import load_and_check
     from cords_tune.models.given import as_given
+    from cords_tune.training.cost_guard import is_guarded, measure_cycle_cost
     from cords_tune.training.proxy import is_shared, select_shared_subset
     from cords_tune.tuning.trainable import trial_trainable
 
@@ -191,7 +193,8 @@ def trainable(
     bundle = load_and_check(config, data=data, model=given)
     config = config.with_absolute_paths()
     shared = select_shared_subset(config, bundle, given) if is_shared(config) else None
-    return trial_trainable(config, bundle, given, shared)
+    cost = measure_cycle_cost(config, bundle, given) if is_guarded(config) else None
+    return trial_trainable(config, bundle, given, shared, cost)
 
 
 def _given_section(section: Any, name: str, named: bool) -> Any:

@@ -155,11 +155,12 @@ def validate(config: ConfigArg, set_: SetOpt = None, plugin: PluginOpt = None) -
         subsets = (f"at fraction {experiment.selection.fraction}" if strategy.sized_by_budget else
                    "(sizing its own subsets)" if strategy.uses_subsets else "(the full data)")
         try:
-            load_and_check(experiment, download=False)  # validating never downloads
+            samples = len(load_and_check(experiment, download=False).y_train)  # validating never downloads
             checked = "checked against its data"
         except DatasetUnavailableError as error:  # e.g. CIFAR-10 offline: the file itself is still valid
             if not error.missing:
                 raise  # files that are there but unreadable are a problem to fix, not data still to download
+            samples = None
             checked = f"not checked against its data ({experiment.dataset.name} is not on this machine yet: " \
                       "`run` downloads it and checks before Ray starts)"
             logging.getLogger(__name__).info("%s", error)
@@ -167,7 +168,7 @@ def validate(config: ConfigArg, set_: SetOpt = None, plugin: PluginOpt = None) -
               f"model {experiment.model.name}, strategy {experiment.selection.strategy} {subsets}, "
               f"{experiment.search.num_trials} trials over "
               f"{len(experiment.search.space)} searched parameters; {checked}", highlight=False)
-    _print_notes([*experiment_notes(experiment), *this_machine_notes(experiment)])
+    _print_notes([*experiment_notes(experiment, samples), *this_machine_notes(experiment)])
 
 
 @app.command()

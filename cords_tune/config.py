@@ -175,6 +175,9 @@ class SelectionConfig(_Strict):
     max_cost_share: float = Field(
         0.1, gt=0.0, le=1.0, description="most of a selection cycle's time selection may take; else online random"
     )
+    min_cost_s: float = Field(
+        5.0, ge=0.0, description="seconds a trial's selections may take in all before max_cost_share applies"
+    )
     params: dict[str, Any] = Field(default_factory=dict)
     proxy: ProxyConfig = Field(default_factory=ProxyConfig)
 

@@ -106,8 +106,9 @@ def fallback_note(summary: RunSummary) -> str | None:
     best_note = (f"; the best trial is one of them: it trained on random subsets from epoch {best}"
                  if best is not None else "; the best trial is not one of them")
     return (f"{count(fell_back, 'trial')} of {summary.trials_started or summary.num_trials} fell back from "
-            f"{summary.strategy} to random subsets{when}, because selection took more than "
-            f"selection.max_cost_share of {'its' if fell_back == 1 else 'their'} time{best_note}")
+            f"{summary.strategy} to random subsets{when}, because the run's measured costs said selection would take "
+            f"more than selection.max_cost_share of {'its' if fell_back == 1 else 'their'} time and more than "
+            f"selection.min_cost_s{best_note}")
 
 
 def finalists_table(summary: RunSummary) -> tuple[list[str], list[list[Any]]] | None:

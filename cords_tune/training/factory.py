@@ -31,6 +31,7 @@ from cords_tune.training.speed import (
     use_channels_last,
     use_cudnn_benchmark,
 )
+from cords_tune.training.cost_guard import CycleCost
 from cords_tune.training.trainer import RngStates, Trainer
 
 __all__ = ["TrainingParts", "build_parts", "build_trainer"]
@@ -53,6 +54,8 @@ class TrainingParts:
         record: what each training pass saw of each sample, for a strategy that reads it (or a proxy).
         rng: torch's generator states after the model was initialised, which the trainer keeps as its own.
         channels_last: the model and its image batches are in channels-last memory order.
+        selection_cost: the run's measured selection cycle, from which the cost guard decides whether a
+            gradient-based strategy's trial trains on random subsets instead (``None``: no guard).
     """
 
     model: nn.Module
@@ -67,6 +70,7 @@ class TrainingParts:
     record: SampleRecord | None = None
     rng: RngStates | None = None
     channels_last: bool = False
+    selection_cost: CycleCost | None = None
 
 
 def build_trainer(
@@ -79,16 +83,19 @@ def build_trainer(
     decision_epochs: Collection[int] | None = None,
     shared_subsets: Sequence[Subset] | None = None,
     keep_record: bool = False,
+    selection_cost: CycleCost | None = None,
 ) -> Trainer:
     """A ``Trainer`` for ``config`` on ``data``, with its parts built by ``build_parts``.
 
     Args:
         epochs: length of the lr schedule; defaults to ``config.training.epochs``.
         decision_epochs: see ``Trainer``.
+        selection_cost: see ``TrainingParts``.
         Others: see ``build_parts``.
     """
     parts = build_parts(config, data, full_data=full_data, model=model, shared_subsets=shared_subsets,
                         keep_record=keep_record)
+    parts.selection_cost = selection_cost
     return Trainer(config, parts, epochs=epochs, decision_epochs=decision_epochs)
 
 

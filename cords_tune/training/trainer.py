@@ -22,6 +22,7 @@ from cords_tune.metrics import Evaluation, search_metric
 from cords_tune.models.given import as_classifier
 from cords_tune.selection import SelectionContext, Subset, budget_for, create_strategy
 from cords_tune.selection.features import LastLayerGradients
+from cords_tune.training.cost_guard import CostForecast, forecast
 from cords_tune.training.device_data import DeviceSplit
 from cords_tune.training.optim import build_optimizer, build_scheduler, scheduled_lr
 from cords_tune.training.schedule import SubsetSchedule
@@ -46,7 +47,7 @@ class EpochStats:
     lr: float
     subset_size: int
     reselected: bool
-    selection_fallback: bool  # selection cost too much and this trial switched to online random
+    selection_fallback: bool  # selection would cost too much (the cost guard): this trial trains on online random
     diverged: bool  # the training loss became NaN or infinite: the trial ends here
     selection_s: float
     train_s: float
@@ -178,8 +179,13 @@ class Trainer:
         self.selection_fallback = False
         self.diverged = False
         self._random = create_strategy("random")
-        self._first_selection_at: float | None = None  # when the first gradient-based selection started
-        self._selection_s_since_first = 0.0
+        # The cost guard's decision, made once from the run's measured costs (``training.cost_guard``), never
+        # from a clock: without them (a notebook, ``cords-tune train``) the strategy is used as configured.
+        self.cost_forecast: CostForecast | None = (
+            forecast(config, parts.selection_cost)
+            if parts.selection_cost is not None and self.strategy is not None and self.strategy.needs_gradients
+            else None
+        )
 
     # ------------------------------------------------------------------------------------------ epochs
 
@@ -212,9 +218,6 @@ class Trainer:
             self._last_val = self.evaluate(self.val)
         val = self._last_val
         evaluated = self._sync_time()
-        if reselected == "gradients":
-            self._first_selection_at = self._first_selection_at or start
-            self._selection_s_since_first += selected - start
 
         lr = self.optimizer.param_groups[0]["lr"]
         self.scheduler.step()
@@ -297,21 +300,17 @@ class Trainer:
         )
 
     def _guard_selection_cost(self) -> None:
-        """Switch to online random if gradient-based selection has taken more than ``max_cost_share`` of the
-        trial's wall-clock since its first selection (epochs, evaluation and reporting included)."""
-        if self.selection_fallback or not self.strategy.needs_gradients or self._first_selection_at is None:
+        """Switch to online random at what would be this trial's first selection by gradients, where the cost
+        guard's forecast says its selections cost too much (``training.cost_guard.forecast``)."""
+        guard = self.cost_forecast
+        if self.selection_fallback or guard is None or not guard.falls_back or not self.strategy.needs_gradients:
             return
-        elapsed = time.perf_counter() - self._first_selection_at
-        spent = self._selection_s_since_first
-        share = self.config.selection.max_cost_share
-        if spent > share * elapsed:
-            log.warning(
-                "selection by %r took %.3fs of the %.3fs since its first selection (%.0f%%, limit %.0f%%): this "
-                "trial continues with online random subsets",
-                self.config.selection.strategy, spent, elapsed, 100 * spent / elapsed, 100 * share,
-            )
-            self.strategy = self._random
-            self.selection_fallback = True
+        if self.subset is None and self.schedule.warm_start_epochs == 0:
+            return  # the first subset is random anyway: the trial differs from its strategy's from the next one
+        log.info("this trial trains on online random subsets from epoch %d: %s", self.epoch + 1,
+                 guard.reason(self.config))
+        self.strategy = self._random
+        self.selection_fallback = True
 
     def _train_one_epoch(self) -> tuple[float, float, int]:
         normalized = self.subset is None or self.subset.normalized
@@ -358,7 +357,6 @@ class Trainer:
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue exactly where this trainer is (tensors and plain values only)."""
-        since_first = None if self._first_selection_at is None else time.perf_counter() - self._first_selection_at
         return {
             "epoch": self.epoch,
             "samples_seen": self.samples_seen,
@@ -371,7 +369,6 @@ class Trainer:
             "record": None if self.record is None else {k: v.cpu() for k, v in self.record.state_dict().items()},
             "selection_fallback": self.selection_fallback,
             "diverged": self.diverged,
-            "cost": (since_first, self._selection_s_since_first),
             "rng": (self._rng.cpu.clone(), self._shuffle.get_state(), self._augment.get_state()),
             "cuda_rng": None if self._rng.cuda is None else self._rng.cuda.clone(),
             "scaler": self.scaler.state_dict(),  # empty unless fp16
@@ -391,8 +388,6 @@ class Trainer:
         if self.selection_fallback:
             self.strategy = self._random
         self.diverged = state["diverged"]
-        since_first, self._selection_s_since_first = state["cost"]
-        self._first_selection_at = None if since_first is None else time.perf_counter() - since_first
         cpu_rng, shuffle_rng, augment_rng = state["rng"]
         self._rng.cpu = cpu_rng.cpu()
         self._shuffle.set_state(shuffle_rng.cpu())

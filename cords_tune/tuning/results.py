@@ -80,16 +80,21 @@ def search_slot_use(grid: Any, started_at: float, ended_at: float) -> SlotUse | 
 
 def _fallback(history: dict[str, list]) -> dict[str, Any]:
     """When the cost guard switched the trial to random subsets (the first epoch that reports it), and the
-    share of its epoch time that selection had taken by then (what the guard measured, by wall-clock)."""
+    share of a selection cycle its selections would have taken (the guard's forecast, from the run's measured
+    costs; trials of earlier versions: the share of its epoch time selection had taken by then)."""
     flags = history.get("selection_fallback", [])
     first = next((i for i, flag in enumerate(flags) if flag), None)
     if first is None:
         return {"selection_fallback_epoch": None, "selection_share_at_fallback": None}
+    epoch = int(history.get("epoch", list(range(1, len(flags) + 1)))[first])
+    forecast = history.get("selection_cost_share", [])
+    if len(forecast) > first and _finite(forecast[first]):
+        return {"selection_fallback_epoch": epoch, "selection_share_at_fallback": float(forecast[first])}
     before = slice(0, first)  # the epochs the guard judged; the switch happens at the start of the next
     spent = sum(history.get("selection_s", [])[before])
     total = spent + sum(history.get("train_s", [])[before]) + sum(history.get("eval_s", [])[before])
     return {
-        "selection_fallback_epoch": int(history.get("epoch", list(range(1, len(flags) + 1)))[first]),
+        "selection_fallback_epoch": epoch,
         "selection_share_at_fallback": spent / total if total > 0 else None,
     }
 

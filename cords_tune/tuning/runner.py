@@ -45,6 +45,7 @@ from cords_tune.tuning.progress import Progress, ProgressCallback, last_progress
 from cords_tune.tuning.results import collect_trials, search_slot_use
 from cords_tune.training import EpochStats
 from cords_tune.training.proxy import SharedSubset
+from cords_tune.tuning.selection_cost import CostTask, CostWatch
 from cords_tune.tuning.shared_subset import ProxyTask, ProxyWatch
 from cords_tune.tuning.summary import RunSummary, Timings
 from cords_tune.tuning.trial_record import TrialRecord, read_trials
@@ -388,6 +389,7 @@ def _search(
     earlier = _earlier_session(folder) if restore else None
     if earlier is not None:  # a resumed search's times count the session it continues
         started -= earlier.end_to_end_wall_s or 0.0
+    cost = CostTask.start(config, run.data, run.data_ref, run.model, folder)
     proxy = ProxyTask.start(config, run.data_ref, run.model, folder)
     local = not is_uri(run.storage)
     reserve = SpaceReserve.for_search(run.storage, experiment, config.search.num_trials) if local else None
@@ -401,7 +403,8 @@ def _search(
                 trials_on_prestarted_workers(), forced_snapshots_unannounced(), \
                 search_budget(display, config.search.time_budget_s, spent_before_s=spent_before) as budget:
             tuner = _tuner(config, run.data_ref, run.model, run.storage, experiment, display, resume=restore,
-                           phase=phase, reserve=reserve, study=study, run_name=run.run_dir.name, proxy=proxy)
+                           phase=phase, reserve=reserve, study=study, run_name=run.run_dir.name, proxy=proxy,
+                           cost=cost)
             grid = tuner.fit()
     except KeyboardInterrupt:  # a second Ctrl-C, while Tune saved its state after the first
         if proxy:
@@ -418,6 +421,8 @@ def _search(
             raise disk_full_error(run.storage, run.run_dir) from None
         raise
     finally:
+        if cost:
+            cost.settle()
         if reserve:
             reserve.release()  # its space is for the files written below
     elapsed = time.perf_counter() - tick
@@ -652,9 +657,10 @@ def _tuner(
     study: StudyStore | None,
     run_name: str,
     proxy: ProxyTask | None = None,
+    cost: CostTask | None = None,
 ):
     """A new Tuner, or the interrupted one restored from its experiment state (``resume``). ``proxy``: the task
-    choosing a shared strategy's subsets, which the trials wait for."""
+    choosing a shared strategy's subsets, which the trials wait for; ``cost``: the cost guard's measurement."""
     from ray import tune
 
     from cords_tune.tuning.search_space import to_tune_space
@@ -662,7 +668,8 @@ def _tuner(
 
     search = config.search
     space = to_tune_space(search.space)
-    trainable = trial_trainable(config, data_ref, model, proxy.ref if proxy else None)
+    trainable = trial_trainable(config, data_ref, model, proxy.ref if proxy else None,
+                                cost.ref if cost else None)
     quiet_optuna()
     if resume:
         # Trials that finished stay finished; running, pending and errored ones continue from checkpoints.
@@ -697,7 +704,7 @@ def _tuner(
             verbose=0,
             stop=budget[0] if budget else None,
             callbacks=[progress, watch, *budget, *_recorder(study, config), *logger_callbacks(config, run_name, phase),
-                       *([ProxyWatch(proxy)] if proxy else [])],
+                       *([ProxyWatch(proxy)] if proxy else []), *([CostWatch(cost)] if cost else [])],
             failure_config=tune.FailureConfig(max_failures=config.fault_tolerance.max_failures),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=config.fault_tolerance.keep_checkpoints),
         ),

@@ -18,6 +18,7 @@ from cords_tune.datasets import DataBundle
 from cords_tune.energy import Energy, EnergyMeter
 from cords_tune.models.given import GivenModel
 from cords_tune.plugins import import_plugins
+from cords_tune.training.cost_guard import CycleCost
 from cords_tune.training.proxy import SharedSubset
 from cords_tune.training import EpochStats, build_trainer
 from cords_tune.tuning.algorithms import decision_epochs
@@ -47,13 +48,17 @@ def set_threads(config: ExperimentConfig) -> None:
     torch.set_num_threads(max(1, int(config.resources.cpus_per_trial)))
 
 
-def trial_trainable(config: ExperimentConfig, data: Any, model: GivenModel | None = None, shared: Any = None) -> Any:
+def trial_trainable(
+    config: ExperimentConfig, data: Any, model: GivenModel | None = None, shared: Any = None,
+    selection_cost: CycleCost | None = None,
+) -> Any:
     """``train_trial`` bound to ``config``, the data (a ``DataBundle`` or an ObjectRef of one), a model given
-    from Python and a shared strategy's subsets (a ``SharedSubset`` or an ObjectRef of one), asking Tune for a trial's
-    resources: what a ``tune.Tuner`` runs."""
+    from Python, a shared strategy's subsets (a ``SharedSubset`` or an ObjectRef of one) and the run's measured
+    selection cycle (the cost guard's figures), asking Tune for a trial's resources: what a ``tune.Tuner`` runs."""
     decisions = decision_epochs(config) if config.training.validation == "at_decisions" else None
     return tune.with_resources(
-        tune.with_parameters(train_trial, config=config, data=data, model=model, decisions=decisions, shared=shared),
+        tune.with_parameters(train_trial, config=config, data=data, model=model, decisions=decisions, shared=shared,
+                             selection_cost=selection_cost),
         {"cpu": config.resources.cpus_per_trial, "gpu": config.resources.gpus_per_trial},
     )
 
@@ -66,6 +71,7 @@ def train_trial(
     model: GivenModel | None = None,
     decisions: frozenset[int] | None = None,
     shared: SharedSubset | None = None,
+    selection_cost: CycleCost | None = None,
 ) -> None:
     """Train ``config`` with the trial's sampled ``params`` on the shared dataset.
 
@@ -77,12 +83,14 @@ def train_trial(
     Each epoch reports the trial's energy so far (``energy_j``, ``energy_source``), a retry's included.
     ``decisions``: the epochs the search's scheduler decides at, computed once from the driver's config, where
     ``training.validation`` is ``at_decisions``. ``shared``: the run's subsets, for a shared strategy.
+    ``selection_cost``: the run's measured selection cycle, which the cost guard decides from.
     """
     started_at = time.time()
     trial_config = on_this_worker(apply_params(config, params))
     meter = energy_meter(trial_config)
     before = Energy()  # what this trial used up to the checkpoint it continues from, if any
-    trainer = build_trainer(trial_config, data, model=model, decision_epochs=decisions, shared_subsets=shared.subsets if shared else None)
+    trainer = build_trainer(trial_config, data, model=model, decision_epochs=decisions,
+                            shared_subsets=shared.subsets if shared else None, selection_cost=selection_cost)
     trial_id = tune.get_context().get_trial_id()
     restarts = 0
     checkpoint = tune.get_checkpoint()
@@ -100,7 +108,8 @@ def train_trial(
 
     def report(stats: EpochStats) -> None:
         energy = before + meter.read()
-        metrics = {**stats.as_dict(), **placement, **energy.as_columns(), "reported_at": time.time()}
+        metrics = {**stats.as_dict(), **placement, **energy.as_columns(), "reported_at": time.time(),
+                   "selection_cost_share": trainer.cost_forecast.share if trainer.cost_forecast else 0.0}
         # The last epoch is checkpointed too: a finished trial's model can be tested (the full-data baseline).
         if (stats.epoch % every and stats.epoch < trainer.epochs) or stats.diverged:
             tune.report(metrics)

@@ -152,9 +152,10 @@ def test_asha_first_rung_comes_after_the_warm_start(tiny_experiment, warm, grace
 
 
 def test_trials_that_fall_back_to_random_are_counted_dated_and_reported(local_ray, tiny_experiment, tmp_path):
-    # Any gradient-based selection costs more than a share this small of the trial: every trial falls back at
-    # its first guard check, the selection after the first gradient-based one.
-    tiny_experiment["selection"] = {"strategy": "gradmatch", "fraction": 0.3, "every": 1, "max_cost_share": 1.0e-9}
+    # Any gradient-based selection costs more than a share this small of the trial, and no floor keeps it: every
+    # trial falls back where it would first select by gradients (epoch 2; epoch 1's subset is random anyway).
+    tiny_experiment["selection"] = {"strategy": "gradmatch", "fraction": 0.3, "every": 1, "max_cost_share": 1.0e-9,
+                                    "min_cost_s": 0.0}
     tiny_experiment["training"]["epochs"] = 4
     tiny_experiment["search"].update(num_trials=2, max_concurrent_trials=1)
     tiny_experiment["search"]["asha"] = {"enabled": False}
@@ -162,12 +163,13 @@ def test_trials_that_fall_back_to_random_are_counted_dated_and_reported(local_ra
     result = run_experiment(parse_config(tiny_experiment), output_dir=tmp_path, on_progress=snapshots.append)
     summary = result.summary
     assert summary.trials_selection_fallback == 2
-    assert summary.selection_fallback_epochs == [3, 3]  # epoch 1 random (untrained), 2 gradmatch, then random
-    assert summary.best_trial_selection_fallback_epoch == 3
-    assert all(0.0 < t.selection_share_at_fallback <= 1.0 for t in result.trials)
+    assert summary.selection_fallback_epochs == [2, 2]  # decided from the measured costs, before any selection
+    assert summary.best_trial_selection_fallback_epoch == 2
+    assert all(0.0 < t.selection_share_at_fallback <= 1.0 for t in result.trials)  # the forecast share
+    assert json.loads((result.run_dir / "selection_cost.json").read_text())["selection_s"] > 0  # kept for a resume
     assert snapshots[-1].fell_back == 2
     report = (result.run_dir / "report.md").read_text()
-    assert "2 trials of 2 fell back from gradmatch to random subsets (at epochs 3, 3)" in report
-    assert "random from epoch 3" in report
+    assert "2 trials of 2 fell back from gradmatch to random subsets (at epochs 2, 2)" in report
+    assert "random from epoch 2" in report
     rows = pq.read_table(result.run_dir / "trials.parquet").to_pylist()
-    assert [r["selection_fallback_epoch"] for r in rows] == [3, 3]
+    assert [r["selection_fallback_epoch"] for r in rows] == [2, 2]
