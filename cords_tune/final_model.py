@@ -282,7 +282,7 @@ class FinalModel:
             if x.dtype.kind not in "biuf":
                 hint = " (a text column? pass the feature columns only)" if x.dtype.kind in "OUS" else ""
                 raise InputError(f"inputs must hold numbers. Got an array of type {x.dtype} instead{hint}")
-        inputs = read_only_tensor(x)
+        inputs = read_only_tensor(np.ascontiguousarray(x) if isinstance(x, np.ndarray) else x)  # no negative strides
         if tuple(inputs.shape[1:]) != self.input_shape or inputs.ndim != len(self.input_shape) + 1:
             raise InputError(
                 f"inputs must have shape (N, {', '.join(map(str, self.input_shape))}) (a batch of samples as "
