@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -139,6 +140,19 @@ def watch_search() -> Iterator[StopReason]:
                 signal.signal(sig, handler)
 
 
+def _away_from_a_closed_terminal() -> None:
+    """After a hangup, output to the terminal fails (EIO) and would turn the clean stop into a traceback: what
+    went to it goes nowhere now. Output to a file or a pipe is kept."""
+    for fd in (1, 2):
+        try:
+            if stat.S_ISCHR(os.fstat(fd).st_mode):  # a terminal (isatty fails on one hung up); not a file, a pipe
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, fd)
+                os.close(devnull)
+        except OSError:
+            pass
+
+
 @contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
     """While the block runs, SIGTERM and SIGHUP (the terminal closed) stop the run like Ctrl-C (results kept,
@@ -153,6 +167,8 @@ def sigterm_as_interrupt() -> Iterator[None]:
     def interrupt(signum: int, frame: Any) -> None:
         _TERMINATED.set()
         _TERMINATED_BY.append(signum)
+        if signum == getattr(signal, "SIGHUP", None):
+            _away_from_a_closed_terminal()
         if not callable(signal.getsignal(signal.SIGINT)):
             raise KeyboardInterrupt  # SIGINT ignored (a job started in the background): stop all the same
         os.kill(os.getpid(), signal.SIGINT)

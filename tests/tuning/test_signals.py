@@ -267,3 +267,42 @@ def test_a_resumed_trial_that_reports_its_epochs_again_is_not_warned_about(tiny_
                              timeout=400)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "is already reported" not in resumed.stderr and "snapshotting" not in resumed.stderr, resumed.stderr
+
+
+def test_a_closed_terminal_stops_the_run_like_sighup_from_a_pipe(tiny_experiment, tmp_path):
+    """The terminal really closes: the driver's stdout and stderr are a terminal whose other end is gone, so every
+    write to them fails (EIO). The run still ends as interrupted with 129, its summary written, and resumes."""
+    import pty
+    import threading
+
+    file = _experiment(tiny_experiment, tmp_path, trials=3)
+    log_file = tmp_path / "driver.log"
+    master, slave = pty.openpty()
+    driver = subprocess.Popen(DUMPABLE_DRIVER + ["run", str(file), "--output", str(tmp_path / "out")], stdin=slave,
+                              stdout=slave, stderr=slave, env=_env(), start_new_session=True)
+    os.close(slave)
+
+    def copy_the_screen() -> None:  # what the terminal shows, for _wait_for
+        with open(log_file, "ab") as log:
+            while True:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:
+                    return
+                if not chunk:
+                    return
+                log.write(chunk)
+                log.flush()
+
+    log_file.write_bytes(b"")
+    reader = threading.Thread(target=copy_the_screen, daemon=True)
+    reader.start()
+    try:
+        _wait_for(driver, log_file, "1/3 done")  # the live table's line
+    finally:
+        os.close(master)  # the terminal window closes
+    reader.join(timeout=5)
+    code = _signal_and_wait(driver, log_file, signal.SIGHUP, timeout=50)
+    assert code == 129, log_file.read_text(errors="replace")[-3000:]
+    (run_dir,) = (tmp_path / "out").iterdir()
+    assert json.loads((run_dir / "summary.json").read_text())["status"] == "interrupted"
