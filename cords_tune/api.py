@@ -177,7 +177,8 @@ def trainable(
     """
     from cords_tune.preflight import load_and_check
     from cords_tune.models.given import as_given
-    from cords_tune.training.cost_guard import is_guarded, measure_cycle_cost
+    from cords_tune.training.cost_guard import is_guarded
+    from cords_tune.tuning.selection_cost import measure_in_this_process
     from cords_tune.training.proxy import is_shared, select_shared_subset
     from cords_tune.tuning.trainable import trial_trainable
 
@@ -193,7 +194,8 @@ def trainable(
     bundle = load_and_check(config, data=data, model=given)
     config = config.with_absolute_paths()
     shared = select_shared_subset(config, bundle, given) if is_shared(config) else None
-    cost = measure_cycle_cost(config, bundle, given) if is_guarded(config) else None
+    # as a trial of the config would train (device, threads); a failed measurement leaves the guard off, said once
+    cost = measure_in_this_process(config, bundle, given) if is_guarded(config) else None
     return trial_trainable(config, bundle, given, shared, cost)
 
 

@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ray import tune
@@ -47,6 +47,7 @@ class BudgetClock:
     spent: bool = False
     reported: bool = False  # a trial has reported an epoch
     running_then: set[str] = field(default_factory=set)  # trial ids running when it was spent
+    stopped: set[str] = field(default_factory=set)  # trial ids it stopped after an epoch
     _trials: list[Any] = field(default_factory=list, repr=False)  # Tune's own (live) list of trials
 
     def watch(self, trials: list[Any]) -> None:
@@ -56,10 +57,12 @@ class BudgetClock:
         self.reported = self.reported or any((t.last_result or {}).get("training_iteration") for t in trials)
         self._check()
 
-    def on_report(self) -> bool:
-        """A trial reported an epoch: whether it must stop now (the budget is spent)."""
+    def on_report(self, trial_id: str) -> bool:
+        """Trial ``trial_id`` reported an epoch: whether it must stop now (the budget is spent)."""
         self.reported = True
         self._check()
+        if self.spent:
+            self.stopped.add(trial_id)
         return self.spent
 
     def _check(self) -> None:
@@ -113,7 +116,7 @@ class TimeBudget(tune.Callback, tune.Stopper):
 
     def __call__(self, trial_id: str, result: dict) -> bool:
         clock = self._clock()
-        return clock is not None and clock.on_report()  # stopped after this report: its epoch is kept
+        return clock is not None and clock.on_report(trial_id)  # stopped after this report: its epoch is kept
 
     def stop_all(self) -> bool:
         clock = self._clock()
@@ -127,7 +130,8 @@ def budget_outcome(
     Tune had queued but never trained, and the summary's note saying so."""
     if clock is None or stopped or not (clock.spent or clock.expired):
         return False, trials, ()
-    trained = [t for t in trials if t.epochs or t.error]
+    trained = [replace(t, status="out_of_time") if t.status == "stopped" and t.trial_id in clock.stopped else t
+               for t in trials if t.epochs or t.error]  # stopped by the budget, not by ASHA
     if len(trained) >= asked:
         return True, trained, ()
     note = (f"the time budget (search.time_budget_s = {clock.budget_s:g} s) stopped the search after "

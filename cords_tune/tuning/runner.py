@@ -389,13 +389,14 @@ def _search(
     earlier = _earlier_session(folder) if restore else None
     if earlier is not None:  # a resumed search's times count the session it continues
         started -= earlier.end_to_end_wall_s or 0.0
-    cost = CostTask.start(config, run.data, run.data_ref, run.model, folder)
     proxy = ProxyTask.start(config, run.data_ref, run.model, folder)
     local = not is_uri(run.storage)
     reserve = SpaceReserve.for_search(run.storage, experiment, config.search.num_trials) if local else None
     study = study_store(config, folder, display)
     stopped: StopReason | None = None
+    cost: CostTask | None = None
     try:
+        cost = CostTask.start(config, run.data, run.data_ref, run.model, folder)  # a Ctrl-C here is an interrupt too
         if reserve:
             reserve.make()
         spent_before = (earlier.tuning_wall_s or 0.0) if earlier else 0.0  # a budget counts every session

@@ -24,7 +24,7 @@ from cords_tune.training.cost_guard import CycleCost, forecast, is_guarded, meas
 from cords_tune.tuning.retrain import as_trial_task
 from cords_tune.tuning.session import first_line
 
-__all__ = ["SELECTION_COST_FILE", "CostTask", "CostWatch"]
+__all__ = ["SELECTION_COST_FILE", "CostTask", "CostWatch", "measure_in_this_process"]
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class CostTask:
         self.cost: CycleCost | None = CycleCost.load(self._path) if self._path.is_file() else None
         self._task = None
         if self.cost is None and _measures_here(config):
-            self._keep(_measure_here(config, data, model))
+            self._keep(measure_in_this_process(config, data, model))
         elif self.cost is None:
             self._task = as_trial_task(_measure_on_worker, config).remote(config, data_ref, model)
         self._done = self._task is None
@@ -118,7 +118,7 @@ def _measures_here(config: ExperimentConfig) -> bool:
     return len(nodes) == 1 and nodes[0].get("NodeID") == ray.get_runtime_context().get_node_id()
 
 
-def _measure_here(config: ExperimentConfig, data: DataBundle, model: GivenModel | None) -> CycleCost | None:
+def measure_in_this_process(config: ExperimentConfig, data: DataBundle, model: GivenModel | None) -> CycleCost | None:
     """Measured in this process as a trial would train (on the CPU, one torch thread per CPU it is given)."""
     import torch
 

@@ -16,14 +16,15 @@ from cords_tune.records import known_fields, number_or_none
 __all__ = ["TrialRecord", "trials_table", "read_trials"]
 
 PARAM_PREFIX = "param."
-TrialStatus = Literal["completed", "stopped", "diverged", "error", "not_started"]
+TrialStatus = Literal["completed", "stopped", "out_of_time", "diverged", "error", "not_started"]
 
 
 @dataclass(frozen=True)
 class TrialRecord:
     """One trial: its sampled params, best and last metric, epochs run, seconds, status, energy.
 
-    Status is ``completed`` (ran all epochs), ``stopped`` (stopped early by ASHA), ``diverged`` (its loss
+    Status is ``completed`` (ran all epochs), ``stopped`` (stopped early by ASHA), ``out_of_time`` (stopped after
+    an epoch because ``search.time_budget_s`` was spent), ``diverged`` (its loss
     became NaN or infinite; its metrics are kept), ``error`` or ``not_started`` (the search was interrupted
     before it reported an epoch). Metrics a trial never reported are NaN.
     """
@@ -58,7 +59,7 @@ class TrialRecord:
     @property
     def usable(self) -> bool:
         """It trained and ended on a finite loss: it can be ranked and retrained."""
-        return self.status in ("completed", "stopped") and self.epochs > 0
+        return self.status in ("completed", "stopped", "out_of_time") and self.epochs > 0
 
     @property
     def energy(self) -> Energy:

@@ -76,6 +76,10 @@ def test_the_time_budget_ends_the_search_and_the_finalists_still_train(budget_ru
     assert summary["notes"] == [note] and note in process.stdout, process.stdout[-3000:]
     trials = pq.read_table(run_dir / "trials.parquet").to_pylist()
     assert len(trials) == started and all(t["epochs"] >= 1 for t in trials), "no trial that never trained is listed"
+    # ASHA is off: a trial that did not run its 4 epochs was stopped by the budget, not "stopped early"
+    assert {t["status"] for t in trials} <= {"completed", "out_of_time"}, [t["status"] for t in trials]
+    assert [t["status"] == "out_of_time" for t in trials] == [t["epochs"] < 4 for t in trials]
+    assert summary["trials_stopped_early"] == 0
     assert [f["epochs"] for f in summary["finalists"]] == [FINAL_EPOCHS, FINAL_EPOCHS]
     assert summary["final"]["epochs"] == FINAL_EPOCHS and (run_dir / "model.pt").is_file()
 
