@@ -25,7 +25,7 @@ from cords_tune.errors import CordsTuneError
 from cords_tune.reports.wording import (co2e, compression_note, compression_table, count, energy_amount, energy_line,
                                         energy_saving, fallback_note, finalists_note, finalists_table, finalists_title,
                                         regret, retrain_label, seconds, shared_subset_line, slot_use_line, speed,
-                                        tuned_test_figures, tuned_test_rows)
+                                        trials_outcome, tuned_test_figures, tuned_test_rows)
 
 if TYPE_CHECKING:
     from cords_tune.compression import Compression
@@ -445,7 +445,7 @@ def _progress_display() -> Iterator[Callable[[Any], None]]:
     def still_running() -> None:
         progress = last["progress"]
         if progress is None:
-            err.print(f"[{time.monotonic() - began:6.0f}s] starting: loading data and starting Ray ...", highlight=False)
+            err.print(f"[{time.monotonic() - began:6.0f}s] starting: loading data, starting Ray and the trials' workers ...", highlight=False)
             return
         doing = f"{progress.running} trials running, " if progress.searching else ""
         err.print(f"[{progress.elapsed_s:6.0f}s] {progress.phase}: still running ({doing}last: "
@@ -552,8 +552,7 @@ def _print_summary(summary: RunSummary) -> None:
     final_wall_s = summary.timings.final_wall_s
     rows = [
         ("trials (completed / stopped early / diverged / errored)",
-         f"{summary.num_trials} ({summary.trials_completed} / {summary.trials_stopped_early} / "
-         f"{summary.trials_diverged} / {summary.trials_errored})"),
+         trials_outcome(summary)),
         ("trials retried from a checkpoint", str(summary.trials_retried)),
         ("trials that fell back to random subsets", str(fell_back)),
         (f"{metric} of the picked config while tuning"

@@ -11,7 +11,7 @@
 - a table (``.csv``, ``.parquet``, ``.pq``): its columns are matched by name to the model's feature names,
   so their order does not matter and other columns (the label's, an id) are ignored; for a model trained on
   other data than a table, every column is an input, in the table's order;
-- an ``.npz`` archive (``np.savez``): its array ``x``, else ``x_test``, else its only array, converted as the
+- an ``.npz`` archive (``np.savez``): its array ``x``, else ``x_test``, else ``x_train``, else its only array, converted as the
   ``npz`` dataset converts its inputs (``uint8`` (N, H, W) are one-channel images);
 - a folder of images (sub-folders are searched too, so class folders may stay; their names are not read):
   every image is decoded as the ``image_folder`` dataset decodes its images, resized to the model's training
@@ -44,7 +44,7 @@ __all__ = ["Predictions", "predict", "predict_file", "write_predictions", "defau
 
 OUTPUT_FORMATS = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet"}
 _TABLES = (".csv", ".parquet", ".pq")
-_NPZ_ARRAYS = ("x", "x_test")  # read in this order; else the archive's only array
+_NPZ_ARRAYS = ("x", "x_test", "x_train")  # read in this order (the npz dataset's names); else its only array
 _IMAGE_BATCH = 256  # images decoded at a time
 
 Progress = Callable[[int, int], None]
@@ -204,7 +204,8 @@ def _existing(value: str | Path, what: str, expected: str) -> Path:
 
 
 def _npz_inputs(path: Path, given: str) -> tuple[str, np.ndarray]:
-    """The name and the inputs of the archive's array ``x``, else ``x_test``, else its only array."""
+    """The name and the inputs of the archive's array ``x``, else ``x_test``, else ``x_train``, else its only
+    array."""
     source = _DataFile(path, given)
     try:
         with np.load(path, allow_pickle=False) as archive:
@@ -214,9 +215,11 @@ def _npz_inputs(path: Path, given: str) -> tuple[str, np.ndarray]:
             names = list(archive.files)
             name = next((n for n in _NPZ_ARRAYS if n in names), names[0] if len(names) == 1 else None)
             if name is None:
-                raise source.error(f"must hold the inputs as array 'x' (or 'x_test', or as its only array). Got "
+                raise source.error(f"must hold the inputs as array 'x' (or 'x_test', 'x_train', or its only array). Got "
                                    f"the arrays {', '.join(names) or 'none'}. Save them with np.savez(path, x=inputs)")
             x = archive[name]
+    except InputError:  # what the archive holds, said above (an InputError is a ValueError too)
+        raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise source.error(f"cannot be read as an .npz archive ({type(error).__name__}: {error})") from None
     from cords_tune.datasets.npz import checked_inputs

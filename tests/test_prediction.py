@@ -76,21 +76,21 @@ def test_a_table_is_matched_by_column_name_and_its_label_column_ignored(table_mo
         predict_file(path, tmp_path / "partial.csv")
 
 
-def test_npz_inputs_are_read_from_x_then_x_test_then_the_only_array(table_model, tmp_path):
+def test_npz_inputs_are_read_from_x_then_x_test_then_x_train_then_the_only_array(table_model, tmp_path):
     path, table = table_model
     x = table[["a", "b", "c", "d"]].to_numpy(np.float32)
     expected = cords_tune.load_model(path).predict(x).tolist()
     for arrays, name in (({"x": x, "x_test": x[:3]}, "x"), ({"x_test": x, "y_test": x[:, 0]}, "x_test"),
-                         ({"inputs": x}, "inputs")):
+                         ({"x_train": x, "y_train": x[:, 0]}, "x_train"), ({"inputs": x}, "inputs")):
         np.savez(tmp_path / "d.npz", **arrays)
         predictions = predict_file(path, tmp_path / "d.npz")
         assert predictions.labels.tolist() == expected and predictions.source == f"array {name!r} of d.npz"
     np.savez(tmp_path / "d.npz", x=np.where(x > 2, np.nan, x))
     with pytest.raises(InputError, match=r"DATA '.*d.npz' must hold finite numbers in array 'x'"):
         predict_file(path, tmp_path / "d.npz")
-    np.savez(tmp_path / "d.npz", x_train=x, y_train=x[:, 0])
-    with pytest.raises(InputError, match=r"as array 'x' \(or 'x_test', or as its only array\). Got the arrays "
-                                         r"x_train, y_train"):
+    np.savez(tmp_path / "d.npz", inputs=x, labels=x[:, 0])  # named otherwise: not read as an archive it is not
+    with pytest.raises(InputError, match=r"DATA '.*d.npz' must hold the inputs as array 'x' \(or 'x_test', 'x_train', "
+                                         r"or its only array\). Got the arrays inputs, labels"):
         predict_file(path, tmp_path / "d.npz")
 
 

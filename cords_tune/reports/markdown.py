@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from cords_tune.reports.wording import (compression_note, compression_table, energy_line, fallback_note,
                                         finalists_note, finalists_table, finalists_title, retrain_label, seconds,
-                                        shared_subset_line, slot_use_line, tuned_test_figures)
+                                        shared_subset_line, slot_use_line, trials_outcome, tuned_test_figures)
 
 if TYPE_CHECKING:
     from cords_tune.tuning.summary import RunSummary
@@ -45,8 +45,7 @@ def render_report(
             ["quantity", "value"],
             [
                 ["trials (completed / stopped early / diverged / errored)",
-                 f"{summary.num_trials} ({summary.trials_completed} / {summary.trials_stopped_early}"
-                 f" / {summary.trials_diverged} / {summary.trials_errored})"],
+                 trials_outcome(summary)],
                 ["trials retried from a checkpoint", summary.trials_retried],
                 [f"{metric} of the picked config (tuning, on subsets)", summary.best_metric],
                 ["final test accuracy (the picked config trained on the full data)",

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = ["seconds", "speed", "count", "slot_use_line", "shared_subset_line", "fallback_note", "finalists_table", "finalists_title",
            "finalists_note", "compression_table", "compression_note",
-           "regret", "top1_agreement", "retrain_label", "tuned_test_figures", "tuned_test_rows", "energy_amount", "co2e", "energy_line",
+           "regret", "top1_agreement", "trials_outcome", "retrain_label", "tuned_test_figures", "tuned_test_rows", "energy_amount", "co2e", "energy_line",
            "energy_saving"]
 
 
@@ -87,6 +87,15 @@ def shared_subset_line(shared: SharedSubsetRecord | None) -> str:
     return (f"{what}, chosen in {seconds(shared.wall_s)} (a {shared.proxy_epochs}-epoch "
             f"{shared.proxy_model} proxy on the full data, validation accuracy {shared.proxy_val_accuracy:.3f}: "
             f"{seconds(shared.train_s)} training, {seconds(shared.selection_s)} selection)")
+
+
+def trials_outcome(summary: RunSummary) -> str:
+    """The value of the "trials (completed / stopped early / diverged / errored)" row: the trials asked for, or
+    ``"108 of 1000"`` started where the search ended sooner (a time budget, an interrupt)."""
+    started = summary.trials_started
+    asked = f"{started} of {summary.num_trials}" if 0 < started < summary.num_trials else f"{summary.num_trials}"
+    return (f"{asked} ({summary.trials_completed} / {summary.trials_stopped_early} / {summary.trials_diverged} / "
+            f"{summary.trials_errored})")
 
 
 def count(number: int, noun: str) -> str:

@@ -6,7 +6,7 @@ import math
 
 from cords_tune.energy import EnergyRecord
 from cords_tune.reports.wording import (co2e, count, energy_amount, energy_line, energy_saving, fallback_note, seconds,
-                                        speed)
+                                        speed, trials_outcome)
 from cords_tune.tuning.summary import RunSummary
 
 
@@ -40,3 +40,10 @@ def test_energy_reads_in_wh_below_a_kwh_and_co2e_in_grams_below_a_kg():
     assert energy_line(None) == "n/a"
     assert energy_saving(2.9) == "2.90x less energy" and energy_saving(0.5) == "2.00x more energy"
     assert energy_saving(math.nan) == "n/a"
+
+
+def test_a_search_that_ended_sooner_says_how_many_of_the_trials_asked_for_started():
+    outcome = {"num_trials": 1000, "trials_started": 108, "trials_completed": 51, "trials_stopped_early": 40,
+               "trials_diverged": 1, "trials_errored": 0}
+    assert trials_outcome(RunSummary.from_json(outcome)) == "108 of 1000 (51 / 40 / 1 / 0)"
+    assert trials_outcome(RunSummary.from_json({**outcome, "trials_started": 1000})) == "1000 (51 / 40 / 1 / 0)"
