@@ -25,7 +25,7 @@ from cords_tune.errors import CordsTuneError
 from cords_tune.reports.wording import (co2e, compression_note, compression_table, count, energy_amount, energy_line,
                                         energy_saving, fallback_note, finalists_note, finalists_table, finalists_title,
                                         regret, retrain_label, seconds, shared_subset_line, slot_use_line, speed,
-                                        trials_outcome, tuned_test_figures, tuned_test_rows)
+                                        top1_agreement, trials_outcome, tuned_test_figures, tuned_test_rows)
 
 if TYPE_CHECKING:
     from cords_tune.compression import Compression
@@ -278,8 +278,8 @@ def train(
 def predict(
     model: Annotated[Path, typer.Argument(help="A model.pt that `cords-tune run` or `train` saved.")],
     data: Annotated[Path, typer.Argument(help="A .csv / .parquet table (columns matched by name, the label column "
-                                         "ignored), an .npz (its array x, else x_test, else its only array) or "
-                                         "a folder of images.")],
+                                         "ignored), an .npz (its array x, else x_test, else x_train, else its "
+                                         "only array) or a folder of images.")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="The file to write: .csv or .parquet "
                                                    "(default: <DATA name>-predictions.csv here).")] = None,
     verbose: VerboseOpt = False,
@@ -319,7 +319,6 @@ def fidelity(
         from cords_tune.config import load_config
 
         experiment = load_config(config, set_ or [], plugin or [])
-        from cords_tune.reports.wording import top1_agreement
         from cords_tune.tuning.fidelity import measure_fidelity
 
         with _progress_display() as on_progress:
@@ -445,7 +444,8 @@ def _progress_display() -> Iterator[Callable[[Any], None]]:
     def still_running() -> None:
         progress = last["progress"]
         if progress is None:
-            err.print(f"[{time.monotonic() - began:6.0f}s] starting: loading data, starting Ray and the trials' workers ...", highlight=False)
+            err.print(f"[{time.monotonic() - began:6.0f}s] starting: loading data, starting Ray and the trials' "
+                      "workers ...", highlight=False)
             return
         doing = f"{progress.running} trials running, " if progress.searching else ""
         err.print(f"[{progress.elapsed_s:6.0f}s] {progress.phase}: still running ({doing}last: "

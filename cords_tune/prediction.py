@@ -11,8 +11,8 @@
 - a table (``.csv``, ``.parquet``, ``.pq``): its columns are matched by name to the model's feature names,
   so their order does not matter and other columns (the label's, an id) are ignored; for a model trained on
   other data than a table, every column is an input, in the table's order;
-- an ``.npz`` archive (``np.savez``): its array ``x``, else ``x_test``, else ``x_train``, else its only array, converted as the
-  ``npz`` dataset converts its inputs (``uint8`` (N, H, W) are one-channel images);
+- an ``.npz`` archive (``np.savez``): its array ``x``, else ``x_test``, else ``x_train``, else its only array,
+  converted as the ``npz`` dataset converts its inputs (``uint8`` (N, H, W) are one-channel images);
 - a folder of images (sub-folders are searched too, so class folders may stay; their names are not read):
   every image is decoded as the ``image_folder`` dataset decodes its images, resized to the model's training
   size and converted to its channels, for a model trained on ``uint8`` images of shape (C, S, S);
@@ -215,8 +215,8 @@ def _npz_inputs(path: Path, given: str) -> tuple[str, np.ndarray]:
             names = list(archive.files)
             name = next((n for n in _NPZ_ARRAYS if n in names), names[0] if len(names) == 1 else None)
             if name is None:
-                raise source.error(f"must hold the inputs as array 'x' (or 'x_test', 'x_train', or its only array). Got "
-                                   f"the arrays {', '.join(names) or 'none'}. Save them with np.savez(path, x=inputs)")
+                raise source.error(f"must hold the inputs as array 'x' (or 'x_test', 'x_train', or its only "
+                                   f"array). Got the arrays {', '.join(names) or 'none'}. Save them with np.savez(path, x=inputs)")
             x = archive[name]
     except InputError:  # what the archive holds, said above (an InputError is a ValueError too)
         raise

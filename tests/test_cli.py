@@ -287,7 +287,8 @@ def test_without_a_terminal_a_quiet_run_still_prints_a_line_at_each_heartbeat(mo
         on_progress(progress)
         time.sleep(1.0)
     lines = capsys.readouterr().err.splitlines()
-    assert len([line for line in lines if line.endswith("starting: loading data, starting Ray and the trials' workers ...")]) >= 2, lines
+    starting = "starting: loading data, starting Ray and the trials' workers ..."
+    assert len([line for line in lines if line.endswith(starting)]) >= 2, lines
     still = [line for line in lines if "training the top 2 configs on the full data (finalists): still running" in line]
     assert len(still) >= 2, lines
     assert sum("(finalists)" in line and "still running" not in line for line in lines) == 1, "the event, once"
