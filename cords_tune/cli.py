@@ -206,7 +206,7 @@ def run(
         if storage_path is not None:  # a path or URI, taken verbatim (not parsed as YAML like --set values)
             experiment = experiment.model_copy(update={"storage_path": storage_path})
         _print_notes(experiment_notes(experiment))
-        from cords_tune.tuning import run_experiment
+        from cords_tune.run import run_experiment
 
         with _progress_display() as on_progress:
             result = run_experiment(experiment, output_dir=output, on_progress=on_progress, on_notice=_notice,
@@ -223,7 +223,7 @@ def resume(
     """Continue an interrupted run: finished trials are kept, unfinished ones continue from checkpoints."""
     _configure_logging(verbose)
     with _user_errors():
-        from cords_tune.tuning import resume_experiment
+        from cords_tune.run import resume_experiment
 
         with _progress_display() as on_progress:
             result = resume_experiment(run_dir, on_progress=on_progress, on_notice=_notice, address=address)

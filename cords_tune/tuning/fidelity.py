@@ -4,7 +4,6 @@ resources, spread over the cluster), and the two rankings of their validation sc
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,17 +15,17 @@ import numpy as np
 from cords_tune.config import ExperimentConfig, apply_params
 from cords_tune.datasets import DataBundle
 from cords_tune.errors import ConfigError, RunFailedError, RunInterruptedError
-from cords_tune.preflight import load_and_check
 from cords_tune.rank_agreement import rank_agreement
-from cords_tune.reports import write_json_atomic, write_text_atomic
+from cords_tune.reports import write_json_atomic
 from cords_tune.reports.plots import plot_fidelity
 from cords_tune.selection import Subset, uses_subsets
 from cords_tune.training import build_trainer
 from cords_tune.training.proxy import SharedSubset
 from cords_tune.tuning.progress import Progress
 from cords_tune.tuning.retrain import as_trial_task
-from cords_tune.tuning.runner import check_output_dir, full_data_variant, make_run_dir
-from cords_tune.tuning.session import first_line, probe_address, ray_for_trials
+from cords_tune.run.context import Command, open_run
+from cords_tune.tuning.session import first_line
+from cords_tune.tuning.search import full_data_variant
 from cords_tune.tuning.shared_subset import shared_subset_for
 
 __all__ = ["FidelityResult", "sample_configs", "train_configs", "build_fidelity", "measure_fidelity"]
@@ -173,16 +172,11 @@ def measure_fidelity(
         raise ConfigError("rank fidelity compares subsets with the full data, but selection.strategy is 'full'. "
                           "Pick a subset strategy (e.g. gradmatch)", path="selection.strategy")
     points = sample_configs(config, count)
-    probe_address(address or os.environ.get("RAY_ADDRESS"))
-    output = check_output_dir(output_dir or config.output_dir)
-    data = load_and_check(config)
-    config = config.with_absolute_paths()  # after the load, whose messages show paths as written
-    started = time.perf_counter()
-    with ray_for_trials(config, address, {}, on_notice):
-        run_dir = make_run_dir(output, f"{config.name}-fidelity")
-        write_text_atomic(run_dir / "config.yaml", config.to_yaml())
+    with open_run(config, command=Command.FIDELITY, output_dir=output_dir, address=address,
+                  on_notice=on_notice) as run:
+        started = run.started + run.timings.data_load_s  # the measure's time, from the data loaded on
+        config, run_dir, data_ref = run.config, run.run_dir, run.data_ref
         try:
-            data_ref = ray.put(data)
             chosen = shared_subset_for(config, data_ref, None, run_dir)
             shared = chosen[0] if chosen else None
             results = train_configs({"subset": config, "full": full_data_variant(config)}, points, data_ref,

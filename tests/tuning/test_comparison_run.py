@@ -11,9 +11,10 @@ import torch
 from cords_tune.config import apply_params, parse_config
 from cords_tune.errors import ConfigError, RunFinishedError
 from cords_tune.preflight import load_and_check
-from cords_tune.tuning import resume_experiment, run_experiment
+from cords_tune.run import resume_experiment, run_experiment
 from cords_tune.tuning.retrain import retrain_best
-from cords_tune.tuning.runner import asha_grace_period, full_data_variant
+from cords_tune.run import full_data_variant
+from cords_tune.tuning.algorithms import asha_grace_period
 
 COMPARISON_KEYS = {
     "tuning_wall_s_subset", "tuning_wall_s_full", "tuning_speedup", "end_to_end_wall_s_subset",
