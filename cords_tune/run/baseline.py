@@ -66,8 +66,8 @@ def baseline_phase(run: RunContext, done: set[Phase]) -> RunSummary:
                                                       status="interrupted", slot_use=search.slot_use)),
                   search.trials, best_config)
         raise RunInterruptedError(
-            f"interrupted while finishing the best full-data configuration; the subset results and the baseline's trials "
-            f"are kept. Continue with: cords-tune resume {run.run_dir}"
+            "interrupted while finishing the best full-data configuration; the subset results and the baseline's "
+            f"trials are kept. Continue with: cords-tune resume {run.run_dir}"
         ) from None
     final = keep_model(final, folder)  # baseline/model.pt
     timings = replace(timings, final_wall_s=time.perf_counter() - tick)

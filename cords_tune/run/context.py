@@ -120,7 +120,8 @@ def open_run(
     else:  # trial files, if any, go into the run directory too
         check_free_space(output, space.total)
     ray_timings: dict[str, float] = {}
-    with ray_for_trials(checked, address, ray_timings, on_notice):  # first: a Ray that cannot start leaves no run directory
+    # Ray first: a Ray that cannot start leaves no run directory.
+    with ray_for_trials(checked, address, ray_timings, on_notice):
         run_dir = make_run_dir(output, f"{config.name}{command.value}")
         if on_run_dir:
             on_run_dir(run_dir)

@@ -1,10 +1,10 @@
 """The run directory: checked and made before a run starts, and its phases' completion markers.
 
 A phase that finishes writes ``phases/<name>.json`` (atomically, after its results): resume skips the phases
-whose marker is there. A run directory written before markers existed has no ``phases/``; what its files hold
-says the same: ``summary.json`` with status ``ok`` (the search and its finalists), ``summary.json`` recording a
-compression (the compression), ``baseline/summary.json`` with status ``ok`` (the baseline), ``comparison.json``
-(the baseline and the comparison).
+whose marker is there (and whose files still are), up to the first that is not complete. A run directory
+written before markers existed has no ``phases/``; what its files hold says the same: ``summary.json`` with
+status ``ok`` (the search and its finalists), ``summary.json`` recording a compression (the compression),
+``baseline/summary.json`` with status ``ok`` (the baseline), ``comparison.json`` (the comparison).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from cords_tune.tuning.session import first_line
 from cords_tune.tuning.summary import RunSummary
 
 __all__ = ["BASELINE_DIR", "Phase", "check_output_dir", "make_run_dir", "mark_done", "phase_record", "done_phases",
-           "phases_left", "finished_summary"]
+           "mark_inferred", "phases_left", "finished_summary"]
 
 BASELINE_DIR = "baseline"  # the full-data search's files, inside the run directory
 PHASES_DIR = "phases"
@@ -93,31 +93,49 @@ def phase_record(run_dir: Path, phase: Phase) -> dict[str, Any] | None:
         return None
 
 
-def done_phases(run_dir: Path) -> set[Phase]:
-    """The phases complete in ``run_dir``: marked, or inferred from the files of a run written before markers.
+def done_phases(config: ExperimentConfig, run_dir: Path) -> set[Phase]:
+    """The phases ``config`` asks for that ``run_dir`` has completed: marked, or inferred from the files of a
+    run written before markers. Each counts only where its files are there still and every phase before it
+    is complete too (a later phase builds on the earlier ones' files: the comparison rewrites report.md).
 
     Raises:
         RunFailedError: ``summary.json`` cannot be read.
     """
-    if (run_dir / PHASES_DIR).is_dir():
-        return {phase for phase in Phase if (run_dir / PHASES_DIR / f"{phase.value}.json").is_file()}
-    done: set[Phase] = set()
+    marked = _marked(run_dir) if (run_dir / PHASES_DIR).is_dir() else None
     summary = finished_summary(run_dir)
-    if summary is not None:
-        done |= {Phase.SEARCH, Phase.FINALISTS}
-        if summary.compression is not None:
-            done.add(Phase.COMPRESSION)
-    if _ok(run_dir / BASELINE_DIR / "summary.json"):
-        done.add(Phase.BASELINE)
-    if (run_dir / "comparison.json").is_file():
-        done |= {Phase.BASELINE, Phase.COMPARISON}
+    has_files = {
+        Phase.SEARCH: summary is not None or (run_dir / "trials.parquet").is_file(),
+        Phase.FINALISTS: summary is not None,
+        Phase.COMPRESSION: summary is not None and (marked is not None or summary.compression is not None),
+        Phase.BASELINE: _ok(run_dir / BASELINE_DIR / "summary.json"),
+        Phase.COMPARISON: (run_dir / "comparison.json").is_file(),
+    }
+    if marked is None:  # before markers: a finished search's summary.json meant its finalists had finished too
+        marked = {phase for phase, there in has_files.items() if there and phase is not Phase.SEARCH}
+        marked |= {Phase.SEARCH} if Phase.FINALISTS in marked else set()
+    done: set[Phase] = set()
+    for phase in _asked(config):
+        if phase not in marked or not has_files[phase]:
+            break
+        done.add(phase)
     return done
+
+
+def mark_inferred(run_dir: Path, done: set[Phase]) -> None:
+    """Mark the ``done`` phases of a run directory written before markers, before a resume marks later ones."""
+    marked = _marked(run_dir)
+    for phase in sorted(done - marked, key=list(Phase).index):
+        mark_done(run_dir, phase)
 
 
 def phases_left(config: ExperimentConfig, run_dir: Path) -> list[Phase]:
     """The phases ``config`` asks for that ``run_dir`` has not completed, in order."""
-    done = done_phases(run_dir)
+    done = done_phases(config, run_dir)
     return [phase for phase in _asked(config) if phase not in done]
+
+
+def _marked(run_dir: Path) -> set[Phase]:
+    return {phase for phase in Phase if (run_dir / PHASES_DIR / f"{phase.value}.json").is_file()}
 
 
 def _asked(config: ExperimentConfig) -> list[Phase]:

@@ -17,7 +17,15 @@ from cords_tune.reports import Comparison
 from cords_tune.run.baseline import baseline_phase, comparison_phase
 from cords_tune.run.context import RunContext, open_existing_run, open_run, tune_storage
 from cords_tune.run.phases import compression_phase, finalists_phase, search_phase
-from cords_tune.run.run_dir import BASELINE_DIR, Phase, check_output_dir, done_phases, make_run_dir, phases_left
+from cords_tune.run.run_dir import (
+    BASELINE_DIR,
+    Phase,
+    check_output_dir,
+    done_phases,
+    make_run_dir,
+    mark_inferred,
+    phases_left,
+)
 from cords_tune.tuning.algorithms import asha_grace_period
 from cords_tune.tuning.progress import Progress
 from cords_tune.tuning.search import full_data_variant, saved_search
@@ -122,7 +130,9 @@ def resume_experiment(
     try:
         with open_existing_run(config, run_dir, address=address, on_progress=on_progress, on_notice=on_notice,
                                data=data, model=model) as run:
-            return _run_phases(run, done=done_phases(run_dir))
+            done = done_phases(config, run_dir)
+            mark_inferred(run_dir, done)
+            return _run_phases(run, done=done)
     except KeyboardInterrupt:
         raise _interrupted_between_phases(config, run_dir) from None
 
