@@ -148,7 +148,7 @@ def train(
         RunInterruptedError: Ctrl-C; nothing is saved.
         RunFailedError: the training failed.
     """
-    from cords_tune.tuning.train_once import train_once
+    from cords_tune.run.train import train_once
 
     config = experiment(source, overrides=overrides, plugins=plugins, data=data is not None, model=model is not None)
     return train_once(config, output_dir=output_dir, address=address, on_notice=on_notice, data=data, model=model)

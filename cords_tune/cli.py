@@ -250,7 +250,7 @@ def train(
         from cords_tune.config import load_config
 
         experiment = load_config(config, set_ or [], plugin or [])
-        from cords_tune.tuning.train_once import train_notes, train_once
+        from cords_tune.run.train import train_notes, train_once
 
         _print_notes(train_notes(experiment))
         err.print(f"training {experiment.model.name} on the full data of {experiment.dataset.name} for "
@@ -319,7 +319,7 @@ def fidelity(
         from cords_tune.config import load_config
 
         experiment = load_config(config, set_ or [], plugin or [])
-        from cords_tune.tuning.fidelity import measure_fidelity
+        from cords_tune.run.fidelity import measure_fidelity
 
         with _progress_display() as on_progress:
             result = measure_fidelity(experiment, configs, output_dir=output, on_progress=on_progress, address=address,

@@ -17,7 +17,7 @@ from cords_tune.run.summary import SummaryInputs, build_summary
 from cords_tune.training import EpochStats
 from cords_tune.training.proxy import SharedSubsetRecord
 from cords_tune.tuning.disk import is_disk_full
-from cords_tune.tuning.finalists import Finalist, Settled, rank_trials, settle_finalists
+from cords_tune.tuning.finalists import Finalist, rank_trials, settle_finalists
 from cords_tune.tuning.progress import Progress, last_progress
 from cords_tune.tuning.retrain import keep_model
 from cords_tune.tuning.search import (

@@ -11,7 +11,8 @@ from cords_tune.config import apply_params, parse_config
 from cords_tune.errors import ConfigError
 from cords_tune.preflight import load_and_check
 from cords_tune.rank_agreement import rank_agreement
-from cords_tune.tuning.fidelity import measure_fidelity, sample_configs, train_to_end
+from cords_tune.run.fidelity import measure_fidelity
+from cords_tune.tuning.fidelity import sample_configs, train_to_end
 from cords_tune.run import full_data_variant
 
 

@@ -13,7 +13,7 @@ from cords_tune.config import parse_config
 from cords_tune.errors import RunFailedError
 from cords_tune.training.proxy import SharedSubset
 from cords_tune.run import run_experiment
-from cords_tune.tuning.fidelity import measure_fidelity
+from cords_tune.run.fidelity import measure_fidelity
 from cords_tune.tuning.shared_subset import SHARED_SUBSET_FILE
 
 pytestmark = pytest.mark.slow
