@@ -25,4 +25,5 @@ class StrictModel(BaseModel):
 
 
 def _is_number_field(annotation: Any) -> bool:
-    return annotation in (int, float) or set(getattr(annotation, "__args__", ())) in ({int, type(None)}, {float, type(None)})
+    optional = set(getattr(annotation, "__args__", ()))
+    return annotation in (int, float) or optional in ({int, type(None)}, {float, type(None)})

@@ -100,8 +100,8 @@ class ExperimentConfig(StrictModel):
     def with_absolute_paths(self) -> ExperimentConfig:
         """The same experiment with its relative paths made absolute from the current directory:
         ``storage_path`` (unless a URI), ``dataset.data_dir`` and every dataset parameter named ``path`` or
-        ``*_path``, and plugin files. A run pins them when it starts, so that its ``config.yaml``, ``best_config.yaml`` and a
-        ``resume`` from another directory read the same files."""
+        ``*_path``, and plugin files. A run pins them when it starts, so that its ``config.yaml``,
+        ``best_config.yaml`` and a ``resume`` from another directory read the same files."""
 
         def pinned(value: Any) -> Any:
             return str(Path(value).expanduser().absolute()) if isinstance(value, str) and value else value

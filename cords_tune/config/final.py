@@ -18,7 +18,9 @@ class CompressConfig(StrictModel):
     Off by default: nothing is compressed unless a variant is asked for.
     """
 
-    dynamic_int8: bool = Field(False, description="int8 weights for the linear layers, activations quantized on the fly")
+    dynamic_int8: bool = Field(
+        False, description="int8 weights for the linear layers, activations quantized on the fly"
+    )
     static_int8: bool = Field(
         False, description="int8 weights and activations, calibrated on training samples, where the model supports it"
     )
@@ -26,9 +28,13 @@ class CompressConfig(StrictModel):
         default_factory=list, description="sparsities in (0, 1): for each, that fraction of the conv/linear "
         "weights with the smallest magnitudes (over all layers) is set to zero"
     )
-    finetune_epochs: int = Field(0, ge=0, description="epochs of training after pruning, the zeroed weights kept at zero")
+    finetune_epochs: int = Field(
+        0, ge=0, description="epochs of training after pruning, the zeroed weights kept at zero"
+    )
     finetune_lr: float | None = Field(None, gt=0.0, description="default: a tenth of training.lr")
-    calibration_samples: int = Field(512, ge=1, description="training samples run through the model to calibrate static_int8")
+    calibration_samples: int = Field(
+        512, ge=1, description="training samples run through the model to calibrate static_int8"
+    )
     latency_batch: int = Field(256, ge=1, description="test samples in the batch whose CPU inference time is measured")
     latency_repeats: int = Field(30, ge=3, description="timed runs of that batch; the median is reported")
 
