@@ -26,8 +26,8 @@ from typing import Any
 
 from cords_tune.config import ExperimentConfig, apply_params, load_config
 from cords_tune.rank_agreement import best_of
-from cords_tune.reports import Comparison, build_comparison
-from cords_tune.tuning.summary import RunSummary
+from cords_tune.results.comparison import Comparison, build_comparison
+from cords_tune.results.summary import RunSummary
 
 RESULTS = Path(__file__).parent / "data"
 

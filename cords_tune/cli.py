@@ -28,9 +28,9 @@ from cords_tune.reports.wording import (co2e, compression_note, compression_tabl
                                         top1_agreement, trials_outcome, tuned_test_figures, tuned_test_rows)
 
 if TYPE_CHECKING:
-    from cords_tune.compression import Compression
-    from cords_tune.reports.comparison import Comparison
-    from cords_tune.tuning.summary import RunSummary
+    from cords_tune.results.comparison import Comparison
+    from cords_tune.results.compression import Compression
+    from cords_tune.results.summary import RunSummary
 
 class _FlagsWithoutTypes(TyperGroup):
     """Typer prints a type beside each option, ``<bool>`` even beside a flag, which takes no value: the flags of

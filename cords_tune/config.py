@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cords_tune.errors import ConfigError, did_you_mean
-from cords_tune.metrics import SEARCH_METRICS, search_metric
+from cords_tune.results.metrics import SEARCH_METRICS, search_metric
 from cords_tune.plugins import import_plugins, pinned as pinned_plugin
 
 __all__ = [
@@ -270,7 +270,7 @@ class SearchConfig(_Strict):
     space: dict[str, Domain] = Field(default_factory=dict)
     num_trials: int = Field(16, ge=1)
     algorithm: Literal["tpe", "random"] = "tpe"
-    metric: Literal[SEARCH_METRICS] = Field("val_accuracy", description="declared in cords_tune.metrics")
+    metric: Literal[SEARCH_METRICS] = Field("val_accuracy", description="declared in cords_tune.results.metrics")
     mode: Literal["max", "min"] | None = Field(None, description="default: min for val_loss, else max")
     max_concurrent_trials: int | None = Field(None, ge=1, description="default: as many as resources allow")
     time_budget_s: float | None = Field(

@@ -11,7 +11,7 @@ from cords_tune.atomic import write_atomically
 from cords_tune.reports.wording import speed, top1_agreement
 
 if TYPE_CHECKING:
-    from cords_tune.reports.comparison import Comparison
+    from cords_tune.results.comparison import Comparison
 
 __all__ = ["plot_comparison", "plot_tradeoff", "plot_fidelity"]
 

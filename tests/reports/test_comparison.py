@@ -6,12 +6,13 @@ import json
 
 import pytest
 
-from cords_tune.reports import Comparison, comparison_section, render_report, write_comparison
-from cords_tune.reports.comparison import TrialTime, build_comparison as build_from_summaries
+from cords_tune.reports import comparison_section, render_report, write_comparison
+from cords_tune.results.comparison import Comparison
+from cords_tune.results.comparison import TrialTime, build_comparison as build_from_summaries
 from cords_tune.reports.wording import speed
 from cords_tune.reports import plots
 from cords_tune.reports.plots import plot_comparison, plot_fidelity, plot_tradeoff
-from cords_tune.tuning.summary import RunSummary
+from cords_tune.results.summary import RunSummary
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
