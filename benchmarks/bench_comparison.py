@@ -149,7 +149,7 @@ def _measure_fidelity(base: ExperimentConfig, cells: list[tuple[str, float]], se
                                 shared={label: ray.put(chosen.subsets) for label, chosen in shared.items()})
     for label, config in configs.items():
         fidelity = build_fidelity(config, points, results[label], results["full"], shared.get(label))
-        _append(out, fidelity)
+        _append(out, fidelity.to_json())
 
 
 def render_table(base: ExperimentConfig, runs: list[dict[str, Any]], fidelity: list[dict[str, Any]], command: str) -> str:

@@ -325,18 +325,18 @@ def fidelity(
             result = measure_fidelity(experiment, configs, output_dir=output, on_progress=on_progress, address=address,
                                       on_notice=_notice)
     f = result.fidelity
-    table = Table(title=f"rank fidelity: {f['strategy']} subsets at {f['fraction']:g} against the full data, "
-                        f"{f['num_configs']} configurations x {f['epochs']} epochs")
+    table = Table(title=f"rank fidelity: {f.strategy} subsets at {f.fraction:g} against the full data, "
+                        f"{f.num_configs} configurations x {f.epochs} epochs")
     table.add_column("quantity")
     table.add_column("value", justify="right")
-    table.add_row(f"Spearman correlation of {f['metric']}", _short(f["spearman"]))
-    table.add_row(f"Kendall tau-b of {f['metric']}", _short(f["kendall"]))
+    table.add_row(f"Spearman correlation of {f.metric}", _short(f.spearman))
+    table.add_row(f"Kendall tau-b of {f.metric}", _short(f.kendall))
     table.add_row("top-1 agrees", top1_agreement(f))
-    table.add_row("top-3 shared", f"{f['top3_overlap']} of {min(3, f['num_configs'])}")
-    table.add_row(f"regret of the subsets' pick ({f['metric']} on the full data)", _short(f["top1_regret"]))
+    table.add_row("top-3 shared", f"{f.top3_overlap} of {min(3, f.num_configs)}")
+    table.add_row(f"regret of the subsets' pick ({f.metric} on the full data)", _short(f.top1_regret))
     table.add_row("the same with the top 2 / top 3 settled on the full data (final.top_k)",
-                  f"{_short(f['top2_regret'])} / {_short(f['top3_regret'])}")
-    table.add_row("training time, subsets / full data", f"{_seconds(f['train_s_subset'])} / {_seconds(f['train_s_full'])}")
+                  f"{_short(f.top2_regret)} / {_short(f.top3_regret)}")
+    table.add_row("training time, subsets / full data", f"{_seconds(f.train_s_subset)} / {_seconds(f.train_s_full)}")
     out.print(table)
     out.print(f"Results: [bold]{result.run_dir}[/] (fidelity.json, fidelity.png)", highlight=False, soft_wrap=True)
 

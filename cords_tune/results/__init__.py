@@ -5,6 +5,7 @@ records inside them. Importing it loads neither torch nor Ray (nor pandas): read
 from cords_tune.results.comparison import Comparison, TrialTime, build_comparison
 from cords_tune.results.compression import Compression, VariantResult
 from cords_tune.results.energy import Energy, EnergyPart, EnergyRecord, RunEnergy
+from cords_tune.results.fidelity import Fidelity, FidelityConfig
 from cords_tune.results.final import FinalResult
 from cords_tune.results.finalist import FinalistRecord
 from cords_tune.results.metrics import METRICS, SEARCH_METRICS, Metric, search_metric
@@ -20,6 +21,8 @@ __all__ = [
     "Energy",
     "EnergyPart",
     "EnergyRecord",
+    "Fidelity",
+    "FidelityConfig",
     "FinalResult",
     "FinalistRecord",
     "METRICS",
