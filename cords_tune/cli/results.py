@@ -15,9 +15,9 @@ from cords_tune.reports.wording import (co2e, compression_note, compression_tabl
                                         top1_agreement, trials_outcome, tuned_test_figures, tuned_test_rows)
 
 if TYPE_CHECKING:
-    from cords_tune.compression import Compression
-    from cords_tune.reports.comparison import Comparison
-    from cords_tune.tuning.summary import RunSummary
+    from cords_tune.results.compression import Compression
+    from cords_tune.results.comparison import Comparison
+    from cords_tune.results.summary import RunSummary
 
 
 def print_result(result: Any) -> None:
@@ -157,18 +157,18 @@ def print_trained(result: Any, metric: str) -> None:
 def print_fidelity(result: Any) -> None:
     """A fidelity measurement (``FidelityResult``): rank correlations, top-k agreement, regrets, training times."""
     f = result.fidelity
-    table = Table(title=f"rank fidelity: {f['strategy']} subsets at {f['fraction']:g} against the full data, "
-                        f"{f['num_configs']} configurations x {f['epochs']} epochs")
+    table = Table(title=f"rank fidelity: {f.strategy} subsets at {f.fraction:g} against the full data, "
+                        f"{f.num_configs} configurations x {f.epochs} epochs")
     table.add_column("quantity")
     table.add_column("value", justify="right")
-    table.add_row(f"Spearman correlation of {f['metric']}", short(f["spearman"]))
-    table.add_row(f"Kendall tau-b of {f['metric']}", short(f["kendall"]))
+    table.add_row(f"Spearman correlation of {f.metric}", short(f.spearman))
+    table.add_row(f"Kendall tau-b of {f.metric}", short(f.kendall))
     table.add_row("top-1 agrees", top1_agreement(f))
-    table.add_row("top-3 shared", f"{f['top3_overlap']} of {min(3, f['num_configs'])}")
-    table.add_row(f"regret of the subsets' pick ({f['metric']} on the full data)", short(f["top1_regret"]))
+    table.add_row("top-3 shared", f"{f.top3_overlap} of {min(3, f.num_configs)}")
+    table.add_row(f"regret of the subsets' pick ({f.metric} on the full data)", short(f.top1_regret))
     table.add_row("the same with the top 2 / top 3 settled on the full data (final.top_k)",
-                  f"{short(f['top2_regret'])} / {short(f['top3_regret'])}")
+                  f"{short(f.top2_regret)} / {short(f.top3_regret)}")
     table.add_row("training time, subsets / full data",
-                  f"{seconds(f['train_s_subset'])} / {seconds(f['train_s_full'])}")
+                  f"{seconds(f.train_s_subset)} / {seconds(f.train_s_full)}")
     out.print(table)
     out.print(f"Results: [bold]{result.run_dir}[/] (fidelity.json, fidelity.png)", highlight=False, soft_wrap=True)

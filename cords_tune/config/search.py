@@ -8,7 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from cords_tune.config.base import StrictModel
 from cords_tune.config.domain import Domain, domain_input, flatten_space
-from cords_tune.metrics import SEARCH_METRICS, search_metric
+from cords_tune.results.metrics import SEARCH_METRICS, search_metric
 
 __all__ = ["AshaConfig", "SearchConfig"]
 
@@ -23,7 +23,7 @@ class SearchConfig(StrictModel):
     space: dict[str, Domain] = Field(default_factory=dict)
     num_trials: int = Field(16, ge=1)
     algorithm: Literal["tpe", "random"] = "tpe"
-    metric: Literal[SEARCH_METRICS] = Field("val_accuracy", description="declared in cords_tune.metrics")
+    metric: Literal[SEARCH_METRICS] = Field("val_accuracy", description="declared in cords_tune.results.metrics")
     mode: Literal["max", "min"] | None = Field(None, description="default: min for val_loss, else max")
     max_concurrent_trials: int | None = Field(None, ge=1, description="default: as many as resources allow")
     time_budget_s: float | None = Field(

@@ -18,7 +18,7 @@ from cords_tune.preflight import load_and_check
 from cords_tune.training import build_trainer
 from cords_tune.tuning import run_experiment
 from cords_tune.tuning.fidelity import train_to_end
-from cords_tune.tuning.summary import RunSummary
+from cords_tune.results.summary import RunSummary
 
 
 def _proba(model_file, x):
