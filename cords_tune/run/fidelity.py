@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from cords_tune.config import ExperimentConfig
 from cords_tune.errors import ConfigError, RunInterruptedError
 from cords_tune.reports import write_json_atomic
 from cords_tune.reports.plots import plot_fidelity
+from cords_tune.results.fidelity import Fidelity
 from cords_tune.run.context import Command, open_run
 from cords_tune.selection import uses_subsets
 from cords_tune.tuning.fidelity import build_fidelity, sample_configs, train_configs
@@ -25,8 +25,10 @@ __all__ = ["FidelityResult", "measure_fidelity"]
 
 @dataclass(frozen=True)
 class FidelityResult:
+    """A fidelity run: its directory and what it measured (its fidelity.json)."""
+
     run_dir: Path
-    fidelity: dict[str, Any]
+    fidelity: Fidelity
 
 
 
@@ -61,8 +63,8 @@ def measure_fidelity(
         except KeyboardInterrupt:
             raise RunInterruptedError(f"interrupted; the fidelity run in {run_dir} is incomplete. Run it again "
                                       "to measure it") from None
-    fidelity = build_fidelity(config, points, results["subset"], results["full"], shared)
-    fidelity["wall_s"] = time.perf_counter() - started
+    fidelity = replace(build_fidelity(config, points, results["subset"], results["full"], shared),
+                       wall_s=time.perf_counter() - started)
     plot_fidelity(fidelity, run_dir / "fidelity.png")
-    write_json_atomic(run_dir / "fidelity.json", fidelity)
+    write_json_atomic(run_dir / "fidelity.json", fidelity.to_json())
     return FidelityResult(run_dir=run_dir, fidelity=fidelity)

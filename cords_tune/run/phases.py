@@ -11,11 +11,15 @@ from cords_tune.config import ExperimentConfig, apply_params
 from cords_tune.errors import RunFailedError, RunInterruptedError
 from cords_tune.reports import write_run
 from cords_tune.reports.files import write_parquet_atomic
+from cords_tune.results.shared_subset import SharedSubsetRecord
+from cords_tune.results.slot_use import SlotUse
+from cords_tune.results.study import StudyStore
+from cords_tune.results.summary import RunSummary, Timings
+from cords_tune.results.trial import TrialRecord, read_trials, trials_table
 from cords_tune.run.context import RunContext
 from cords_tune.run.run_dir import Phase, finished_summary, mark_done, phase_record
 from cords_tune.run.summary import SummaryInputs, build_summary
 from cords_tune.training import EpochStats
-from cords_tune.training.proxy import SharedSubsetRecord
 from cords_tune.tuning.disk import is_disk_full
 from cords_tune.tuning.finalists import Finalist, rank_trials, settle_finalists
 from cords_tune.tuning.progress import Progress, last_progress
@@ -29,10 +33,6 @@ from cords_tune.tuning.search import (
     run_search,
 )
 from cords_tune.tuning.session import first_line
-from cords_tune.tuning.slot_use import SlotUse
-from cords_tune.tuning.summary import RunSummary, Timings
-from cords_tune.tuning.tracking import StudyStore
-from cords_tune.tuning.trial_record import TrialRecord, read_trials, trials_table
 
 __all__ = ["SubsetResult", "search_phase", "finalists_phase", "compression_phase", "searched", "announce",
            "start_timings"]

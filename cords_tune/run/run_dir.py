@@ -20,8 +20,8 @@ from typing import Any
 from cords_tune.config import ExperimentConfig
 from cords_tune.errors import ConfigError, RunFailedError
 from cords_tune.reports import write_json_atomic
+from cords_tune.results.summary import RunSummary
 from cords_tune.tuning.session import first_line
-from cords_tune.tuning.summary import RunSummary
 
 __all__ = ["BASELINE_DIR", "Phase", "check_output_dir", "make_run_dir", "mark_done", "phase_record", "done_phases",
            "mark_inferred", "phases_left", "finished_summary"]

@@ -13,7 +13,9 @@ from typing import Any
 
 from cords_tune.config import ExperimentConfig, load_config
 from cords_tune.errors import ConfigError, RunFailedError, RunFinishedError, RunInterruptedError
-from cords_tune.reports import Comparison
+from cords_tune.results.comparison import Comparison
+from cords_tune.results.summary import RunSummary
+from cords_tune.results.trial import TrialRecord
 from cords_tune.run.baseline import baseline_phase, comparison_phase
 from cords_tune.run.context import RunContext, open_existing_run, open_run, tune_storage
 from cords_tune.run.phases import compression_phase, finalists_phase, search_phase
@@ -30,9 +32,7 @@ from cords_tune.tuning.algorithms import asha_grace_period
 from cords_tune.tuning.progress import Progress
 from cords_tune.tuning.search import full_data_variant, saved_search
 from cords_tune.tuning.session import probe_address
-from cords_tune.tuning.summary import RunSummary
 from cords_tune.tuning.tracking import check_tracking
-from cords_tune.tuning.trial_record import TrialRecord
 
 __all__ = [
     "RunResult",

@@ -5,16 +5,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from cords_tune.compression import Compression
 from cords_tune.config import ExperimentConfig
 from cords_tune.datasets import DataBundle
-from cords_tune.energy import Energy, RunEnergy
+from cords_tune.results.compression import Compression
+from cords_tune.results.energy import Energy, RunEnergy
+from cords_tune.results.final import FinalResult
+from cords_tune.results.slot_use import SlotUse
+from cords_tune.results.summary import RunSummary, Timings
+from cords_tune.results.trial import TrialRecord
 from cords_tune.tuning.finalists import Settled
-from cords_tune.tuning.retrain import FinalResult
 from cords_tune.tuning.search import SearchOutcome
-from cords_tune.tuning.slot_use import SlotUse
-from cords_tune.tuning.summary import RunSummary, Timings
-from cords_tune.tuning.trial_record import TrialRecord
 
 __all__ = ["SummaryInputs", "build_summary"]
 

@@ -20,8 +20,8 @@ from cords_tune.errors import RunFailedError, RunInterruptedError
 from cords_tune.reports import write_json_atomic
 from cords_tune.run.context import Command, open_run
 from cords_tune.tuning.retrain import keep_model, retrain_on_cluster
+from cords_tune.results.summary import Timings, TrainSummary
 from cords_tune.tuning.session import first_line
-from cords_tune.tuning.summary import Timings, TrainSummary
 
 __all__ = ["TrainResult", "train_notes", "train_once"]
 

@@ -15,13 +15,13 @@ __all__ = ["Progress", "RunSummary", "TrialRecord"]
 
 if TYPE_CHECKING:
     from cords_tune.tuning.progress import Progress
-    from cords_tune.tuning.summary import RunSummary
-    from cords_tune.tuning.trial_record import TrialRecord
+    from cords_tune.results.summary import RunSummary
+    from cords_tune.results.trial import TrialRecord
 
 _LAZY = {
     "Progress": "cords_tune.tuning.progress",
-    "RunSummary": "cords_tune.tuning.summary",
-    "TrialRecord": "cords_tune.tuning.trial_record",
+    "RunSummary": "cords_tune.results.summary",
+    "TrialRecord": "cords_tune.results.trial",
 }
 
 

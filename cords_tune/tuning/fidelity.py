@@ -14,6 +14,7 @@ from cords_tune.config import ExperimentConfig, apply_params
 from cords_tune.datasets import DataBundle
 from cords_tune.errors import ConfigError, RunFailedError
 from cords_tune.rank_agreement import rank_agreement
+from cords_tune.results.fidelity import Fidelity, FidelityConfig
 from cords_tune.selection import Subset, uses_subsets
 from cords_tune.training import build_trainer
 from cords_tune.training.proxy import SharedSubset
@@ -107,34 +108,28 @@ def build_fidelity(
     subset: list[dict[str, Any]],
     full: list[dict[str, Any]],
     shared: SharedSubset | None = None,
-) -> dict[str, Any]:
-    """fidelity.json's content: the agreement of the two rankings and every configuration's scores. A shared
+) -> Fidelity:
+    """fidelity.json: the agreement of the two rankings and every configuration's scores. A shared
     subset's one-off cost (its proxy and selection) counts in the subsets' training time."""
     mode = config.search.mode
     agreement = rank_agreement([r["score"] for r in subset], [r["score"] for r in full], mode=mode)
-    return {
-        "name": config.name,
-        "strategy": config.selection.strategy,
-        "fraction": config.selection.fraction,
-        "seed": config.seed,
-        "metric": config.search.metric,
-        "mode": mode,
-        "epochs": config.training.epochs,
-        "num_configs": len(points),
+    return Fidelity(
+        name=config.name,
+        strategy=config.selection.strategy,
+        fraction=config.selection.fraction,
+        seed=config.seed,
+        metric=config.search.metric,
+        mode=mode,
+        epochs=config.training.epochs,
+        num_configs=len(points),
         **agreement,
-        "train_s_subset": sum(r["selection_s"] + r["train_s"] + r["eval_s"] for r in subset)
+        train_s_subset=sum(r["selection_s"] + r["train_s"] + r["eval_s"] for r in subset)
         + (shared.record.wall_s if shared else 0.0),
-        "shared_subset": shared.record.as_dict() if shared else None,
-        "train_s_full": sum(r["selection_s"] + r["train_s"] + r["eval_s"] for r in full),
-        "configs": [
-            {
-                "index": i,
-                "params": point,
-                "score_subset": s["score"],
-                "score_full": f["score"],
-                "diverged_subset": s["diverged"],
-                "diverged_full": f["diverged"],
-            }
+        shared_subset=shared.record if shared else None,
+        train_s_full=sum(r["selection_s"] + r["train_s"] + r["eval_s"] for r in full),
+        configs=[
+            FidelityConfig(index=i, params=point, score_subset=s["score"], score_full=f["score"],
+                           diverged_subset=s["diverged"], diverged_full=f["diverged"])
             for i, (point, s, f) in enumerate(zip(points, subset, full))
         ],
-    }
+    )

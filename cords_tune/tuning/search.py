@@ -17,7 +17,11 @@ from cords_tune.config import ExperimentConfig, apply_params, parse_config
 from cords_tune.datasets import DataBundle
 from cords_tune.errors import CordsTuneError, ResourcesUnavailableError, RunInterruptedError
 from cords_tune.models.given import GivenModel
-from cords_tune.training.proxy import SharedSubsetRecord
+from cords_tune.results.shared_subset import SharedSubsetRecord
+from cords_tune.results.slot_use import SlotUse, over_sessions
+from cords_tune.results.study import StudyStore
+from cords_tune.results.summary import RunSummary
+from cords_tune.results.trial import TrialRecord
 from cords_tune.tuning.algorithms import asha_grace_period, build_scheduler, build_searcher, quiet_optuna
 from cords_tune.tuning.budget import TimeBudget, budget_outcome, search_budget
 from cords_tune.tuning.disk import SpaceReserve, disk_full_error, is_disk_full, out_of_space
@@ -30,11 +34,8 @@ from cords_tune.tuning.resources import TrialRequest, trial_slots
 from cords_tune.tuning.results import collect_trials, search_slot_use
 from cords_tune.tuning.selection_cost import CostTask, CostWatch
 from cords_tune.tuning.shared_subset import ProxyTask, ProxyWatch
-from cords_tune.tuning.slot_use import SlotUse, over_sessions
 from cords_tune.tuning.storage import alive_nodes, is_uri
-from cords_tune.tuning.summary import RunSummary
-from cords_tune.tuning.tracking import StudyRecorder, StudyStore, logger_callbacks, study_store
-from cords_tune.tuning.trial_record import TrialRecord
+from cords_tune.tuning.tracking import StudyRecorder, logger_callbacks, study_store
 
 __all__ = ["SearchSpec", "SearchTimings", "SearchOutcome", "SearchEndedEarly", "run_search", "full_data_variant",
            "earlier_session", "slots_started_together", "saved_search"]
