@@ -1,5 +1,5 @@
 """The only package that imports Ray and Optuna: trainable, one Tune search, search space, progress, retrain.
-The run's phases that use it are in ``cords_tune.run``.
+The run's phases that use it are in ``cords_tune.runs``.
 
 Importing the package loads none of its modules: a trial worker imports the trainable alone, not the search and
 its reports (the names below load on first use).

@@ -1,7 +1,7 @@
 """Rank fidelity: do subsets rank configurations as the full data does? K configurations sampled from the
 search space are each trained for the full epochs on subsets and on the full data (Ray tasks with a trial's
 resources, spread over the cluster), and the two rankings of their validation scores are compared. The command
-that runs it is ``cords_tune.run.fidelity``."""
+that runs it is ``cords_tune.runs.fidelity``."""
 
 from __future__ import annotations
 

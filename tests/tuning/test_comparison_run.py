@@ -11,7 +11,7 @@ import torch
 from cords_tune.config import apply_params, parse_config
 from cords_tune.errors import ConfigError, RunFinishedError
 from cords_tune.preflight import load_and_check
-from cords_tune.run import full_data_variant, resume_experiment, run_experiment
+from cords_tune.runs import full_data_variant, resume_experiment, run_experiment
 from cords_tune.tuning.retrain import retrain_best
 from cords_tune.tuning.algorithms import asha_grace_period
 

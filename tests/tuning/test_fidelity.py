@@ -12,8 +12,8 @@ from cords_tune.errors import ConfigError
 from cords_tune.preflight import load_and_check
 from cords_tune.rank_agreement import rank_agreement
 from cords_tune.results.fidelity import Fidelity
-from cords_tune.run import full_data_variant
-from cords_tune.run.fidelity import measure_fidelity
+from cords_tune.runs import full_data_variant
+from cords_tune.runs.fidelity import measure_fidelity
 from cords_tune.tuning.fidelity import sample_configs, train_to_end
 
 

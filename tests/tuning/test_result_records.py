@@ -21,8 +21,8 @@ from cords_tune.results.comparison import Comparison
 from cords_tune.reports.files import write_parquet_atomic
 from cords_tune.tuning.finalists import Finalist, Settled
 from cords_tune.results.final import FinalResult
-from cords_tune.run import full_data_variant
-from cords_tune.run.summary import SummaryInputs, build_summary
+from cords_tune.runs import full_data_variant
+from cords_tune.runs.summary import SummaryInputs, build_summary
 from cords_tune.results.shared_subset import SharedSubsetRecord
 from cords_tune.results.slot_use import SlotUse
 from cords_tune.results.summary import RunSummary, TrainSummary, Timings

@@ -13,7 +13,7 @@ from cords_tune.config import load_config, parse_config
 from cords_tune.errors import ConfigError, RunFailedError
 from cords_tune.reports import render_report, write_json_atomic
 from cords_tune.results.trial import trials_table
-from cords_tune.run import run_experiment
+from cords_tune.runs import run_experiment
 from cords_tune.tuning.algorithms import decision_epochs
 from cords_tune.results.summary import RunSummary
 from cords_tune.results.trial import read_trials

@@ -11,8 +11,8 @@ import pytest
 
 from cords_tune.config import load_config, parse_config
 from cords_tune.errors import RunFinishedError
-from cords_tune.run import resume_experiment, run_experiment
-from cords_tune.run.run_dir import Phase, done_phases
+from cords_tune.runs import resume_experiment, run_experiment
+from cords_tune.runs.run_dir import Phase, done_phases
 
 pytestmark = pytest.mark.slow
 

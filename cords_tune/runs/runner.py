@@ -16,10 +16,10 @@ from cords_tune.errors import ConfigError, RunFailedError, RunFinishedError, Run
 from cords_tune.results.comparison import Comparison
 from cords_tune.results.summary import RunSummary
 from cords_tune.results.trial import TrialRecord
-from cords_tune.run.baseline import baseline_phase, comparison_phase
-from cords_tune.run.context import RunContext, open_existing_run, open_run, tune_storage
-from cords_tune.run.phases import compression_phase, finalists_phase, search_phase
-from cords_tune.run.run_dir import (
+from cords_tune.runs.baseline import baseline_phase, comparison_phase
+from cords_tune.runs.context import RunContext, open_existing_run, open_run, tune_storage
+from cords_tune.runs.phases import compression_phase, finalists_phase, search_phase
+from cords_tune.runs.run_dir import (
     BASELINE_DIR,
     Phase,
     check_output_dir,

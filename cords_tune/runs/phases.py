@@ -16,9 +16,9 @@ from cords_tune.results.slot_use import SlotUse
 from cords_tune.results.study import StudyStore
 from cords_tune.results.summary import RunSummary, Timings
 from cords_tune.results.trial import TrialRecord, read_trials, trials_table
-from cords_tune.run.context import RunContext
-from cords_tune.run.run_dir import Phase, finished_summary, mark_done, phase_record
-from cords_tune.run.summary import SummaryInputs, build_summary
+from cords_tune.runs.context import RunContext
+from cords_tune.runs.run_dir import Phase, finished_summary, mark_done, phase_record
+from cords_tune.runs.summary import SummaryInputs, build_summary
 from cords_tune.training import EpochStats
 from cords_tune.tuning.disk import is_disk_full
 from cords_tune.tuning.finalists import Finalist, rank_trials, settle_finalists

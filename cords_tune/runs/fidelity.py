@@ -13,7 +13,7 @@ from cords_tune.errors import ConfigError, RunInterruptedError
 from cords_tune.reports import write_json_atomic
 from cords_tune.reports.plots import plot_fidelity
 from cords_tune.results.fidelity import Fidelity
-from cords_tune.run.context import Command, open_run
+from cords_tune.runs.context import Command, open_run
 from cords_tune.selection import uses_subsets
 from cords_tune.tuning.fidelity import build_fidelity, sample_configs, train_configs
 from cords_tune.tuning.progress import Progress

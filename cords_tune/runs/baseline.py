@@ -11,10 +11,10 @@ from cords_tune.errors import RunInterruptedError
 from cords_tune.reports import comparison_section, render_report, write_comparison, write_run, write_text_atomic
 from cords_tune.results.comparison import Comparison, build_comparison
 from cords_tune.results.summary import RunSummary, Timings
-from cords_tune.run.context import RunContext
-from cords_tune.run.phases import SubsetResult, announce, searched
-from cords_tune.run.run_dir import BASELINE_DIR, Phase, mark_done
-from cords_tune.run.summary import SummaryInputs, build_summary
+from cords_tune.runs.context import RunContext
+from cords_tune.runs.phases import SubsetResult, announce, searched
+from cords_tune.runs.run_dir import BASELINE_DIR, Phase, mark_done
+from cords_tune.runs.summary import SummaryInputs, build_summary
 from cords_tune.tuning.retrain import evaluate_checkpoint_on_cluster, keep_model, retrain_on_cluster
 from cords_tune.tuning.search import SearchSpec, full_data_variant, saved_search
 

@@ -18,7 +18,7 @@ from cords_tune.compression import compress_run
 from cords_tune.config import ExperimentConfig
 from cords_tune.errors import RunFailedError, RunInterruptedError
 from cords_tune.reports import write_json_atomic
-from cords_tune.run.context import Command, open_run
+from cords_tune.runs.context import Command, open_run
 from cords_tune.tuning.retrain import keep_model, retrain_on_cluster
 from cords_tune.results.summary import Timings, TrainSummary
 from cords_tune.tuning.session import first_line

@@ -23,7 +23,7 @@ from cords_tune.datasets import DataBundle
 from cords_tune.models.given import GivenModel, as_given
 from cords_tune.preflight import check_against_data, load_data
 from cords_tune.reports import write_text_atomic
-from cords_tune.run.run_dir import check_output_dir, make_run_dir
+from cords_tune.runs.run_dir import check_output_dir, make_run_dir
 from cords_tune.tuning.disk import (
     RUN_FILES_BYTES,
     RunSpace,
