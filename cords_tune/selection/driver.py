@@ -48,7 +48,8 @@ class SelectionDriver:
     """Chooses a trial's subset for each epoch.
 
     Args:
-        strategy: the trial's strategy; ``None`` trains on the full data every epoch.
+        strategy: the trial's strategy; ``None`` (or one whose plan uses no subsets) trains on the full data
+            every epoch.
         every: ``selection.every``, the epochs between reselections (a plan that selects every epoch overrides it).
         warm_start_epochs: full-data epochs before the first subset.
         budget: the samples a subset sized by ``selection.fraction`` holds.
@@ -70,11 +71,11 @@ class SelectionDriver:
         self.configured = strategy
         self.plan: SelectionPlan = strategy.plan if strategy is not None else FULL_DATA
         self.schedule = SubsetSchedule(self.plan.reselect_every(every), warm_start_epochs,
-                                       enabled=strategy is not None)
+                                       enabled=self.plan.uses_subsets)
         self.budget = budget
-        self._shared = list(shared_subsets) if strategy is not None and self.plan.shared and shared_subsets else None
+        self._shared = list(shared_subsets) if self.plan.shared and shared_subsets else None
         # The guard acts on per-trial selections by gradients only: elsewhere its decision is not kept.
-        self.forecast = forecast if strategy is not None and self.plan.needs_gradients else None
+        self.forecast = forecast if self.plan.needs_gradients else None
         self._random = RandomStrategy()
         self.subset: Subset | None = None
         self.fell_back = False  # the guard switched this trial to online random subsets

@@ -53,7 +53,7 @@ def build_trainer(
     """
     parts = build_parts(config, data, full_data=full_data, model=model, shared_subsets=shared_subsets,
                         keep_record=keep_record)
-    if selection_cost is not None and parts.strategy is not None and parts.strategy.plan.needs_gradients:
+    if selection_cost is not None and parts.strategy is not None:
         parts.cost_forecast = forecast(config, selection_cost)
     return Trainer(config, parts, epochs=epochs, decision_epochs=decision_epochs)
 
