@@ -15,7 +15,7 @@ from rich.table import Table
 
 from cords_tune.cli.application import (AddressOpt, ConfigArg, OutputOpt, PluginOpt, SetOpt, VerboseOpt, app,
                                 configure_logging, user_errors)
-from cords_tune.cli.console import err, notice, out, print_notes, short
+from cords_tune.cli.console import err, notice, out, print_notes
 from cords_tune.cli.progress import progress_bar, progress_display
 from cords_tune.cli.results import print_fidelity, print_result, print_trained
 from cords_tune.reports.wording import seconds
