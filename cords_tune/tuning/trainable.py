@@ -15,14 +15,15 @@ from ray import tune
 
 from cords_tune.config import ExperimentConfig, apply_params
 from cords_tune.datasets import DataBundle
-from cords_tune.energy import Energy, EnergyMeter
+from cords_tune.energy import EnergyMeter
+from cords_tune.results.energy import Energy
 from cords_tune.models.given import GivenModel
 from cords_tune.plugins import import_plugins
 from cords_tune.training.cost_guard import CycleCost
 from cords_tune.training.proxy import SharedSubset
 from cords_tune.training import EpochStats, build_trainer
 from cords_tune.tuning.algorithms import decision_epochs
-from cords_tune.tuning.slot_use import process_started_at
+from cords_tune.results.slot_use import process_started_at
 
 _IMPORTED_AT = time.time()  # when this worker had imported torch, Ray and the trainer: the start of its first trial
 _PROCESS_STARTED_AT = process_started_at() or _IMPORTED_AT
