@@ -1,6 +1,7 @@
 """What one selection by each strategy costs on an experiment's data: the records of a measurement
 (``training.measure.measure_selection_costs``, for ``cords-tune strategies --measure``), and the figures measured
-on the quickstart data that ship with the package (``costs.json``, written by ``benchmarks/bench_selection_cost.py``)."""
+on the quickstart data that ship with the package (``costs.json``, written by
+``benchmarks/bench_selection_cost.py``)."""
 
 from __future__ import annotations
 
