@@ -110,7 +110,7 @@ def train_trial(
     def report(stats: EpochStats) -> None:
         energy = before + meter.read()
         metrics = {**stats.as_dict(), **placement, **energy.as_columns(), "reported_at": time.time(),
-                   "selection_cost_share": trainer.cost_forecast.share if trainer.cost_forecast else 0.0}
+                   "selection_cost_share": trainer.selection.forecast.share if trainer.selection.forecast else 0.0}
         # The last epoch is checkpointed too: a finished trial's model can be tested (the full-data baseline).
         if (stats.epoch % every and stats.epoch < trainer.epochs) or stats.diverged:
             tune.report(metrics)
