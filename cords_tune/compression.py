@@ -231,7 +231,9 @@ def zero_fraction(module: nn.Module) -> float:
     return float(sum(int((w == 0).sum()) for w in weights)) / total if total else 0.0
 
 
-def _finetune(module: nn.Module, reference: FinalModel, data: DataBundle, config: ExperimentConfig, epochs: int) -> None:
+def _finetune(
+    module: nn.Module, reference: FinalModel, data: DataBundle, config: ExperimentConfig, epochs: int
+) -> None:
     """Train the pruned ``module`` for ``epochs`` as a training job on the full training split, on the CPU, in
     fp32, without augmentation, at a constant lr (``final.compress.finetune_lr``; default a tenth of
     ``training.lr``: the model is trained already) with the run's optimizer and seed."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import ray
 import torch
@@ -20,8 +20,7 @@ from cords_tune.records import known_fields
 from cords_tune.final_model import MODEL_FILE, FinalModel
 from cords_tune.metrics import METRICS
 from cords_tune.models.given import GivenModel
-from cords_tune.training.job import JobHooks, JobOutcome, RunningJob, TrainingJob
-from cords_tune.training.trainer import EpochStats
+from cords_tune.training.job import JobHooks, JobOutcome, TrainingJob
 from cords_tune.tuning.worker import run_on_cluster, run_on_worker
 
 __all__ = [
@@ -125,12 +124,9 @@ def final_result(outcome: JobOutcome) -> FinalResult:
     )
 
 
-def retrain_best(
-    config: ExperimentConfig, data: DataBundle, model: GivenModel | None = None,
-    on_epoch: Callable[[EpochStats], None] | None = None,
-) -> FinalResult:
-    """``retrain_job`` run in this process (``on_epoch`` sees each epoch)."""
-    return final_result(run_on_worker(retrain_job(config, data, model, _EachEpoch(on_epoch) if on_epoch else None)))
+def retrain_best(config: ExperimentConfig, data: DataBundle, model: GivenModel | None = None) -> FinalResult:
+    """``retrain_job`` run in this process."""
+    return final_result(run_on_worker(retrain_job(config, data, model)))
 
 
 def retrain_on_cluster(config: ExperimentConfig, data_ref: ray.ObjectRef, model: GivenModel | None = None) -> FinalResult:
@@ -156,13 +152,3 @@ class _FromCheckpoint(JobHooks):
 
         with self.checkpoint.as_directory() as folder:
             return torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=True, map_location=device)["trainer"]
-
-
-class _EachEpoch(JobHooks):
-    """Calls ``on_epoch(stats)`` after each epoch."""
-
-    def __init__(self, on_epoch: Callable[[EpochStats], None]) -> None:
-        self.on_epoch_ = on_epoch
-
-    def on_epoch(self, stats: EpochStats, job: RunningJob) -> None:
-        self.on_epoch_(stats)
