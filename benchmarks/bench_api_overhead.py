@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cords_tune.tuning.summary import RunSummary
+from cords_tune.results.summary import RunSummary
 
 API = "import sys, cords_tune; cords_tune.run(sys.argv[1], baseline=False, output_dir=sys.argv[2])"
 FIELDS = ("process_s", "tuning_wall_s", "end_to_end_wall_s", "ray_start_s")

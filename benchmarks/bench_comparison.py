@@ -26,8 +26,8 @@ from typing import Any
 
 from cords_tune.config import ExperimentConfig, apply_params, load_config
 from cords_tune.rank_agreement import best_of
-from cords_tune.reports import Comparison, build_comparison
-from cords_tune.tuning.summary import RunSummary
+from cords_tune.results.comparison import Comparison, build_comparison
+from cords_tune.results.summary import RunSummary
 
 RESULTS = Path(__file__).parent / "data"
 
@@ -149,7 +149,7 @@ def _measure_fidelity(base: ExperimentConfig, cells: list[tuple[str, float]], se
                                 shared={label: ray.put(chosen.subsets) for label, chosen in shared.items()})
     for label, config in configs.items():
         fidelity = build_fidelity(config, points, results[label], results["full"], shared.get(label))
-        _append(out, fidelity)
+        _append(out, fidelity.to_json())
 
 
 def render_table(base: ExperimentConfig, runs: list[dict[str, Any]], fidelity: list[dict[str, Any]], command: str) -> str:

@@ -35,9 +35,9 @@ import torch
 
 from cords_tune.config import ExperimentConfig, apply_params, load_config, parse_overrides
 from cords_tune.preflight import load_data
-from cords_tune.reports import Comparison
+from cords_tune.results.comparison import Comparison
 from cords_tune.training import build_trainer
-from cords_tune.tuning.summary import RunSummary
+from cords_tune.results.summary import RunSummary
 
 PARTS = ("table", "runs", "startup", "difficulty", "compile")
 COMPILE_MODES = ("eager", "default", "reduce-overhead")  # torch.compile's modes; reduce-overhead: CUDA graphs

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from cords_tune.tuning.summary import RunSummary
+from cords_tune.results.summary import RunSummary
 
 PARTS = ("starting_s", "building_s", "reporting_s", "between_trials_s", "idle_s")
 

@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cords_tune.tuning.summary import RunSummary
+from cords_tune.results.summary import RunSummary
 
 IMPORTS = "import torch, torch._dynamo, ray.tune, cords_tune.tuning.trainable"
 

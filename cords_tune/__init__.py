@@ -46,10 +46,10 @@ if TYPE_CHECKING:
     from cords_tune.errors import ConfigError, CordsTuneError
     from cords_tune.final_model import FinalModel, load_model
     from cords_tune.prediction import predict
-    from cords_tune.reports.comparison import Comparison
+    from cords_tune.results.comparison import Comparison
     from cords_tune.tuning.runner import RunResult
-    from cords_tune.tuning.summary import RunSummary
-    from cords_tune.tuning.trial_record import TrialRecord
+    from cords_tune.results.summary import RunSummary
+    from cords_tune.results.trial import TrialRecord
 
 _LAZY = {
     "run": "cords_tune.api",
@@ -63,9 +63,9 @@ _LAZY = {
     "ExperimentConfig": "cords_tune.config",
     "DataBundle": "cords_tune.datasets.bundle",
     "RunResult": "cords_tune.tuning.runner",
-    "RunSummary": "cords_tune.tuning.summary",
-    "TrialRecord": "cords_tune.tuning.trial_record",
-    "Comparison": "cords_tune.reports.comparison",
+    "RunSummary": "cords_tune.results.summary",
+    "TrialRecord": "cords_tune.results.trial",
+    "Comparison": "cords_tune.results.comparison",
     "ConfigError": "cords_tune.errors",
     "CordsTuneError": "cords_tune.errors",
 }

@@ -1,11 +1,9 @@
-"""The metrics a search can tune for, each declared once: its name, whether higher is better, and how it is
-computed. ``search.metric`` names one as ``val_<name>`` (measured on the validation split); a final model's
-test figure is ``test_<name>``.
+"""How the metrics a search can tune for are computed (their declarations, read without torch, are in
+``cords_tune.results.metrics``).
 
 Loss and accuracy are summed batch by batch in ``Trainer.evaluate``. The others are computed from the
 split's logits (float32, on the training device) with the kernels below: pure torch, so a trial worker
-imports no scikit-learn (seconds per worker; and this module imports torch only when a kernel runs, so the
-config and the CLI can read the declarations cheaply), and they agree with scikit-learn's ``balanced_accuracy_score``,
+imports no scikit-learn (seconds per worker; and this module imports torch only when a kernel runs), and they agree with scikit-learn's ``balanced_accuracy_score``,
 ``f1_score(average="macro")`` and ``roc_auc_score`` (tested). A class absent from the split never makes a
 trial fail, where scikit-learn raises or warns:
 
@@ -24,47 +22,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
-from cords_tune.errors import did_you_mean
+from cords_tune.results.metrics import Metric
 
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["Metric", "Evaluation", "METRICS", "SEARCH_METRICS", "search_metric", "balanced_accuracy", "f1_macro",
-           "roc_auc"]
-
-
-@dataclass(frozen=True)
-class Metric:
-    """One metric a search can tune for.
-
-    Attributes:
-        name: e.g. ``"roc_auc"``; the search names it ``val_roc_auc``, the test figure is ``test_roc_auc``.
-        mode: ``"max"`` where higher is better.
-        title: how reports name it, e.g. ``"ROC AUC"``.
-        compute: its value from a split's logits (n, C) and labels (n,); ``None`` for loss and accuracy, which
-            ``Trainer.evaluate`` sums batch by batch.
-    """
-
-    name: str
-    mode: Literal["max", "min"]
-    title: str
-    compute: Callable[[torch.Tensor, torch.Tensor], float] | None = None
-
-    @property
-    def key(self) -> str:
-        """Its ``search.metric`` name: measured on the validation split."""
-        return f"val_{self.name}"
-
-    @property
-    def test_key(self) -> str:
-        return f"test_{self.name}"
-
-    @property
-    def from_logits(self) -> bool:
-        """Computed from the whole split's logits (kept during evaluation), not summed per batch."""
-        return self.compute is not None
+__all__ = ["Evaluation", "KERNELS", "compute", "balanced_accuracy", "f1_macro", "roc_auc"]
 
 
 @dataclass(frozen=True)
@@ -146,20 +111,13 @@ def _on_predictions(kernel: Callable[[torch.Tensor, torch.Tensor, int], float]) 
     return lambda logits, labels: kernel(logits.argmax(1), labels, logits.shape[1])
 
 
-METRICS: dict[str, Metric] = {m.key: m for m in (
-    Metric("accuracy", "max", "accuracy"),
-    Metric("loss", "min", "loss"),
-    Metric("balanced_accuracy", "max", "balanced accuracy", _on_predictions(balanced_accuracy)),
-    Metric("f1_macro", "max", "F1 (macro)", _on_predictions(f1_macro)),
-    Metric("roc_auc", "max", "ROC AUC", lambda logits, labels: roc_auc(logits.softmax(1), labels)),
-)}
-SEARCH_METRICS: tuple[str, ...] = tuple(METRICS)
+KERNELS: dict[str, Callable[[torch.Tensor, torch.Tensor], float]] = {
+    "balanced_accuracy": _on_predictions(balanced_accuracy),
+    "f1_macro": _on_predictions(f1_macro),
+    "roc_auc": lambda logits, labels: roc_auc(logits.softmax(1), labels),
+}
 
 
-def search_metric(key: str) -> Metric:
-    """The metric ``search.metric`` names (``val_<name>``); a ``ValueError`` names the choices."""
-    try:
-        return METRICS[key]
-    except KeyError:
-        raise ValueError(f"must be one of {', '.join(SEARCH_METRICS)}. Got {key!r} instead."
-                         f"{did_you_mean(key, SEARCH_METRICS)}") from None
+def compute(metric: Metric, logits: torch.Tensor, labels: torch.Tensor) -> float:
+    """The value of ``metric`` (one declared ``from_logits``) from a split's logits (n, C) and labels (n,)."""
+    return KERNELS[metric.name](logits, labels)

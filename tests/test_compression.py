@@ -17,7 +17,7 @@ from conftest import TINY_EXPERIMENT
 from cords_tune.compression import (_calibration_batches, _prepared, compress, compress_run, plan_variants,
                                     prune_magnitude, static_int8, zero_fraction)
 from cords_tune.config import parse_config
-from cords_tune.tuning.summary import RunSummary
+from cords_tune.results.summary import RunSummary
 from cords_tune.datasets import DataBundle, load_dataset
 from cords_tune.errors import ConfigError
 from cords_tune.final_model import FinalModel

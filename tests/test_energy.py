@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from cords_tune.config import EnergyConfig, parse_config
-from cords_tune.energy import Energy, EnergyMeter, RunEnergy, rapl_packages
+from cords_tune.energy import EnergyMeter, rapl_packages
+from cords_tune.results.energy import Energy, RunEnergy
 from cords_tune.errors import ConfigError
 
 SETTINGS = EnergyConfig(cpu_watts_per_core=10.0, gpu_watts=300.0, grid_gco2_per_kwh=500.0)

@@ -1,19 +1,15 @@
 """Results -> files: Parquet, JSON, YAML and markdown, each written atomically."""
 
-from cords_tune.reports.comparison import Comparison, build_comparison, comparison_section, write_comparison
+from cords_tune.reports.comparison import comparison_section, write_comparison
 from cords_tune.reports.files import write_json_atomic, write_parquet_atomic, write_text_atomic
 from cords_tune.reports.markdown import markdown_table, render_report
 from cords_tune.reports.run_files import write_run
-from cords_tune.tuning.trial_record import trials_table
 
 __all__ = [
-    "Comparison",
-    "build_comparison",
     "comparison_section",
     "write_comparison",
     "markdown_table",
     "render_report",
-    "trials_table",
     "write_json_atomic",
     "write_parquet_atomic",
     "write_run",

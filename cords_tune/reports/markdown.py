@@ -10,8 +10,8 @@ from cords_tune.reports.wording import (compression_note, compression_table, ene
                                         shared_subset_line, slot_use_line, trials_outcome, tuned_test_figures)
 
 if TYPE_CHECKING:
-    from cords_tune.tuning.summary import RunSummary
-    from cords_tune.tuning.trial_record import TrialRecord
+    from cords_tune.results.summary import RunSummary
+    from cords_tune.results.trial import TrialRecord
 
 __all__ = ["render_report", "markdown_table"]
 

@@ -11,7 +11,8 @@ from cords_tune.atomic import write_atomically
 from cords_tune.reports.wording import speed, top1_agreement
 
 if TYPE_CHECKING:
-    from cords_tune.reports.comparison import Comparison
+    from cords_tune.results.comparison import Comparison
+    from cords_tune.results.fidelity import Fidelity
 
 __all__ = ["plot_comparison", "plot_tradeoff", "plot_fidelity"]
 
@@ -87,20 +88,18 @@ def _tradeoff_axes(axes: Any, rows: Sequence[Comparison]) -> None:
     axes.legend(fontsize=7)
 
 
-def plot_fidelity(fidelity: dict[str, Any], path: Path) -> None:
+def plot_fidelity(fidelity: Fidelity, path: Path) -> None:
     """Each sampled configuration's validation score on subsets against on the full data."""
     figure, axes = _figure(1, 1, (6, 5.5))
-    rows = fidelity["configs"]
-    x = [r["score_full"] for r in rows]
-    y = [r["score_subset"] for r in rows]
-    axes.scatter(x, y, s=40)
+    rows = fidelity.configs
+    axes.scatter([r.score_full for r in rows], [r.score_subset for r in rows], s=40)
     for r in rows:
-        axes.annotate(str(r["index"]), (r["score_full"], r["score_subset"]), textcoords="offset points",
-                      xytext=(3, 3), fontsize=7)
-    metric = fidelity["metric"]
+        axes.annotate(str(r.index), (r.score_full, r.score_subset), textcoords="offset points", xytext=(3, 3),
+                      fontsize=7)
+    metric = fidelity.metric
     axes.set_xlabel(f"{metric}, trained on the full data")
-    axes.set_ylabel(f"{metric}, trained on {fidelity['strategy']} subsets ({fidelity['fraction']:g})")
-    axes.set_title(f"Spearman {_num(fidelity['spearman'])}, Kendall {_num(fidelity['kendall'])}, "
+    axes.set_ylabel(f"{metric}, trained on {fidelity.strategy} subsets ({fidelity.fraction:g})")
+    axes.set_title(f"Spearman {_num(fidelity.spearman)}, Kendall {_num(fidelity.kendall)}, "
                    f"top-1 agrees: {top1_agreement(fidelity)}")
     _save(figure, path)
 

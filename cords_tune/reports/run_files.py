@@ -11,10 +11,10 @@ from cords_tune.config import ExperimentConfig
 from cords_tune.datasets.given import GIVEN
 from cords_tune.reports.files import write_json_atomic, write_parquet_atomic, write_text_atomic
 from cords_tune.reports.markdown import render_report
-from cords_tune.tuning.trial_record import TrialRecord, trials_table
+from cords_tune.results.trial import TrialRecord, trials_table
 
 if TYPE_CHECKING:
-    from cords_tune.tuning.summary import RunSummary
+    from cords_tune.results.summary import RunSummary
 
 __all__ = ["write_run"]
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from cords_tune.metrics import search_metric
+from cords_tune.results.metrics import search_metric
 
 if TYPE_CHECKING:
-    from cords_tune.compression import Compression
-    from cords_tune.energy import EnergyRecord
-    from cords_tune.reports.comparison import Comparison
-    from cords_tune.training.proxy import SharedSubsetRecord
-    from cords_tune.tuning.retrain import FinalResult
-    from cords_tune.tuning.slot_use import SlotUse
-    from cords_tune.tuning.summary import RunSummary
+    from cords_tune.results.comparison import Comparison
+    from cords_tune.results.compression import Compression
+    from cords_tune.results.energy import EnergyRecord
+    from cords_tune.results.fidelity import Fidelity
+    from cords_tune.results.final import FinalResult
+    from cords_tune.results.shared_subset import SharedSubsetRecord
+    from cords_tune.results.slot_use import SlotUse
+    from cords_tune.results.summary import RunSummary
 
 __all__ = ["seconds", "speed", "count", "slot_use_line", "shared_subset_line", "fallback_note", "finalists_table", "finalists_title",
            "finalists_note", "compression_table", "compression_note",
@@ -183,12 +184,12 @@ def regret(comparison: Comparison) -> str:
     return f"{comparison.metric} {shown}, test {100 * comparison.regret_test_accuracy:+.2f} points"
 
 
-def top1_agreement(fidelity: dict[str, Any]) -> str:
+def top1_agreement(fidelity: Fidelity) -> str:
     """Whether the subsets' pick is the full data's best: ``"yes"``, ``"yes (tied for the best on the full
     data)"`` or ``"no"``."""
-    if not fidelity["top1_agree"]:
+    if not fidelity.top1_agree:
         return "no"
-    return "yes (tied for the best on the full data)" if fidelity.get("top1_tied") else "yes"
+    return "yes (tied for the best on the full data)" if fidelity.top1_tied else "yes"
 
 
 def compression_table(compression: Compression | None) -> tuple[list[str], list[list[Any]]] | None:

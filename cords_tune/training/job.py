@@ -17,10 +17,11 @@ import torch
 from torch import nn
 
 from cords_tune.config import ExperimentConfig
-from cords_tune.energy import Energy, EnergyMeter
+from cords_tune.energy import EnergyMeter
 from cords_tune.final_model import FinalModel
 from cords_tune.metrics import Evaluation
 from cords_tune.models.given import GivenModel
+from cords_tune.results.energy import Energy
 from cords_tune.selection import Subset
 from cords_tune.training.cost_guard import CycleCost
 from cords_tune.training.factory import build_parts, build_trainer

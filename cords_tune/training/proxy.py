@@ -22,12 +22,12 @@ from cords_tune.atomic import write_atomically
 from cords_tune.config import ExperimentConfig
 from cords_tune.datasets import DataBundle
 from cords_tune.models import GivenModel
-from cords_tune.records import DictForm
+from cords_tune.results.shared_subset import SharedSubsetRecord
 from cords_tune.selection import STRATEGIES, Subset, budget_for, create_strategy
 from cords_tune.selection.base import select_in_pool
 from cords_tune.training.schedule import SubsetSchedule
 
-__all__ = ["SharedSubset", "SharedSubsetRecord", "is_shared", "proxy_config", "select_shared_subset"]
+__all__ = ["SharedSubset", "is_shared", "proxy_config", "select_shared_subset"]
 
 log = logging.getLogger(__name__)
 
@@ -37,40 +37,6 @@ _FORMAT = "cords-tune shared subset"
 def is_shared(config: ExperimentConfig) -> bool:
     """Whether the experiment's strategy selects one subset per run (see ``SelectionStrategy.shared``)."""
     return STRATEGIES.get(config.selection.strategy).shared
-
-
-@dataclass(frozen=True)
-class SharedSubsetRecord(DictForm):
-    """What a run's shared subsets are and what choosing them cost, without the subsets themselves:
-    summary.json's ``shared_subset``.
-
-    Attributes:
-        strategy: the strategy that chose them.
-        fraction: the share of the training data each holds.
-        pool: the share of each class each round chose from (1: every round the same subset).
-        normalized: how the subsets' weights enter the loss (see ``Subset``).
-        proxy_model: the proxy's network.
-        proxy_epochs: epochs the proxy trained on the full data.
-        proxy_val_accuracy: the proxy's validation accuracy after them.
-        train_s: the proxy's training, in seconds (its model set-up included).
-        selection_s: scoring the data and choosing the subsets.
-        wall_s: the whole task, from its start to the subsets.
-        rounds: how many subsets (one per reselection round of a trial).
-        size: the samples each holds.
-    """
-
-    strategy: str
-    fraction: float
-    pool: float | None
-    normalized: bool
-    proxy_model: str
-    proxy_epochs: int
-    proxy_val_accuracy: float
-    train_s: float
-    selection_s: float
-    wall_s: float
-    rounds: int = 1  # a summary written before subsets had rounds holds one
-    size: int = 0
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ import torch
 import torch.nn.functional as F
 
 from cords_tune.config import ExperimentConfig
-from cords_tune.metrics import Evaluation, search_metric
+from cords_tune.metrics import Evaluation, compute
+from cords_tune.results.metrics import search_metric
 from cords_tune.models.given import as_classifier
 from cords_tune.selection import SelectionContext, Subset, budget_for, create_strategy
 from cords_tune.selection.features import LastLayerGradients
@@ -447,7 +448,7 @@ class Trainer:
         scores = {}
         if kept:
             logits, labels = torch.cat([k[0] for k in kept]), torch.cat([k[1] for k in kept])
-            scores = {metric.name: metric.compute(logits, labels) for metric in self._scored}
+            scores = {metric.name: compute(metric, logits, labels) for metric in self._scored}
         return Evaluation(float(total_loss) / n, float(correct) / n, scores)
 
     def evaluate_test(self) -> Evaluation:

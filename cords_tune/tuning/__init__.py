@@ -15,14 +15,14 @@ __all__ = ["Progress", "RunResult", "RunSummary", "TrialRecord", "resume_experim
 if TYPE_CHECKING:
     from cords_tune.tuning.progress import Progress
     from cords_tune.tuning.runner import RunResult, resume_experiment, run_experiment
-    from cords_tune.tuning.summary import RunSummary
-    from cords_tune.tuning.trial_record import TrialRecord
+    from cords_tune.results.summary import RunSummary
+    from cords_tune.results.trial import TrialRecord
 
 _LAZY = {
     "Progress": "cords_tune.tuning.progress",
     "RunResult": "cords_tune.tuning.runner",
-    "RunSummary": "cords_tune.tuning.summary",
-    "TrialRecord": "cords_tune.tuning.trial_record",
+    "RunSummary": "cords_tune.results.summary",
+    "TrialRecord": "cords_tune.results.trial",
     "resume_experiment": "cords_tune.tuning.runner",
     "run_experiment": "cords_tune.tuning.runner",
 }

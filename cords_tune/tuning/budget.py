@@ -25,7 +25,7 @@ from typing import Any
 
 from ray import tune
 
-from cords_tune.tuning.trial_record import TrialRecord
+from cords_tune.results.trial import TrialRecord
 
 __all__ = ["BudgetClock", "TimeBudget", "search_budget", "budget_outcome"]
 

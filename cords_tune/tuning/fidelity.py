@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from cords_tune.preflight import load_and_check
 from cords_tune.rank_agreement import rank_agreement
 from cords_tune.reports import write_json_atomic, write_text_atomic
 from cords_tune.reports.plots import plot_fidelity
+from cords_tune.results.fidelity import Fidelity, FidelityConfig
 from cords_tune.selection import Subset, uses_subsets
 from cords_tune.training.job import JobOutcome, TrainingJob
 from cords_tune.training.proxy import SharedSubset
@@ -35,8 +36,10 @@ __all__ = ["FidelityResult", "sample_configs", "fidelity_job", "scores_of", "tra
 
 @dataclass(frozen=True)
 class FidelityResult:
+    """A fidelity run: its directory and what it measured (its fidelity.json)."""
+
     run_dir: Path
-    fidelity: dict[str, Any]
+    fidelity: Fidelity
 
 
 def sample_configs(config: ExperimentConfig, count: int) -> list[dict[str, Any]]:
@@ -129,37 +132,31 @@ def build_fidelity(
     subset: list[dict[str, Any]],
     full: list[dict[str, Any]],
     shared: SharedSubset | None = None,
-) -> dict[str, Any]:
-    """fidelity.json's content: the agreement of the two rankings and every configuration's scores. A shared
+) -> Fidelity:
+    """fidelity.json: the agreement of the two rankings and every configuration's scores. A shared
     subset's one-off cost (its proxy and selection) counts in the subsets' training time."""
     mode = config.search.mode
     agreement = rank_agreement([r["score"] for r in subset], [r["score"] for r in full], mode=mode)
-    return {
-        "name": config.name,
-        "strategy": config.selection.strategy,
-        "fraction": config.selection.fraction,
-        "seed": config.seed,
-        "metric": config.search.metric,
-        "mode": mode,
-        "epochs": config.training.epochs,
-        "num_configs": len(points),
+    return Fidelity(
+        name=config.name,
+        strategy=config.selection.strategy,
+        fraction=config.selection.fraction,
+        seed=config.seed,
+        metric=config.search.metric,
+        mode=mode,
+        epochs=config.training.epochs,
+        num_configs=len(points),
         **agreement,
-        "train_s_subset": sum(r["selection_s"] + r["train_s"] + r["eval_s"] for r in subset)
+        train_s_subset=sum(r["selection_s"] + r["train_s"] + r["eval_s"] for r in subset)
         + (shared.record.wall_s if shared else 0.0),
-        "shared_subset": shared.record.as_dict() if shared else None,
-        "train_s_full": sum(r["selection_s"] + r["train_s"] + r["eval_s"] for r in full),
-        "configs": [
-            {
-                "index": i,
-                "params": point,
-                "score_subset": s["score"],
-                "score_full": f["score"],
-                "diverged_subset": s["diverged"],
-                "diverged_full": f["diverged"],
-            }
+        shared_subset=shared.record if shared else None,
+        train_s_full=sum(r["selection_s"] + r["train_s"] + r["eval_s"] for r in full),
+        configs=[
+            FidelityConfig(index=i, params=point, score_subset=s["score"], score_full=f["score"],
+                           diverged_subset=s["diverged"], diverged_full=f["diverged"])
             for i, (point, s, f) in enumerate(zip(points, subset, full))
         ],
-    }
+    )
 
 
 def measure_fidelity(
@@ -198,8 +195,8 @@ def measure_fidelity(
         except KeyboardInterrupt:
             raise RunInterruptedError(f"interrupted; the fidelity run in {run_dir} is incomplete. Run it again "
                                       "to measure it") from None
-    fidelity = build_fidelity(config, points, results["subset"], results["full"], shared)
-    fidelity["wall_s"] = time.perf_counter() - started
+    fidelity = replace(build_fidelity(config, points, results["subset"], results["full"], shared),
+                       wall_s=time.perf_counter() - started)
     plot_fidelity(fidelity, run_dir / "fidelity.png")
-    write_json_atomic(run_dir / "fidelity.json", fidelity)
+    write_json_atomic(run_dir / "fidelity.json", fidelity.to_json())
     return FidelityResult(run_dir=run_dir, fidelity=fidelity)

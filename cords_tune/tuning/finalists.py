@@ -13,18 +13,19 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from cords_tune.config import ExperimentConfig, apply_params
-from cords_tune.energy import Energy
 from cords_tune.models.given import GivenModel
 from cords_tune.rank_agreement import best_of
-from cords_tune.records import DictForm
+from cords_tune.results.energy import Energy
+from cords_tune.results.final import FinalResult
+from cords_tune.results.finalist import FinalistRecord
+from cords_tune.results.trial import TrialRecord
 from cords_tune.training.job import JobHooks, RunningJob
 from cords_tune.training.trainer import EpochStats
-from cords_tune.tuning.retrain import FinalResult, final_result, retrain_job
+from cords_tune.tuning.retrain import final_result, retrain_job
 from cords_tune.tuning.session import first_line
-from cords_tune.tuning.trial_record import TrialRecord
 from cords_tune.tuning.worker import submit
 
-__all__ = ["Finalist", "FinalistRecord", "Settled", "FinalistsFailed", "rank_trials", "pick_winner", "settle_finalists"]
+__all__ = ["Finalist", "Settled", "FinalistsFailed", "rank_trials", "pick_winner", "settle_finalists"]
 
 
 @dataclass(frozen=True)
@@ -72,28 +73,6 @@ class Finalist:
             error=self.error,
             picked=picked,
         )
-
-
-@dataclass(frozen=True)
-class FinalistRecord(DictForm):
-    """A finalist as summary.json's ``finalists`` lists it (``as_dict``, ``from_dict``)."""
-
-    rank: int  # 1: the subset search's best
-    trial_id: str
-    params: dict[str, Any]
-    subset_score: float  # the search metric on subsets
-    full_data_score: float  # the same trained on the full data; NaN where it failed or diverged
-    val_accuracy: float | None
-    val_loss: float | None
-    test_accuracy: float | None
-    epochs: int
-    wall_s: float | None
-    energy_j: float | None = None
-    energy_source: str | None = None
-    done_after_s: float | None = None
-    diverged: bool = False
-    error: str | None = None
-    picked: bool = False
 
 
 class FinalistsFailed(Exception):

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from cords_tune.tuning.ray_compat import tune_actor_env_var_removed
+
 __all__ = ["trials_on_prestarted_workers"]
 
 
@@ -24,14 +26,5 @@ def trials_on_prestarted_workers() -> Iterator[None]:
     PyTorch Lightning (``PL_DISABLE_FORK``), which the trainable does not use. Variables Tune passes on from the
     driver's environment (cloud credentials) still give an actor a runtime environment of its own: those trials
     start a process each, as before. The variable is back for whatever else this process tunes afterwards."""
-    try:
-        from ray.tune.execution.class_cache import DEFAULT_ENV_VARS
-    except ImportError:  # Tune moved it: each trial actor starts a process of its own
+    with tune_actor_env_var_removed("PL_DISABLE_FORK"):
         yield
-        return
-    removed = DEFAULT_ENV_VARS.pop("PL_DISABLE_FORK", None)
-    try:
-        yield
-    finally:
-        if removed is not None:
-            DEFAULT_ENV_VARS["PL_DISABLE_FORK"] = removed

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from cords_tune.config import ExperimentConfig
 from cords_tune.errors import ResourcesUnavailableError
+from cords_tune.tuning.ray_compat import resources_ray_would_find
 from cords_tune.tuning.storage import alive_nodes
 
 __all__ = ["Shortfall", "TrialRequest", "check_trial_resources", "describe_nodes", "local_resources",
@@ -105,9 +106,7 @@ def local_resources() -> dict[str, float] | None:
     quota, the GPUs ``CUDA_VISIBLE_DEVICES`` leaves visible, ``RAY_OVERRIDE_RESOURCES``) without starting it;
     ``None`` where this version of Ray does not say (the check after Ray starts still holds then)."""
     try:
-        from ray._private.resource_and_label_spec import ResourceAndLabelSpec
-
-        found = ResourceAndLabelSpec().resolve(is_head=True, node_ip_address="127.0.0.1").to_resource_dict()
+        found = resources_ray_would_find()
     except Exception as error:  # noqa: BLE001 - a private Ray name that may move
         log.debug("cannot tell this machine's resources before Ray starts: %s", error)
         return None

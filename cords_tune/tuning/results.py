@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from cords_tune.config import ExperimentConfig
-from cords_tune.energy import Energy
-from cords_tune.tuning.slot_use import SlotUse, TrialTimeline, slot_use
-from cords_tune.tuning.trial_record import TrialRecord
+from cords_tune.results.energy import Energy
+from cords_tune.results.slot_use import SlotUse, TrialTimeline, slot_use
+from cords_tune.results.trial import TrialRecord
 
 __all__ = ["collect_trials", "search_slot_use"]
 

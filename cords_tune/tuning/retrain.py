@@ -6,7 +6,7 @@ full-data baseline's). The task returns the model's weights with its result; the
 from __future__ import annotations
 
 from pathlib import Path
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import replace
 from typing import Any
 from collections.abc import Mapping
 
@@ -15,16 +15,13 @@ import torch
 
 from cords_tune.config import ExperimentConfig
 from cords_tune.datasets import DataBundle
-from cords_tune.energy import Energy
-from cords_tune.records import known_fields
-from cords_tune.final_model import MODEL_FILE, FinalModel
-from cords_tune.metrics import METRICS
+from cords_tune.final_model import MODEL_FILE
 from cords_tune.models.given import GivenModel
+from cords_tune.results.final import FinalResult
 from cords_tune.training.job import JobHooks, JobOutcome, TrainingJob
 from cords_tune.tuning.worker import run_on_cluster, run_on_worker
 
 __all__ = [
-    "FinalResult",
     "retrain_job",
     "evaluate_job",
     "final_result",
@@ -33,45 +30,6 @@ __all__ = [
     "evaluate_checkpoint_on_cluster",
     "keep_model",
 ]
-
-
-@dataclass(frozen=True)
-class FinalResult:
-    """A final model's scores and cost: summary.json's ``final`` (``as_dict``, ``from_dict``)."""
-
-    test_accuracy: float
-    test_loss: float | None  # ``None``: read from a summary written before it was recorded (likewise below)
-    val_accuracy: float | None
-    val_loss: float | None
-    epochs: int
-    wall_s: float
-    train_s: float
-    node: str
-    retrained: bool = True  # False: a finished trial's model, tested as it stands
-    model_path: str | None = None  # where ``keep_model`` saved it, relative to the folder of its summary.json
-    energy: Energy = Energy()  # what the task's CPUs and GPUs used, training and testing
-    # The search metric's validation and test values where it is neither accuracy nor loss (``cords_tune.metrics``),
-    # by key: {"val_roc_auc": 0.93, "test_roc_auc": 0.91}; entries of their own in ``as_dict``.
-    scores: dict[str, float] = field(default_factory=dict)
-    model: FinalModel | None = field(default=None, repr=False, compare=False)  # the weights, until saved
-
-    def score(self, key: str) -> float | None:
-        """The value of a metric by its key: ``search.metric`` (``val_roc_auc``: the validation score the
-        search was ranked by, at the last epoch) or its test figure (``test_roc_auc``); ``None`` where not
-        recorded."""
-        return self.as_dict().get(key)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The summary's ``final`` entry: every field but the weights, the energy as its columns, the scores as
-        entries of their own."""
-        kept = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("model", "energy", "scores")}
-        return {**kept, **self.energy.as_columns(), **self.scores}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> FinalResult:
-        keys = {key for m in METRICS.values() if m.from_logits for key in (m.key, m.test_key)}
-        scores = {key: value for key, value in data.items() if key in keys}
-        return cls(**known_fields(cls, data, energy=Energy.from_columns(data), model=None, scores=scores))
 
 
 def keep_model(final: FinalResult, folder: Path) -> FinalResult:

@@ -20,7 +20,7 @@ from typing import Any
 from cords_tune.compression import compress_run
 from cords_tune.config import ExperimentConfig, apply_params, load_config, parse_config
 from cords_tune.datasets import DataBundle
-from cords_tune.energy import Energy, RunEnergy
+from cords_tune.results.energy import Energy, RunEnergy
 from cords_tune.models.given import GivenModel, as_given
 from cords_tune.errors import (
     ConfigError,
@@ -32,8 +32,6 @@ from cords_tune.errors import (
 )
 from cords_tune.preflight import check_against_data, load_data
 from cords_tune.reports import (
-    Comparison,
-    build_comparison,
     comparison_section,
     render_report,
     write_comparison,
@@ -47,11 +45,13 @@ from cords_tune.training import EpochStats
 from cords_tune.training.proxy import SharedSubset
 from cords_tune.tuning.selection_cost import CostTask, CostWatch
 from cords_tune.tuning.shared_subset import ProxyTask, ProxyWatch
-from cords_tune.tuning.summary import RunSummary, Timings
-from cords_tune.tuning.trial_record import TrialRecord, read_trials
-from cords_tune.tuning.slot_use import SlotUse, over_sessions
+from cords_tune.results.summary import RunSummary, Timings
+from cords_tune.results.trial import TrialRecord, read_trials
+from cords_tune.results.slot_use import SlotUse, over_sessions
 from cords_tune.tuning.finalists import Finalist, Settled, rank_trials, settle_finalists
-from cords_tune.tuning.retrain import FinalResult, keep_model, retrain_on_cluster, evaluate_checkpoint_on_cluster
+from cords_tune.results.comparison import Comparison, build_comparison
+from cords_tune.results.final import FinalResult
+from cords_tune.tuning.retrain import keep_model, retrain_on_cluster, evaluate_checkpoint_on_cluster
 from cords_tune.tuning.disk import (
     SpaceReserve,
     check_free_space,
@@ -66,7 +66,8 @@ from cords_tune.tuning.resources import TrialRequest, trial_slots
 from cords_tune.tuning.algorithms import asha_grace_period, build_scheduler, build_searcher, quiet_optuna
 from cords_tune.tuning.noise import forced_snapshots_unannounced
 from cords_tune.tuning.session import first_line, probe_address, ray_for_trials
-from cords_tune.tuning.tracking import StudyRecorder, StudyStore, check_tracking, logger_callbacks, study_store
+from cords_tune.results.study import StudyStore
+from cords_tune.tuning.tracking import StudyRecorder, check_tracking, logger_callbacks, study_store
 from cords_tune.tuning.storage import alive_nodes, check_storage_visible, is_uri
 from cords_tune.tuning.prestarted_workers import trials_on_prestarted_workers
 

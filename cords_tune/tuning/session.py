@@ -21,13 +21,14 @@ from typing import TYPE_CHECKING, Any
 from cords_tune.errors import ClusterUnavailableError
 from cords_tune.plugins import import_plugins, runtime_env_for
 from cords_tune.tuning.interrupts import interrupts_deferred, sigterm_as_interrupt
+from cords_tune.tuning.ray_compat import processes_in_sessions_of_their_own
 from cords_tune.tuning.resources import check_trial_resources, refuse_beyond_this_machine
 from cords_tune.tuning.storage import alive_nodes
 
 if TYPE_CHECKING:
     from cords_tune.config import ExperimentConfig
 
-__all__ = ["RaySession", "probe_address", "ray_session", "ray_for_trials", "first_line"]
+__all__ = ["RaySession", "probe_address", "ray_session", "ray_for_trials", "first_line", "import_beside"]
 
 
 @dataclass(frozen=True)
@@ -140,9 +141,9 @@ def _init_ray(address: str | None, runtime_env: dict[str, Any] | None) -> bool:
     # the legacy reporter at verbose=0 prints nothing, and trial errors are kept in the results.
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     quiet = logging.getLogger("cords_tune").getEffectiveLevel() > logging.INFO
-    _import_beside(TUNE_START_IMPORTS)
+    import_beside(TUNE_START_IMPORTS)
     try:
-        with _processes_in_sessions_of_their_own(starting=address in (None, "", "local")):
+        with processes_in_sessions_of_their_own(starting=address in (None, "", "local")):
             ray.init(
                 address=address or "local",  # "local": a new Ray, never one that happens to run on this machine
                 include_dashboard=False,
@@ -161,41 +162,13 @@ def _init_ray(address: str | None, runtime_env: dict[str, Any] | None) -> bool:
     return True
 
 
-@contextmanager
-def _processes_in_sessions_of_their_own(*, starting: bool) -> Iterator[None]:
-    """Start the processes of the local Ray that ``ray.init`` starts in the block in sessions of their own.
-
-    A signal sent to the driver's process group (``timeout``, ``kill -TERM -PGID``, a terminal) would otherwise
-    reach Ray's processes too. Ray blocks SIGINT in them, but SIGTERM stops them at once, and the driver then
-    waits a minute for its GCS and is ended by Ray (exit 1) before it could record the interrupt. Only where the
-    kernel ends them with the driver (Linux): elsewhere Ray finds them to clean up by their process group.
-    """
-    from ray._private import services, utils
-
-    popen = getattr(services, "ConsolePopen", None)
-    if not starting or popen is None or not utils.detect_fate_sharing_support():
-        yield
-        return
-
-    class InSessionOfItsOwn(popen):  # type: ignore[misc, valid-type]
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            kwargs["start_new_session"] = True
-            super().__init__(*args, **kwargs)
-
-    services.ConsolePopen = InSessionOfItsOwn
-    try:
-        yield
-    finally:
-        services.ConsolePopen = popen
-
-
 # Ray Tune imports its tracking integrations when a search starts, to count the kinds of callbacks it was
 # given; each imports its package where that is installed (mlflow: 1.6 s here), on the path to the trials' start.
 TUNE_START_IMPORTS = {"mlflow": "ray.air.integrations.mlflow", "wandb": "ray.air.integrations.wandb",
                       "comet_ml": "ray.air.integrations.comet"}
 
 
-def _import_beside(modules: dict[str, str]) -> threading.Thread | None:
+def import_beside(modules: dict[str, str]) -> threading.Thread | None:
     """Import the modules whose package (the key) is installed, in a thread, while this one starts Ray (which
     mostly waits for its processes)."""
     wanted = [module for package, module in modules.items() if importlib.util.find_spec(package) is not None]

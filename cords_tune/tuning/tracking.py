@@ -7,54 +7,20 @@ from __future__ import annotations
 import importlib.util
 import logging
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from collections.abc import Mapping
 
 from ray import tune
 
 from cords_tune.config import ExperimentConfig
 from cords_tune.errors import ConfigError
+from cords_tune.results.study import StudyStore
 
-__all__ = ["OPTUNA_FILE", "StudyStore", "StudyRecorder", "study_store", "logger_callbacks", "check_tracking"]
+__all__ = ["OPTUNA_FILE", "StudyRecorder", "study_store", "logger_callbacks", "check_tracking"]
 
 log = logging.getLogger(__name__)
 
 OPTUNA_FILE = "optuna.db"  # the default study storage, in the folder of the search's summary.json
-
-
-@dataclass(frozen=True)
-class StudyStore:
-    """Where one search's Optuna study lives: ``optuna.load_study(study_name=..., storage=url)`` opens it."""
-
-    url: str
-    study_name: str
-
-    def open(self) -> Any:
-        """The Optuna storage object.
-
-        Raises:
-            ConfigError: the URL cannot be opened (a driver that is not installed, a server that is down).
-        """
-        import optuna
-
-        try:
-            return optuna.storages.RDBStorage(self.url)
-        except Exception as error:  # noqa: BLE001 - SQLAlchemy and its drivers raise many kinds
-            raise ConfigError(
-                f"cannot open the Optuna storage {self.url!r}: {type(error).__name__}: {error}. Give a URL that "
-                "SQLAlchemy can open (its driver installed), 'sqlite' for a file in the run directory, or null",
-                path="tracking.optuna_storage",
-            ) from None
-
-    def as_dict(self) -> dict[str, str]:
-        """summary.json's ``optuna_study``."""
-        return {"storage": self.url, "study_name": self.study_name}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, str]) -> StudyStore:
-        return cls(url=data["storage"], study_name=data["study_name"])
 
 
 class StudyRecorder(tune.Callback):

@@ -24,7 +24,7 @@ from cords_tune.reports import write_json_atomic, write_text_atomic
 from cords_tune.tuning.retrain import keep_model, retrain_on_cluster
 from cords_tune.tuning.runner import check_output_dir, make_run_dir
 from cords_tune.tuning.session import first_line, probe_address, ray_for_trials
-from cords_tune.tuning.summary import Timings, TrainSummary
+from cords_tune.results.summary import Timings, TrainSummary
 
 __all__ = ["TrainResult", "train_notes", "train_once"]
 

@@ -15,14 +15,14 @@ from ray import tune
 
 from cords_tune.config import ExperimentConfig, apply_params
 from cords_tune.datasets import DataBundle
-from cords_tune.energy import Energy
 from cords_tune.models.given import GivenModel
+from cords_tune.results.energy import Energy
+from cords_tune.results.slot_use import process_started_at
 from cords_tune.training.cost_guard import CycleCost
 from cords_tune.training.job import JobHooks, RunningJob, TrainingJob
 from cords_tune.training.proxy import SharedSubset
 from cords_tune.training.trainer import EpochStats
 from cords_tune.tuning.algorithms import decision_epochs
-from cords_tune.tuning.slot_use import process_started_at
 from cords_tune.tuning.worker import run_on_worker, where_am_i
 
 _IMPORTED_AT = time.time()  # when this worker had imported torch, Ray and the trainer: the start of its first trial

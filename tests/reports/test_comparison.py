@@ -6,12 +6,14 @@ import json
 
 import pytest
 
-from cords_tune.reports import Comparison, comparison_section, render_report, write_comparison
-from cords_tune.reports.comparison import TrialTime, build_comparison as build_from_summaries
+from cords_tune.reports import comparison_section, render_report, write_comparison
+from cords_tune.results.comparison import Comparison
+from cords_tune.results.fidelity import Fidelity
+from cords_tune.results.comparison import TrialTime, build_comparison as build_from_summaries
 from cords_tune.reports.wording import speed
 from cords_tune.reports import plots
 from cords_tune.reports.plots import plot_comparison, plot_fidelity, plot_tradeoff
-from cords_tune.tuning.summary import RunSummary
+from cords_tune.results.summary import RunSummary
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -124,9 +126,10 @@ def test_the_figure_words_a_slowdown_as_the_cli_does(monkeypatch, tmp_path):
 @pytest.mark.parametrize(("agree", "tied", "said"), [(True, True, "yes (tied for the best on the full data)"),
                                                      (True, False, "yes"), (False, False, "no")])
 def test_the_fidelity_figure_calls_a_tie_for_the_best_an_agreement(monkeypatch, tmp_path, agree, tied, said):
-    fidelity = {"metric": "val_accuracy", "strategy": "random", "fraction": 0.1, "spearman": 0.5, "kendall": 0.5,
-                "top1_agree": agree, "top1_tied": tied,
-                "configs": [{"index": i, "score_full": 0.9, "score_subset": i / 10} for i in range(3)]}
+    fidelity = Fidelity.from_json({
+        "metric": "val_accuracy", "strategy": "random", "fraction": 0.1, "spearman": 0.5, "kendall": 0.5,
+        "top1_agree": agree, "top1_tied": tied,
+        "configs": [{"index": i, "params": {}, "score_full": 0.9, "score_subset": i / 10} for i in range(3)]})
     titles = _titles(monkeypatch, lambda: plot_fidelity(fidelity, tmp_path / "fidelity.png"))
     assert titles[0].endswith(f"top-1 agrees: {said}") and "differs" not in titles[0]
 
@@ -176,8 +179,10 @@ def test_tradeoff_and_fidelity_figures_are_pngs(tmp_path):
         for s in ("gradmatch", "random") for f in (0.05, 0.1)
     ]
     plot_tradeoff([Comparison.from_json(row) for row in rows], tmp_path / "tradeoff.png", title="t")
-    fidelity = {"metric": "val_accuracy", "strategy": "random", "fraction": 0.1, "spearman": None, "kendall": 0.5,
-                "top1_agree": False, "configs": [{"index": i, "score_full": i / 10, "score_subset": 0.5} for i in range(3)]}
+    fidelity = Fidelity.from_json({
+        "metric": "val_accuracy", "strategy": "random", "fraction": 0.1, "spearman": None, "kendall": 0.5,
+        "top1_agree": False, "top1_tied": False,
+        "configs": [{"index": i, "params": {}, "score_full": i / 10, "score_subset": 0.5} for i in range(3)]})
     plot_fidelity(fidelity, tmp_path / "fidelity.png")
     for name in ("tradeoff.png", "fidelity.png"):
         assert (tmp_path / name).read_bytes().startswith(PNG_MAGIC)

@@ -5,8 +5,9 @@ import math
 
 import pytest
 
-from cords_tune.reports import trials_table, write_json_atomic, write_text_atomic
-from cords_tune.tuning.trial_record import TrialRecord
+from cords_tune.reports import write_json_atomic, write_text_atomic
+from cords_tune.results.trial import trials_table
+from cords_tune.results.trial import TrialRecord
 
 
 def test_json_is_strict_and_nan_becomes_null(tmp_path):

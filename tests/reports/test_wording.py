@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 
-from cords_tune.energy import EnergyRecord
+from cords_tune.results.energy import EnergyRecord
 from cords_tune.reports.wording import (co2e, count, energy_amount, energy_line, energy_saving, fallback_note, seconds,
                                         speed, trials_outcome)
-from cords_tune.tuning.summary import RunSummary
+from cords_tune.results.summary import RunSummary
 
 
 def test_a_slowdown_reads_as_slower_not_as_a_fraction_faster():

@@ -14,7 +14,8 @@ from sklearn.metrics import balanced_accuracy_score, f1_score, roc_auc_score
 
 from cords_tune.config import parse_config
 from cords_tune.datasets import load_dataset
-from cords_tune.metrics import METRICS, balanced_accuracy, f1_macro, roc_auc, search_metric
+from cords_tune.metrics import balanced_accuracy, f1_macro, roc_auc
+from cords_tune.results.metrics import METRICS, search_metric
 from cords_tune.training import build_trainer
 
 

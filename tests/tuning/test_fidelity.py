@@ -11,6 +11,7 @@ from cords_tune.config import apply_params, parse_config
 from cords_tune.errors import ConfigError
 from cords_tune.preflight import load_and_check
 from cords_tune.rank_agreement import rank_agreement
+from cords_tune.results.fidelity import Fidelity
 from cords_tune.tuning.fidelity import measure_fidelity, sample_configs, train_to_end
 from cords_tune.tuning.runner import full_data_variant
 
@@ -36,23 +37,23 @@ def test_fidelity_trains_each_configuration_to_the_end_on_both_and_compares_rank
     result = measure_fidelity(config, 4, output_dir=tmp_path / "out")
     fidelity = result.fidelity
 
-    assert json.loads((result.run_dir / "fidelity.json").read_text())["configs"] == fidelity["configs"]
+    written = json.loads((result.run_dir / "fidelity.json").read_text())
+    assert written == fidelity.to_json() and Fidelity.from_json(written) == fidelity and fidelity.wall_s > 0
     assert (result.run_dir / "fidelity.png").read_bytes().startswith(b"\x89PNG")
-    assert fidelity["num_configs"] == 4 and fidelity["epochs"] == config.training.epochs
-    assert [c["params"] for c in fidelity["configs"]] == sample_configs(config, 4)
-    expected = rank_agreement([c["score_subset"] for c in fidelity["configs"]],
-                              [c["score_full"] for c in fidelity["configs"]])
-    assert {k: fidelity[k] for k in expected} == pytest.approx(expected)
+    assert fidelity.num_configs == 4 and fidelity.epochs == config.training.epochs
+    assert [c.params for c in fidelity.configs] == sample_configs(config, 4)
+    expected = rank_agreement([c.score_subset for c in fidelity.configs], [c.score_full for c in fidelity.configs])
+    assert {k: written[k] for k in expected} == pytest.approx(expected)
 
     # Each full-data score is that configuration trained on all the data for every epoch.
-    point = fidelity["configs"][0]["params"]
+    point = fidelity.configs[0].params
     threads = torch.get_num_threads()
     try:
         again = train_to_end(apply_params(full_data_variant(config), point), load_and_check(config))
     finally:
         torch.set_num_threads(threads)
     assert again["epochs"] == config.training.epochs
-    assert again["score"] == pytest.approx(fidelity["configs"][0]["score_full"])
+    assert again["score"] == pytest.approx(fidelity.configs[0].score_full)
 
 
 @pytest.mark.parametrize(

@@ -13,16 +13,16 @@ import pytest
 import yaml
 
 from cords_tune.tuning.prestarted_workers import trials_on_prestarted_workers
+from cords_tune.tuning.ray_compat import tune_actor_options
 
 
 def _trial_actor_options() -> dict:
     """The options Tune gives a trial actor (its class cache, as a search uses it)."""
-    from ray.tune.execution.class_cache import _ActorClassCache
 
     class Trainable:
         pass
 
-    return _ActorClassCache().get(Trainable)._default_options
+    return tune_actor_options(Trainable)
 
 
 def test_while_a_search_runs_trial_actors_ask_for_no_runtime_environment_and_afterwards_tune_is_as_it_was():

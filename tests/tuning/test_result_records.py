@@ -11,21 +11,22 @@ from dataclasses import replace
 import pyarrow.parquet as pq
 import pytest
 
-from cords_tune.compression import Compression, VariantResult
+from cords_tune.results.compression import Compression, VariantResult
 from cords_tune.config import parse_config
-from cords_tune.energy import Energy
+from cords_tune.results.energy import Energy
 from cords_tune.preflight import load_and_check
-from cords_tune.reports import build_comparison, comparison_section, render_report, write_json_atomic
-from cords_tune.reports.comparison import Comparison
+from cords_tune.reports import comparison_section, render_report, write_json_atomic
+from cords_tune.results.comparison import build_comparison
+from cords_tune.results.comparison import Comparison
 from cords_tune.reports.files import write_parquet_atomic
 from cords_tune.tuning.finalists import Finalist, Settled
-from cords_tune.tuning.retrain import FinalResult
+from cords_tune.results.final import FinalResult
 from cords_tune.tuning.runner import _summary, full_data_variant
-from cords_tune.training.proxy import SharedSubsetRecord
-from cords_tune.tuning.slot_use import SlotUse
-from cords_tune.tuning.summary import RunSummary, TrainSummary, Timings
-from cords_tune.tuning.tracking import StudyStore
-from cords_tune.tuning.trial_record import TrialRecord, read_trials, trials_table
+from cords_tune.results.shared_subset import SharedSubsetRecord
+from cords_tune.results.slot_use import SlotUse
+from cords_tune.results.summary import RunSummary, TrainSummary, Timings
+from cords_tune.results.study import StudyStore
+from cords_tune.results.trial import TrialRecord, read_trials, trials_table
 
 
 def as_written(data, tmp_path):

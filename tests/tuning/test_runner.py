@@ -11,11 +11,12 @@ import torch
 
 from cords_tune.config import load_config, parse_config
 from cords_tune.errors import ConfigError, RunFailedError
-from cords_tune.reports import render_report, trials_table, write_json_atomic
+from cords_tune.reports import render_report, write_json_atomic
+from cords_tune.results.trial import trials_table
 from cords_tune.tuning import run_experiment
 from cords_tune.tuning.algorithms import decision_epochs
-from cords_tune.tuning.summary import RunSummary
-from cords_tune.tuning.trial_record import read_trials
+from cords_tune.results.summary import RunSummary
+from cords_tune.results.trial import read_trials
 
 pytestmark = pytest.mark.slow
 

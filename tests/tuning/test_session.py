@@ -21,10 +21,10 @@ def test_a_session_names_a_private_ray_or_the_cluster_it_joined():
 def test_the_integrations_tune_imports_at_a_search_start_are_imported_beside_ray_start_where_installed():
     import sys
 
-    from cords_tune.tuning.session import _import_beside
+    from cords_tune.tuning.session import import_beside
 
     sys.modules.pop("json.tool", None)
-    thread = _import_beside({"json": "json.tool", "no_such_package_here": "no_such_package_here.module"})
+    thread = import_beside({"json": "json.tool", "no_such_package_here": "no_such_package_here.module"})
     thread.join(timeout=30)
     assert "json.tool" in sys.modules and "no_such_package_here.module" not in sys.modules
-    assert _import_beside({"no_such_package_here": "no_such_package_here.module"}) is None  # nothing to do
+    assert import_beside({"no_such_package_here": "no_such_package_here.module"}) is None  # nothing to do

@@ -48,11 +48,11 @@ def test_every_trial_trains_on_the_one_subset_the_proxy_chose(local_ray, tiny_ex
 def test_fidelity_trains_every_configuration_on_the_shared_subset(local_ray, tiny_experiment, tmp_path):
     config = parse_config(_shared(tiny_experiment, "kcenter"))
     result = measure_fidelity(config, 2, output_dir=tmp_path / "out")
-    shared = result.fidelity["shared_subset"]
-    assert shared["strategy"] == "kcenter" and shared["size"] > 0
-    assert len(SharedSubset.load(result.run_dir / SHARED_SUBSET_FILE).indices[0]) == shared["size"]
-    assert result.fidelity["train_s_subset"] > shared["wall_s"]
-    assert json.loads((result.run_dir / "fidelity.json").read_text())["shared_subset"] == shared
+    shared = result.fidelity.shared_subset
+    assert shared.strategy == "kcenter" and shared.size > 0
+    assert len(SharedSubset.load(result.run_dir / SHARED_SUBSET_FILE).indices[0]) == shared.size
+    assert result.fidelity.train_s_subset > shared.wall_s
+    assert json.loads((result.run_dir / "fidelity.json").read_text())["shared_subset"] == shared.as_dict()
 
 
 FAILING_STRATEGY = '''

@@ -9,7 +9,7 @@ import pytest
 from cords_tune.config import parse_config
 from cords_tune.tuning.resources import trial_slots
 from cords_tune.tuning.runner import _start_slots_together
-from cords_tune.tuning.slot_use import SlotUse, TrialTimeline, over_sessions, process_started_at, slot_use
+from cords_tune.results.slot_use import SlotUse, TrialTimeline, over_sessions, process_started_at, slot_use
 
 
 def _history(worker: str, started: float, ready: float, epochs: list[tuple[float, float]]) -> dict[str, list]:

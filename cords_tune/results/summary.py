@@ -7,14 +7,14 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from cords_tune.compression import Compression
-from cords_tune.energy import EnergyRecord
-from cords_tune.records import known_fields
-from cords_tune.tuning.finalists import FinalistRecord
-from cords_tune.tuning.retrain import FinalResult
-from cords_tune.training.proxy import SharedSubsetRecord
-from cords_tune.tuning.slot_use import SlotUse
-from cords_tune.tuning.tracking import StudyStore
+from cords_tune.results.compression import Compression
+from cords_tune.results.energy import EnergyRecord
+from cords_tune.results.final import FinalResult
+from cords_tune.results.finalist import FinalistRecord
+from cords_tune.results.records import known_fields
+from cords_tune.results.shared_subset import SharedSubsetRecord
+from cords_tune.results.slot_use import SlotUse
+from cords_tune.results.study import StudyStore
 
 __all__ = ["RunSummary", "TrainSummary", "Timings"]
 

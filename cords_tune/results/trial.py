@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pyarrow as pa
+from cords_tune.results.energy import Energy
+from cords_tune.results.records import known_fields, number_or_none
 
-from cords_tune.energy import Energy
-from cords_tune.records import known_fields, number_or_none
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["TrialRecord", "trials_table", "read_trials"]
 
@@ -81,6 +82,8 @@ class TrialRecord:
 
 def trials_table(trials: Sequence[TrialRecord]) -> pa.Table:
     """One row per trial; each searched parameter becomes a ``param.<path>`` column."""
+    import pyarrow as pa
+
     rows = []
     for trial in trials:
         row = {k: v for k, v in trial.to_json().items() if k != "params"}
