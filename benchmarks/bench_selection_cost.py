@@ -13,7 +13,7 @@ from pathlib import Path
 from cords_tune.config import load_config
 from cords_tune.preflight import load_and_check
 from cords_tune.selection import STRATEGIES
-from cords_tune.selection.cost import measure_selection_costs
+from cords_tune.training.measure import measure_selection_costs
 
 RECORD = Path(__file__).parents[1] / "cords_tune" / "selection" / "costs.json"
 

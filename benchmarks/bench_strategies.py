@@ -29,7 +29,7 @@ import torch
 from cords_tune.config import apply_params, load_config
 from cords_tune.datasets import load_dataset
 import cords_tune
-from cords_tune.selection import STRATEGIES
+from cords_tune.selection import plan_of
 from cords_tune.training import build_trainer
 from cords_tune.training.proxy import is_shared, select_shared_subset
 
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
             accuracies, shares, selection, totals, fallbacks = [], [], [], [], 0
             for seed in args.seeds:
                 params = {"selection.strategy": strategy, "selection.fraction": fraction, "seed": seed}
-                if STRATEGIES.get(strategy).needs_gradients:
+                if plan_of(strategy).needs_gradients:
                     params |= {f"selection.params.{key}": value for key, value in strategy_params.items()}
                 config = apply_params(base, params)
                 start = time.perf_counter()
@@ -93,8 +93,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def time_selections(base, data, args: argparse.Namespace) -> None:
-    """One selection per strategy x fraction, timed alone (``selection.cost.measure_selection_costs``)."""
-    from cords_tune.selection.cost import measure_selection_costs
+    """One selection per strategy x fraction, timed alone (``training.measure.measure_selection_costs``)."""
+    from cords_tune.training.measure import measure_selection_costs
 
     print(f"# one selection per strategy, median of {args.repeats}; package: {cords_tune.__file__}\n")
     print("| strategy | fraction | subset size | selection s, median |")

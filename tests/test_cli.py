@@ -77,7 +77,7 @@ def test_missing_file_and_directory_exit_2(tmp_path):
 
 
 def test_strategies_lists_every_registered_strategy_with_how_it_selects_and_its_recorded_cost():
-    from cords_tune.selection import STRATEGIES
+    from cords_tune.selection import STRATEGIES, plan_of
     from cords_tune.selection.cost import recorded_costs
 
     result = cli("strategies")
@@ -86,7 +86,7 @@ def test_strategies_lists_every_registered_strategy_with_how_it_selects_and_its_
     recorded = recorded_costs()
     assert recorded is not None and recorded.experiment in result.stdout
     for name in STRATEGIES.names():
-        kind = STRATEGIES.get(name)
+        kind = plan_of(name)
         row = rows[name]
         assert ("shared" in row) == kind.shared and ("gradients" in row) == kind.needs_gradients
         cost = recorded.cost_of(name)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.markup import escape
@@ -20,6 +20,9 @@ from cords_tune.cli.progress import progress_bar, progress_display
 from cords_tune.cli.results import print_fidelity, print_result, print_trained
 from cords_tune.reports.wording import seconds
 
+if TYPE_CHECKING:
+    from cords_tune.selection.plan import SelectionPlan
+
 
 @app.command()
 def validate(config: ConfigArg, set_: SetOpt = None, plugin: PluginOpt = None) -> None:
@@ -29,13 +32,13 @@ def validate(config: ConfigArg, set_: SetOpt = None, plugin: PluginOpt = None) -
         from cords_tune.errors import DatasetUnavailableError
         from cords_tune.notes import experiment_notes
         from cords_tune.preflight import load_and_check
-        from cords_tune.selection import STRATEGIES
+        from cords_tune.selection import plan_of
         from cords_tune.tuning.resources import this_machine_notes
 
         experiment = load_config(config, set_ or [], plugin or [])
-        strategy = STRATEGIES.get(experiment.selection.strategy)
-        subsets = (f"at fraction {experiment.selection.fraction}" if strategy.sized_by_budget else
-                   "(sizing its own subsets)" if strategy.uses_subsets else "(the full data)")
+        plan = plan_of(experiment.selection.strategy)
+        subsets = (f"at fraction {experiment.selection.fraction}" if plan.sized_by_budget else
+                   "(sizing its own subsets)" if plan.uses_subsets else "(the full data)")
         try:
             samples = len(load_and_check(experiment, download=False).y_train)  # validating never downloads
             checked = "checked against its data"
@@ -207,8 +210,9 @@ def strategies(
         from cords_tune.config import load_config
         from cords_tune.plugins import import_plugins
         from cords_tune.preflight import load_and_check
-        from cords_tune.selection import STRATEGIES
-        from cords_tune.selection.cost import measure_selection_costs, recorded_costs
+        from cords_tune.selection import STRATEGIES, plan_of
+        from cords_tune.selection.cost import recorded_costs
+        from cords_tune.training.measure import measure_selection_costs
 
         import_plugins(plugin or [])
         if measure is not None:
@@ -226,16 +230,16 @@ def strategies(
     for table in (kinds, about):
         table.columns[0].no_wrap = True  # the names are what a config file needs, whole
     for name in STRATEGIES.names():
-        strategy = STRATEGIES.get(name)
+        plan = plan_of(name)
         cost = costs.cost_of(name) if costs else None
-        kinds.add_row(name, _selects(strategy), _reads(strategy), "yes" if strategy.weighted else "no",
+        kinds.add_row(name, _selects(plan), _reads(plan), "yes" if plan.weighted else "no",
                       "-" if cost is None else _short_time(cost.seconds))
         params = ", ".join(f"{k}={p.default!r}" for k, p in STRATEGIES.user_params(name).items())
         about.add_row(name, STRATEGIES.describe(name), params or "-")
     out.print(kinds)
     out.print()
     out.print(about)
-    if costs and any(STRATEGIES.get(name).shared for name in STRATEGIES.names()):
+    if costs and any(plan_of(name).shared for name in STRATEGIES.names()):
         out.print(f"A shared strategy also trains its proxy once per run, before the trials: "
                   f"{seconds(costs.proxy_s)} for {costs.proxy_epochs} epochs here (selection.proxy).",
                   highlight=False)
@@ -246,18 +250,18 @@ def _short_time(seconds: float) -> str:
     return f"{1000 * seconds:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
-def _selects(strategy: Any) -> str:
+def _selects(plan: SelectionPlan) -> str:
     """When and for whom a strategy chooses: once per run for all trials, or per trial as it trains."""
-    if not strategy.uses_subsets:
+    if not plan.uses_subsets:
         return "full data"
-    if strategy.shared:
+    if plan.shared:
         return "once per run, shared by all trials"
-    return "every epoch, per trial" if strategy.every_epoch else "every selection.every epochs, per trial"
+    return "every epoch, per trial" if plan.every_epoch else "every selection.every epochs, per trial"
 
 
-def _reads(strategy: Any) -> str:
-    needs = [what for what, needed in (("last-layer gradients", strategy.needs_gradients),
-                                       ("the training record", strategy.needs_record)) if needed]
-    if needs and strategy.shared:
+def _reads(plan: SelectionPlan) -> str:
+    needs = [what for what, needed in (("last-layer gradients", plan.needs_gradients),
+                                       ("the training record", plan.needs_record)) if needed]
+    if needs and plan.shared:
         return "the proxy's " + ", ".join(what.removeprefix("the ") for what in needs)
     return ", ".join(needs) or "labels"

@@ -1,7 +1,9 @@
 """Subset selection strategies, one per module, registered by name.
 
-A strategy is ``select(context, budget) -> Subset(indices, weights)``; the training loop decides when to
-call it (every R epochs, after an optional full-data warm start) and trains on the weighted subset.
+A strategy is ``select(context, budget) -> Subset(indices, weights)`` and publishes a ``SelectionPlan`` (when it
+selects, what it reads, per trial or shared, how its subsets are sized); a ``SelectionDriver`` calls it when due
+(every R epochs, after an optional full-data warm start), with the cost guard's fallback, and the training loop
+trains on the weighted subset it gets.
 """
 
 from __future__ import annotations
@@ -11,26 +13,42 @@ from typing import Any
 # The strategy modules are imported for their side effect of filling STRATEGIES.
 from cords_tune.selection import craig, full, geometry, glister, gradmatch, infobatch, random, scores, submodular  # noqa: F401
 from cords_tune.selection.base import SelectionContext, SelectionStrategy, Subset, budget_for
+from cords_tune.selection.driver import CostForecast, SelectionDriver
+from cords_tune.selection.plan import FULL_DATA, SelectionPlan
 from cords_tune.selection.registry import STRATEGIES
 
 __all__ = [
+    "FULL_DATA",
     "STRATEGIES",
+    "CostForecast",
     "SelectionContext",
+    "SelectionDriver",
+    "SelectionPlan",
     "SelectionStrategy",
     "Subset",
     "budget_for",
     "create_strategy",
     "list_strategies",
+    "plan_of",
     "uses_subsets",
 ]
+
 
 def list_strategies() -> list[str]:
     return STRATEGIES.names()
 
 
+def plan_of(name: str, params: dict[str, Any] | None = None) -> SelectionPlan:
+    """The plan of strategy ``name``; with ``params``, of the strategy built with them (a plan may depend on its
+    parameters)."""
+    if params is None:
+        return STRATEGIES.get(name).plan
+    return create_strategy(name, params).plan
+
+
 def uses_subsets(name: str) -> bool:
     """Whether strategy ``name`` trains on subsets (``full`` does not)."""
-    return STRATEGIES.get(name).uses_subsets
+    return plan_of(name).uses_subsets
 
 
 def create_strategy(name: str, params: dict[str, Any] | None = None) -> SelectionStrategy:

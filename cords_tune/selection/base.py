@@ -8,11 +8,13 @@ import abc
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
 
 from cords_tune.params import ParamCheck
 from cords_tune.selection.features import LastLayerGradients
+from cords_tune.selection.plan import SelectionPlan, legacy_flags, plan_from_flags
 from cords_tune.selection.partition import candidate_pool, device_generator
 from cords_tune.selection.record import SampleRecord
 
@@ -54,12 +56,12 @@ class SelectionContext:
         epoch: the epoch the subset is chosen for (0-based).
         seed: the trial's seed; strategies derive their randomness from ``(seed, epoch)``.
         gradients: last-layer gradients of the current model, computed on demand; ``None`` unless the
-            strategy ``needs_gradients``.
+            strategy's plan reads gradients or features.
         batch_size: the trial's training batch size (per-batch partitions use it).
         learning_rate: the optimizer's current learning rate (Glister's one-step lookahead uses it).
         epochs: the number of epochs the trial's schedule runs (InfoBatch anneals to the full data near the end).
         record: what the training passes saw of each sample (last loss, correctness, forgetting events);
-            ``None`` unless the strategy ``needs_record``.
+            ``None`` unless the strategy's plan reads losses.
     """
 
     labels: torch.Tensor
@@ -101,30 +103,21 @@ class SelectionContext:
 class SelectionStrategy(abc.ABC):
     """Base class of every strategy. Constructors are keyword-only and check their arguments at once."""
 
-    #: whether ``select`` needs ``context.gradients``; the training loop only computes them if so.
-    needs_gradients: bool = False
-    #: whether trials train on subsets at all; ``False`` means the full data every epoch (no schedule, no
-    #: budget, no warm start).
-    uses_subsets: bool = True
-    #: whether ``select`` reads ``context.record`` (per-sample losses and correctness from the training passes);
-    #: the training loop only keeps the record if so.
-    needs_record: bool = False
-    #: the choice depends on nothing a trial tunes (scores of a short proxy training, embedding geometry): it is
-    #: made once per tuning run, from a proxy trained on the full data, and every trial trains on that one static
-    #: subset. ``False``: each trial selects from its own model as it trains (dynamic).
-    shared: bool = False
-    #: reselects at every epoch whatever ``selection.every`` says (dynamic pruning such as InfoBatch).
-    every_epoch: bool = False
-    #: whether its subsets carry weights other than one.
-    weighted: bool = False
-    #: whether its subsets hold at most ``budget`` samples (``selection.fraction`` of the data). ``False``: the
-    #: strategy sizes them itself and ignores the budget (InfoBatch's size follows its prune ratio and the losses).
-    sized_by_budget: bool = True
+    #: when it selects, what it reads, whether its subsets are shared by a run's trials and how they are sized:
+    #: the one thing code outside ``selection/`` reads of a strategy (``plan_of``). A strategy whose plan
+    #: depends on its parameters sets ``self.plan`` in its constructor.
+    plan: SelectionPlan = SelectionPlan()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        flags = legacy_flags(vars(cls))
+        if flags and "plan" not in vars(cls):  # a strategy written before plans: its flags say the same
+            cls.plan = plan_from_flags(flags, cls.plan)
 
     @abc.abstractmethod
     def select(self, context: SelectionContext, budget: int) -> Subset:
         """Choose distinct training samples and their non-negative weights: at most ``budget`` of them if the
-        strategy is ``sized_by_budget``."""
+        plan's ``sizing`` is ``"fraction"``."""
 
 
 def budget_for(fraction: float, num_samples: int) -> int:

@@ -19,6 +19,7 @@ from cords_tune.selection.registry import STRATEGIES
 from cords_tune.selection.base import SelectionContext, SelectionStrategy, Subset, check_pool, select_in_pool
 from cords_tune.selection.functional import facility_location, facility_location_blocks
 from cords_tune.selection.partition import class_members, device_generator
+from cords_tune.selection.plan import SelectionPlan
 
 __all__ = ["CraigStrategy"]
 
@@ -37,8 +38,7 @@ class CraigStrategy(SelectionStrategy):
     Memory: one class's (n_c x n_c) distance matrix at a time; on a GPU every class's at once where they fit.
     """
 
-    needs_gradients = True
-    weighted = True
+    plan = SelectionPlan(reads=frozenset({"gradients"}), weighted=True)
 
     def __init__(
         self, *, mode: Literal["logits", "last_layer"] = "logits", stochastic: bool = False, epsilon: float = 0.01,

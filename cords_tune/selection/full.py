@@ -6,6 +6,7 @@ import torch
 
 from cords_tune.selection.registry import STRATEGIES
 from cords_tune.selection.base import SelectionContext, SelectionStrategy, Subset
+from cords_tune.selection.plan import SelectionPlan
 
 __all__ = ["FullStrategy"]
 
@@ -14,8 +15,7 @@ __all__ = ["FullStrategy"]
 class FullStrategy(SelectionStrategy):
     """All training data, every epoch (no selection; the fraction is ignored)."""
 
-    uses_subsets = False
-    sized_by_budget = False
+    plan = SelectionPlan(when="never")
 
     def select(self, context: SelectionContext, budget: int) -> Subset:
         n, device = context.num_samples, context.labels.device

@@ -16,6 +16,7 @@ import torch
 from cords_tune.selection.base import SelectionContext, Subset
 from cords_tune.selection.functional import herding, kcenter_greedy
 from cords_tune.selection.partition import device_generator, selection_blocks
+from cords_tune.selection.plan import SelectionPlan
 from cords_tune.selection.registry import STRATEGIES
 from cords_tune.selection.static import StaticStrategy, unweighted
 
@@ -23,6 +24,8 @@ __all__ = ["HerdingStrategy", "KCenterStrategy"]
 
 
 class _EmbeddingStrategy(StaticStrategy):
+    plan = SelectionPlan(when="once", reads=frozenset({"features"}))
+
     @abc.abstractmethod
     def _choose(self, embeddings: torch.Tensor, budget: int, generator: torch.Generator) -> torch.Tensor:
         """Positions of ``budget`` rows of one block's embeddings."""

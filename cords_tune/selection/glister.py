@@ -20,6 +20,7 @@ from cords_tune.selection.registry import STRATEGIES
 from cords_tune.selection.base import SelectionContext, SelectionStrategy, Subset, check_pool, select_in_pool
 from cords_tune.selection.functional import glister_greedy
 from cords_tune.selection.partition import device_generator
+from cords_tune.selection.plan import SelectionPlan
 
 __all__ = ["GlisterStrategy"]
 
@@ -41,7 +42,7 @@ class GlisterStrategy(SelectionStrategy):
             launches whatever its size, so 4,500 steps at 10% of CIFAR-10 take seconds).
     """
 
-    needs_gradients = True
+    plan = SelectionPlan(reads=frozenset({"gradients"}))
 
     def __init__(
         self,

@@ -19,6 +19,7 @@ from cords_tune.selection.registry import STRATEGIES
 from cords_tune.selection.base import SelectionContext, SelectionStrategy, Subset, check_pool, select_in_pool
 from cords_tune.selection.functional import gradmatch_omp
 from cords_tune.selection.partition import batch_groups, class_members, device_generator, top_up
+from cords_tune.selection.plan import SelectionPlan
 
 __all__ = ["GradMatchStrategy"]
 
@@ -38,8 +39,7 @@ class GradMatchStrategy(SelectionStrategy):
             forward pass and the matching see only the pool.
     """
 
-    needs_gradients = True
-    weighted = True
+    plan = SelectionPlan(reads=frozenset({"gradients"}), weighted=True)
 
     def __init__(
         self,

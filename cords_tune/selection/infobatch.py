@@ -17,6 +17,7 @@ import torch
 from cords_tune.params import ParamCheck
 from cords_tune.selection.base import SelectionContext, SelectionStrategy, Subset
 from cords_tune.selection.partition import device_generator
+from cords_tune.selection.plan import SelectionPlan
 from cords_tune.selection.registry import STRATEGIES
 
 __all__ = ["InfoBatchStrategy"]
@@ -33,10 +34,7 @@ class InfoBatchStrategy(SelectionStrategy):
         delta: the share of the epochs that prune; the rest train on the full data, in (0, 1].
     """
 
-    needs_record = True
-    every_epoch = True
-    weighted = True
-    sized_by_budget = False
+    plan = SelectionPlan(when="every_epoch", reads=frozenset({"losses"}), sizing="itself", weighted=True)
 
     def __init__(self, *, prune_ratio: float = 0.5, delta: float = 0.875) -> None:
         check = ParamCheck("strategy", "infobatch")

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from cords_tune.selection.base import SelectionContext, Subset
 from cords_tune.selection.partition import device_generator, selection_blocks
+from cords_tune.selection.plan import SelectionPlan
 from cords_tune.selection.registry import STRATEGIES
 from cords_tune.selection.static import StaticStrategy, unweighted
 
@@ -99,8 +100,7 @@ class ForgettingStrategy(ScoreStrategy):
     """Forgetting: keeps the samples the proxy's training forgot most often; never-learned ones first."""
 
     name = "forgetting"
-    needs_gradients = False
-    needs_record = True
+    plan = SelectionPlan(when="once", reads=frozenset({"losses"}))
 
     def scores(self, context: SelectionContext) -> torch.Tensor:
         record = context.require_record(self.name)

@@ -7,6 +7,7 @@ import torch
 
 from cords_tune.params import ParamCheck
 from cords_tune.selection.base import SelectionStrategy, Subset
+from cords_tune.selection.plan import SelectionPlan
 
 __all__ = ["StaticStrategy", "unweighted"]
 
@@ -18,8 +19,7 @@ class StaticStrategy(SelectionStrategy):
         class_balanced: each class gets its share of the budget; ``false`` selects among all samples at once.
     """
 
-    shared = True
-    needs_gradients = True
+    plan = SelectionPlan(when="once", reads=frozenset({"gradients"}))
     #: the registered name, for parameter errors and missing-input errors.
     name: str
 

@@ -17,6 +17,7 @@ from cords_tune.params import ParamCheck
 from cords_tune.selection.base import SelectionContext, Subset
 from cords_tune.selection.functional import facility_location_greedy, gradient_cosine_similarity, graph_cut
 from cords_tune.selection.partition import class_members, device_generator, selection_blocks
+from cords_tune.selection.plan import SelectionPlan
 from cords_tune.selection.registry import STRATEGIES
 from cords_tune.selection.static import StaticStrategy, unweighted
 
@@ -38,6 +39,8 @@ def _chunks(members: torch.Tensor, budget: int, generator: torch.Generator) -> l
 
 
 class _SubmodularStrategy(StaticStrategy):
+    plan = SelectionPlan(when="once", reads=frozenset({"gradients", "features"}))
+
     @abc.abstractmethod
     def _maximise(self, similarity: torch.Tensor, budget: int) -> torch.Tensor:
         """Positions of ``budget`` rows of one chunk, by greedy maximisation on its similarity."""

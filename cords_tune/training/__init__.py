@@ -3,7 +3,7 @@
 from cords_tune.metrics import Evaluation
 from cords_tune.training.device_data import DeviceSplit, resolve_device
 from cords_tune.training.factory import TrainingParts, build_parts, build_trainer
-from cords_tune.training.schedule import SubsetSchedule
+from cords_tune.selection.schedule import SubsetSchedule
 from cords_tune.training.trainer import EpochStats, Trainer, weighted_cross_entropy
 
 __all__ = ["DeviceSplit", "EpochStats", "Evaluation", "SubsetSchedule", "Trainer", "TrainingParts", "build_parts",

@@ -5,7 +5,8 @@ subsets).
 A shared strategy's choice depends on nothing a trial tunes, so choosing it again per trial would pay the
 same selection many times. Each round chooses from a fresh seeded random pool of each class
 (``selection.proxy.pool``): a trial sees new samples at each reselection, as with online random subsets,
-instead of one static subset all along. Plain torch: the tuning run calls ``select_shared_subset`` in one Ray task.
+instead of one static subset all along. Plain torch: the tuning run calls ``select_shared_subset`` in one Ray task
+(``tuning.shared_subset``) and keeps its result in the run directory (``SHARED_SUBSET_FILE``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import logging
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -23,20 +23,32 @@ from cords_tune.config import ExperimentConfig
 from cords_tune.datasets import DataBundle
 from cords_tune.models import GivenModel
 from cords_tune.results.shared_subset import SharedSubsetRecord
-from cords_tune.selection import STRATEGIES, Subset, budget_for, create_strategy
+from cords_tune.selection import Subset, budget_for, create_strategy, plan_of
 from cords_tune.selection.base import select_in_pool
-from cords_tune.training.schedule import SubsetSchedule
+from cords_tune.selection.schedule import SubsetSchedule
+from cords_tune.training.parts import build_network_parts
+from cords_tune.training.trainer import EpochStats, Trainer
 
-__all__ = ["SharedSubset", "is_shared", "proxy_config", "select_shared_subset"]
+__all__ = ["SHARED_SUBSET_FILE", "SharedSubset", "is_shared", "kept_shared_subset", "proxy_config",
+           "select_shared_subset", "train_proxy"]
 
 log = logging.getLogger(__name__)
 
 _FORMAT = "cords-tune shared subset"
 
+#: where a run directory keeps its shared subsets, so a resumed run trains on the same ones without a new proxy.
+SHARED_SUBSET_FILE = "shared_subset.pt"
+
 
 def is_shared(config: ExperimentConfig) -> bool:
-    """Whether the experiment's strategy selects one subset per run (see ``SelectionStrategy.shared``)."""
-    return STRATEGIES.get(config.selection.strategy).shared
+    """Whether the experiment's strategy selects one subset per run (its plan's ``shared``)."""
+    return plan_of(config.selection.strategy).shared
+
+
+def kept_shared_subset(folder: str | Path) -> SharedSubset | None:
+    """The shared subsets an earlier invocation of a run kept in its directory ``folder``, if any."""
+    path = Path(folder) / SHARED_SUBSET_FILE
+    return SharedSubset.load(path) if path.is_file() else None
 
 
 @dataclass(frozen=True)
@@ -77,6 +89,18 @@ def proxy_config(config: ExperimentConfig) -> ExperimentConfig:
     return config.model_copy(update={"model": proxy.model or config.model, "training": training})
 
 
+def train_proxy(
+    config: ExperimentConfig, data: DataBundle, model: GivenModel | None = None, *, keep_record: bool = False
+) -> tuple[Trainer, list[EpochStats]]:
+    """The proxy of ``config`` (``proxy_config``) trained on the full data, and its epochs; ``model``: a model
+    given from Python, used unless ``selection.proxy.model`` names another."""
+    proxy = proxy_config(config)
+    given = model if config.selection.proxy.model is None else None
+    trainer = Trainer(proxy, build_network_parts(proxy, data, model=given, keep_record=keep_record),
+                      decision_epochs=())
+    return trainer, trainer.fit()
+
+
 def select_shared_subset(
     config: ExperimentConfig, data: DataBundle, model: GivenModel | None = None
 ) -> SharedSubset:
@@ -89,17 +113,12 @@ def select_shared_subset(
         data: the run's data.
         model: a model given from Python; the proxy uses it unless ``selection.proxy.model`` names another.
     """
-    from cords_tune.training.factory import build_trainer
-
     start = time.perf_counter()
     selection = config.selection
     strategy = create_strategy(selection.strategy, selection.params)
-    proxy = proxy_config(config)
-    given = model if selection.proxy.model is None else None
-    trainer = build_trainer(proxy, data, full_data=True, model=given, decision_epochs=(), keep_record=strategy.needs_record)
-    history = trainer.fit()
+    trainer, history = train_proxy(config, data, model, keep_record=strategy.plan.needs_record)
     trained = time.perf_counter()
-    context = trainer.selection_context(with_gradients=strategy.needs_gradients, epoch=0,
+    context = trainer.selection_context(with_gradients=strategy.plan.needs_gradients, epoch=0,
                                         epochs=config.training.epochs)
     if context.gradients is not None:
         context.gradients.labels  # noqa: B018 - one forward pass over all the training data; each round's pool slices it
@@ -120,7 +139,7 @@ def select_shared_subset(
             fraction=selection.fraction,
             pool=pool,
             normalized=subsets[0].normalized,
-            proxy_model=proxy.model.name,
+            proxy_model=trainer.config.model.name,
             proxy_epochs=len(history),
             proxy_val_accuracy=history[-1].val_accuracy if history else float("nan"),
             train_s=trained - start,

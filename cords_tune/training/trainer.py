@@ -9,10 +9,9 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable, Collection, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -21,15 +20,11 @@ from cords_tune.config import ExperimentConfig
 from cords_tune.metrics import Evaluation, compute
 from cords_tune.results.metrics import search_metric
 from cords_tune.models.given import as_classifier
-from cords_tune.selection import SelectionContext, Subset, budget_for, create_strategy
+from cords_tune.selection import SelectionContext, SelectionDriver, Subset, budget_for
 from cords_tune.selection.features import LastLayerGradients
-from cords_tune.training.cost_guard import CostForecast, forecast
 from cords_tune.training.device_data import DeviceSplit
 from cords_tune.training.optim import build_optimizer, build_scheduler, scheduled_lr
-from cords_tune.training.schedule import SubsetSchedule
-
-if TYPE_CHECKING:
-    from cords_tune.training.factory import TrainingParts
+from cords_tune.training.parts import RngStates, TrainingParts
 
 __all__ = ["EpochStats", "RngStates", "Trainer", "weighted_cross_entropy", "weighted_loss"]
 
@@ -85,35 +80,6 @@ def weighted_loss(losses: torch.Tensor, weights: torch.Tensor, *, normalized: bo
     return (weights * losses).sum() / weights.sum().clamp_min(torch.finfo(weights.dtype).tiny)
 
 
-@dataclass
-class RngStates:
-    """torch's global generator states that one trainer keeps as its own (CPU, and its CUDA device's)."""
-
-    cpu: torch.Tensor
-    cuda: torch.Tensor | None = None
-
-    @classmethod
-    def seeded(cls, seed: int, device: torch.device) -> RngStates:
-        cuda = torch.Generator(device=device).manual_seed(seed).get_state() if device.type == "cuda" else None
-        return cls(torch.Generator().manual_seed(seed).get_state(), cuda)
-
-    @contextmanager
-    def lent(self, device: torch.device) -> Iterator[None]:
-        """torch's global generators set to these states for the block; afterwards these states are where the
-        block left them, and torch's are given back as they were."""
-        devices = [device] if self.cuda is not None else []
-        with torch.random.fork_rng(devices=devices):
-            torch.set_rng_state(self.cpu)
-            if devices:
-                torch.cuda.set_rng_state(self.cuda, device)
-            try:
-                yield
-            finally:
-                self.cpu = torch.get_rng_state()
-                if devices:
-                    self.cuda = torch.cuda.get_rng_state(device)
-
-
 class Trainer:
     """Trains one configuration, an epoch at a time, with the built ``parts`` (``training.factory.build_parts``
     builds them from an experiment; ``build_trainer`` builds both).
@@ -165,28 +131,22 @@ class Trainer:
         self.optimizer = build_optimizer(self.model.parameters(), config.training)
         self.scheduler = build_scheduler(self.optimizer, config.training, self.epochs)
 
+        self.record = parts.record  # what each training pass saw of each sample, for a strategy or a proxy
         selection = config.selection
-        self.strategy = parts.strategy
-        every = 1 if self.strategy is not None and self.strategy.every_epoch else selection.every
-        self.schedule = SubsetSchedule(every, selection.warm_start_epochs, enabled=self.strategy is not None)
-        # What each training pass saw of each sample, for a strategy that reads it (kept from the warm start on),
-        # or for whoever asked (a shared strategy's proxy, whose record the strategy reads once).
-        self.record = parts.record
-        self.budget = budget_for(selection.fraction, len(self.train))
-        self._shared_subsets = parts.shared_subsets if self.strategy is not None and self.strategy.shared else None
-        self.subset: Subset | None = None
+        # The subsets, epoch by epoch: the strategy on its plan's schedule, with the cost guard's decision
+        # (``parts.cost_forecast``, made from the run's measured costs, never from a clock).
+        self.selection = SelectionDriver(
+            parts.strategy, every=selection.every, warm_start_epochs=selection.warm_start_epochs,
+            budget=budget_for(selection.fraction, len(self.train)), shared_subsets=parts.shared_subsets,
+            forecast=parts.cost_forecast)
         self.epoch = 0
         self.samples_seen = 0
-        self.selection_fallback = False
         self.diverged = False
-        self._random = create_strategy("random")
-        # The cost guard's decision, made once from the run's measured costs (``training.cost_guard``), never
-        # from a clock: without them (a notebook, ``cords-tune train``) the strategy is used as configured.
-        self.cost_forecast: CostForecast | None = (
-            forecast(config, parts.selection_cost)
-            if parts.selection_cost is not None and self.strategy is not None and self.strategy.needs_gradients
-            else None
-        )
+
+    @property
+    def subset(self) -> Subset | None:
+        """The subset the last epoch trained on (``None``: the full data)."""
+        return self.selection.subset
 
     # ------------------------------------------------------------------------------------------ epochs
 
@@ -210,7 +170,8 @@ class Trainer:
 
     def _run_epoch(self) -> EpochStats:
         start = time.perf_counter()
-        reselected = self._update_subset()
+        _, reselected = self.selection.subset_for(
+            self.epoch, lambda with_gradients: self.selection_context(with_gradients=with_gradients))
         selected = self._sync_time()
         train_loss, train_accuracy, seen = self._train_one_epoch()
         trained = self._sync_time()
@@ -233,7 +194,7 @@ class Trainer:
             lr=lr,
             subset_size=seen,
             reselected=bool(reselected),
-            selection_fallback=self.selection_fallback,
+            selection_fallback=self.selection.fell_back,
             diverged=self.diverged,
             selection_s=selected - start,
             train_s=trained - selected,
@@ -254,27 +215,6 @@ class Trainer:
             return True
         return (epoch in self._decision_epochs or epoch >= self.epochs or self.diverged
                 or self._last_val is None)
-
-    def _update_subset(self) -> str:
-        """(Re)select when due. Returns "" (no selection), "plain" or "gradients" (gradient-based)."""
-        if self.schedule.uses_full_data(self.epoch):
-            self.subset = None
-            return ""
-        if not self.schedule.selects_at(self.epoch) and self.subset is not None:
-            return ""
-        if self._shared_subsets is not None:  # chosen once for the whole run: nothing to select per trial
-            self.subset = self._shared_subsets[min(self.schedule.round_at(self.epoch), len(self._shared_subsets) - 1)]
-            return ""
-        self._guard_selection_cost()
-        strategy = self.strategy
-        if strategy.needs_gradients and self.subset is None and self.schedule.warm_start_epochs == 0:
-            # An untrained network's gradients say little about the data it will learn: like CORDS's
-            # adaptive loaders, start from a random subset and select adaptively from the next reselection.
-            strategy = self._random
-        context = self.selection_context(with_gradients=strategy.needs_gradients)
-        self.subset = strategy.select(context, self.budget)
-        log.debug("epoch %d: selected %d of %d samples", self.epoch, len(self.subset), len(self.train))
-        return "gradients" if strategy.needs_gradients else "plain"
 
     def selection_context(
         self, *, with_gradients: bool, epoch: int | None = None, epochs: int | None = None
@@ -299,19 +239,6 @@ class Trainer:
             epochs=epochs or self.epochs,
             record=self.record,
         )
-
-    def _guard_selection_cost(self) -> None:
-        """Switch to online random at what would be this trial's first selection by gradients, where the cost
-        guard's forecast says its selections cost too much (``training.cost_guard.forecast``)."""
-        guard = self.cost_forecast
-        if self.selection_fallback or guard is None or not guard.falls_back or not self.strategy.needs_gradients:
-            return
-        if self.subset is None and self.schedule.warm_start_epochs == 0:
-            return  # the first subset is random anyway: the trial differs from its strategy's from the next one
-        log.info("this trial trains on online random subsets from epoch %d: %s", self.epoch + 1,
-                 guard.reason(self.config))
-        self.strategy = self._random
-        self.selection_fallback = True
 
     def _train_one_epoch(self) -> tuple[float, float, int]:
         normalized = self.subset is None or self.subset.normalized
@@ -368,7 +295,7 @@ class Trainer:
                 self.subset.indices.cpu(), self.subset.weights.cpu(), self.subset.normalized
             ),
             "record": None if self.record is None else {k: v.cpu() for k, v in self.record.state_dict().items()},
-            "selection_fallback": self.selection_fallback,
+            "selection_fallback": self.selection.fell_back,
             "diverged": self.diverged,
             "rng": (self._rng.cpu.clone(), self._shuffle.get_state(), self._augment.get_state()),
             "cuda_rng": None if self._rng.cuda is None else self._rng.cuda.clone(),
@@ -384,10 +311,8 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.apply_hyperparameters()
-        self.subset = None if state["subset"] is None else Subset(*state["subset"])  # older ones lack normalized
-        self.selection_fallback = state["selection_fallback"]
-        if self.selection_fallback:
-            self.strategy = self._random
+        subset = None if state["subset"] is None else Subset(*state["subset"])  # older ones lack normalized
+        self.selection.restore(subset, state["selection_fallback"])
         self.diverged = state["diverged"]
         cpu_rng, shuffle_rng, augment_rng = state["rng"]
         self._rng.cpu = cpu_rng.cpu()

@@ -1,5 +1,5 @@
 """The selection-cost guard's measurement in a tuning run: a selection cycle measured once
-(``training.cost_guard.measure_cycle_cost``) where a trial trains, kept in the run directory, so every trial, retry
+(``training.measure.measure_cycle_cost``) where a trial trains, kept in the run directory, so every trial, retry
 and resumed session of the run decides from the same figures.
 
 Where trials train on the CPUs of a one-node Ray that is this machine, the driver measures, before the search: its
@@ -20,7 +20,8 @@ from ray import tune
 from cords_tune.config import ExperimentConfig
 from cords_tune.datasets import DataBundle
 from cords_tune.models import GivenModel
-from cords_tune.training.cost_guard import CycleCost, forecast, is_guarded, measure_cycle_cost
+from cords_tune.training.cost_guard import CycleCost, forecast, is_guarded
+from cords_tune.training.measure import measure_cycle_cost
 from cords_tune.tuning.worker import as_trial_task
 from cords_tune.tuning.session import first_line
 
@@ -91,7 +92,7 @@ class CostTask:
         log.log(logging.WARNING if guard.falls_back else logging.INFO,
                 "selection cost guard: %s a selection, %s an epoch; at the experiment's own settings trials %s",
                 f"{self.cost.selection_s:.3f}s", f"{self.cost.train_s + self.cost.eval_s:.3f}s",
-                f"fall back to random subsets: {guard.reason(self._config)}" if guard.falls_back else
+                f"fall back to random subsets: {guard.reason}" if guard.falls_back else
                 f"keep {self._config.selection.strategy} ({guard.selection_s:.2f}s of selection, "
                 f"{100 * guard.share:.0f}% of a cycle)")
 

@@ -1,7 +1,7 @@
-"""A shared strategy's subsets in a tuning run: chosen once, by a Ray task with a trial's resources, kept in the
-run directory (a resumed run trains on the same subsets without a new proxy), and sent to every trial through
-the object store. In a search the task runs beside the first trials' start-up (``ProxyTask``): they wait for
-its result in their set-up, so starting their workers costs no extra wall-clock."""
+"""A shared strategy's subsets in a tuning run: chosen once (``training.proxy``), by a Ray task with a trial's
+resources, kept in the run directory (a resumed run trains on the same subsets without a new proxy), and sent to
+every trial through the object store. In a search the task runs beside the first trials' start-up
+(``ProxyTask``): they wait for its result in their set-up, so starting their workers costs no extra wall-clock."""
 
 from __future__ import annotations
 
@@ -15,13 +15,17 @@ from cords_tune.config import ExperimentConfig
 from cords_tune.datasets import DataBundle
 from cords_tune.errors import RunFailedError, RunInterruptedError
 from cords_tune.models import GivenModel
-from cords_tune.training.proxy import SharedSubset, is_shared, select_shared_subset
+from cords_tune.training.proxy import (
+    SHARED_SUBSET_FILE,
+    SharedSubset,
+    is_shared,
+    kept_shared_subset,
+    select_shared_subset,
+)
 from cords_tune.tuning.worker import as_trial_task
 from cords_tune.tuning.session import first_line
 
-__all__ = ["SHARED_SUBSET_FILE", "ProxyFailed", "ProxyTask", "ProxyWatch", "shared_subset_for"]
-
-SHARED_SUBSET_FILE = "shared_subset.pt"
+__all__ = ["ProxyFailed", "ProxyTask", "ProxyWatch", "shared_subset_for"]
 
 
 def shared_subset_for(
@@ -64,7 +68,7 @@ class ProxyTask:
         self._config = config
         self._path = Path(folder) / SHARED_SUBSET_FILE
         self.failure: str | None = None
-        self.chosen: SharedSubset | None = SharedSubset.load(self._path) if self._path.is_file() else None
+        self.chosen: SharedSubset | None = kept_shared_subset(folder)
         self.chosen_now = self.chosen is None
         self._task = (as_trial_task(_select_on_worker, config).remote(config, data_ref, model)
                       if self.chosen is None else None)

@@ -106,7 +106,7 @@ class _TrialReport(JobHooks):
         trainer = job.trainer
         energy = self.before + job.energy()
         metrics = {**stats.as_dict(), **self.placement, **energy.as_columns(), "reported_at": time.time(),
-                   "selection_cost_share": trainer.cost_forecast.share if trainer.cost_forecast else 0.0}
+                   "selection_cost_share": trainer.selection.forecast.share if trainer.selection.forecast else 0.0}
         every = trainer.config.fault_tolerance.checkpoint_every
         # The last epoch is checkpointed too: a finished trial's model can be tested (the full-data baseline).
         if (stats.epoch % every and stats.epoch < trainer.epochs) or stats.diverged:

@@ -12,7 +12,7 @@ from cords_tune.errors import ConfigError
 from conftest import TensorSplit
 
 from cords_tune.models import create_model
-from cords_tune.selection import STRATEGIES, SelectionContext, create_strategy
+from cords_tune.selection import STRATEGIES, SelectionContext, create_strategy, plan_of
 from cords_tune.selection.features import LastLayerGradients
 from cords_tune.selection.record import SampleRecord
 
@@ -52,7 +52,7 @@ def test_subset_is_valid(name, budget):
     context = _context()
     subset = create_strategy(name).select(context, budget)
     indices, weights = subset.indices, subset.weights
-    if STRATEGIES.get(name).sized_by_budget:
+    if plan_of(name).sized_by_budget:
         assert len(subset) <= budget
         assert len(subset) >= min(budget, 10) // 2, "a strategy should use most of its budget"
     assert indices.dtype == torch.int64 and indices.ndim == 1
@@ -85,10 +85,10 @@ def test_unknown_parameters_are_rejected(name):
 def test_missing_inputs_are_named(name):
     strategy = STRATEGIES.get(name)
     bare = dataclasses.replace(_context(), gradients=None, record=None)
-    if strategy.needs_gradients:
+    if strategy.plan.needs_gradients:
         with pytest.raises(ValueError, match=f"strategy {name!r} needs gradients"):
             create_strategy(name).select(bare, 20)
-    elif strategy.needs_record:
+    elif strategy.plan.needs_record:
         with pytest.raises(ValueError, match=f"strategy {name!r} needs the training record"):
             create_strategy(name).select(bare, 20)
     else:

@@ -15,13 +15,13 @@ from torch import nn
 from conftest import TensorSplit
 
 from cords_tune.errors import ConfigError
-from cords_tune.selection import STRATEGIES, SelectionContext, create_strategy
+from cords_tune.selection import STRATEGIES, SelectionContext, create_strategy, plan_of
 from cords_tune.selection import submodular
 from cords_tune.selection.features import LastLayerGradients
 from cords_tune.selection.functional import gradient_cosine_similarity, graph_cut
 from cords_tune.selection.record import SampleRecord
 
-STATIC = [name for name in STRATEGIES.names() if STRATEGIES.get(name).shared]
+STATIC = [name for name in STRATEGIES.names() if plan_of(name).shared]
 SCORES = ["el2n", "grand", "least_confidence", "entropy", "margin"]
 
 
@@ -237,7 +237,7 @@ def _imbalanced(seed: int = 0) -> SelectionContext:
 @pytest.mark.parametrize("name", STATIC)
 def test_static_strategies_are_shared_unweighted_and_class_balanced(name):
     strategy = create_strategy(name)
-    assert strategy.shared and not strategy.weighted
+    assert strategy.plan.shared and not strategy.plan.weighted
     subset = strategy.select(_imbalanced(), 60)
     assert torch.bincount(_imbalanced().labels[subset.indices]).tolist() == [30, 20, 10]
     assert torch.equal(subset.weights, torch.ones(60))

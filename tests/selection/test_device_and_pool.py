@@ -14,12 +14,12 @@ from test_conformance import simulated_record
 
 from cords_tune.errors import ConfigError
 from cords_tune.models import create_model
-from cords_tune.selection import STRATEGIES, SelectionContext, create_strategy
+from cords_tune.selection import STRATEGIES, SelectionContext, create_strategy, plan_of
 from cords_tune.selection.features import LastLayerGradients
 from cords_tune.selection.partition import candidate_pool, top_up
 
 POOL_STRATEGIES = [name for name in STRATEGIES.names() if "pool" in STRATEGIES.user_params(name)]
-STATIC_STRATEGIES = [name for name in STRATEGIES.names() if STRATEGIES.get(name).shared]
+STATIC_STRATEGIES = [name for name in STRATEGIES.names() if plan_of(name).shared]
 VARIANTS = [
     ("gradmatch", {}),
     ("gradmatch", {"partition": "class"}),
@@ -78,7 +78,7 @@ def test_selection_reads_nothing_back_to_the_host_per_sample(name, params, monke
     monkeypatch.undo()
     assert subset.indices.device == context.labels.device and subset.weights.device == context.labels.device
     assert len(torch.unique(subset.indices)) == len(subset)
-    if STRATEGIES.get(name).sized_by_budget:
+    if plan_of(name).sized_by_budget:
         assert len(subset) == 40
     elif name == "full":
         assert len(subset) == context.num_samples

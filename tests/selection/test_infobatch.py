@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from cords_tune.errors import ConfigError
-from cords_tune.selection import STRATEGIES, SelectionContext, create_strategy
+from cords_tune.selection import SelectionContext, create_strategy, plan_of
 from cords_tune.selection.record import SampleRecord
 
 NAN = float("nan")
@@ -102,7 +102,7 @@ def test_it_needs_the_record():
 
 
 def test_its_kind():
-    kind = STRATEGIES.get("infobatch")
+    kind = plan_of("infobatch")
     assert kind.needs_record and kind.every_epoch and kind.weighted
     assert not (kind.needs_gradients or kind.shared or kind.sized_by_budget)
 

@@ -10,6 +10,7 @@ import torch
 
 from cords_tune.config import parse_config
 from cords_tune.datasets import load_dataset
+from cords_tune.selection.random import RandomStrategy
 from cords_tune.training import build_trainer
 from cords_tune.training.optim import build_optimizer, build_scheduler, scheduled_lr
 
@@ -58,10 +59,10 @@ def test_restored_trainer_continues_exactly(tiny_experiment, data, strategy):
 def test_fallback_state_survives_a_restore(tiny_experiment, data):
     trainer = build_trainer(_config(tiny_experiment), data)
     trainer.run_epoch()
-    trainer.selection_fallback, trainer.strategy = True, trainer._random
+    trainer.selection.fell_back = True
     resumed = build_trainer(_config(tiny_experiment), data)
     resumed.load_state_dict(_roundtrip(trainer.state_dict()))
-    assert resumed.selection_fallback and resumed.strategy is resumed._random
+    assert resumed.selection.fell_back and isinstance(resumed.selection.strategy, RandomStrategy)
 
 
 def test_a_diverging_loss_ends_the_trial_with_its_metrics(tiny_experiment, data):

@@ -12,18 +12,19 @@ import torch
 
 from cords_tune.config import parse_config
 from cords_tune.datasets import load_dataset
-from cords_tune.selection import Subset
+from cords_tune.selection import SelectionPlan, Subset
 from cords_tune.selection.gradmatch import GradMatchStrategy
 from cords_tune.selection.random import RandomStrategy
-from cords_tune.training import Trainer, build_trainer
+from cords_tune.training import Trainer, build_parts, build_trainer
 from cords_tune.training import trainer as trainer_module
-from cords_tune.training.cost_guard import CycleCost, forecast, measure_cycle_cost
+from cords_tune.training.cost_guard import CycleCost, forecast
+from cords_tune.training.measure import measure_cycle_cost
 
 
 class _Slow:
     """Picks the first samples, after ``delay`` seconds (a stand-in for an expensive selection)."""
 
-    needs_gradients = True
+    plan = SelectionPlan(reads=frozenset({"gradients"}))
 
     def __init__(self, delay: float) -> None:
         self.delay = delay
@@ -61,21 +62,23 @@ def experiment(tiny_experiment):
 @pytest.fixture
 def trainer_factory(experiment, data):
     def make(cost: CycleCost | None, delay: float = 0.0, **selection) -> Trainer:
-        trainer = build_trainer(experiment(**selection), data, selection_cost=cost)
-        trainer.strategy = _Slow(delay)
-        return trainer
+        config = experiment(**selection)
+        parts = build_parts(config, data)
+        parts.strategy = _Slow(delay)
+        parts.cost_forecast = None if cost is None else forecast(config, cost)
+        return Trainer(config, parts)
 
     return make
 
 
 def test_expensive_selection_falls_back_to_random(trainer_factory, caplog):
     trainer = trainer_factory(_cost(selection_s=10.0))  # 2 selections, 20 s: above the 5-s floor and 10% a cycle
-    slow = trainer.strategy
-    with caplog.at_level(logging.INFO, logger="cords_tune.training.trainer"):
+    slow = trainer.selection.strategy
+    with caplog.at_level(logging.INFO, logger="cords_tune.selection.driver"):
         history = trainer.fit()
     # epoch 0: random (untrained model); epoch 2, its first selection by gradients: random from there on
     assert slow.calls == 0
-    assert isinstance(trainer.strategy, RandomStrategy)
+    assert isinstance(trainer.selection.strategy, RandomStrategy)
     assert [s.selection_fallback for s in history] == [False, False, True, True, True, True]
     assert sum(s.reselected for s in history) == 3  # it still reselects, at random
     assert "online random subsets from epoch 3" in caplog.text and "over selection.min_cost_s" in caplog.text
@@ -84,12 +87,12 @@ def test_expensive_selection_falls_back_to_random(trainer_factory, caplog):
 def test_a_cheap_selection_never_falls_back_whatever_its_share(trainer_factory):
     # Selection is 83% of each cycle, but 0.02 s in all: below selection.min_cost_s, so the strategy is kept.
     trainer = trainer_factory(_cost(selection_s=0.01, train_s=0.001))
-    assert trainer.cost_forecast.share > 0.8 and not trainer.cost_forecast.falls_back
-    slow = trainer.strategy
+    assert trainer.selection.forecast.share > 0.8 and not trainer.selection.forecast.falls_back
+    slow = trainer.selection.strategy
     history = trainer.fit()
     assert slow.calls == 2 and not any(s.selection_fallback for s in history)  # epochs 2 and 4
     floorless = trainer_factory(_cost(selection_s=0.01, train_s=0.001), min_cost_s=0.0)
-    assert floorless.cost_forecast.falls_back, "without the floor the share alone decides"
+    assert floorless.selection.forecast.falls_back, "without the floor the share alone decides"
 
 
 def test_the_share_still_decides_above_the_floor(experiment):
@@ -102,7 +105,7 @@ def test_the_share_still_decides_above_the_floor(experiment):
 
 def test_without_measured_costs_the_strategy_is_kept(trainer_factory):
     trainer = trainer_factory(None)
-    slow = trainer.strategy
+    slow = trainer.selection.strategy
     history = trainer.fit()
     assert slow.calls == 2 and not any(s.selection_fallback for s in history)
 
@@ -143,7 +146,7 @@ def test_a_slow_selection_is_measured_and_falls_back(experiment, data, monkeypat
 
 def test_with_a_warm_start_the_first_selection_uses_gradients(trainer_factory):
     trainer = trainer_factory(_cost(selection_s=0.0), warm_start_epochs=2)
-    slow = trainer.strategy
+    slow = trainer.selection.strategy
     history = trainer.fit()
     assert slow.calls == 2  # epochs 2 and 4, after two full-data epochs
     assert [s.reselected for s in history] == [False, False, True, False, True, False]

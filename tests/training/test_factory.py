@@ -53,7 +53,7 @@ def test_a_trainer_trains_the_model_and_strategy_it_is_given(tiny_experiment, da
 
     assert all(not torch.equal(a, b) for a, b in zip(before, mine.parameters())), "it trained that network"
     assert len(strategy.contexts) == 2  # every 2 epochs of 4
-    assert all(stats.subset_size == trainer.budget for stats in history)
+    assert all(stats.subset_size == trainer.selection.budget for stats in history)
     assert history[-1].val_accuracy > 0.6  # chance is 1/3
 
 

@@ -10,8 +10,8 @@ import torch
 
 from cords_tune.config import parse_config
 from cords_tune.datasets import load_dataset
-from cords_tune.selection import Subset
-from cords_tune.training import build_trainer, weighted_cross_entropy
+from cords_tune.selection import SelectionPlan, Subset
+from cords_tune.training import Trainer, build_parts, build_trainer, weighted_cross_entropy
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,7 @@ def test_other_strategies_keep_no_record(tiny_experiment, digits):
 class _Constant:
     """A stand-in strategy: every sample, with the given weights and normalisation."""
 
-    needs_gradients = False
+    plan = SelectionPlan()
 
     def __init__(self, weights: torch.Tensor, normalized: bool) -> None:
         self.weights, self.normalized = weights, normalized
@@ -97,8 +97,10 @@ def test_unnormalised_weights_scale_the_batch_loss(tiny_experiment, digits):
     weights = 1.0 + (torch.as_tensor(digits.y_train) == 0).float()  # class 0 weighs 2
     first_losses = {}
     for normalized in (True, False):
-        trainer = build_trainer(_digits_config(tiny_experiment, epochs=1, batch_size=n), digits)
-        trainer.strategy = _Constant(weights, normalized)
+        config = _digits_config(tiny_experiment, epochs=1, batch_size=n)
+        parts = build_parts(config, digits)
+        parts.strategy = _Constant(weights, normalized)
+        trainer = Trainer(config, parts)
         first_losses[normalized] = trainer.run_epoch().train_loss
     # sum(w l) / n against sum(w l) / sum(w)
     assert first_losses[False] / first_losses[True] == pytest.approx(float(weights.sum()) / n, rel=1e-5)

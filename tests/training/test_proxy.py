@@ -11,8 +11,8 @@ from cords_tune.datasets import DataBundle, load_dataset
 from cords_tune.errors import ConfigError
 from cords_tune.selection import Subset
 from cords_tune.training import build_trainer
-from cords_tune.training.proxy import SharedSubset, is_shared, select_shared_subset
-from cords_tune.tuning.shared_subset import SHARED_SUBSET_FILE, shared_subset_for
+from cords_tune.training.proxy import SHARED_SUBSET_FILE, SharedSubset, is_shared, select_shared_subset
+from cords_tune.tuning.shared_subset import shared_subset_for
 
 
 @pytest.fixture(scope="module")

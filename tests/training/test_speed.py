@@ -138,7 +138,7 @@ def test_fp16_asked_for_on_the_cpu_trains_in_fp32_and_says_so(tiny_experiment, d
 @pytest.fixture
 def fp16_on_the_cpu(monkeypatch):
     """fp16 as a GPU runs it (autocast + gradient scaler), on the CPU: torch's CPU autocast has float16."""
-    monkeypatch.setattr("cords_tune.training.factory.resolve_precision", lambda requested, device: Precision("fp16", "cpu"))
+    monkeypatch.setattr("cords_tune.training.parts.resolve_precision", lambda r, d: Precision("fp16", "cpu"))
 
 
 def test_fp16_trains_with_a_gradient_scaler_whose_state_is_checkpointed(tiny_experiment, data, fp16_on_the_cpu):
@@ -186,7 +186,7 @@ def test_a_checkpoint_written_before_precision_existed_still_loads(tiny_experime
 def test_an_fp16_checkpoint_continues_in_fp32_where_fp16_falls_back(tiny_experiment, data, monkeypatch):
     config = _config(tiny_experiment, precision="fp16", epochs=3)
     with monkeypatch.context() as patched:
-        patched.setattr("cords_tune.training.factory.resolve_precision", lambda r, d: Precision("fp16", "cpu"))
+        patched.setattr("cords_tune.training.parts.resolve_precision", lambda r, d: Precision("fp16", "cpu"))
         first = build_trainer(config, data)
         first.run_epoch()
         state = _roundtrip(first.state_dict())
@@ -266,7 +266,7 @@ def test_a_model_that_fails_in_channels_last_order_trains_in_the_default_one_und
         tiny_experiment, images, monkeypatch, caplog):
     from cords_tune.models.given import GivenModel
 
-    monkeypatch.setattr("cords_tune.training.factory.use_channels_last", lambda *args: True)  # as on a GPU
+    monkeypatch.setattr("cords_tune.training.parts.use_channels_last", lambda *args: True)  # as on a GPU
     with caplog.at_level(logging.WARNING):
         trainer = build_trainer(_given_config(tiny_experiment, "auto"), images, model=GivenModel(ViewAfterConv))
     assert not trainer.channels_last and not trainer.train.channels_last

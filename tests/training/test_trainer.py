@@ -8,8 +8,8 @@ import torch
 
 from cords_tune.config import parse_config
 from cords_tune.datasets import DataBundle, load_dataset
-from cords_tune.selection import Subset
-from cords_tune.training import DeviceSplit, build_trainer, weighted_cross_entropy
+from cords_tune.selection import SelectionPlan, Subset
+from cords_tune.training import DeviceSplit, Trainer, build_parts, build_trainer, weighted_cross_entropy
 
 
 @pytest.fixture
@@ -41,9 +41,9 @@ def test_subset_schedule_with_warm_start(tiny_experiment, data):
     history = trainer.fit()
     n = len(data.y_train)
     assert [s.subset_size for s in history[:2]] == [n, n]
-    assert all(s.subset_size == trainer.budget for s in history[2:])
+    assert all(s.subset_size == trainer.selection.budget for s in history[2:])
     assert [s.epoch for s in history if s.reselected] == [3, 6]  # 0-based epochs 2 and 5
-    assert history[-1].samples_seen == 2 * n + 6 * trainer.budget
+    assert history[-1].samples_seen == 2 * n + 6 * trainer.selection.budget
 
 
 def test_full_strategy_and_full_data_flag_train_on_everything(tiny_experiment, data):
@@ -67,7 +67,7 @@ def test_same_seed_same_training(tiny_experiment, data):
 class _IgnoreClassZero:
     """A stand-in strategy: every sample, but class 0 weighs nothing."""
 
-    needs_gradients = False
+    plan = SelectionPlan()
 
     def select(self, context, budget):
         return Subset(indices=torch.arange(context.num_samples), weights=(context.labels != 0).float().cpu())
@@ -90,8 +90,9 @@ def test_training_leaves_torch_global_generator_alone(tiny_experiment, data):
 
 def test_subset_weights_reach_the_loss(tiny_experiment, data):
     config = _config(tiny_experiment, training={"epochs": 10}, selection={"every": 1})
-    trainer = build_trainer(config, data)
-    trainer.strategy = _IgnoreClassZero()
+    parts = build_parts(config, data)
+    parts.strategy = _IgnoreClassZero()
+    trainer = Trainer(config, parts)
     trainer.fit()
     trainer.model.eval()
     with torch.no_grad():

@@ -16,7 +16,7 @@ import cords_tune
 from cords_tune.cli import app
 from cords_tune.config import parse_config
 from cords_tune.preflight import load_and_check
-from cords_tune.selection import STRATEGIES
+from cords_tune.selection import STRATEGIES, plan_of
 
 pytestmark = pytest.mark.slow
 
@@ -54,7 +54,7 @@ def test_every_strategy_trains_its_trials_in_one_tuner(local_ray, tiny_experimen
     for result in grid:
         strategy, history = result.config["selection.strategy"], result.metrics_dataframe
         tried.add(strategy)
-        kind = STRATEGIES.get(strategy)
+        kind = plan_of(strategy)
         assert len(history) == 3 and not history["diverged"].any(), strategy
         assert history["val_accuracy"].iloc[-1] > 0.4, (strategy, history["val_accuracy"].tolist())  # chance 1/3
         sizes = history["subset_size"].tolist()

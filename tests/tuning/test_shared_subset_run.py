@@ -11,10 +11,9 @@ import pytest
 
 from cords_tune.config import parse_config
 from cords_tune.errors import RunFailedError
-from cords_tune.training.proxy import SharedSubset
+from cords_tune.training.proxy import SHARED_SUBSET_FILE, SharedSubset
 from cords_tune.tuning import run_experiment
 from cords_tune.tuning.fidelity import measure_fidelity
-from cords_tune.tuning.shared_subset import SHARED_SUBSET_FILE
 
 pytestmark = pytest.mark.slow
 
