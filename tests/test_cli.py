@@ -277,11 +277,11 @@ def test_without_a_terminal_a_quiet_run_still_prints_a_line_at_each_heartbeat(mo
     comes every HEARTBEAT_S (30 s; shortened here)."""
     import time
 
-    from cords_tune import cli
+    from cords_tune.cli import progress as display
     from cords_tune.tuning.progress import Progress
 
-    monkeypatch.setattr(cli, "HEARTBEAT_S", 0.2)
-    with cli._progress_display() as on_progress:
+    monkeypatch.setattr(display, "HEARTBEAT_S", 0.2)
+    with display.progress_display() as on_progress:
         time.sleep(1.0)  # loading the data, starting Ray: nothing reported yet
         progress = Progress(total=4, phase="training the top 2 configs on the full data (finalists)", searching=False)
         on_progress(progress)

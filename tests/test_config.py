@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -197,6 +199,34 @@ def test_config_is_a_plain_picklable_model(tiny_experiment):
     config = parse_config(tiny_experiment)
     assert pickle.loads(pickle.dumps(config)) == config
     assert isinstance(config, ExperimentConfig)
+
+
+def test_a_config_pickled_when_the_schema_was_one_module_still_loads(tiny_experiment):
+    # A config pickled before cords_tune.config became a package names every class cords_tune.config.<Class>
+    # (in a Tune experiment's state, say); protocol 0 writes those names as text, as that module did.
+    import pickle
+
+    config = parse_config(tiny_experiment)
+    as_one_module = re.sub(rb"ccords_tune\.config\.\w+\n", b"ccords_tune.config\n", pickle.dumps(config, protocol=0))
+    assert b"ccords_tune.config\nDatasetConfig\n" in as_one_module
+    assert pickle.loads(as_one_module) == config
+
+
+def test_the_schema_imports_neither_torch_nor_ray_and_validating_needs_no_training_or_tuning():
+    # cords_tune.training, cords_tune.tuning and cords_tune.selection.cost import the config: importing them
+    # back would be a cycle.
+    script = (
+        "import sys; import cords_tune.config as c; loaded = set(sys.modules); "
+        "c.parse_config({'selection': {'strategy': 'gradmatch'}, 'search': {'space': {'lr': {'loguniform': "
+        "[0.001, 0.1]}}}}); "
+        "print(sorted(m for m in loaded if m.split('.')[0] in ('torch', 'ray') or m == 'cords_tune.selection')); "
+        "print(sorted(m for m in sys.modules if m.startswith(('cords_tune.training', 'cords_tune.tuning', "
+        "'cords_tune.selection.cost'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).parents[1])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == ["[]", "[]"], done.stdout
 
 
 def test_a_run_pins_relative_paths_to_the_current_directory(tmp_path, monkeypatch):

@@ -11,7 +11,8 @@ import torch
 from sklearn.metrics import f1_score, roc_auc_score
 
 import cords_tune
-from cords_tune.cli import _print_summary, out
+from cords_tune.cli.console import out
+from cords_tune.cli.results import print_summary
 from cords_tune.config import load_config, parse_config
 from cords_tune.preflight import load_and_check
 from cords_tune.training import build_trainer
@@ -75,7 +76,7 @@ def test_a_binary_run_tuned_for_roc_auc_reports_and_picks_by_it(local_ray, tiny_
     width, out.width = out.width, 200  # one line per row
     try:
         with out.capture() as printed:
-            _print_summary(result.summary)
+            print_summary(result.summary)
     finally:
         out.width = width
     assert "final test ROC AUC (full-data retrain)" in printed.get()

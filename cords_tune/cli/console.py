@@ -1,0 +1,32 @@
+"""The two consoles every command prints to, and the one way a value is written in the CLI's tables."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+out = Console()
+err = Console(stderr=True)
+
+
+def short(value: Any) -> str:
+    """A table cell: ``"n/a"`` for a missing or NaN value, four significant digits for a float."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def print_notes(notes: list[str]) -> None:
+    """Each note on its own line of stderr, as text (configs are full of [brackets], never markup)."""
+    for note in notes:
+        err.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
+
+
+def notice(message: str) -> None:
+    """A one-off line from a run (which Ray, what trials wait for); on a terminal, above the live table."""
+    err.print(message, highlight=False, markup=False, soft_wrap=True)
