@@ -81,6 +81,8 @@ TRIAL_TOTALS: tuple[TrialTotal, ...] = (
     TrialTotal("selection_fallback_epochs", "selection_fallback_epoch", "sorted"),
     TrialTotal("selection_s_total", "selection_s", "sum", row="times", label="selection time, all trials",
                unit="seconds"),
+    TrialTotal("selection_share", "selection_s", "share", of="wall_s", row="times",
+               label="selection's share of the trials' time", unit="share"),
     TrialTotal("train_s_total", "train_s", "sum"),
     TrialTotal("eval_s_total", "eval_s", "sum"),
     TrialTotal("trial_wall_s_total", "wall_s", "sum"),
@@ -143,6 +145,7 @@ class RunSummary:
     train_s_total: float | None = None
     eval_s_total: float | None = None
     trial_wall_s_total: float | None = None
+    selection_share: float | None = None  # selection_s_total over trial_wall_s_total
     epochs_total: int = 0
     best_trial_id: str | None = None  # the finalist the full data picked, or the search's best
     best_config: dict[str, Any] | None = None  # its searched params
