@@ -45,7 +45,7 @@ from cords_tune.training import EpochStats
 from cords_tune.training.proxy import SharedSubset
 from cords_tune.tuning.selection_cost import CostTask, CostWatch
 from cords_tune.tuning.shared_subset import ProxyTask, ProxyWatch
-from cords_tune.results.summary import RunSummary, Timings
+from cords_tune.results.summary import RunSummary, Timings, trial_totals
 from cords_tune.results.trial import TrialRecord, read_trials
 from cords_tune.results.slot_use import SlotUse, over_sessions
 from cords_tune.tuning.finalists import Finalist, Settled, rank_trials, settle_finalists
@@ -746,7 +746,6 @@ def _summary(
     """The search's summary. With ``settled``, ``best`` is the finalist the full data picked and
     ``subset_best`` the subset search's own best trial. ``slot_use``: an unfinished search's so far (a finished
     one's comes with ``_Searched.finished``)."""
-    statuses = [t.status for t in trials]
     return RunSummary(
         name=config.name,
         seed=config.seed,
@@ -757,22 +756,9 @@ def _summary(
         metric=config.search.metric,
         mode=config.search.mode,
         num_trials=config.search.num_trials,
-        trials_started=len(trials) - statuses.count("not_started"),
-        trials_completed=statuses.count("completed"),
-        trials_stopped_early=statuses.count("stopped"),
-        trials_errored=statuses.count("error"),
-        trials_diverged=statuses.count("diverged"),
-        trials_retried=sum(t.restarts > 0 for t in trials),
-        trials_selection_fallback=sum(t.selection_fallback for t in trials),
-        selection_fallback_epochs=sorted(t.selection_fallback_epoch for t in trials
-                                         if t.selection_fallback_epoch is not None),
+        **trial_totals(trials),
         best_trial_selection_fallback_epoch=best.selection_fallback_epoch if best else None,
         tuning_wall_s=timings.get("tuning_wall_s"),
-        selection_s_total=sum(t.selection_s for t in trials),
-        train_s_total=sum(t.train_s for t in trials),
-        eval_s_total=sum(t.eval_s for t in trials),
-        trial_wall_s_total=sum(t.wall_s for t in trials),
-        epochs_total=sum(t.epochs for t in trials),
         best_trial_id=best.trial_id if best else None,
         best_config=best.params if best else None,
         best_metric=best.best_metric if best else None,
@@ -781,7 +767,6 @@ def _summary(
         finalists=settled.records() if settled else [],
         subset_best_trial_id=(subset_best or best).trial_id if (subset_best or best) else None,
         timings=Timings.from_dict(timings),
-        nodes=len({t.node for t in trials if t.node}),
         end_to_end_wall_s=time.perf_counter() - started,
         energy=_energy(config, trials, final, settled).record(),
         status=status or ("ok" if best else "failed"),

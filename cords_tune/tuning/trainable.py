@@ -120,7 +120,7 @@ class _TrialReport(JobHooks):
 
 
 def _marks(started_at: float, node_id: str) -> dict[str, Any]:
-    """This trial's wall-clock marks for the search's slot-use timeline (``tuning/slot_use.py``)."""
+    """This trial's wall-clock marks for the search's slot-use timeline (``results/slot_use.py``)."""
     return {
         "worker": f"{node_id[:8]}:{os.getpid()}",
         "worker_started_at": _PROCESS_STARTED_AT,
