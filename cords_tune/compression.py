@@ -22,12 +22,9 @@ starts.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import statistics
 import time
-import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,10 +34,11 @@ import torch
 from torch import nn
 
 from cords_tune.final_model import MODEL_FILE, FinalModel, load_model
+from cords_tune.quantization import dynamic_int8, static_int8
 from cords_tune.results.compression import LATENCY_THREADS, Compression, Kind, VariantResult
 
 if TYPE_CHECKING:
-    from cords_tune.config import CompressConfig, ExperimentConfig, TrainingConfig
+    from cords_tune.config import CompressConfig, ExperimentConfig
     from cords_tune.datasets import DataBundle
     from cords_tune.models.given import GivenModel
 
@@ -50,7 +48,6 @@ __all__ = [
     "plan_variants",
     "compress",
     "compress_run",
-    "quantized_like",
     "dynamic_int8",
     "static_int8",
     "prune_magnitude",
@@ -59,8 +56,6 @@ __all__ = [
 
 COMPRESSED_DIR = "compressed"  # the variants' folder, next to model.pt
 _PRUNABLE = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
-_DYNAMIC = {nn.Linear, nn.LSTM, nn.GRU}  # what quantize_dynamic has int8 kernels for, of what our models use
-_FUSIBLE = (nn.Conv1d, nn.Conv2d, nn.Linear)
 
 
 @dataclass(frozen=True)
@@ -150,47 +145,13 @@ def _make(spec: VariantSpec, reference: FinalModel, data: DataBundle, config: Ex
         except (RuntimeError, NotImplementedError, AssertionError) as error:  # an op without an int8 kernel
             return f"{reference.model_name} cannot be statically quantized: {_first_line(error)}"
     else:
-        made = prune_magnitude(module, spec.sparsity or 0.0, finetune=lambda m: _finetune(
-            m, reference, data, config.training, spec.finetune_epochs, config.final.compress.finetune_lr, config.seed))
+        made = prune_magnitude(module, spec.sparsity or 0.0,
+                               finetune=lambda m: _finetune(m, reference, data, config, spec.finetune_epochs))
     info = {k: v for k, v in reference.info.items() if k != "test_accuracy"}
     info.update(variant=spec.name, fp32_test_accuracy=reference.info.get("test_accuracy"))
     quantized = spec.kind != "prune"
     return replace(reference, state_dict=made.state_dict(), info=info, device="cpu",
                    compressed=spec.kind if quantized else None, quantized_engine=engine if quantized else None)
-
-
-def dynamic_int8(module: nn.Module) -> nn.Module:
-    """``module`` (float, eval mode; not changed) with int8 linear layers quantized dynamically."""
-    with _quiet_quantization():
-        return torch.ao.quantization.quantize_dynamic(module, _DYNAMIC, dtype=torch.qint8)
-
-
-def static_int8(module: nn.Module, calibration: list[torch.Tensor]) -> nn.Module:
-    """``module`` (float, eval mode; not changed) quantized to int8 weights and activations, the activation
-    ranges observed on the prepared input batches ``calibration``.
-
-    Raises:
-        RuntimeError, NotImplementedError: the model runs an operation torch has no int8 kernel for.
-    """
-    prepared = _prepare_static(copy.deepcopy(module))
-    with torch.no_grad(), _quiet_quantization():
-        for batch in calibration:
-            prepared(batch)
-        quantized = torch.ao.quantization.convert(prepared)
-        quantized(calibration[0][:2])  # an op without an int8 kernel fails here, not in a user's predict
-    return quantized
-
-
-def quantized_like(module: nn.Module, kind: str) -> nn.Module:
-    """A float ``module`` turned into the structure of its ``kind`` int8 variant, ready for the variant's
-    ``state_dict`` (what ``FinalModel.module`` does to load an int8 file). No calibration: the loaded state
-    holds the calibrated scales."""
-    if kind == "dynamic_int8":
-        return dynamic_int8(module)
-    if kind == "static_int8":
-        with _quiet_quantization():
-            return torch.ao.quantization.convert(_prepare_static(module))
-    raise ValueError(f"unknown int8 variant {kind!r}: expected 'dynamic_int8' or 'static_int8'")
 
 
 def prune_magnitude(module: nn.Module, sparsity: float, *, finetune: Any = None) -> nn.Module:
@@ -214,60 +175,24 @@ def zero_fraction(module: nn.Module) -> float:
     return float(sum(int((w == 0).sum()) for w in weights)) / total if total else 0.0
 
 
-class _QuantizedEnds(nn.Module):
-    """The model between a quantize step (float inputs to int8) and a dequantize step (int8 logits to float)."""
-
-    def __init__(self, inner: nn.Module) -> None:
-        super().__init__()
-        self.quant = torch.ao.quantization.QuantStub()
-        self.inner = inner
-        self.dequant = torch.ao.quantization.DeQuantStub()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dequant(self.inner(self.quant(x)))
-
-
-def _prepare_static(module: nn.Module) -> nn.Module:
-    """``module`` wrapped, conv/linear + ReLU fused, with observers: ready to calibrate and convert."""
-    wrapped = _QuantizedEnds(module).eval()
-    pairs = []
-    for prefix, parent in wrapped.named_modules():
-        if isinstance(parent, nn.Sequential):
-            children = list(parent.named_children())
-            for (a, first), (b, second) in zip(children, children[1:]):
-                if isinstance(first, _FUSIBLE) and isinstance(second, nn.ReLU):
-                    pairs.append([f"{prefix}.{a}", f"{prefix}.{b}"])
-    with _quiet_quantization():
-        if pairs:
-            wrapped = torch.ao.quantization.fuse_modules(wrapped, pairs)
-        wrapped.qconfig = torch.ao.quantization.get_default_qconfig(torch.backends.quantized.engine)
-        return torch.ao.quantization.prepare(wrapped)
-
-
 def _finetune(
-    module: nn.Module, reference: FinalModel, data: DataBundle, training: TrainingConfig, epochs: int,
-    lr: float | None, seed: int,
+    module: nn.Module, reference: FinalModel, data: DataBundle, config: ExperimentConfig, epochs: int
 ) -> None:
-    """Train the pruned ``module`` for ``epochs`` on the full training split, without augmentation, at a
-    constant ``lr`` (default a tenth of ``training.lr``: the model is trained already) with the run's optimizer."""
+    """Train the pruned ``module`` for ``epochs`` as a training job on the full training split, on the CPU, in
+    fp32, without augmentation, at a constant lr (``final.compress.finetune_lr``; default a tenth of
+    ``training.lr``: the model is trained already) with the run's optimizer and seed."""
     if epochs <= 0:
         return
-    from cords_tune.training.optim import build_optimizer
+    from cords_tune.training.job import TrainingJob, run_job
 
-    from cords_tune.training.device_data import read_only_tensor, scale_inputs
-
-    optimizer = build_optimizer(module.parameters(), training.model_copy(update={"lr": lr or training.lr / 10}))
-    mean, std = reference._normalisation()
-    x = _raw(reference, data.x_train)  # prepared batch by batch: uint8 images stay small until then
-    y = read_only_tensor(data.y_train, torch.int64)
-    generator = torch.Generator().manual_seed(seed)
-    module.train()
-    for _ in range(epochs):
-        for index in torch.randperm(len(y), generator=generator).split(training.batch_size):
-            optimizer.zero_grad(set_to_none=True)
-            logits = module(scale_inputs(x[index], mean, std))
-            nn.functional.cross_entropy(logits, y[index]).backward()
-            optimizer.step()
+    training = config.training.model_copy(update={
+        "lr": config.final.compress.finetune_lr or config.training.lr / 10, "schedule": "constant", "device": "cpu",
+        "precision": "fp32", "channels_last": False, "validation": "at_decisions",
+    })
+    tuned = config.model_copy(update={"training": training,
+                                      "dataset": config.dataset.model_copy(update={"augment": False})})
+    run_job(TrainingJob(tuned, data, model=reference.given, epochs=epochs, full_data=True, decision_epochs=(),
+                        module=module))
     module.eval()
 
 
@@ -283,11 +208,7 @@ def _prepared(model: FinalModel, x: np.ndarray) -> torch.Tensor:
     from cords_tune.training.device_data import scale_inputs
 
     mean, std = model._normalisation()
-    return scale_inputs(_raw(model, x), mean, std)
-
-
-def _raw(model: FinalModel, x: np.ndarray) -> torch.Tensor:
-    return model._as_batch(x).to(model.device)
+    return scale_inputs(model._as_batch(x).to(model.device), mean, std)
 
 
 # ------------------------------------------------------------------------------------------------ measures
@@ -328,18 +249,6 @@ def _median_latency_ms(module: nn.Module, batch: torch.Tensor, repeats: int) -> 
     finally:
         torch.set_num_threads(threads)
     return 1000 * statistics.median(times)
-
-
-@contextlib.contextmanager
-def _quiet_quantization() -> Iterator[None]:
-    """torch 2.x announces the deprecation of ``torch.ao.quantization`` (for torchao, not a dependency here)
-    on every call, and warns about uncalibrated observers when a variant is rebuilt for loading."""
-    with warnings.catch_warnings():
-        for message in ("torch.ao.quantization is deprecated", ".*quantized tensor creation functions",
-                        "Please use quant_min and quant_max", "must run observer before calling calculate_qparams",
-                        "TypedStorage is deprecated"):
-            warnings.filterwarnings("ignore", message=message)
-        yield
 
 
 def _first_line(error: BaseException) -> str:

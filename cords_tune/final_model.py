@@ -25,7 +25,7 @@ plain Python values only, so it loads with ``torch.load(..., weights_only=True)`
 
 The compressed variants of ``final.compress`` (``<run_dir>/compressed/*.pt``) are files of the same kind and
 load with the same call. An int8 variant names its recipe (``compressed``: ``"dynamic_int8"`` or
-``"static_int8"``): loading rebuilds the float model, quantizes it the same way (``cords_tune.compression``)
+``"static_int8"``): loading rebuilds the float model, quantizes it the same way (``cords_tune.quantization``)
 and loads the int8 weights into it. Pickling the quantized module whole would need ``weights_only=False``,
 which runs code from the file; TorchScript would tie the file to a deprecated exporter.
 """
@@ -234,7 +234,7 @@ class FinalModel:
         module = build_model(self.model_name, self.model_params, input_shape=self.input_shape,
                              num_classes=self.num_classes, given=self.given)
         if self.compressed:
-            from cords_tune.compression import quantized_like
+            from cords_tune.quantization import quantized_like
 
             module = quantized_like(module.eval(), self.compressed)
         module.load_state_dict(self.state_dict)

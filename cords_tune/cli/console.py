@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
 from rich.console import Console
 from rich.markup import escape
+
+from cords_tune.reports.wording import number
 
 out = Console()
 err = Console(stderr=True)
 
-
-def short(value: Any) -> str:
-    """A table cell: ``"n/a"`` for a missing or NaN value, four significant digits for a float."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+short = number  # a table cell, as report.md words it
 
 
 def print_notes(notes: list[str]) -> None:

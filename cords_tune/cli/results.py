@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 
 from cords_tune.cli.console import out, short
-from cords_tune.reports.wording import (co2e, compression_note, compression_table, count, energy_amount, energy_line,
+from cords_tune.reports.rows import summary_rows
+from cords_tune.reports.wording import (co2e, compression_note, compression_table, count, energy_amount,
                                         energy_saving, fallback_note, finalists_note, finalists_table, finalists_title,
-                                        regret, retrain_label, seconds, shared_subset_line, slot_use_line, speed,
-                                        top1_agreement, trials_outcome, tuned_test_figures, tuned_test_rows)
+                                        regret, seconds, speed, top1_agreement, tuned_test_figures, tuned_test_rows)
 
 if TYPE_CHECKING:
-    from cords_tune.results.compression import Compression
     from cords_tune.results.comparison import Comparison
+    from cords_tune.results.compression import Compression
     from cords_tune.results.summary import RunSummary
 
 
@@ -34,35 +34,14 @@ def print_result(result: Any) -> None:
 
 def print_summary(summary: RunSummary) -> None:
     """A run's figures (trials, the final model, wall-clocks, energy, the best config), its finalists, its notes."""
-    metric, final, fell_back = summary.metric, summary.final, summary.trials_selection_fallback
+    fell_back = summary.trials_selection_fallback
     title = f"{summary.name}: {summary.strategy} subsets at fraction {summary.fraction}"
     if fell_back:
         title += f" ({count(fell_back, 'trial')} fell back to random)"
     table = Table(title=title)
     table.add_column("quantity")
     table.add_column("value", justify="right")
-    best_fell_back = summary.best_trial_selection_fallback_epoch
-    final_wall_s = summary.timings.final_wall_s
-    rows = [
-        ("trials (completed / stopped early / diverged / errored)",
-         trials_outcome(summary)),
-        ("trials retried from a checkpoint", str(summary.trials_retried)),
-        ("trials that fell back to random subsets", str(fell_back)),
-        (f"{metric} of the picked config while tuning"
-         + (f" (random subsets from epoch {best_fell_back})" if best_fell_back is not None else ""),
-         short(summary.best_metric)),
-        ("final test accuracy (full-data retrain)", short(final.test_accuracy if final else None)),
-        *[(f"final {name} (full-data retrain)", short(value)) for name, value in tuned_test_figures(metric, final)],
-        ("tuning wall-clock", seconds(summary.tuning_wall_s)),
-        ("selection time, all trials", seconds(summary.selection_s_total)),
-        *([("shared subset (in the tuning wall-clock)", shared_subset_line(summary.shared_subset))]
-          if summary.shared_subset else []),
-        ("tuning slot time", slot_use_line(summary.slot_use)),
-        (retrain_label(summary), seconds(final.wall_s if final_wall_s is None and final else final_wall_s)),
-        ("total wall-clock (data, Ray start, tuning, retrain)", seconds(summary.end_to_end_wall_s)),
-        ("energy of the trials and final training", energy_line(summary.energy)),
-    ]
-    for name, value in rows:
+    for name, value in summary_rows(summary):
         table.add_row(name, value)
     for key, value in (summary.best_config or {}).items():
         table.add_row(f"best {key}", short(value))
@@ -168,7 +147,6 @@ def print_fidelity(result: Any) -> None:
     table.add_row(f"regret of the subsets' pick ({f.metric} on the full data)", short(f.top1_regret))
     table.add_row("the same with the top 2 / top 3 settled on the full data (final.top_k)",
                   f"{short(f.top2_regret)} / {short(f.top3_regret)}")
-    table.add_row("training time, subsets / full data",
-                  f"{seconds(f.train_s_subset)} / {seconds(f.train_s_full)}")
+    table.add_row("training time, subsets / full data", f"{seconds(f.train_s_subset)} / {seconds(f.train_s_full)}")
     out.print(table)
     out.print(f"Results: [bold]{result.run_dir}[/] (fidelity.json, fidelity.png)", highlight=False, soft_wrap=True)

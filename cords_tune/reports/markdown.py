@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from cords_tune.reports.wording import (compression_note, compression_table, energy_line, fallback_note,
-                                        finalists_note, finalists_table, finalists_title, retrain_label, seconds,
-                                        shared_subset_line, slot_use_line, trials_outcome, tuned_test_figures)
+from cords_tune.reports.rows import summary_rows
+from cords_tune.reports.wording import (compression_note, compression_table, fallback_note, finalists_note,
+                                        finalists_table, finalists_title, retrain_label, seconds, shared_subset_line,
+                                        slot_use_line)
 
 if TYPE_CHECKING:
     from cords_tune.results.summary import RunSummary
@@ -31,7 +32,7 @@ def render_report(
 ) -> str:
     """The run's report; ``sections`` (markdown, e.g. the comparison with the full-data baseline) follow the
     result."""
-    metric, final, timings = summary.metric, summary.final, summary.timings
+    metric, timings = summary.metric, summary.timings
     parts = [
         f"# cords-tune run: {summary.name}",
         "",
@@ -41,23 +42,7 @@ def render_report(
         "",
         "## Result",
         "",
-        markdown_table(
-            ["quantity", "value"],
-            [
-                ["trials (completed / stopped early / diverged / errored)",
-                 trials_outcome(summary)],
-                ["trials retried from a checkpoint", summary.trials_retried],
-                [f"{metric} of the picked config (tuning, on subsets)", summary.best_metric],
-                ["final test accuracy (the picked config trained on the full data)",
-                 final.test_accuracy if final else None],
-                *[[f"final {name} (the same model)", value] for name, value in tuned_test_figures(metric, final)],
-                ["trials that fell back to random subsets", summary.trials_selection_fallback],
-                ["tuning wall-clock", seconds(summary.tuning_wall_s)],
-                [retrain_label(summary), seconds(timings.final_wall_s)],
-                ["total wall-clock (data, Ray start, tuning, retrain)", seconds(summary.end_to_end_wall_s)],
-                ["energy of the trials and final training", energy_line(summary.energy)],
-            ],
-        ),
+        markdown_table(["quantity", "value"], [list(row) for row in summary_rows(summary)]),
         "",
         *([f"Note: {fallback_note(summary)}.", ""] if fallback_note(summary) else []),
         *_finalists_section(summary),

@@ -17,10 +17,19 @@ if TYPE_CHECKING:
     from cords_tune.results.slot_use import SlotUse
     from cords_tune.results.summary import RunSummary
 
-__all__ = ["seconds", "speed", "count", "slot_use_line", "shared_subset_line", "fallback_note", "finalists_table", "finalists_title",
+__all__ = ["number", "seconds", "speed", "count", "slot_use_line", "shared_subset_line", "fallback_note", "finalists_table", "finalists_title",
            "finalists_note", "compression_table", "compression_note",
            "regret", "top1_agreement", "trials_outcome", "retrain_label", "tuned_test_figures", "tuned_test_rows", "energy_amount", "co2e", "energy_line",
            "energy_saving"]
+
+
+def number(value: Any) -> str:
+    """A table cell: ``"n/a"`` for a missing or NaN value, four significant digits for a float."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
 
 
 def seconds(value: Any) -> str:

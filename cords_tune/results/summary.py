@@ -3,9 +3,9 @@ found, what it cost) and a single training's (``TrainSummary``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, Literal
 
 from cords_tune.results.compression import Compression
 from cords_tune.results.energy import EnergyRecord
@@ -15,12 +15,85 @@ from cords_tune.results.records import known_fields
 from cords_tune.results.shared_subset import SharedSubsetRecord
 from cords_tune.results.slot_use import SlotUse
 from cords_tune.results.study import StudyStore
+from cords_tune.results.trial import TrialRecord
 
-__all__ = ["RunSummary", "TrainSummary", "Timings"]
+__all__ = ["RunSummary", "TrainSummary", "Timings", "TrialTotal", "TRIAL_TOTALS", "trial_totals"]
 
 # Written together once a search has finished (a summary of an interrupted or failed search has none of them,
 # and its slot use only where trials reported their marks: a resume adds its own to it).
 _FINISHED_SEARCH = ("resumed", "optuna_study", "slot_use", "shared_subset")
+
+
+@dataclass(frozen=True)
+class TrialTotal:
+    """A ``RunSummary`` field (and summary.json key) that totals a ``TrialRecord`` field over a search's trials.
+
+    Attributes:
+        key: the summary field.
+        field: the trial field it totals.
+        over_trials: ``sum``; ``count`` (the trials whose field is one of ``values``, or is true without
+            them); ``distinct`` (how many different non-empty values); ``sorted`` (the values that are not
+            ``None``, in order); ``share`` (the sum of ``field`` over the sum of ``of``; ``None`` where that is 0).
+        values: for ``count``.
+        of: for ``share``, the trial field it is a share of.
+        row: where the CLI and report.md show it (their summary table's group of trial rows, or of tuning
+            times); ``None``: not shown there.
+        label: its row's label.
+        unit: how its row shows the value: ``count``, ``seconds``, ``share`` (a percentage).
+    """
+
+    key: str
+    field: str
+    over_trials: Literal["sum", "count", "distinct", "sorted", "share"]
+    values: tuple[Any, ...] = ()
+    of: str | None = None
+    row: Literal["trials", "times"] | None = None
+    label: str = ""
+    unit: Literal["count", "seconds", "share"] = "count"
+
+    def of_trials(self, trials: Sequence[TrialRecord]) -> Any:
+        """Its value over ``trials``."""
+        values = [getattr(trial, self.field) for trial in trials]
+        if self.over_trials == "sum":
+            return sum(values)
+        if self.over_trials == "count":
+            return sum(value in self.values if self.values else bool(value) for value in values)
+        if self.over_trials == "distinct":
+            return len({value for value in values if value})
+        if self.over_trials == "sorted":
+            return sorted(value for value in values if value is not None)
+        whole = sum(getattr(trial, self.of) for trial in trials)
+        return sum(values) / whole if whole > 0 else None
+
+
+_STARTED = ("completed", "stopped", "out_of_time", "diverged", "error")
+
+# Each total of a search's trials its summary records, declared once: the runner's summary reads them all.
+TRIAL_TOTALS: tuple[TrialTotal, ...] = (
+    TrialTotal("trials_started", "status", "count", _STARTED),
+    TrialTotal("trials_completed", "status", "count", ("completed",)),
+    TrialTotal("trials_stopped_early", "status", "count", ("stopped",)),
+    TrialTotal("trials_errored", "status", "count", ("error",)),
+    TrialTotal("trials_diverged", "status", "count", ("diverged",)),
+    TrialTotal("trials_retried", "restarts", "count", row="trials", label="trials retried from a checkpoint"),
+    TrialTotal("trials_selection_fallback", "selection_fallback", "count", row="trials",
+               label="trials that fell back to random subsets"),
+    TrialTotal("selection_fallback_epochs", "selection_fallback_epoch", "sorted"),
+    TrialTotal("selection_s_total", "selection_s", "sum", row="times", label="selection time, all trials",
+               unit="seconds"),
+    TrialTotal("selection_share", "selection_s", "share", of="wall_s", row="times",
+               label="selection's share of the trials' time", unit="share"),
+    TrialTotal("train_s_total", "train_s", "sum"),
+    TrialTotal("eval_s_total", "eval_s", "sum"),
+    TrialTotal("trial_wall_s_total", "wall_s", "sum"),
+    TrialTotal("epochs_total", "epochs", "sum"),
+    TrialTotal("nodes", "node", "distinct"),
+)
+
+
+def trial_totals(trials: Sequence[TrialRecord]) -> dict[str, Any]:
+    """Every ``TRIAL_TOTALS`` field of a search with these trials, by key."""
+    return {total.key: total.of_trials(trials) for total in TRIAL_TOTALS}
 
 
 @dataclass(frozen=True)
@@ -72,6 +145,7 @@ class RunSummary:
     train_s_total: float | None = None
     eval_s_total: float | None = None
     trial_wall_s_total: float | None = None
+    selection_share: float | None = None  # selection_s_total over trial_wall_s_total
     epochs_total: int = 0
     best_trial_id: str | None = None  # the finalist the full data picked, or the search's best
     best_config: dict[str, Any] | None = None  # its searched params

@@ -3,6 +3,7 @@ parameter is a ``param.<path>`` column there."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -14,7 +15,7 @@ from cords_tune.results.records import known_fields, number_or_none
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["TrialRecord", "trials_table", "read_trials"]
+__all__ = ["TrialRecord", "Reported", "REPORTED", "reported_fields", "trials_table", "read_trials"]
 
 PARAM_PREFIX = "param."
 TrialStatus = Literal["completed", "stopped", "out_of_time", "diverged", "error", "not_started"]
@@ -78,6 +79,67 @@ class TrialRecord:
             selection_fallback_epoch=None if epoch is None else int(epoch),
             selection_share_at_fallback=number_or_none(data.get("selection_share_at_fallback")),
         ))
+
+
+SEARCH_METRIC = "<search.metric>"  # in ``Reported.key``: the metric the search tunes for, whichever it is
+
+
+@dataclass(frozen=True)
+class Reported:
+    """A ``TrialRecord`` field read from what the trial reported each epoch (Tune's results).
+
+    Attributes:
+        field: the ``TrialRecord`` field (and trials.parquet column).
+        key: what the trial reports, ``SEARCH_METRIC`` for the search metric.
+        over_epochs: how a trial's epochs give the field: ``final`` (its last report as it stands, 0 where
+            missing), ``sum`` (over its epochs), ``last`` or ``best`` (of its finite values; NaN where none;
+            ``best`` in the search's mode, or ``max`` for a key other than the search metric).
+        kind: the field's type (``int``, ``float``, ``bool``, ``str``).
+    """
+
+    field: str
+    key: str
+    over_epochs: Literal["final", "sum", "last", "best"]
+    kind: type = float
+
+    def of(self, history: Mapping[str, Sequence[Any]], final: Mapping[str, Any], metric: str, mode: str) -> Any:
+        """The field's value from a trial's per-epoch results (``history``, columns) and its last one."""
+        key = metric if self.key == SEARCH_METRIC else self.key
+        if self.over_epochs == "final":
+            return self.kind(final.get(key) or self.kind())
+        if self.over_epochs == "sum":
+            return self.kind(sum(history.get(key, [])))
+        values = [v for v in history.get(key, []) if isinstance(v, (int, float)) and math.isfinite(v)]
+        if not values:
+            return math.nan
+        if self.over_epochs == "last":
+            return values[-1]
+        return min(values) if self.key == SEARCH_METRIC and mode == "min" else max(values)
+
+
+# Each TrialRecord field a trial reports, declared once; collect_trials reads them all from Tune's results.
+REPORTED: tuple[Reported, ...] = (
+    Reported("epochs", "training_iteration", "final", int),
+    Reported("best_metric", SEARCH_METRIC, "best"),
+    Reported("last_metric", SEARCH_METRIC, "last"),
+    Reported("best_val_accuracy", "val_accuracy", "best"),
+    Reported("last_val_accuracy", "val_accuracy", "last"),
+    Reported("wall_s", "time_total_s", "final"),
+    Reported("selection_s", "selection_s", "sum"),
+    Reported("train_s", "train_s", "sum"),
+    Reported("eval_s", "eval_s", "sum"),
+    Reported("samples_seen", "samples_seen", "final", int),
+    Reported("selection_fallback", "selection_fallback", "final", bool),
+    Reported("restarts", "restarts", "final", int),
+    Reported("gpu_ids", "gpu_ids", "final", str),
+    Reported("gpus_assigned", "gpus_assigned", "final"),
+)
+
+
+def reported_fields(history: Mapping[str, Sequence[Any]], final: Mapping[str, Any], metric: str,
+                    mode: str) -> dict[str, Any]:
+    """The ``REPORTED`` fields of one trial, by field name."""
+    return {reported.field: reported.of(history, final, metric, mode) for reported in REPORTED}
 
 
 def trials_table(trials: Sequence[TrialRecord]) -> pa.Table:

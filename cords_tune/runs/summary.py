@@ -11,7 +11,7 @@ from cords_tune.results.compression import Compression
 from cords_tune.results.energy import Energy, RunEnergy
 from cords_tune.results.final import FinalResult
 from cords_tune.results.slot_use import SlotUse
-from cords_tune.results.summary import RunSummary, Timings
+from cords_tune.results.summary import RunSummary, Timings, trial_totals
 from cords_tune.results.trial import TrialRecord
 from cords_tune.tuning.finalists import Settled
 from cords_tune.tuning.search import SearchOutcome
@@ -48,7 +48,6 @@ class SummaryInputs:
 def build_summary(parts: SummaryInputs) -> RunSummary:
     """The search's summary (summary.json) from its parts."""
     config, trials, best, search = parts.config, parts.trials, parts.best, parts.search
-    statuses = [t.status for t in trials]
     subset_best = parts.subset_best or best
     return RunSummary(
         name=config.name,
@@ -60,22 +59,9 @@ def build_summary(parts: SummaryInputs) -> RunSummary:
         metric=config.search.metric,
         mode=config.search.mode,
         num_trials=config.search.num_trials,
-        trials_started=len(trials) - statuses.count("not_started"),
-        trials_completed=statuses.count("completed"),
-        trials_stopped_early=statuses.count("stopped"),
-        trials_errored=statuses.count("error"),
-        trials_diverged=statuses.count("diverged"),
-        trials_retried=sum(t.restarts > 0 for t in trials),
-        trials_selection_fallback=sum(t.selection_fallback for t in trials),
-        selection_fallback_epochs=sorted(t.selection_fallback_epoch for t in trials
-                                         if t.selection_fallback_epoch is not None),
+        **trial_totals(trials),
         best_trial_selection_fallback_epoch=best.selection_fallback_epoch if best else None,
         tuning_wall_s=parts.timings.tuning_wall_s,
-        selection_s_total=sum(t.selection_s for t in trials),
-        train_s_total=sum(t.train_s for t in trials),
-        eval_s_total=sum(t.eval_s for t in trials),
-        trial_wall_s_total=sum(t.wall_s for t in trials),
-        epochs_total=sum(t.epochs for t in trials),
         best_trial_id=best.trial_id if best else None,
         best_config=best.params if best else None,
         best_metric=best.best_metric if best else None,
@@ -84,7 +70,6 @@ def build_summary(parts: SummaryInputs) -> RunSummary:
         finalists=parts.settled.records() if parts.settled else [],
         subset_best_trial_id=subset_best.trial_id if subset_best else None,
         timings=parts.timings,
-        nodes=len({t.node for t in trials if t.node}),
         end_to_end_wall_s=time.perf_counter() - parts.started,
         energy=_energy(config, trials, parts.final, parts.settled).record(),
         status=parts.status or ("ok" if best else "failed"),

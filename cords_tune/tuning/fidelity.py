@@ -16,13 +16,13 @@ from cords_tune.errors import ConfigError, RunFailedError
 from cords_tune.rank_agreement import rank_agreement
 from cords_tune.results.fidelity import Fidelity, FidelityConfig
 from cords_tune.selection import Subset, uses_subsets
-from cords_tune.training import build_trainer
+from cords_tune.training.job import JobOutcome, TrainingJob
 from cords_tune.training.proxy import SharedSubset
 from cords_tune.tuning.progress import Progress
-from cords_tune.tuning.retrain import as_trial_task
 from cords_tune.tuning.session import first_line
+from cords_tune.tuning.worker import run_on_worker, submit
 
-__all__ = ["sample_configs", "train_configs", "build_fidelity"]
+__all__ = ["sample_configs", "fidelity_job", "scores_of", "train_to_end", "train_configs", "build_fidelity"]
 
 
 def sample_configs(config: ExperimentConfig, count: int) -> list[dict[str, Any]]:
@@ -41,15 +41,18 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def train_to_end(config: ExperimentConfig, data: DataBundle, shared: list[Subset] | None = None) -> dict[str, Any]:
-    """Train one configuration for all its epochs (no early stopping); its last epoch's validation scores.
-    ``shared``: the run's subsets, for a shared strategy."""
-    from cords_tune.tuning.trainable import on_this_worker
+def fidelity_job(config: ExperimentConfig, data: Any, shared: Any = None) -> TrainingJob:
+    """The job of training one configuration for all its epochs (no early stopping), validated at its last.
+    ``shared``: the run's subsets, for a shared strategy (on Ray, an ObjectRef of them)."""
+    return TrainingJob(config, data, decision_epochs=(), shared_subsets=shared)
 
-    history = build_trainer(on_this_worker(config), data, decision_epochs=(), shared_subsets=shared).fit()
+
+def scores_of(outcome: JobOutcome, metric: str) -> dict[str, Any]:
+    """A fidelity training's last epoch's validation scores (``metric``: the search metric) and its times."""
+    history = outcome.history
     last = history[-1].as_dict()
     return {
-        "score": last[config.search.metric],
+        "score": last[metric],
         "val_accuracy": last["val_accuracy"],
         "epochs": len(history),
         "diverged": bool(last["diverged"]),
@@ -57,6 +60,11 @@ def train_to_end(config: ExperimentConfig, data: DataBundle, shared: list[Subset
         "train_s": sum(s.train_s for s in history),
         "eval_s": sum(s.eval_s for s in history),
     }
+
+
+def train_to_end(config: ExperimentConfig, data: DataBundle, shared: list[Subset] | None = None) -> dict[str, Any]:
+    """``fidelity_job`` run in this process; its ``scores_of``."""
+    return scores_of(run_on_worker(fidelity_job(config, data, shared)), config.search.metric)
 
 
 def train_configs(
@@ -78,8 +86,7 @@ def train_configs(
             if not uses_subsets(arm.selection.strategy):
                 point = {k: v for k, v in point.items() if not k.startswith("selection.")}
             trial = apply_params(arm, point)
-            task = as_trial_task(train_to_end, trial).remote(trial, data_ref, (shared or {}).get(label))
-            pending[task] = (label, index)
+            pending[submit(fidelity_job(trial, data_ref, (shared or {}).get(label)))] = (label, index)
     results: dict[str, list[Any]] = {label: [None] * len(points) for label in arms}
     progress = Progress(total=len(pending), phase=f"fidelity: {len(points)} configurations x {len(arms)} arms")
     try:
@@ -87,7 +94,7 @@ def train_configs(
             done, _ = ray.wait(list(pending), num_returns=1)
             label, index = pending.pop(done[0])
             try:
-                results[label][index] = ray.get(done[0])
+                results[label][index] = scores_of(ray.get(done[0]), arms[label].search.metric)
             except Exception as error:  # noqa: BLE001 - a failed training is reported, with its configuration
                 raise RunFailedError(
                     f"training configuration {index} ({points[index]}) on {label} failed: {first_line(error)}"

@@ -19,9 +19,11 @@ from cords_tune.results.energy import Energy
 from cords_tune.results.final import FinalResult
 from cords_tune.results.finalist import FinalistRecord
 from cords_tune.results.trial import TrialRecord
-from cords_tune.training import EpochStats
-from cords_tune.tuning.retrain import as_trial_task, retrain_best
+from cords_tune.training.job import JobHooks, RunningJob
+from cords_tune.training.trainer import EpochStats
+from cords_tune.tuning.retrain import final_result, retrain_job
 from cords_tune.tuning.session import first_line
+from cords_tune.tuning.worker import submit
 
 __all__ = ["Finalist", "Settled", "FinalistsFailed", "rank_trials", "pick_winner", "settle_finalists"]
 
@@ -150,8 +152,7 @@ def settle_finalists(
     configs = [apply_params(config, trial.params) for trial in chosen]
     started = time.perf_counter()
     epochs = Queue(actor_options={"num_cpus": 0}) if on_epoch else None  # never waits for the finalists' CPUs
-    pending = {as_trial_task(retrain_best, c).remote(c, data_ref, model,
-                                                     None if epochs is None else _EpochsTo(epochs, rank)): rank
+    pending = {submit(retrain_job(c, data_ref, model, None if epochs is None else _EpochsTo(epochs, rank))): rank
                for rank, c in enumerate(configs, 1)}
     done: dict[int, Finalist] = {}
     try:
@@ -165,7 +166,7 @@ def settle_finalists(
             rank = pending.pop(ready[0])
             result, error = None, None
             try:
-                result = ray.get(ready[0])
+                result = final_result(ray.get(ready[0]))
             except ray.exceptions.RayError as failure:  # this finalist is lost; the others still count
                 error = first_line(failure)
             done[rank] = Finalist(rank, chosen[rank - 1], configs[rank - 1], result, time.perf_counter() - started,
@@ -183,12 +184,12 @@ def settle_finalists(
     return Settled(finalists, pick_winner(finalists, config.search.mode).rank)
 
 
-@dataclass(frozen=True)
-class _EpochsTo:
-    """A finalist task's ``on_epoch``: its epochs, to the driver's queue."""
+class _EpochsTo(JobHooks):
+    """A finalist job's hooks: its epochs, to the driver's queue."""
 
-    queue: Any  # a ray.util.queue.Queue
-    rank: int
+    def __init__(self, queue: Any, rank: int) -> None:
+        self.queue = queue  # a ray.util.queue.Queue
+        self.rank = rank
 
-    def __call__(self, stats: EpochStats) -> None:
+    def on_epoch(self, stats: EpochStats, job: RunningJob) -> None:
         self.queue.put_nowait((self.rank, stats))

@@ -9,26 +9,21 @@ from typing import Any
 from cords_tune.config import ExperimentConfig
 from cords_tune.results.energy import Energy
 from cords_tune.results.slot_use import SlotUse, TrialTimeline, slot_use
-from cords_tune.results.trial import TrialRecord
+from cords_tune.results.trial import TrialRecord, reported_fields
 
 __all__ = ["collect_trials", "search_slot_use"]
-
-TIMING_COLUMNS = ("selection_s", "train_s", "eval_s")
 
 
 def collect_trials(grid: Any, config: ExperimentConfig) -> list[TrialRecord]:
     """One record per trial (see ``TrialRecord``): ``completed`` if it ran all epochs, ``not_started`` if it
     reported none."""
-    metric, mode = config.search.metric, config.search.mode
-    pick = max if mode == "max" else min
     rows = []
     for index, result in enumerate(grid):
         metrics = result.metrics or {}
         frame = result.metrics_dataframe
         history = frame.to_dict("list") if frame is not None and len(frame) else {}
-        values = [v for v in history.get(metric, []) if _finite(v)]
-        accuracies = [v for v in history.get("val_accuracy", []) if _finite(v)]
-        epochs = int(metrics.get("training_iteration", 0) or 0)
+        reported = reported_fields(history, metrics, config.search.metric, config.search.mode)
+        epochs = reported["epochs"]
         if result.error is not None:
             status = "error"
         elif metrics.get("diverged"):
@@ -45,21 +40,10 @@ def collect_trials(grid: Any, config: ExperimentConfig) -> list[TrialRecord]:
                 trial_id=metrics.get("trial_id") or Path(str(result.path)).name,
                 status=status,
                 params=dict(result.config or {}),
-                epochs=epochs,
-                best_metric=pick(values) if values else math.nan,
-                last_metric=values[-1] if values else math.nan,
-                best_val_accuracy=max(accuracies) if accuracies else math.nan,
-                last_val_accuracy=accuracies[-1] if accuracies else math.nan,
-                wall_s=float(metrics.get("time_total_s", 0.0) or 0.0),
-                **{key: float(sum(history.get(key, []))) for key in TIMING_COLUMNS},
-                samples_seen=int(metrics.get("samples_seen", 0) or 0),
-                selection_fallback=bool(metrics.get("selection_fallback", False)),
+                **reported,
                 **_fallback(history),
-                restarts=int(metrics.get("restarts", 0) or 0),
                 error=_first_line(result.error),
                 node=metrics.get("node_id") or metrics.get("node_ip", ""),
-                gpu_ids=metrics.get("gpu_ids", ""),
-                gpus_assigned=float(metrics.get("gpus_assigned", 0.0) or 0.0),
                 **Energy.from_columns(metrics).as_columns(),  # up to its last report
             )
         )

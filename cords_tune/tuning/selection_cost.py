@@ -22,7 +22,7 @@ from cords_tune.datasets import DataBundle
 from cords_tune.models import GivenModel
 from cords_tune.training.cost_guard import CycleCost, forecast, is_guarded
 from cords_tune.training.measure import measure_cycle_cost
-from cords_tune.tuning.retrain import as_trial_task
+from cords_tune.tuning.worker import as_trial_task
 from cords_tune.tuning.session import first_line
 
 __all__ = ["SELECTION_COST_FILE", "CostTask", "CostWatch", "measure_in_this_process"]
@@ -133,7 +133,7 @@ def measure_in_this_process(config: ExperimentConfig, data: DataBundle, model: G
 def _measure_on_worker(config: ExperimentConfig, data: DataBundle, model: GivenModel | None) -> CycleCost | None:
     """The figures, or ``None`` where the measurement fails (the guard then stays off: a trial training the same
     config says what is wrong, in its own error)."""
-    from cords_tune.tuning.trainable import on_this_worker
+    from cords_tune.tuning.worker import on_this_worker
 
     try:
         return measure_cycle_cost(on_this_worker(config), data, model)

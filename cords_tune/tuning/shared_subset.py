@@ -22,7 +22,7 @@ from cords_tune.training.proxy import (
     kept_shared_subset,
     select_shared_subset,
 )
-from cords_tune.tuning.retrain import as_trial_task
+from cords_tune.tuning.worker import as_trial_task
 from cords_tune.tuning.session import first_line
 
 __all__ = ["ProxyFailed", "ProxyTask", "ProxyWatch", "shared_subset_for"]
@@ -155,6 +155,6 @@ class ProxyWatch(tune.Callback):
 
 
 def _select_on_worker(config: ExperimentConfig, data: DataBundle, model: GivenModel | None) -> SharedSubset:
-    from cords_tune.tuning.trainable import on_this_worker
+    from cords_tune.tuning.worker import on_this_worker
 
     return select_shared_subset(on_this_worker(config), data, model)

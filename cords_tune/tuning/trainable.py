@@ -6,47 +6,31 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import ray
 import torch
 from ray import tune
 
 from cords_tune.config import ExperimentConfig, apply_params
 from cords_tune.datasets import DataBundle
-from cords_tune.energy import EnergyMeter
-from cords_tune.results.energy import Energy
 from cords_tune.models.given import GivenModel
-from cords_tune.plugins import import_plugins
-from cords_tune.training.cost_guard import CycleCost
-from cords_tune.training.proxy import SharedSubset
-from cords_tune.training import EpochStats, build_trainer
-from cords_tune.tuning.algorithms import decision_epochs
+from cords_tune.results.energy import Energy
 from cords_tune.results.slot_use import process_started_at
+from cords_tune.training.cost_guard import CycleCost
+from cords_tune.training.job import JobHooks, RunningJob, TrainingJob
+from cords_tune.training.proxy import SharedSubset
+from cords_tune.training.trainer import EpochStats
+from cords_tune.tuning.algorithms import decision_epochs
+from cords_tune.tuning.worker import run_on_worker, where_am_i
 
 _IMPORTED_AT = time.time()  # when this worker had imported torch, Ray and the trainer: the start of its first trial
 _PROCESS_STARTED_AT = process_started_at() or _IMPORTED_AT
 
-__all__ = ["trial_trainable", "train_trial", "on_this_worker", "set_threads", "where_am_i", "energy_meter",
-           "CHECKPOINT_FILE"]
+__all__ = ["trial_trainable", "train_trial", "CHECKPOINT_FILE"]
 
 CHECKPOINT_FILE = "trainer.pt"
-
-
-def on_this_worker(config: ExperimentConfig) -> ExperimentConfig:
-    """The config as this Ray worker must run it, its plugins imported: ``device: auto`` means the CPU when the
-    trial was given no GPU (Ray leaves CUDA_VISIBLE_DEVICES alone then, and the GPUs belong to other trials)."""
-    import_plugins(config.plugins)
-    set_threads(config)
-    if config.training.device == "auto" and config.resources.gpus_per_trial == 0:
-        return config.model_copy(update={"training": config.training.model_copy(update={"device": "cpu"})})
-    return config
-
-
-def set_threads(config: ExperimentConfig) -> None:
-    """One intra-op thread per CPU Ray gave the trial, so concurrent trials do not oversubscribe cores."""
-    torch.set_num_threads(max(1, int(config.resources.cpus_per_trial)))
 
 
 def trial_trainable(
@@ -86,58 +70,57 @@ def train_trial(
     ``training.validation`` is ``at_decisions``. ``shared``: the run's subsets, for a shared strategy.
     ``selection_cost``: the run's measured selection cycle, which the cost guard decides from.
     """
-    started_at = time.time()
-    trial_config = on_this_worker(apply_params(config, params))
-    meter = energy_meter(trial_config)
-    before = Energy()  # what this trial used up to the checkpoint it continues from, if any
-    trainer = build_trainer(trial_config, data, model=model, decision_epochs=decisions,
-                            shared_subsets=shared.subsets if shared else None, selection_cost=selection_cost)
-    trial_id = tune.get_context().get_trial_id()
-    restarts = 0
-    checkpoint = tune.get_checkpoint()
-    if checkpoint is not None:
-        with checkpoint.as_directory() as folder:
-            state = torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=True, map_location=trainer.device)
-        trainer.load_state_dict(state["trainer"])
-        # Continuing from another trial's checkpoint (a PBT exploit) is no restart of this trial.
-        own = state.get("trial_id", trial_id) == trial_id
-        restarts = state["restarts"] + 1 if own else 0
-        before = Energy.from_columns(state.get("energy", {})) if own else Energy()
-    placement = {**where_am_i(), "restarts": restarts}
-    placement.update(_marks(started_at, placement["node_id"]))
-    every = trial_config.fault_tolerance.checkpoint_every
+    reporter = _TrialReport(time.time(), tune.get_context().get_trial_id())
+    run_on_worker(TrainingJob(apply_params(config, params), data, model=model, decision_epochs=decisions,
+                              shared_subsets=shared.subsets if shared else None, selection_cost=selection_cost,
+                              hooks=reporter))
 
-    def report(stats: EpochStats) -> None:
-        energy = before + meter.read()
-        metrics = {**stats.as_dict(), **placement, **energy.as_columns(), "reported_at": time.time(),
+
+class _TrialReport(JobHooks):
+    """A trial's hooks: it continues from its Tune checkpoint, and reports each epoch to Tune with its
+    placement and energy, with a checkpoint every ``checkpoint_every`` epochs and after the last."""
+
+    def __init__(self, started_at: float, trial_id: str) -> None:
+        self.started_at = started_at
+        self.trial_id = trial_id
+        self.restarts = 0
+        self.before = Energy()  # what this trial used up to the checkpoint it continues from, if any
+        self.placement: dict[str, Any] = {}
+
+    def restore(self, device: torch.device) -> Mapping[str, Any] | None:
+        checkpoint = tune.get_checkpoint()
+        state = None
+        if checkpoint is not None:
+            with checkpoint.as_directory() as folder:
+                saved = torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=True, map_location=device)
+            state = saved["trainer"]
+            # Continuing from another trial's checkpoint (a PBT exploit) is no restart of this trial.
+            own = saved.get("trial_id", self.trial_id) == self.trial_id
+            self.restarts = saved["restarts"] + 1 if own else 0
+            self.before = Energy.from_columns(saved.get("energy", {})) if own else Energy()
+        self.placement = {**where_am_i(), "restarts": self.restarts}
+        self.placement.update(_marks(self.started_at, self.placement["node_id"]))
+        return state
+
+    def on_epoch(self, stats: EpochStats, job: RunningJob) -> None:
+        trainer = job.trainer
+        energy = self.before + job.energy()
+        metrics = {**stats.as_dict(), **self.placement, **energy.as_columns(), "reported_at": time.time(),
                    "selection_cost_share": trainer.selection.forecast.share if trainer.selection.forecast else 0.0}
+        every = trainer.config.fault_tolerance.checkpoint_every
         # The last epoch is checkpointed too: a finished trial's model can be tested (the full-data baseline).
         if (stats.epoch % every and stats.epoch < trainer.epochs) or stats.diverged:
             tune.report(metrics)
             return
         with tempfile.TemporaryDirectory() as folder:
-            saved = {"trainer": trainer.state_dict(), "restarts": restarts, "trial_id": trial_id,
+            saved = {"trainer": trainer.state_dict(), "restarts": self.restarts, "trial_id": self.trial_id,
                      "energy": energy.as_columns()}
             torch.save(saved, Path(folder) / CHECKPOINT_FILE)
             tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
 
-    trainer.fit(on_epoch=report)
-
-
-def where_am_i() -> dict[str, Any]:
-    """The node and the resources Ray gave this process (reported with each epoch, kept per trial)."""
-    context = ray.get_runtime_context()
-    resources = context.get_assigned_resources()
-    return {
-        "node_id": context.get_node_id(),
-        "gpu_ids": ",".join(str(g) for g in ray.get_gpu_ids()),
-        "gpus_assigned": float(resources.get("GPU", 0.0)),
-        "cpus_assigned": float(resources.get("CPU", 0.0)),
-    }
-
 
 def _marks(started_at: float, node_id: str) -> dict[str, Any]:
-    """This trial's wall-clock marks for the search's slot-use timeline (``tuning/slot_use.py``)."""
+    """This trial's wall-clock marks for the search's slot-use timeline (``results/slot_use.py``)."""
     return {
         "worker": f"{node_id[:8]}:{os.getpid()}",
         "worker_started_at": _PROCESS_STARTED_AT,
@@ -145,12 +128,3 @@ def _marks(started_at: float, node_id: str) -> dict[str, Any]:
         "trial_started_at": started_at,
         "trainer_ready_at": time.time(),
     }
-
-
-def energy_meter(config: ExperimentConfig) -> EnergyMeter:
-    """A meter of the energy this worker's trial or task uses: the CPUs and GPUs it asked Ray for, the GPUs'
-    counters found by the ids Ray gave it."""
-    resources = config.resources
-    gpu_ids = ray.get_gpu_ids() if resources.gpus_per_trial and ray.is_initialized() else []
-    return EnergyMeter.start(config.energy, cpus=resources.cpus_per_trial, gpus=resources.gpus_per_trial,
-                             gpu_ids=gpu_ids)

@@ -81,15 +81,18 @@ def test_a_trainer_without_the_shared_subset_trains_the_proxy_itself(tiny_experi
     assert torch.equal(trainer.subset.indices.cpu(), select_shared_subset(config, data).indices[0])
 
 
-def test_a_kept_shared_subset_is_read_back_and_no_proxy_is_trained(tiny_experiment, data, tmp_path):
+def test_a_kept_shared_subset_is_read_back_and_no_proxy_is_trained(tiny_experiment, data, tmp_path, monkeypatch):
+    import ray
+
     config = _config(tiny_experiment)
     shared = select_shared_subset(config, data)
     shared.save(tmp_path / SHARED_SUBSET_FILE)
+    ray_was_up = ray.is_initialized()  # an earlier test's session may be up: what matters is that none is used
+    for name in ("init", "get", "put", "remote"):
+        monkeypatch.setattr(ray, name, lambda *a, _name=name, **k: pytest.fail(f"reading kept subsets called ray.{_name}"))
     loaded, chosen_now = shared_subset_for(config, None, None, tmp_path)  # no data and no Ray: only the file
     assert not chosen_now
-    import ray
-
-    assert not ray.is_initialized(), "reading kept subsets starts no Ray (later tests need their own cluster)"
+    assert ray.is_initialized() == ray_was_up, "reading kept subsets starts no Ray (later tests need their own cluster)"
     assert all(map(torch.equal, loaded.indices, shared.indices)) and loaded.record == shared.record
     (tmp_path / "other.pt").write_bytes(b"")
     torch.save({"format": "something else"}, tmp_path / "other.pt")

@@ -79,7 +79,7 @@ def test_a_binary_run_tuned_for_roc_auc_reports_and_picks_by_it(local_ray, tiny_
             print_summary(result.summary)
     finally:
         out.width = width
-    assert "final test ROC AUC (full-data retrain)" in printed.get()
+    assert "final test ROC AUC (the same model)" in printed.get()  # the report's row, word for word
 
 
 def test_fidelity_scores_each_configuration_by_the_search_metric(tiny_experiment):

@@ -26,7 +26,7 @@ def test_domains_convert_with_inclusive_integer_bounds():
 
 def test_device_auto_means_the_cpu_for_a_trial_given_no_gpu():
     from cords_tune.config import parse_config
-    from cords_tune.tuning.trainable import on_this_worker
+    from cords_tune.tuning.worker import on_this_worker
 
     config = parse_config({"name": "x", "training": {"device": "auto"}, "resources": {"gpus_per_trial": 0}})
     assert on_this_worker(config).training.device == "cpu"
