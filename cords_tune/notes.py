@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from cords_tune.config import ExperimentConfig
-from cords_tune.selection import plan_of
+from cords_tune.selection import plan_for
 
 __all__ = ["experiment_notes"]
 
@@ -20,7 +20,7 @@ def experiment_notes(config: ExperimentConfig, samples: int | None = None) -> li
         notes.append(f"search.space is empty: the {search.num_trials} trials would all train the same configuration "
                      "with the same seed. Add the parameters to tune to search.space, or train the configuration "
                      "once with `cords-tune train`")
-    plan = plan_of(selection.strategy)
+    plan = plan_for(selection)
     searched = {"selection.every", "selection.warm_start_epochs"} & set(search.space)
     if (plan.needs_gradients and not plan.shared and not searched and selection.warm_start_epochs == 0
             and selection.every >= config.training.epochs):

@@ -13,7 +13,7 @@ from cords_tune.datasets.given import GIVEN, given_train_test
 from cords_tune.errors import ConfigError
 from cords_tune.models import GivenModel, build_model
 from cords_tune.models.given import check_head
-from cords_tune.selection import budget_for, plan_of
+from cords_tune.selection import budget_for, plan_for
 from cords_tune.training.speed import channels_last_applies, channels_last_failure, channels_last_refusal
 
 __all__ = ["load_and_check", "load_data", "check_against_data", "check_budget", "check_models", "check_validation"]
@@ -89,7 +89,7 @@ def check_validation(config: ExperimentConfig, data: DataBundle) -> None:
 def check_budget(config: ExperimentConfig, data: DataBundle) -> None:
     """Every subset a trial may use must hold at least one sample per class. Strategies that size their subsets
     themselves (InfoBatch) ignore ``selection.fraction``, so any fraction is accepted for them."""
-    if not plan_of(config.selection.strategy).sized_by_budget:
+    if not plan_for(config.selection).sized_by_budget:
         return
     fractions = [config.selection.fraction]
     domain = config.search.space.get("selection.fraction")
@@ -153,7 +153,7 @@ def check_models(config: ExperimentConfig, data: DataBundle, given: GivenModel |
 def _check_proxy_model(config: ExperimentConfig, data: DataBundle) -> None:
     """The proxy a shared strategy trains (``selection.proxy.model``) can be built for this data."""
     proxy = config.selection.proxy.model
-    if proxy is None or not plan_of(config.selection.strategy).shared:
+    if proxy is None or not plan_for(config.selection).shared:
         return
     try:
         build_model(proxy.name, proxy.params, input_shape=data.input_shape, num_classes=data.num_classes)

@@ -32,11 +32,11 @@ def validate(config: ConfigArg, set_: SetOpt = None, plugin: PluginOpt = None) -
         from cords_tune.errors import DatasetUnavailableError
         from cords_tune.notes import experiment_notes
         from cords_tune.preflight import load_and_check
-        from cords_tune.selection import plan_of
+        from cords_tune.selection import plan_for
         from cords_tune.tuning.resources import this_machine_notes
 
         experiment = load_config(config, set_ or [], plugin or [])
-        plan = plan_of(experiment.selection.strategy)
+        plan = plan_for(experiment.selection)
         subsets = (f"at fraction {experiment.selection.fraction}" if plan.sized_by_budget else
                    "(sizing its own subsets)" if plan.uses_subsets else "(the full data)")
         try:

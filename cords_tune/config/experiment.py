@@ -68,11 +68,11 @@ class ExperimentConfig(StrictModel):
 
     @model_validator(mode="after")
     def _baseline_needs_subsets_and_retrain(self) -> ExperimentConfig:
-        from cords_tune.selection import uses_subsets
+        from cords_tune.selection import plan_for
 
         if not self.baseline:
             return self
-        if not uses_subsets(self.selection.strategy):
+        if not plan_for(self.selection).uses_subsets:
             raise ConfigError(
                 "baseline compares tuning on subsets with tuning on the full data, but selection.strategy is "
                 f"already {self.selection.strategy!r}, which trains on the full data. Pick a subset strategy "

@@ -130,10 +130,10 @@ def _check_space_values(config: ExperimentConfig) -> None:
 
 def _check_shared_subset_space(config: ExperimentConfig) -> None:
     """A shared strategy selects one subset per run, before any trial: nothing of it can differ per trial."""
-    from cords_tune.selection import plan_of
+    from cords_tune.selection import plan_for
 
     searched = [path for path in config.search.space if path.startswith("selection.")]
-    if searched and plan_of(config.selection.strategy).shared:
+    if searched and plan_for(config.selection).shared:
         raise ConfigError(
             f"strategy {config.selection.strategy!r} selects one subset per run, shared by every trial, so "
             f"{searched[0]!r} cannot differ between trials. Set it in selection instead of searching it, or pick "

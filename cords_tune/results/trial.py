@@ -73,12 +73,18 @@ class TrialRecord:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> TrialRecord:
+        """The record of ``to_json``'s dict, or of a trials.parquet row: there a number never reported may be
+        null (files written through pandas stored NaN so), read as NaN."""
         epoch = number_or_none(data.get("selection_fallback_epoch"))
         return cls(**known_fields(
             cls, data, params=dict(data.get("params") or {}),
             selection_fallback_epoch=None if epoch is None else int(epoch),
             selection_share_at_fallback=number_or_none(data.get("selection_share_at_fallback")),
+            **{name: math.nan for name in _FLOATS if name in data and data[name] is None},
         ))
+
+
+_FLOATS = tuple(f.name for f in fields(TrialRecord) if f.type == "float")
 
 
 SEARCH_METRIC = "<search.metric>"  # in ``Reported.key``: the metric the search tunes for, whichever it is
@@ -162,11 +168,14 @@ def trials_table(trials: Sequence[TrialRecord]) -> pa.Table:
 
 
 def read_trials(path: str | Path) -> list[TrialRecord]:
-    """``trials.parquet`` back into trials (``param.<path>`` columns into ``params``)."""
-    import pandas as pd
+    """``trials.parquet`` back into trials (``param.<path>`` columns into ``params``; a trial without a
+    parameter others have holds it as ``None``)."""
+    import pyarrow.parquet as pq
 
+    with pq.ParquetFile(path) as file:  # not pq.read_table: it imports pandas
+        records = file.read().to_pylist()
     trials = []
-    for record in pd.read_parquet(path).to_dict("records"):
+    for record in records:
         params = {k.removeprefix(PARAM_PREFIX): v for k, v in record.items() if k.startswith(PARAM_PREFIX)}
         trials.append(TrialRecord.from_json({**record, "params": params}))
     return trials

@@ -8,7 +8,8 @@ trains on the weighted subset it gets.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 # The strategy modules are imported for their side effect of filling STRATEGIES.
 from cords_tune.selection import craig, full, geometry, glister, gradmatch, infobatch, random, scores, submodular  # noqa: F401
@@ -29,6 +30,7 @@ __all__ = [
     "budget_for",
     "create_strategy",
     "list_strategies",
+    "plan_for",
     "plan_of",
     "uses_subsets",
 ]
@@ -38,16 +40,30 @@ def list_strategies() -> list[str]:
     return STRATEGIES.names()
 
 
-def plan_of(name: str, params: dict[str, Any] | None = None) -> SelectionPlan:
-    """The plan of strategy ``name``; with ``params``, of the strategy built with them (a plan may depend on its
-    parameters)."""
-    if params is None:
-        return STRATEGIES.get(name).plan
-    return create_strategy(name, params).plan
+class StrategyChoice(Protocol):
+    """A strategy by name with its parameters: an experiment's ``selection`` section."""
+
+    @property
+    def strategy(self) -> str: ...
+
+    @property
+    def params(self) -> Mapping[str, Any]: ...
+
+
+def plan_for(selection: StrategyChoice) -> SelectionPlan:
+    """The plan a trial of ``selection`` trains by: that of its strategy built with its parameters, the one the
+    ``SelectionDriver`` follows (a strategy's constructor may set its plan, or a flag of earlier versions)."""
+    return create_strategy(selection.strategy, selection.params).plan
+
+
+def plan_of(name: str) -> SelectionPlan:
+    """The plan strategy ``name`` declares, before any parameters: what ``cords-tune strategies`` lists. What a
+    run follows is ``plan_for(config.selection)``."""
+    return STRATEGIES.get(name).plan
 
 
 def uses_subsets(name: str) -> bool:
-    """Whether strategy ``name`` trains on subsets (``full`` does not)."""
+    """Whether strategy ``name`` trains on subsets (``full`` does not), as it declares (``plan_of``)."""
     return plan_of(name).uses_subsets
 
 

@@ -100,19 +100,45 @@ class SelectionContext:
         return self.record
 
 
+class _Flag:
+    """A capability flag of strategies written before plans (``needs_gradients`` and the like): read from the plan,
+    of the class or of the instance; set on an instance (as such a strategy's constructor may), it changes that
+    instance's plan, which the ``SelectionDriver`` reads."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, strategy: SelectionStrategy | None, owner: type[SelectionStrategy]) -> bool:
+        return bool(getattr((owner if strategy is None else strategy).plan, self.name))
+
+    def __set__(self, strategy: SelectionStrategy, value: bool) -> None:
+        strategy.plan = plan_from_flags({self.name: value}, strategy.plan)
+
+
 class SelectionStrategy(abc.ABC):
     """Base class of every strategy. Constructors are keyword-only and check their arguments at once."""
 
     #: when it selects, what it reads, whether its subsets are shared by a run's trials and how they are sized:
-    #: the one thing code outside ``selection/`` reads of a strategy (``plan_of``). A strategy whose plan
+    #: the one thing code outside ``selection/`` reads of a strategy (``plan_for``). A strategy whose plan
     #: depends on its parameters sets ``self.plan`` in its constructor.
     plan: SelectionPlan = SelectionPlan()
 
+    # The flags of earlier versions, kept readable (derived from the plan) and settable (changing it).
+    needs_gradients = _Flag()
+    uses_subsets = _Flag()
+    needs_record = _Flag()
+    shared = _Flag()
+    every_epoch = _Flag()
+    weighted = _Flag()
+    sized_by_budget = _Flag()
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        flags = legacy_flags(vars(cls))
+        flags = {name: value for name, value in legacy_flags(vars(cls)).items() if isinstance(value, bool)}
         if flags and "plan" not in vars(cls):  # a strategy written before plans: its flags say the same
             cls.plan = plan_from_flags(flags, cls.plan)
+        for name in flags:  # read from the plan from now on, in this class and those deriving from it
+            delattr(cls, name)
 
     @abc.abstractmethod
     def select(self, context: SelectionContext, budget: int) -> Subset:

@@ -27,7 +27,7 @@ from typing import Any
 
 from cords_tune.atomic import write_atomically
 from cords_tune.config import ExperimentConfig
-from cords_tune.selection import CostForecast, plan_of
+from cords_tune.selection import CostForecast, plan_for
 from cords_tune.selection.schedule import SubsetSchedule
 
 __all__ = ["CostForecast", "CycleCost", "forecast", "gradient_selections", "is_guarded"]
@@ -36,7 +36,7 @@ __all__ = ["CostForecast", "CycleCost", "forecast", "gradient_selections", "is_g
 def is_guarded(config: ExperimentConfig) -> bool:
     """Whether the guard can switch ``config``'s trials to random subsets: a per-trial gradient-based strategy
     (a shared one selects once per run, before the trials) and ``selection.max_cost_share`` below 1."""
-    plan = plan_of(config.selection.strategy)
+    plan = plan_for(config.selection)
     return plan.needs_gradients and not plan.shared and config.selection.max_cost_share < 1.0
 
 
@@ -78,7 +78,7 @@ class CycleCost:
 def gradient_selections(config: ExperimentConfig) -> int:
     """How many selections by gradients a trial of ``config`` makes over ``training.epochs``."""
     selection = config.selection
-    every = plan_of(selection.strategy).reselect_every(selection.every)
+    every = plan_for(selection).reselect_every(selection.every)
     rounds = SubsetSchedule(every, selection.warm_start_epochs).rounds(config.training.epochs)
     return max(0, rounds - (selection.warm_start_epochs == 0))
 

@@ -18,7 +18,7 @@ from cords_tune.config import ExperimentConfig
 from cords_tune.datasets import DataBundle
 from cords_tune.models import GivenModel
 from cords_tune.models.given import as_given
-from cords_tune.selection import Subset, create_strategy, plan_of
+from cords_tune.selection import Subset, create_strategy
 from cords_tune.selection.record import SampleRecord
 from cords_tune.training.cost_guard import CycleCost, forecast
 from cords_tune.training.parts import TrainingParts, build_network_parts
@@ -80,10 +80,13 @@ def build_parts(
     model = as_given(model)
     parts = build_network_parts(config, data, model=model, keep_record=keep_record)
     selection = config.selection
-    if full_data or not plan_of(selection.strategy).uses_subsets:
+    if full_data:
         return parts
-    parts.strategy = create_strategy(selection.strategy, selection.params)
-    plan = parts.strategy.plan
+    strategy = create_strategy(selection.strategy, selection.params)
+    plan = strategy.plan
+    if not plan.uses_subsets:
+        return parts
+    parts.strategy = strategy
     if plan.shared:
         parts.shared_subsets = _shared_subsets(config, data, model, shared_subsets, parts.device)
     # A shared strategy's proxy keeps its own record when asked (keep_record); the trials read its subsets.

@@ -82,8 +82,9 @@ class TrainingParts:
         record: what each training pass saw of each sample, for a strategy that reads it (or a proxy).
         rng: torch's generator states after the model was initialised, which the trainer keeps as its own.
         channels_last: the model and its image batches are in channels-last memory order.
-        cost_forecast: the cost guard's decision for a gradient-based strategy's trial: whether it trains on
-            random subsets instead (``training.cost_guard.forecast``; ``None``: no guard).
+        cost_forecast: the cost guard's decision for this trial, made for any strategy where the run measured its
+            costs (``training.cost_guard.forecast``; ``None``: no guard); the ``SelectionDriver`` keeps it for a
+            strategy that reads gradients only: whether the trial trains on random subsets instead.
     """
 
     model: nn.Module

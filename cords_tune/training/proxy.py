@@ -23,7 +23,7 @@ from cords_tune.config import ExperimentConfig
 from cords_tune.datasets import DataBundle
 from cords_tune.models import GivenModel
 from cords_tune.results.shared_subset import SharedSubsetRecord
-from cords_tune.selection import Subset, budget_for, create_strategy, plan_of
+from cords_tune.selection import Subset, budget_for, create_strategy, plan_for
 from cords_tune.selection.base import select_in_pool
 from cords_tune.selection.schedule import SubsetSchedule
 from cords_tune.training.parts import build_network_parts
@@ -42,7 +42,7 @@ SHARED_SUBSET_FILE = "shared_subset.pt"
 
 def is_shared(config: ExperimentConfig) -> bool:
     """Whether the experiment's strategy selects one subset per run (its plan's ``shared``)."""
-    return plan_of(config.selection.strategy).shared
+    return plan_for(config.selection).shared
 
 
 def kept_shared_subset(folder: str | Path) -> SharedSubset | None:

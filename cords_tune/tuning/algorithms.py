@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from cords_tune.config import ExperimentConfig
-from cords_tune.selection import uses_subsets
+from cords_tune.selection import plan_for
 
 __all__ = ["build_searcher", "build_scheduler", "RungSchedule", "rung_schedule", "asha_grace_period", "decision_epochs",
            "quiet_optuna"]
@@ -120,7 +120,7 @@ def asha_grace_period(config: ExperimentConfig) -> int:
     if domain is not None:
         warm = max([warm] + [int(v) for v in domain.extremes])
     grace = config.search.asha.grace_period
-    if uses_subsets(config.selection.strategy) and grace <= warm:
+    if plan_for(config.selection).uses_subsets and grace <= warm:
         log.warning(
             "search.asha.grace_period %d is within the %d full-data warm-start epochs; using %d so that "
             "trials are compared once they have trained on subsets", grace, warm, warm + 1,

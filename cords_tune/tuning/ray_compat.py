@@ -9,6 +9,7 @@ trial starts, signals reaching Ray's processes, no resource check before Ray sta
 
 from __future__ import annotations
 
+import dis
 import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +20,8 @@ __all__ = ["TESTED_RAY", "PRIVATE_NAMES", "missing_private_names", "processes_in
 
 TESTED_RAY = "2.60.0"
 
-# (module, attribute) for each private name used here; an attribute of a class as "Class.attribute".
+# (module, attribute) for each private name used here; an attribute of a class as "Class.attribute", and so is
+# one that its instances get from a method of the class (``self._rungs = ...``).
 PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
     ("ray._private.services", "ConsolePopen"),
     ("ray._private.utils", "detect_fate_sharing_support"),
@@ -27,6 +29,9 @@ PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
     ("ray.tune.execution.class_cache", "_ActorClassCache"),
     ("ray._private.resource_and_label_spec", "ResourceAndLabelSpec"),
     ("ray.tune.schedulers.async_hyperband", "_Bracket"),
+    ("ray.tune.schedulers.async_hyperband", "AsyncHyperBandScheduler._brackets"),
+    ("ray.tune.schedulers.async_hyperband", "_Bracket._rungs"),
+    ("ray.actor", "ActorClass._default_options"),
 )
 
 
@@ -37,10 +42,24 @@ def missing_private_names() -> list[str]:
         try:
             found: Any = importlib.import_module(module_name)
             for part in attribute.split("."):
+                if isinstance(found, type) and not hasattr(found, part) and _set_by_a_method(found, part):
+                    break
                 found = getattr(found, part)
         except (ImportError, AttributeError):
             missing.append(f"{module_name}.{attribute}")
     return missing
+
+
+def _set_by_a_method(cls: type, attribute: str) -> bool:
+    """Whether a method of ``cls`` (its own or inherited) sets ``attribute`` on an object (``x.attribute = ...``):
+    an instance attribute, which the class itself does not have."""
+    for klass in cls.__mro__:
+        for member in vars(klass).values():
+            code = getattr(getattr(member, "__func__", member), "__code__", None)
+            if code is not None and any(i.opname == "STORE_ATTR" and i.argval == attribute
+                                        for i in dis.get_instructions(code)):
+                return True
+    return False
 
 
 @contextmanager

@@ -4,6 +4,7 @@ the summaries and the comparison a real run wrote, and has loaded none of them."
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -58,3 +59,23 @@ def test_a_real_runs_files_are_read_without_torch_ray_or_pandas(compared_run):
     assert read["best_trial_id"] == summary["best_trial_id"]
     assert read["test_accuracy"] == summary["final"]["test_accuracy"]
     assert read["finalists"] == len(summary["finalists"]) > 0
+
+
+def test_trials_parquet_is_read_back_without_pandas(tmp_path):
+    from cords_tune.reports.files import write_parquet_atomic  # writing may import pandas: not in the reader
+    from cords_tune.results import TrialRecord, trials_table
+
+    trial = TrialRecord(index=0, trial_id="t0", status="completed", params={"training.lr": 0.1}, epochs=2,
+                        best_metric=0.8, last_metric=math.nan, best_val_accuracy=0.8, last_val_accuracy=0.7,
+                        wall_s=1.0)
+    path = tmp_path / "trials.parquet"
+    write_parquet_atomic(path, trials_table([trial]))
+    read = _in_fresh_python(f"""
+        import json, math, sys
+        from cords_tune.results import read_trials
+
+        (back,) = read_trials({str(path)!r})
+        print(json.dumps({{"loaded": [name for name in {HEAVY!r} if name in sys.modules],
+                          "params": back.params, "nan": math.isnan(back.last_metric)}}))
+    """)
+    assert read == {"loaded": [], "params": {"training.lr": 0.1}, "nan": True}

@@ -15,6 +15,7 @@ from cords_tune.selection import (
     SelectionStrategy,
     Subset,
     create_strategy,
+    plan_for,
     plan_of,
 )
 from cords_tune.selection.static import StaticStrategy
@@ -86,8 +87,11 @@ def test_a_trial_selects_when_its_strategys_plan_says(name, context):
         assert subsets == [None] * 7
 
 
-def test_the_registry_answers_the_plan_of_a_strategy_with_its_params():
-    assert plan_of("infobatch", {"prune_ratio": 0.3}) == plan_of("infobatch")
+def test_the_registry_answers_the_plan_of_a_strategy_and_of_a_configured_one():
+    from cords_tune.config.selection import SelectionConfig
+
+    configured = SelectionConfig(strategy="infobatch", params={"prune_ratio": 0.3})
+    assert plan_for(configured) == create_strategy("infobatch", {"prune_ratio": 0.3}).plan == plan_of("infobatch")
     assert plan_of("gradmatch").needs_gradients and not plan_of("gradmatch").shared
     assert plan_of("forgetting").shared and plan_of("forgetting").needs_record
     assert not plan_of("full").uses_subsets and not plan_of("full").sized_by_budget
@@ -111,6 +115,38 @@ def test_a_strategy_written_with_the_flags_of_before_keeps_its_plan():
 
     assert Flagged.plan == SelectionPlan(reads=frozenset({"gradients"}), weighted=True)
     assert Scored.plan == SelectionPlan(when="once", reads=frozenset({"losses"}))
+
+    class Newer(Flagged):  # a plan declared below old flags: the flags read from it
+        plan = SelectionPlan(when="once", reads=frozenset({"losses"}))
+
+        def __init__(self) -> None:
+            self.every_epoch = True  # shared wins, as the Trainer of before had it
+
+    assert Flagged.needs_gradients and Flagged.weighted and Flagged.uses_subsets and not Flagged.shared
+    assert Scored.needs_record and not Scored.needs_gradients and Scored().shared and Scored.sized_by_budget
+    assert Newer.shared and Newer.needs_record and not Newer.needs_gradients and not Newer.weighted
+    assert Newer().plan == Newer.plan
+
+
+def test_an_old_flag_set_in_a_constructor_changes_that_strategys_plan_which_the_driver_follows(context):
+    class Old(SelectionStrategy):
+        def __init__(self, *, every_epoch: bool) -> None:
+            self.needs_gradients = True
+            self.every_epoch = every_epoch
+            self.given: list[object] = []
+
+        def select(self, context, budget):
+            self.given.append(context.gradients)
+            return Subset(torch.arange(budget), torch.ones(budget))
+
+    old = Old(every_epoch=True)
+    assert old.plan == SelectionPlan(when="every_epoch", reads=frozenset({"gradients"}))
+    assert Old.plan == SelectionPlan() and not Old.needs_gradients and Old(every_epoch=False).needs_gradients
+    driver = SelectionDriver(old, every=3, warm_start_epochs=1, budget=10)
+    asked = [driver.subset_for(epoch, lambda with_gradients: context if with_gradients else
+                               dataclasses.replace(context, gradients=None))[1] for epoch in range(4)]
+    assert asked == ["", "gradients", "gradients", "gradients"]  # every epoch after the warm start, by gradients
+    assert len(old.given) == 3 and all(g is not None for g in old.given)
 
 
 def test_a_plan_refuses_what_it_cannot_mean():

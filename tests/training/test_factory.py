@@ -113,3 +113,45 @@ def test_the_readmes_trainer_example_runs(tmp_path, monkeypatch):
     assert scope["history"][-1].val_accuracy > 0.5  # 10 digits: chance is 0.1
     loss, accuracy = scope["trainer"].evaluate_test()
     assert accuracy > 0.5
+
+
+class OldStyleByGradients(RandomStrategy):
+    """A plugin written before plans: its constructor sets the flag the Trainer read on the instance then."""
+
+    def __init__(self, *, by_gradients: bool = True) -> None:
+        super().__init__()
+        self.needs_gradients = by_gradients
+        self.gradients: list[object] = []
+
+    def select(self, context: SelectionContext, budget: int) -> Subset:
+        self.gradients.append(context.gradients)
+        return super().select(context, budget)
+
+
+@pytest.mark.parametrize("by_gradients", [True, False])
+def test_a_plugin_setting_an_old_flag_in_its_constructor_is_read_as_it_was(tiny_experiment, data, monkeypatch,
+                                                                            by_gradients):
+    from cords_tune.preflight import check_budget
+    from cords_tune.selection import STRATEGIES, plan_for
+    from cords_tune.training.cost_guard import is_guarded
+
+    monkeypatch.setattr(STRATEGIES, "_entries", dict(STRATEGIES._entries))  # the plugin leaves with the test
+    STRATEGIES.register("old_style_by_gradients")(OldStyleByGradients)
+    experiment = {**tiny_experiment, "search": {"space": {}}}
+    experiment["training"] = {**experiment["training"], "epochs": 4}
+    experiment["selection"] = {"strategy": "old_style_by_gradients", "fraction": 0.2, "every": 2,
+                               "warm_start_epochs": 1, "params": {"by_gradients": by_gradients}}
+    config = parse_config(experiment)
+
+    trainer = build_trainer(config, data)
+    trainer.fit()
+
+    strategy = trainer.selection.configured
+    assert strategy.needs_gradients is by_gradients and strategy.uses_subsets
+    assert len(strategy.gradients) == 2
+    assert all((g is not None) is by_gradients for g in strategy.gradients)  # what its flag asked for
+    # Everything outside the trial reads the plan the trial follows, its parameters included.
+    assert plan_for(config.selection) == strategy.plan and is_guarded(config) is by_gradients
+    check_budget(config, data)
+    # Inherited flags read from the plan, on the class as on the instance.
+    assert OldStyleByGradients.needs_gradients is False and OldStyleByGradients.uses_subsets is True

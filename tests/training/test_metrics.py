@@ -14,7 +14,7 @@ from sklearn.metrics import balanced_accuracy_score, f1_score, roc_auc_score
 
 from cords_tune.config import parse_config
 from cords_tune.datasets import load_dataset
-from cords_tune.metrics import balanced_accuracy, f1_macro, roc_auc
+from cords_tune.metrics import KERNELS, balanced_accuracy, compute, f1_macro, roc_auc
 from cords_tune.results.metrics import METRICS, search_metric
 from cords_tune.training import build_trainer
 
@@ -82,6 +82,16 @@ def test_each_metric_is_declared_once_with_its_mode():
     assert search_metric("val_roc_auc").test_key == "test_roc_auc"
     with pytest.raises(ValueError, match="Did you mean 'val_f1_macro'"):
         search_metric("val_f1")
+
+
+def test_every_metric_declared_from_logits_has_a_kernel_and_every_kernel_a_declaration():
+    declared = {m.name for m in METRICS.values() if m.from_logits}
+    assert declared == set(KERNELS), (f"declared from logits without a kernel: {declared - set(KERNELS)}; "
+                                      f"kernels without a declaration: {set(KERNELS) - declared}")
+    logits, labels = torch.tensor([[2.0, 0.0], [0.0, 1.0], [1.0, 0.5]]), torch.tensor([0, 1, 1])
+    for metric in METRICS.values():
+        if metric.from_logits:
+            assert 0.0 <= compute(metric, logits, labels) <= 1.0
 
 
 def _binary_config(tiny_experiment, metric, **training):

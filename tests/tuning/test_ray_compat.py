@@ -3,6 +3,7 @@ was written against, so that a Ray upgrade fails here, in one place, before it f
 
 from __future__ import annotations
 
+import ast
 import os
 from pathlib import Path
 
@@ -30,6 +31,26 @@ def test_a_missing_name_is_reported():
         assert ray_compat.missing_private_names() == ["ray.tune.schedulers.NoSuchScheduler", "no_such_ray.x"]
     finally:
         ray_compat.PRIVATE_NAMES = names
+
+
+def test_an_instance_attribute_that_is_gone_is_reported():
+    names = ray_compat.PRIVATE_NAMES
+    try:
+        ray_compat.PRIVATE_NAMES = (("ray.tune.schedulers.async_hyperband", "_Bracket._rungs"),
+                                    ("ray.tune.schedulers.async_hyperband", "_Bracket._no_such_rungs"))
+        assert ray_compat.missing_private_names() == ["ray.tune.schedulers.async_hyperband._Bracket._no_such_rungs"]
+    finally:
+        ray_compat.PRIVATE_NAMES = names
+
+
+def test_every_private_name_ray_compat_reads_is_pinned_in_private_names():
+    tree = ast.parse(Path(ray_compat.__file__).read_text(encoding="utf-8"))
+    pinned = {part for _, attribute in ray_compat.PRIVATE_NAMES for part in attribute.split(".")}
+    read = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+    read |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) for alias in node.names}
+    private = {name for name in read if name.startswith("_") and not name.startswith("__")}
+    unpinned = private - pinned
+    assert not unpinned, f"private Ray names ray_compat.py reads with no PRIVATE_NAMES entry: {unpinned}"
 
 
 def test_no_other_module_of_the_package_names_a_private_ray_name():

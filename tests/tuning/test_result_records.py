@@ -173,6 +173,22 @@ def test_older_trials_files_read_with_the_newer_columns_at_their_defaults(tmp_pa
     assert "dropped_since" not in read.to_json()
 
 
+def test_trials_files_written_through_pandas_read_their_missing_numbers_as_nan(tmp_path):
+    pd = pytest.importorskip("pandas")
+    trials = [trial(0, params={"training.lr": 0.1}),
+              trial(1, status="not_started", params={}, best_metric=math.nan, last_metric=math.nan)]
+    rows = [{k: v for k, v in t.to_json().items() if k != "params"} | {f"param.{k}": v for k, v in t.params.items()}
+            for t in trials]
+    path = tmp_path / "trials.parquet"
+    pd.DataFrame(rows).to_parquet(path)  # as versions before typed records wrote it: NaN stored as null
+    assert pq.read_table(path).column("best_metric").null_count == 1
+    read = read_trials(path)
+    assert math.isnan(read[1].best_metric) and math.isnan(read[1].last_metric)
+    assert read[0] == trials[0] and read[1].params == {"training.lr": None}
+    assert replace(read[1], best_metric=0.0, last_metric=0.0, params={}) == \
+        replace(trials[1], best_metric=0.0, last_metric=0.0)
+
+
 def test_a_comparison_round_trips_through_its_json(tiny_experiment, tmp_path):
     comparison = build_comparison(*summaries(tiny_experiment), dropped=["selection.fraction"])
     written = as_written(comparison.to_json(), tmp_path)
