@@ -91,8 +91,8 @@ def _cell_config(base: ExperimentConfig, seed: int, strategy: str, fraction: flo
 
 def _measure_cell(base: ExperimentConfig, seed: int, strategy: str, fraction: float, out: Path,
                   baseline_from: Path | None = None) -> None:
-    from cords_tune.tuning import run_experiment
-    from cords_tune.tuning.runner import BASELINE_DIR
+    from cords_tune.runs import run_experiment
+    from cords_tune.runs import BASELINE_DIR
 
     rows = _read(out)
     if any((r["seed"], r["strategy"], r["fraction"]) == (seed, strategy, fraction) for r in rows):
@@ -126,7 +126,7 @@ def _measure_fidelity(base: ExperimentConfig, cells: list[tuple[str, float]], se
 
     from cords_tune.preflight import load_and_check
     from cords_tune.tuning.fidelity import build_fidelity, sample_configs, train_configs
-    from cords_tune.tuning.runner import full_data_variant
+    from cords_tune.runs import full_data_variant
     from cords_tune.tuning.session import ray_session
     from cords_tune.tuning.shared_subset import shared_subset_for
 

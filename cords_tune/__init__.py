@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from cords_tune.final_model import FinalModel, load_model
     from cords_tune.prediction import predict
     from cords_tune.results.comparison import Comparison
-    from cords_tune.tuning.runner import RunResult
+    from cords_tune.runs import RunResult
     from cords_tune.results.summary import RunSummary
     from cords_tune.results.trial import TrialRecord
 
@@ -62,7 +62,7 @@ _LAZY = {
     "predict": "cords_tune.prediction",
     "ExperimentConfig": "cords_tune.config",
     "DataBundle": "cords_tune.datasets.bundle",
-    "RunResult": "cords_tune.tuning.runner",
+    "RunResult": "cords_tune.runs.runner",
     "RunSummary": "cords_tune.results.summary",
     "TrialRecord": "cords_tune.results.trial",
     "Comparison": "cords_tune.results.comparison",

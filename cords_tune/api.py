@@ -100,7 +100,7 @@ def run(
         ConfigError: the experiment, the data or the model is not usable (a ``ValueError`` too).
         RunInterruptedError: Ctrl-C; ``resume(run_dir, ...)`` continues the run.
     """
-    from cords_tune.tuning.runner import run_experiment
+    from cords_tune.runs import run_experiment
 
     extra = [*overrides, *([f"baseline={baseline}"] if baseline is not None else [])]
     config = experiment(source, overrides=extra, plugins=plugins, data=data is not None, model=model is not None)
@@ -119,7 +119,7 @@ def resume(
 ) -> Any:
     """Continue an interrupted run as ``cords-tune resume`` does; a run whose data or model was given from
     Python needs the same ``data`` / ``model`` again."""
-    from cords_tune.tuning.runner import resume_experiment
+    from cords_tune.runs import resume_experiment
 
     return resume_experiment(run_dir, on_progress=on_progress, on_notice=on_notice, address=address, data=data,
                              model=model)
@@ -148,7 +148,7 @@ def train(
         RunInterruptedError: Ctrl-C; nothing is saved.
         RunFailedError: the training failed.
     """
-    from cords_tune.tuning.train_once import train_once
+    from cords_tune.runs.train import train_once
 
     config = experiment(source, overrides=overrides, plugins=plugins, data=data is not None, model=model is not None)
     return train_once(config, output_dir=output_dir, address=address, on_notice=on_notice, data=data, model=model)

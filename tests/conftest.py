@@ -116,7 +116,7 @@ def compared_run(tmp_path_factory, request) -> ComparedRun:
     ``ENERGY_WATTS``. Under xdist the workers share it: the first makes it under a lock, the other waits and
     reads it."""
     from cords_tune.config import parse_config
-    from cords_tune.tuning import run_experiment
+    from cords_tune.runs import run_experiment
 
     base = tmp_path_factory.getbasetemp()
     folder = (base.parent if _XDIST_WORKER else base) / "compared-run"  # the parent is shared by the workers

@@ -91,7 +91,7 @@ def run(
         if storage_path is not None:  # a path or URI, taken verbatim (not parsed as YAML like --set values)
             experiment = experiment.model_copy(update={"storage_path": storage_path})
         print_notes(experiment_notes(experiment))
-        from cords_tune.tuning import run_experiment
+        from cords_tune.runs import run_experiment
 
         with progress_display() as on_progress:
             result = run_experiment(experiment, output_dir=output, on_progress=on_progress, on_notice=notice,
@@ -108,7 +108,7 @@ def resume(
     """Continue an interrupted run: finished trials are kept, unfinished ones continue from checkpoints."""
     configure_logging(verbose)
     with user_errors():
-        from cords_tune.tuning import resume_experiment
+        from cords_tune.runs import resume_experiment
 
         with progress_display() as on_progress:
             result = resume_experiment(run_dir, on_progress=on_progress, on_notice=notice, address=address)
@@ -135,7 +135,7 @@ def train(
         from cords_tune.config import load_config
 
         experiment = load_config(config, set_ or [], plugin or [])
-        from cords_tune.tuning.train_once import train_notes, train_once
+        from cords_tune.runs.train import train_notes, train_once
 
         print_notes(train_notes(experiment))
         err.print(f"training {experiment.model.name} on the full data of {experiment.dataset.name} for "
@@ -189,7 +189,7 @@ def fidelity(
         from cords_tune.config import load_config
 
         experiment = load_config(config, set_ or [], plugin or [])
-        from cords_tune.tuning.fidelity import measure_fidelity
+        from cords_tune.runs.fidelity import measure_fidelity
 
         with progress_display() as on_progress:
             result = measure_fidelity(experiment, configs, output_dir=output, on_progress=on_progress, address=address,

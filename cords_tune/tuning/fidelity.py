@@ -1,45 +1,28 @@
 """Rank fidelity: do subsets rank configurations as the full data does? K configurations sampled from the
 search space are each trained for the full epochs on subsets and on the full data (Ray tasks with a trial's
-resources, spread over the cluster), and the two rankings of their validation scores are compared."""
+resources, spread over the cluster), and the two rankings of their validation scores are compared. The command
+that runs it is ``cords_tune.runs.fidelity``."""
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from cords_tune.config import ExperimentConfig, apply_params
 from cords_tune.datasets import DataBundle
-from cords_tune.errors import ConfigError, RunFailedError, RunInterruptedError
-from cords_tune.preflight import load_and_check
+from cords_tune.errors import ConfigError, RunFailedError
 from cords_tune.rank_agreement import rank_agreement
-from cords_tune.reports import write_json_atomic, write_text_atomic
-from cords_tune.reports.plots import plot_fidelity
 from cords_tune.results.fidelity import Fidelity, FidelityConfig
 from cords_tune.selection import Subset, uses_subsets
 from cords_tune.training.job import JobOutcome, TrainingJob
 from cords_tune.training.proxy import SharedSubset
 from cords_tune.tuning.progress import Progress
-from cords_tune.tuning.runner import check_output_dir, full_data_variant, make_run_dir
-from cords_tune.tuning.session import first_line, probe_address, ray_for_trials
-from cords_tune.tuning.shared_subset import shared_subset_for
+from cords_tune.tuning.session import first_line
 from cords_tune.tuning.worker import run_on_worker, submit
 
-__all__ = ["FidelityResult", "sample_configs", "fidelity_job", "scores_of", "train_to_end", "train_configs",
-           "build_fidelity", "measure_fidelity"]
-
-
-@dataclass(frozen=True)
-class FidelityResult:
-    """A fidelity run: its directory and what it measured (its fidelity.json)."""
-
-    run_dir: Path
-    fidelity: Fidelity
+__all__ = ["sample_configs", "fidelity_job", "scores_of", "train_to_end", "train_configs", "build_fidelity"]
 
 
 def sample_configs(config: ExperimentConfig, count: int) -> list[dict[str, Any]]:
@@ -157,46 +140,3 @@ def build_fidelity(
             for i, (point, s, f) in enumerate(zip(points, subset, full))
         ],
     )
-
-
-def measure_fidelity(
-    config: ExperimentConfig,
-    count: int,
-    *,
-    output_dir: str | Path | None = None,
-    on_progress: Callable[[Progress], None] | None = None,
-    address: str | None = None,
-    on_notice: Callable[[str], None] | None = None,
-) -> FidelityResult:
-    """Sample ``count`` configurations, train each on subsets and on the full data, write ``fidelity.json``
-    and ``fidelity.png`` into a new ``<output_dir>/<name>-fidelity-<time>`` directory."""
-    import ray
-
-    if count < 2:
-        raise ConfigError(f"--configs must be at least 2 to compare rankings; got {count}")
-    if not uses_subsets(config.selection.strategy):
-        raise ConfigError("rank fidelity compares subsets with the full data, but selection.strategy is 'full'. "
-                          "Pick a subset strategy (e.g. gradmatch)", path="selection.strategy")
-    points = sample_configs(config, count)
-    probe_address(address or os.environ.get("RAY_ADDRESS"))
-    output = check_output_dir(output_dir or config.output_dir)
-    data = load_and_check(config)
-    config = config.with_absolute_paths()  # after the load, whose messages show paths as written
-    started = time.perf_counter()
-    with ray_for_trials(config, address, {}, on_notice):
-        run_dir = make_run_dir(output, f"{config.name}-fidelity")
-        write_text_atomic(run_dir / "config.yaml", config.to_yaml())
-        try:
-            data_ref = ray.put(data)
-            chosen = shared_subset_for(config, data_ref, None, run_dir)
-            shared = chosen[0] if chosen else None
-            results = train_configs({"subset": config, "full": full_data_variant(config)}, points, data_ref,
-                                    on_progress, shared={"subset": ray.put(shared.subsets)} if shared else None)
-        except KeyboardInterrupt:
-            raise RunInterruptedError(f"interrupted; the fidelity run in {run_dir} is incomplete. Run it again "
-                                      "to measure it") from None
-    fidelity = replace(build_fidelity(config, points, results["subset"], results["full"], shared),
-                       wall_s=time.perf_counter() - started)
-    plot_fidelity(fidelity, run_dir / "fidelity.png")
-    write_json_atomic(run_dir / "fidelity.json", fidelity.to_json())
-    return FidelityResult(run_dir=run_dir, fidelity=fidelity)

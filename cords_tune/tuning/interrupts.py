@@ -5,6 +5,12 @@ unfinished trials still pending (so ``Tuner.restore`` continues them) but then r
 ended, and the stopped trials look like trials that ASHA stopped early. Tune also leaves its SIGINT handler
 installed after a search that was not interrupted, so the next Ctrl-C (during the final retrain) would only set
 a flag nobody reads. ``watch_search`` fixes both: it notes the signal, and it puts the handlers back.
+
+A search stopped for resources or a full disk is stopped the same graceful way, by calling Tune's handler
+directly (no signal is raised). Tune's public ``Stopper.stop_all`` is no substitute: it marks every unfinished
+trial terminated and the searcher finished in the saved state, so that ``resume`` would continue none of them.
+The reason a search stopped is an object the search owns (``watch_search`` yields it); the watch finds it by the
+search's key, since Tune pickles the watch with its experiment state and restores a copy of it.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ray import tune
@@ -46,7 +52,7 @@ class StopReason:
         return self.interrupted or self.waited_s is not None or self.disk_full
 
 
-_CURRENT = StopReason()
+_WATCHED: dict[str, StopReason] = {}  # by search key: the searches this process runs now
 
 
 class SearchStopped(Exception):
@@ -63,7 +69,9 @@ class SearchWatch(tune.Callback):
     (the clock starts again in the resuming process).
     """
 
-    def __init__(self, *, max_wait_s: float | None, request: str, reserve: SpaceReserve | None = None) -> None:
+    def __init__(self, key: str, *, max_wait_s: float | None, request: str, reserve: SpaceReserve | None = None
+                 ) -> None:
+        self.key = key
         self.max_wait_s = max_wait_s
         self.request = request
         self.reserve = reserve
@@ -71,7 +79,20 @@ class SearchWatch(tune.Callback):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self.__dict__.setdefault("key", None)  # pickled by a version that kept one stop reason per process
         self._last_activity = time.monotonic()
+
+    @property
+    def reason(self) -> StopReason:
+        """The stop reason of the search this watch belongs to (a fresh one where none is watched)."""
+        if self.key in _WATCHED:
+            return _WATCHED[self.key]
+        if self.key is None and len(_WATCHED) == 1:
+            return next(iter(_WATCHED.values()))
+        return self.__dict__.setdefault("_unwatched", StopReason())
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k not in ("_tune_stop", "_unwatched")}
 
     def setup(self, **info: Any) -> None:
         self._last_activity = time.monotonic()
@@ -79,9 +100,11 @@ class SearchWatch(tune.Callback):
         if not self._stops_by_signal:
             return  # signal handlers can only be set from the main thread (Tune sets none there either)
         tune_handler = signal.getsignal(signal.SIGINT)
+        self._tune_stop = tune_handler if callable(tune_handler) else None
+        reason = self.reason
 
         def note_interrupt(signum: int, frame: Any) -> None:
-            _CURRENT.interrupted = True
+            reason.interrupted = True
             if callable(tune_handler):
                 tune_handler(signum, frame)  # Tune's graceful stop; it restores the handler it replaced
             else:
@@ -95,9 +118,10 @@ class SearchWatch(tune.Callback):
             self._last_activity = now
             return
         waited = now - self._last_activity
-        if self.max_wait_s is not None and waited > self.max_wait_s and _CURRENT.waited_s is None:
-            _CURRENT.waited_s = waited
-            _CURRENT.waiting_for = self.request
+        reason = self.reason
+        if self.max_wait_s is not None and waited > self.max_wait_s and reason.waited_s is None:
+            reason.waited_s = waited
+            reason.waiting_for = self.request
             self._stop()
 
 
@@ -108,33 +132,36 @@ class SearchWatch(tune.Callback):
         self._check_disk(trial)
 
     def _check_disk(self, trial: Any) -> None:
-        if self.reserve is None or _CURRENT.disk_full:
+        reason = self.reason
+        if self.reserve is None or reason.disk_full:
             return
         if not (self.reserve.disk_is_full() or is_disk_full(trial.get_error())):
             return  # a large checkpoint can fail while some space is left: the trial's error says so
         self.reserve.release()
-        _CURRENT.disk_full = True
+        reason.disk_full = True
         self._stop()  # Tune's graceful stop, into the space the reserve held
 
     def _stop(self) -> None:
-        """Tune's own graceful stop (its state saved, pending trials resumable), as on Ctrl-C; off the main
-        thread, where that signal would land in someone else's code, an exception ends the search instead."""
-        if getattr(self, "_stops_by_signal", False):
-            signal.raise_signal(signal.SIGINT)
-        else:
+        """Tune's own graceful stop (its state saved, pending trials resumable), as on Ctrl-C, by calling the
+        handler Tune installed for it; off the main thread, where Tune installs none, an exception ends the
+        search instead."""
+        tune_stop = getattr(self, "_tune_stop", None) if getattr(self, "_stops_by_signal", False) else None
+        if tune_stop is None:
             raise SearchStopped()
+        tune_stop(signal.SIGINT, None)
 
 
 @contextmanager
-def watch_search() -> Iterator[StopReason]:
-    """Around one ``Tuner.fit``: yields why it stopped early (filled in when it returns), and puts back the
-    SIGINT and SIGUSR1 handlers that were in place before it, whatever Tune left installed."""
-    global _CURRENT
-    _CURRENT = StopReason()
+def watch_search(key: str) -> Iterator[StopReason]:
+    """Around one ``Tuner.fit`` of the search ``key`` (the key its ``SearchWatch`` was made with): yields why it
+    stopped early (filled in when it returns), and puts back the SIGINT and SIGUSR1 handlers that were in place
+    before it, whatever Tune left installed."""
+    reason = _WATCHED[key] = StopReason()
     saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGUSR1)}
     try:
-        yield _CURRENT
+        yield reason
     finally:
+        _WATCHED.pop(key, None)
         if threading.current_thread() is threading.main_thread():
             for sig, handler in saved.items():
                 signal.signal(sig, handler)

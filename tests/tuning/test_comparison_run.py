@@ -11,9 +11,9 @@ import torch
 from cords_tune.config import apply_params, parse_config
 from cords_tune.errors import ConfigError, RunFinishedError
 from cords_tune.preflight import load_and_check
-from cords_tune.tuning import resume_experiment, run_experiment
+from cords_tune.runs import full_data_variant, resume_experiment, run_experiment
 from cords_tune.tuning.retrain import retrain_best
-from cords_tune.tuning.runner import asha_grace_period, full_data_variant
+from cords_tune.tuning.algorithms import asha_grace_period
 
 COMPARISON_KEYS = {
     "tuning_wall_s_subset", "tuning_wall_s_full", "tuning_speedup", "end_to_end_wall_s_subset",
@@ -79,13 +79,14 @@ def test_resume_adds_a_missing_baseline_without_rerunning_the_subset_search(loca
     with pytest.raises(RunFinishedError):
         resume_experiment(run_dir)
 
-    # Stopped after the baseline's summary, before the comparison: the next resume restores the finished baseline
-    # search in a moment, and its time still counts the search that ran.
+    # Stopped after the baseline, before the comparison: the next resume writes the comparison alone, from the
+    # baseline's files; its search is neither run nor restored again, and its time is the search that ran.
     (run_dir / "comparison.json").unlink()
+    baseline_model = (run_dir / "baseline" / "model.pt").stat().st_mtime_ns
     again = resume_experiment(run_dir)
-    assert again.comparison.tuning_wall_s_full >= resumed.comparison.tuning_wall_s_full, (
-        again.comparison.tuning_wall_s_full, resumed.comparison.tuning_wall_s_full)
-    assert any("resumed" in note for note in again.comparison.notes)
+    assert again.comparison.tuning_wall_s_full == pytest.approx(resumed.comparison.tuning_wall_s_full)
+    assert (run_dir / "baseline" / "model.pt").stat().st_mtime_ns == baseline_model
+    assert not any("resumed" in note for note in again.comparison.notes)
 
 
 def test_full_data_variant_keeps_the_search_and_drops_subset_parameters(tiny_experiment):

@@ -12,8 +12,9 @@ from cords_tune.errors import ConfigError
 from cords_tune.preflight import load_and_check
 from cords_tune.rank_agreement import rank_agreement
 from cords_tune.results.fidelity import Fidelity
-from cords_tune.tuning.fidelity import measure_fidelity, sample_configs, train_to_end
-from cords_tune.tuning.runner import full_data_variant
+from cords_tune.runs import full_data_variant
+from cords_tune.runs.fidelity import measure_fidelity
+from cords_tune.tuning.fidelity import sample_configs, train_to_end
 
 
 def test_sampled_configurations_are_reproducible_and_inside_the_space(tiny_experiment):

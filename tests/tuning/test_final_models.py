@@ -17,7 +17,7 @@ import cords_tune
 from conftest import TINY_EXPERIMENT, saved_model_accuracy
 from cords_tune.cli import app
 from cords_tune.config import load_config, parse_config
-from cords_tune.tuning.train_once import train_notes
+from cords_tune.runs.train import train_notes
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -70,7 +70,7 @@ def test_best_config_yaml_trains_once_without_a_baseline(finished_run):
 
 @pytest.mark.slow
 def test_train_exits_130_on_ctrl_c_and_2_on_a_bad_config(local_ray, tmp_path, monkeypatch):
-    from cords_tune.tuning import train_once
+    from cords_tune.runs import train as train_once
 
     file = tmp_path / "experiment.yaml"
     data = copy.deepcopy(TINY_EXPERIMENT)

@@ -12,7 +12,7 @@ from conftest import saved_model_accuracy
 from cords_tune.config import load_config, parse_config
 from cords_tune.errors import ConfigError
 from cords_tune.preflight import load_and_check
-from cords_tune.tuning import run_experiment
+from cords_tune.runs import run_experiment
 from cords_tune.reports.wording import finalists_note
 from cords_tune.results.finalist import FinalistRecord
 from cords_tune.tuning.finalists import Finalist, Settled, pick_winner, rank_trials, settle_finalists

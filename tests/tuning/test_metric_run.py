@@ -16,7 +16,7 @@ from cords_tune.cli.results import print_summary
 from cords_tune.config import load_config, parse_config
 from cords_tune.preflight import load_and_check
 from cords_tune.training import build_trainer
-from cords_tune.tuning import run_experiment
+from cords_tune.runs import run_experiment
 from cords_tune.tuning.fidelity import train_to_end
 from cords_tune.results.summary import RunSummary
 

@@ -13,7 +13,7 @@ import ray
 
 from cords_tune.config import parse_config
 from cords_tune.errors import UnknownNameError
-from cords_tune.tuning import run_experiment
+from cords_tune.runs import run_experiment
 from tests.plugin_samples import plugin_experiment, write_plugin
 
 pytestmark = pytest.mark.slow

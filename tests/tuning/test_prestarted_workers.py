@@ -36,7 +36,7 @@ def test_while_a_search_runs_trial_actors_ask_for_no_runtime_environment_and_aft
 RUN = textwrap.dedent("""
     import json, sys, time
     from cords_tune.config import load_config
-    from cords_tune.tuning import run_experiment
+    from cords_tune.runs import run_experiment
 
     marks = []
     result = run_experiment(load_config(sys.argv[1]), output_dir=sys.argv[2],

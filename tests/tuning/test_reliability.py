@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from cords_tune.config import parse_config
-from cords_tune.tuning import run_experiment
+from cords_tune.runs import run_experiment
 
 pytestmark = pytest.mark.slow
 

@@ -19,7 +19,7 @@ import yaml
 
 from cords_tune.config import parse_config
 from cords_tune.errors import ResourcesUnavailableError
-from cords_tune.tuning import run_experiment
+from cords_tune.runs import run_experiment
 from cords_tune.tuning.resources import check_trial_resources, local_resources
 from cords_tune.tuning.session import ray_for_trials
 

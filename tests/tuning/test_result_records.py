@@ -21,7 +21,8 @@ from cords_tune.results.comparison import Comparison
 from cords_tune.reports.files import write_parquet_atomic
 from cords_tune.tuning.finalists import Finalist, Settled
 from cords_tune.results.final import FinalResult
-from cords_tune.tuning.runner import _summary, full_data_variant
+from cords_tune.runs import full_data_variant
+from cords_tune.runs.summary import SummaryInputs, build_summary
 from cords_tune.results.shared_subset import SharedSubsetRecord
 from cords_tune.results.slot_use import SlotUse
 from cords_tune.results.summary import RunSummary, TrainSummary, Timings
@@ -56,7 +57,7 @@ def final_result(config, val_accuracy):
 
 
 def summaries(tiny_experiment):
-    """A subset search's and its baseline's summaries, as the runner builds them (a real ``_summary`` call each),
+    """A subset search's and its baseline's summaries, as the run builds them (a real ``build_summary`` call each),
     with every part a finished search records."""
     config = parse_config({**tiny_experiment, "baseline": True})
     data = load_and_check(config)
@@ -67,8 +68,9 @@ def summaries(tiny_experiment):
     settled = Settled(finalists, winner_rank=2)
     timings = {"data_load_s": 0.2, "ray_start_s": 3.0, "data_put_s": 0.01, "tuning_wall_s": 20.0,
                "final_wall_s": 6.0}
-    subset = _summary(config, data, trials, trials[1], config, settled.winner.result, timings, time.perf_counter(),
-                      settled=settled, subset_best=trials[0])
+    subset = build_summary(SummaryInputs(config, data, trials, time.perf_counter(), Timings.from_dict(timings),
+                                         best=trials[1], final=settled.winner.result, settled=settled,
+                                         subset_best=trials[0]))
     subset = replace(
         subset, resumed=False, optuna_study=StudyStore("sqlite:///run/optuna.db", "tiny-1"),
         notes=["the time budget (search.time_budget_s = 8 s) stopped the search after 3 of 1000 trials"],
@@ -80,8 +82,9 @@ def summaries(tiny_experiment):
                                 wall_s=1.5),
     )
     full = full_data_variant(config)
-    baseline = _summary(full, data, trials[:2], trials[0], full, replace(final_result(full, 0.85), retrained=False),
-                        {"tuning_wall_s": 60.0, "final_wall_s": 0.5}, time.perf_counter())
+    baseline = build_summary(SummaryInputs(full, data, trials[:2], time.perf_counter(),
+                                           Timings(tuning_wall_s=60.0, final_wall_s=0.5), best=trials[0],
+                                           final=replace(final_result(full, 0.85), retrained=False)))
     return subset, replace(baseline, resumed=False)
 
 

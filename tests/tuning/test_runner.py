@@ -13,7 +13,7 @@ from cords_tune.config import load_config, parse_config
 from cords_tune.errors import ConfigError, RunFailedError
 from cords_tune.reports import render_report, write_json_atomic
 from cords_tune.results.trial import trials_table
-from cords_tune.tuning import run_experiment
+from cords_tune.runs import run_experiment
 from cords_tune.tuning.algorithms import decision_epochs
 from cords_tune.results.summary import RunSummary
 from cords_tune.results.trial import read_trials
@@ -142,7 +142,7 @@ def test_sequential_runs_with_one_seed_are_reproducible(local_ray, tiny_experime
     [(0, 2, None, 2), (3, 2, None, 4), (3, 5, None, 5), (0, 2, [0, 4], 5), (10, 2, None, 3)],
 )
 def test_asha_first_rung_comes_after_the_warm_start(tiny_experiment, warm, grace, searched, expected):
-    from cords_tune.tuning.runner import asha_grace_period
+    from cords_tune.tuning.algorithms import asha_grace_period
 
     tiny_experiment["training"]["epochs"] = 3 if warm == 10 else 20
     tiny_experiment["selection"]["warm_start_epochs"] = warm

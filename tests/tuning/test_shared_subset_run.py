@@ -12,8 +12,8 @@ import pytest
 from cords_tune.config import parse_config
 from cords_tune.errors import RunFailedError
 from cords_tune.training.proxy import SHARED_SUBSET_FILE, SharedSubset
-from cords_tune.tuning import run_experiment
-from cords_tune.tuning.fidelity import measure_fidelity
+from cords_tune.runs import run_experiment
+from cords_tune.runs.fidelity import measure_fidelity
 
 pytestmark = pytest.mark.slow
 

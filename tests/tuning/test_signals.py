@@ -157,7 +157,7 @@ def test_one_ctrl_c_stops_the_finalists_full_data_training(tiny_experiment, tmp_
     assert interrupted["status"] == "interrupted" and interrupted["trials_completed"] == 2, "the trials are kept"
 
     # The resume trains the finalists again (shortened here) and counts the interrupted session's time: its
-    # search, restored as finished, takes a second, and the speedup a run reports must not come from that.
+    # search, complete (phases/search.json), is not run or restored again, and its time is the search that ran.
     config_file = run_dir / "config.yaml"
     config_file.write_text(config_file.read_text().replace("epochs: 400", "epochs: 1"))
     resumed = subprocess.run(COMMAND + ["resume", str(run_dir)], capture_output=True, text=True, env=_env(),
@@ -165,8 +165,7 @@ def test_one_ctrl_c_stops_the_finalists_full_data_training(tiny_experiment, tmp_
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "ok" and summary["resumed"] is True and summary["final"]["epochs"] == 1, summary
-    restoring = summary["tuning_wall_s"] - interrupted["tuning_wall_s"]  # the finished search, restored
-    assert 0 < restoring < 15, (summary["tuning_wall_s"], interrupted)
+    assert summary["tuning_wall_s"] == pytest.approx(interrupted["tuning_wall_s"]), (summary, interrupted)
     assert summary["end_to_end_wall_s"] > interrupted["end_to_end_wall_s"], (summary["end_to_end_wall_s"], interrupted)
     assert summary["slot_use"]["work_s"] == interrupted["slot_use"]["work_s"] > 0, "no trial ran again"
     finalists = [line for line in resumed.stderr.splitlines() if "finalist" in line and ": epoch " not in line]

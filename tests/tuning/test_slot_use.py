@@ -8,7 +8,7 @@ import pytest
 
 from cords_tune.config import parse_config
 from cords_tune.tuning.resources import trial_slots
-from cords_tune.tuning.runner import _start_slots_together
+from cords_tune.tuning.search import slots_started_together
 from cords_tune.results.slot_use import SlotUse, TrialTimeline, over_sessions, process_started_at, slot_use
 
 
@@ -96,12 +96,12 @@ def test_slots_count_the_trials_every_node_fits_at_once(tiny_experiment):
 
 def test_tune_may_keep_a_trial_pending_per_slot_during_the_search_only(tiny_experiment, monkeypatch):
     monkeypatch.delenv("TUNE_MAX_PENDING_TRIALS_PG", raising=False)
-    monkeypatch.setattr("cords_tune.tuning.runner.alive_nodes", lambda: _nodes((3, 0)))
+    monkeypatch.setattr("cords_tune.tuning.search.alive_nodes", lambda: _nodes((3, 0)))
     config = parse_config(tiny_experiment)
-    with _start_slots_together(config):
+    with slots_started_together(config):
         assert os.environ["TUNE_MAX_PENDING_TRIALS_PG"] == "3"
     assert "TUNE_MAX_PENDING_TRIALS_PG" not in os.environ
     monkeypatch.setenv("TUNE_MAX_PENDING_TRIALS_PG", "7")  # the user's own choice is kept
-    with _start_slots_together(config):
+    with slots_started_together(config):
         assert os.environ["TUNE_MAX_PENDING_TRIALS_PG"] == "7"
     assert os.environ["TUNE_MAX_PENDING_TRIALS_PG"] == "7"

@@ -9,7 +9,7 @@ import pytest
 
 from cords_tune.config import parse_config
 from cords_tune.errors import ConfigError
-from cords_tune.tuning import run_experiment
+from cords_tune.runs import run_experiment
 from cords_tune.tuning.tracking import OPTUNA_FILE, StudyRecorder, check_tracking, study_store
 
 

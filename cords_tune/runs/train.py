@@ -8,7 +8,6 @@ saved with what it takes to load it for prediction. Meant for a run's ``best_con
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,13 +17,11 @@ from typing import Any
 from cords_tune.compression import compress_run
 from cords_tune.config import ExperimentConfig
 from cords_tune.errors import RunFailedError, RunInterruptedError
-from cords_tune.models.given import as_given
-from cords_tune.preflight import load_and_check
-from cords_tune.reports import write_json_atomic, write_text_atomic
+from cords_tune.reports import write_json_atomic
+from cords_tune.runs.context import Command, open_run
 from cords_tune.tuning.retrain import keep_model, retrain_on_cluster
-from cords_tune.tuning.runner import check_output_dir, make_run_dir
-from cords_tune.tuning.session import first_line, probe_address, ray_for_trials
 from cords_tune.results.summary import Timings, TrainSummary
+from cords_tune.tuning.session import first_line
 
 __all__ = ["TrainResult", "train_notes", "train_once"]
 
@@ -71,46 +68,36 @@ def train_once(
         RunInterruptedError: the driver was interrupted; nothing is saved.
         RunFailedError: the training task failed.
     """
-    import ray
-
-    started = time.perf_counter()
     notes = train_notes(config)
     trained = config.model_copy(update={
         "search": config.search.model_copy(update={"space": {}}),  # the checks below concern these values only
         "baseline": False,
     })
-    probe_address(address or os.environ.get("RAY_ADDRESS"))  # before anything is written
-    output = check_output_dir(output_dir or config.output_dir)
-    tick = time.perf_counter()
-    given = as_given(model)
-    data = load_and_check(trained, data=data, model=given)
-    config = config.with_absolute_paths()  # after the load, whose messages show paths as written
-    timings = {"data_load_s": time.perf_counter() - tick}
-    with ray_for_trials(trained, address, timings, on_notice):
-        run_dir = make_run_dir(output, f"{config.name}-train")
-        write_text_atomic(run_dir / "config.yaml", config.to_yaml())
+    with open_run(config, command=Command.TRAIN, output_dir=output_dir, address=address, on_notice=on_notice,
+                  data=data, model=model, checked=trained) as run:
         try:
-            final = retrain_on_cluster(trained, ray.put(data), given)
+            final = retrain_on_cluster(trained, run.data_ref, run.model)
         except KeyboardInterrupt:
-            raise RunInterruptedError(f"interrupted; nothing was saved in {run_dir}. Run it again to train the "
+            raise RunInterruptedError(f"interrupted; nothing was saved in {run.run_dir}. Run it again to train the "
                                       "model") from None
         except Exception as error:  # noqa: BLE001 - the task's failure, said in one line
             raise RunFailedError(f"training {config.name} on the full data failed: {first_line(error)}") from None
+    config, run_dir = run.config, run.run_dir
     final = keep_model(final, run_dir)
-    compression = compress_run(run_dir, data, config, given)  # final.compress; None when it asks for nothing
+    compression = compress_run(run_dir, run.data, config, run.model)  # final.compress; None when it asks for nothing
     summary = TrainSummary(
         name=config.name,
         seed=config.seed,
-        dataset=data.describe(),
+        dataset=run.data.describe(),
         model=config.model.name,
         model_params=dict(config.model.params),
         final=final,
-        timings=Timings.from_dict(timings),
-        end_to_end_wall_s=time.perf_counter() - started,
+        timings=Timings(data_load_s=run.timings.data_load_s, ray_start_s=run.timings.ray_start_s),
+        end_to_end_wall_s=time.perf_counter() - run.started,
         notes=notes,
         status="ok",
         compression=compression,
-        classes=list(data.class_labels),
+        classes=list(run.data.class_labels),
     )
     write_json_atomic(run_dir / "summary.json", summary.to_json())  # last: its presence means the training finished
     log.info("trained %s: test accuracy %.4f, model in %s", config.name, final.test_accuracy, run_dir)
