@@ -17,7 +17,7 @@ from cords_tune.cli.application import (AddressOpt, ConfigArg, OutputOpt, Plugin
                                 configure_logging, user_errors)
 from cords_tune.cli.console import err, notice, out, print_notes
 from cords_tune.cli.progress import progress_bar, progress_display
-from cords_tune.cli.results import print_fidelity, print_result, print_trained
+from cords_tune.cli.display import print_fidelity, print_result, print_trained
 from cords_tune.reports.wording import seconds
 
 if TYPE_CHECKING:

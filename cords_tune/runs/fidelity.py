@@ -14,7 +14,7 @@ from cords_tune.reports import write_json_atomic
 from cords_tune.reports.plots import plot_fidelity
 from cords_tune.results.fidelity import Fidelity
 from cords_tune.runs.context import Command, open_run
-from cords_tune.selection import uses_subsets
+from cords_tune.selection import plan_for
 from cords_tune.tuning.fidelity import build_fidelity, sample_configs, train_configs
 from cords_tune.tuning.progress import Progress
 from cords_tune.tuning.search import full_data_variant
@@ -47,7 +47,7 @@ def measure_fidelity(
 
     if count < 2:
         raise ConfigError(f"--configs must be at least 2 to compare rankings; got {count}")
-    if not uses_subsets(config.selection.strategy):
+    if not plan_for(config.selection).uses_subsets:
         raise ConfigError("rank fidelity compares subsets with the full data, but selection.strategy is 'full'. "
                           "Pick a subset strategy (e.g. gradmatch)", path="selection.strategy")
     points = sample_configs(config, count)

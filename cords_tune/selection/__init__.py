@@ -32,7 +32,6 @@ __all__ = [
     "list_strategies",
     "plan_for",
     "plan_of",
-    "uses_subsets",
 ]
 
 
@@ -60,11 +59,6 @@ def plan_of(name: str) -> SelectionPlan:
     """The plan strategy ``name`` declares, before any parameters: what ``cords-tune strategies`` lists. What a
     run follows is ``plan_for(config.selection)``."""
     return STRATEGIES.get(name).plan
-
-
-def uses_subsets(name: str) -> bool:
-    """Whether strategy ``name`` trains on subsets (``full`` does not), as it declares (``plan_of``)."""
-    return plan_of(name).uses_subsets
 
 
 def create_strategy(name: str, params: dict[str, Any] | None = None) -> SelectionStrategy:

@@ -15,7 +15,7 @@ from cords_tune.datasets import DataBundle
 from cords_tune.errors import ConfigError, RunFailedError
 from cords_tune.rank_agreement import rank_agreement
 from cords_tune.results.fidelity import Fidelity, FidelityConfig
-from cords_tune.selection import Subset, uses_subsets
+from cords_tune.selection import Subset, plan_for
 from cords_tune.training.job import JobOutcome, TrainingJob
 from cords_tune.training.proxy import SharedSubset
 from cords_tune.tuning.progress import Progress
@@ -83,7 +83,7 @@ def train_configs(
     pending: dict[Any, tuple[str, int]] = {}
     for label, arm in arms.items():
         for index, point in enumerate(points):
-            if not uses_subsets(arm.selection.strategy):
+            if not plan_for(arm.selection).uses_subsets:
                 point = {k: v for k, v in point.items() if not k.startswith("selection.")}
             trial = apply_params(arm, point)
             pending[submit(fidelity_job(trial, data_ref, (shared or {}).get(label)))] = (label, index)

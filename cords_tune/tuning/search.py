@@ -31,7 +31,7 @@ from cords_tune.tuning.noise import forced_snapshots_unannounced
 from cords_tune.tuning.prestarted_workers import trials_on_prestarted_workers
 from cords_tune.tuning.progress import Progress, ProgressCallback, last_progress, progress_display
 from cords_tune.tuning.resources import TrialRequest, trial_slots
-from cords_tune.tuning.results import collect_trials, search_slot_use
+from cords_tune.tuning.collect import collect_trials, search_slot_use
 from cords_tune.tuning.selection_cost import CostTask, CostWatch
 from cords_tune.tuning.shared_subset import ProxyTask, ProxyWatch
 from cords_tune.tuning.storage import alive_nodes, is_uri

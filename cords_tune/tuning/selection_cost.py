@@ -45,7 +45,7 @@ class CostTask:
         self._path = Path(folder) / SELECTION_COST_FILE
         self.cost: CycleCost | None = CycleCost.load(self._path) if self._path.is_file() else None
         self._task = None
-        if self.cost is None and _measures_here(config):
+        if self.cost is None and measures_here(config):
             self._keep(measure_in_this_process(config, data, model))
         elif self.cost is None:
             self._task = as_trial_task(_measure_on_worker, config).remote(config, data_ref, model)
@@ -111,7 +111,7 @@ class CostWatch(tune.Callback):
             self.task.poll()
 
 
-def _measures_here(config: ExperimentConfig) -> bool:
+def measures_here(config: ExperimentConfig) -> bool:
     """Whether the driver measures: trials without GPUs, on a one-node Ray that is this machine."""
     if config.resources.gpus_per_trial:
         return False

@@ -37,8 +37,8 @@ def test_a_run_directory_keeps_its_measured_costs(experiment, tmp_path, monkeypa
 def test_the_costs_are_measured_once_and_kept(local_ray, experiment, tmp_path, monkeypatch, here):
     config = experiment()
     data = load_dataset("synthetic", data_dir=tmp_path, seed=0, params={"num_samples": 600, "num_features": 8})
-    assert selection_cost._measures_here(config), "trials on the CPUs of this one-node Ray"
-    monkeypatch.setattr(selection_cost, "_measures_here", lambda config: here)
+    assert selection_cost.measures_here(config), "trials on the CPUs of this one-node Ray"
+    monkeypatch.setattr(selection_cost, "measures_here", lambda config: here)
     task = CostTask.start(config, data, local_ray.put(data), None, tmp_path)
     cost = task.ref if here else local_ray.get(task.ref)  # what a trial waits for in its set-up
     assert cost.strategy == "gradmatch" and cost.selection_s > 0 and cost.train_s > 0 and cost.device == "cpu"
