@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cords_tune.cli.console import out
-from cords_tune.cli.results import print_summary
+from cords_tune.cli.display import print_summary
 from cords_tune.reports import render_report
 from cords_tune.reports.markdown import markdown_table
 from cords_tune.reports.rows import summary_rows

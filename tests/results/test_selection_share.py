@@ -7,7 +7,7 @@ import json
 import pytest
 
 from cords_tune.cli.console import out
-from cords_tune.cli.results import print_summary
+from cords_tune.cli.display import print_summary
 from cords_tune.results import RunSummary
 
 

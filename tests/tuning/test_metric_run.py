@@ -12,7 +12,7 @@ from sklearn.metrics import f1_score, roc_auc_score
 
 import cords_tune
 from cords_tune.cli.console import out
-from cords_tune.cli.results import print_summary
+from cords_tune.cli.display import print_summary
 from cords_tune.config import load_config, parse_config
 from cords_tune.preflight import load_and_check
 from cords_tune.training import build_trainer
