@@ -22,7 +22,7 @@ from cords_tune.runs.summary import SummaryInputs, build_summary
 from cords_tune.training import EpochStats
 from cords_tune.tuning.disk import is_disk_full
 from cords_tune.tuning.finalists import Finalist, rank_trials, settle_finalists
-from cords_tune.tuning.progress import Progress, last_progress
+from cords_tune.tuning.progress import Progress, last_progress, recorded_progress
 from cords_tune.tuning.retrain import keep_model
 from cords_tune.tuning.search import (
     SearchEndedEarly,
@@ -201,6 +201,7 @@ def _recorded_search(run: RunContext) -> SearchOutcome:
     params = record.get("params") or {}
     trials = [replace(t, params=params.get(t.trial_id, t.params)) for t in read_trials(run.run_dir / "trials.parquet")]
     ranked = rank_trials([t for t in trials if t.usable], run.config.search.mode)
+    recorded_progress(run.run_dir.name, trials, run.config.search.num_trials, ranked[0])
     earlier = earlier_session(run.run_dir)  # the summary of the session that stopped after the search
     return SearchOutcome(
         trials, ranked, ranked[0], apply_params(run.config, ranked[0].params),

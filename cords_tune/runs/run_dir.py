@@ -3,8 +3,10 @@
 A phase that finishes writes ``phases/<name>.json`` (atomically, after its results): resume skips the phases
 whose marker is there (and whose files still are), up to the first that is not complete. A run directory
 written before markers existed has no ``phases/``; what its files hold says the same: ``summary.json`` with
-status ``ok`` (the search and its finalists), ``summary.json`` recording a compression (the compression),
-``baseline/summary.json`` with status ``ok`` (the baseline), ``comparison.json`` (the comparison).
+status ``ok`` (the search, its finalists and, as that version never compressed again, the compression),
+``baseline/summary.json`` with status ``ok`` (the baseline), ``comparison.json`` (the comparison). An ``ok``
+``summary.json`` means the finalists finished whatever their marker says (it is written just after), and a search
+marker that records nothing (inferred for an old run) stands in for its search only beside it.
 """
 
 from __future__ import annotations
@@ -111,8 +113,14 @@ def done_phases(config: ExperimentConfig, run_dir: Path) -> set[Phase]:
         Phase.COMPARISON: (run_dir / "comparison.json").is_file(),
     }
     if marked is None:  # before markers: a finished search's summary.json meant its finalists had finished too
+        # and no compression was ever tried again (a run that had gone on to its baseline was finished).
+        has_files[Phase.COMPRESSION] = has_files[Phase.FINALISTS]
         marked = {phase for phase, there in has_files.items() if there and phase is not Phase.SEARCH}
         marked |= {Phase.SEARCH} if Phase.FINALISTS in marked else set()
+    elif has_files[Phase.FINALISTS]:  # written as the finalists ended, just before their marker
+        marked.add(Phase.FINALISTS)
+    if not has_files[Phase.FINALISTS] and not _recorded(run_dir, Phase.SEARCH):
+        marked.discard(Phase.SEARCH)  # an empty marker (inferred for an old run) cannot stand in for its search
     done: set[Phase] = set()
     for phase in _asked(config):
         if phase not in marked or not has_files[phase]:
@@ -132,6 +140,12 @@ def phases_left(config: ExperimentConfig, run_dir: Path) -> list[Phase]:
     """The phases ``config`` asks for that ``run_dir`` has not completed, in order."""
     done = done_phases(config, run_dir)
     return [phase for phase in _asked(config) if phase not in done]
+
+
+def _recorded(run_dir: Path, phase: Phase) -> bool:
+    """Whether ``phase``'s marker records what a later session needs of its result (a marker inferred for a run
+    written before markers records nothing)."""
+    return len(phase_record(run_dir, phase) or {}) > 1
 
 
 def _marked(run_dir: Path) -> set[Phase]:

@@ -87,7 +87,7 @@ class SearchWatch(tune.Callback):
         """The stop reason of the search this watch belongs to (a fresh one where none is watched)."""
         if self.key in _WATCHED:
             return _WATCHED[self.key]
-        if self.key is None and len(_WATCHED) == 1:
+        if len(_WATCHED) == 1:  # pickled by an earlier version, or by a session whose run directory had another name
             return next(iter(_WATCHED.values()))
         return self.__dict__.setdefault("_unwatched", StopReason())
 

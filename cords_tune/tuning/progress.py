@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from ray import tune
 
-__all__ = ["Progress", "ProgressCallback", "progress_display", "last_progress", "Heartbeat"]
+from cords_tune.results.trial import TrialRecord
+
+__all__ = ["Progress", "ProgressCallback", "progress_display", "last_progress", "recorded_progress", "Heartbeat"]
 
 _DISPLAYS: dict[str, Callable[["Progress"], None]] = {}
 _LAST: dict[str, "Progress"] = {}
@@ -36,6 +38,22 @@ def progress_display(key: str, on_progress: Callable[["Progress"], None] | None)
 def last_progress(key: str) -> "Progress | None":
     """The last snapshot run ``key`` reported in this process."""
     return _LAST.get(key)
+
+
+def recorded_progress(key: str, trials: Sequence[TrialRecord], total: int, best: TrialRecord | None) -> Progress:
+    """The progress of search ``key`` that a session before this one finished, from its recorded trials, kept as
+    its last snapshot: the phases after it show its counts and best, as after a search run in this process."""
+    statuses = [t.status for t in trials]
+    progress = Progress(
+        total=total, searching=False, completed=statuses.count("completed"),
+        stopped=statuses.count("stopped") + statuses.count("out_of_time"),  # counted as the live display counts them
+        diverged=statuses.count("diverged"), errored=statuses.count("error"),
+        fell_back=sum(t.selection_fallback for t in trials),
+        best_value=best.best_metric if best else None, best_trial=best.trial_id if best else None,
+        best_params=dict(best.params) if best else {},
+    )
+    _LAST[key] = progress
+    return progress
 
 
 @dataclass

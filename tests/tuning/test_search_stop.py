@@ -47,3 +47,14 @@ def test_a_user_ctrl_c_is_noted_as_an_interrupt_and_handed_to_tune():
         SearchWatch("search-a", max_wait_s=None, request="1 CPU").setup()
         signal.raise_signal(signal.SIGINT)
     assert stops == [signal.SIGINT] and reason.interrupted and reason.waited_s is None
+
+
+def test_a_watch_saved_under_the_run_directorys_old_name_stops_the_one_search_this_process_runs():
+    # A run directory moved or renamed between sessions: the restored watch's key names no search here.
+    stops = []
+    watch = pickle.loads(pickle.dumps(SearchWatch("old-name", max_wait_s=0.0, request="1 GPU")))
+    with watch_search("new-name") as reason:
+        signal.signal(signal.SIGINT, lambda signum, frame: stops.append(signum))
+        watch.setup()
+        watch.on_step_begin(0, _pending())
+    assert stops == [signal.SIGINT] and reason.stopped and reason.waiting_for == "1 GPU"
