@@ -139,3 +139,9 @@ def compared_run(tmp_path_factory, request) -> ComparedRun:
             made.write_text(json.dumps({"run_dir": str(result.run_dir), "phases": phases}))
     record = json.loads(made.read_text())
     return ComparedRun(config, Path(record["run_dir"]), record["phases"])
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that start a Ray cluster of their own (``own_cluster``) run first: once a test has joined the session's
+    in-process Ray (``local_ray``), it stays up until the session ends. The order is kept otherwise."""
+    items.sort(key=lambda item: item.get_closest_marker("own_cluster") is None)

@@ -16,7 +16,7 @@ import yaml
 from cords_tune.errors import StorageError
 from cords_tune.tuning import storage as storage_module
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.own_cluster]
 
 
 @pytest.fixture(scope="module")
