@@ -17,6 +17,7 @@ from typing import Any
 
 from ray import tune
 
+from cords_tune.results.summary import trial_totals
 from cords_tune.results.trial import TrialRecord
 
 __all__ = ["Progress", "ProgressCallback", "progress_display", "last_progress", "recorded_progress", "Heartbeat"]
@@ -43,12 +44,12 @@ def last_progress(key: str) -> "Progress | None":
 def recorded_progress(key: str, trials: Sequence[TrialRecord], total: int, best: TrialRecord | None) -> Progress:
     """The progress of search ``key`` that a session before this one finished, from its recorded trials, kept as
     its last snapshot: the phases after it show its counts and best, as after a search run in this process."""
-    statuses = [t.status for t in trials]
+    totals = trial_totals(trials)
+    out_of_time = sum(t.status == "out_of_time" for t in trials)  # the live display counts them as stopped early
     progress = Progress(
-        total=total, searching=False, completed=statuses.count("completed"),
-        stopped=statuses.count("stopped") + statuses.count("out_of_time"),  # counted as the live display counts them
-        diverged=statuses.count("diverged"), errored=statuses.count("error"),
-        fell_back=sum(t.selection_fallback for t in trials),
+        total=total, searching=False, completed=totals["trials_completed"],
+        stopped=totals["trials_stopped_early"] + out_of_time, diverged=totals["trials_diverged"],
+        errored=totals["trials_errored"], fell_back=totals["trials_selection_fallback"],
         best_value=best.best_metric if best else None, best_trial=best.trial_id if best else None,
         best_params=dict(best.params) if best else {},
     )
