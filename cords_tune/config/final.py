@@ -3,7 +3,7 @@ model."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -78,6 +78,21 @@ class FinalConfig(StrictModel):
         description="finalists: the best configurations of the subset search, each trained on the full data (in "
         "parallel, a trial's resources each); the one with the best full-data validation score is the result. "
         "1: retrain the subset search's best alone. Never more than the search's usable trials",
+    )
+    reduction_factor: int = Field(
+        3, ge=2, description="the finalists' race on the full data: at each rung the best 1/reduction_factor of "
+        "the candidates (at least one) train on, the others stop",
+    )
+    rungs: list[int] | None = Field(
+        None, description="full-data epochs after which the finalists are compared and the weaker stop; default: "
+        "final epochs / reduction_factor^i, as many rungs as it takes to leave one",
+    )
+    warm_start: bool = Field(
+        False, description="start each finalist from its subset trial's trained model instead of a fresh one",
+    )
+    workers: int | Literal["auto"] = Field(
+        1, description="data-parallel workers (a trial's resources each) for the winner's training once it is "
+        "alone; auto: the slots the race freed",
     )
     compress: CompressConfig = Field(
         default_factory=CompressConfig,

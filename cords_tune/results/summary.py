@@ -10,7 +10,7 @@ from typing import Any, Literal
 from cords_tune.results.compression import Compression
 from cords_tune.results.energy import EnergyRecord
 from cords_tune.results.final import FinalResult
-from cords_tune.results.finalist import FinalistRecord
+from cords_tune.results.finalist import FinalistRecord, RaceRecord
 from cords_tune.results.records import known_fields
 from cords_tune.results.shared_subset import SharedSubsetRecord
 from cords_tune.results.slot_use import SlotUse
@@ -166,6 +166,8 @@ class RunSummary:
     slot_use: SlotUse | None = None  # so far, in an interrupted search's
     shared_subset: SharedSubsetRecord | None = None
     compression: Compression | None = None  # final.compress's variants of the final model
+    race: RaceRecord | None = None  # the finalists' race on the full data: its rungs and cost
+    device_s: float | None = None  # slot-seconds held by the search's trials and the finalists (a slot: a trial's resources)
 
     @property
     def ok(self) -> bool:
@@ -199,6 +201,7 @@ class RunSummary:
             slot_use=read("slot_use", SlotUse.from_dict),
             shared_subset=read("shared_subset", SharedSubsetRecord.from_dict),
             compression=Compression.from_summary(data),
+            race=read("race", RaceRecord.from_dict),
             notes=list(data.get("notes") or []),
         ))
 
@@ -230,6 +233,7 @@ class TrainSummary:
             cls, data, model_params=dict(data.get("model_params") or {}), final=FinalResult.from_dict(data["final"]),
             timings=Timings.from_dict(data.get("timings") or {}), notes=list(data.get("notes") or []),
             compression=Compression.from_summary(data),
+            race=read("race", RaceRecord.from_dict),
         ))
 
 

@@ -66,7 +66,14 @@ class TrainingJob:
         keep_model: the outcome carries the model's weights as a ``FinalModel`` (``retrained`` where it
             trained here, else a finished trial's model as it stands).
         hooks: what the caller does as it runs.
-        workers: data-parallel workers; 1 (several come with Ray Train).
+        workers: data-parallel workers; ``run_job`` runs 1 (several: ``cords_tune.tuning.data_parallel``).
+        until_epoch: stop after this epoch (a segment of a longer training: the lr schedule still spans
+            ``epochs``); ``None``: train to the end.
+        start_state: a trainer state to continue from (``JobOutcome.state`` of an earlier segment), applied
+            before ``hooks.restore``; ``None``: start afresh.
+        start_weights: model weights (a ``state_dict``) to start from, the optimizer, schedule and epoch count
+            afresh (a finalist started from its subset trial's model); ``None``: the model's own initialization.
+        keep_state: the outcome carries the trainer's state (``JobOutcome.state``, CPU tensors) to continue from.
     """
 
     config: ExperimentConfig
@@ -83,11 +90,18 @@ class TrainingJob:
     keep_model: bool = False
     hooks: JobHooks = field(default_factory=JobHooks, repr=False)
     workers: int = 1
+    until_epoch: int | None = None
+    start_state: Mapping[str, Any] | None = field(default=None, repr=False)
+    start_weights: Mapping[str, Any] | None = field(default=None, repr=False)
+    keep_state: bool = False
 
     def __post_init__(self) -> None:
-        if self.workers != 1:
-            raise ValueError(f"The 'workers' parameter of TrainingJob must be 1 (data-parallel training is not "
-                             f"supported yet). Got {self.workers!r} instead.")
+        if self.workers < 1:
+            raise ValueError(f"The 'workers' parameter of TrainingJob must be at least 1. Got {self.workers!r} "
+                             f"instead.")
+        if self.until_epoch is not None and self.until_epoch < 1:
+            raise ValueError(f"The 'until_epoch' parameter of TrainingJob must be at least 1 or None. Got "
+                             f"{self.until_epoch!r} instead.")
         unknown = [split for split in self.evaluate if split not in _SPLITS]
         if unknown:
             raise ValueError(f"The 'evaluate' parameter of TrainingJob must name splits of {_SPLITS}. Got "
@@ -118,6 +132,7 @@ class JobOutcome:
         energy: what the job used up to its last evaluation (``Energy()`` without a meter).
         node: where it ran (a Ray node id), or ``"local"``.
         trained: it ran its epochs (``False``: it evaluated a restored model as it stood).
+        state: the trainer's state at its end, where ``keep_state`` asked for it (``Trainer.state_dict``).
     """
 
     history: list[EpochStats]
@@ -128,6 +143,7 @@ class JobOutcome:
     energy: Energy = Energy()
     node: str = "local"
     trained: bool = True
+    state: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def train_s(self) -> float:
@@ -145,13 +161,20 @@ def run_job(job: TrainingJob, *, meter: EnergyMeter | None = None) -> JobOutcome
         job: what to train.
         meter: the meter of this process's energy, read by the hooks and at the end.
     """
+    if job.workers != 1:
+        raise ValueError(f"run_job trains on one worker; a job of {job.workers} data-parallel workers runs with "
+                         f"cords_tune.tuning.data_parallel")
     started = time.perf_counter()
     trainer = _trainer(job)
     running = RunningJob(trainer, meter)
+    if job.start_weights is not None:
+        trainer.model.load_state_dict(dict(job.start_weights))
+    if job.start_state is not None:
+        trainer.load_state_dict(dict(job.start_state))
     state = job.hooks.restore(trainer.device)
     if state is not None:
         trainer.load_state_dict(dict(state))
-    history = trainer.fit(lambda stats: job.hooks.on_epoch(stats, running)) if job.train else []
+    history = trainer.fit(lambda stats: job.hooks.on_epoch(stats, running), until=job.until_epoch) if job.train else []
     scores = {split: trainer.evaluate_test() if split == "test" else trainer.evaluate(trainer.val)
               for split in job.evaluate}
     energy = running.energy()
@@ -161,7 +184,19 @@ def run_job(job: TrainingJob, *, meter: EnergyMeter | None = None) -> JobOutcome
         model = FinalModel.from_training(trainer.model, job.config, job.data, epochs=trainer.epoch,
                                          test_accuracy=test.accuracy if test else None, retrained=job.train)
     return JobOutcome(history=history, epochs=trainer.epoch, scores=scores, model=model,
-                      wall_s=time.perf_counter() - started, energy=energy, trained=job.train)
+                      wall_s=time.perf_counter() - started, energy=energy, trained=job.train,
+                      state=_cpu(trainer.state_dict()) if job.keep_state else None)
+
+
+def _cpu(value: Any) -> Any:
+    """``value`` with every tensor in it moved to the CPU (a state sent back to the driver)."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, dict):
+        return {key: _cpu(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_cpu(item) for item in value)
+    return value
 
 
 def _trainer(job: TrainingJob) -> Trainer:

@@ -150,10 +150,11 @@ class Trainer:
 
     # ------------------------------------------------------------------------------------------ epochs
 
-    def fit(self, on_epoch: Callable[[EpochStats], None] | None = None) -> list[EpochStats]:
-        """Run the remaining epochs, or until the loss diverges; ``on_epoch`` sees each epoch's stats."""
+    def fit(self, on_epoch: Callable[[EpochStats], None] | None = None, *, until: int | None = None) -> list[EpochStats]:
+        """Run the remaining epochs (to ``until``; the schedule spans ``epochs``) or until the loss diverges."""
         history = []
-        while self.epoch < self.epochs and not self.diverged:
+        last = self.epochs if until is None else min(until, self.epochs)
+        while self.epoch < last and not self.diverged:
             stats = self.run_epoch()
             history.append(stats)
             if on_epoch is not None:

@@ -29,7 +29,8 @@ def run_on_worker(job: TrainingJob) -> JobOutcome:
     here."""
     started = time.perf_counter()
     config = on_this_worker(job.config)
-    placed = replace(job, config=config, data=_resolved(job.data), shared_subsets=_resolved(job.shared_subsets))
+    placed = replace(job, config=config, data=_resolved(job.data), shared_subsets=_resolved(job.shared_subsets),
+                     start_state=_resolved(job.start_state), start_weights=_resolved(job.start_weights))
     outcome = run_job(placed, meter=energy_meter(config))
     node = ray.get_runtime_context().get_node_id() if ray.is_initialized() else "local"
     return replace(outcome, wall_s=time.perf_counter() - started, node=node)

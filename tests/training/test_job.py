@@ -97,10 +97,39 @@ def test_a_job_restored_from_another_continues_it_exactly_and_one_that_only_eval
 
 
 @pytest.mark.parametrize("given, says", [
-    ({"workers": 2}, "The 'workers' parameter of TrainingJob must be 1"),
+    ({"workers": 0}, "The 'workers' parameter of TrainingJob must be at least 1"),
+    ({"until_epoch": 0}, "The 'until_epoch' parameter of TrainingJob must be at least 1 or None"),
     ({"evaluate": ("train",)}, "The 'evaluate' parameter of TrainingJob must name splits of ('val', 'test')"),
 ])
 def test_a_job_refuses_what_it_cannot_run(tiny_experiment, data, given, says):
     with pytest.raises(ValueError, match="Got") as error:
         TrainingJob(_config(tiny_experiment), data, **given)
     assert str(error.value).startswith(says)
+
+
+def test_a_training_in_segments_ends_where_the_whole_training_does(tiny_experiment, data):
+    config = _config(tiny_experiment)
+    whole = run_job(TrainingJob(config, data, full_data=True, evaluate=("test",)))
+    first = run_job(TrainingJob(config, data, full_data=True, until_epoch=2, keep_state=True))
+    rest = run_job(TrainingJob(config, data, full_data=True, start_state=first.state, evaluate=("test",)))
+
+    assert [s.epoch for s in first.history] == [1, 2] and first.epochs == 2 and first.state["epoch"] == 2
+    assert all(t.device.type == "cpu" for t in first.state["model"].values())
+    assert [s.epoch for s in rest.history] == [3, 4] and rest.state is None
+    assert rest.history[-1].train_loss == pytest.approx(whole.history[-1].train_loss, rel=1e-6)
+    assert rest.scores["test"].accuracy == whole.scores["test"].accuracy
+
+
+def test_a_job_started_from_given_weights_starts_from_that_model(tiny_experiment, data):
+    config = _config(tiny_experiment)
+    trained = run_job(TrainingJob(config, data, full_data=True, keep_state=True))
+    weights = trained.state["model"]
+    fresh = run_job(TrainingJob(config, data, full_data=True, train=False, evaluate=("val",)))
+    started = run_job(TrainingJob(config, data, full_data=True, train=False, evaluate=("val",), start_weights=weights))
+    assert started.scores["val"].loss == pytest.approx(trained.history[-1].val_loss)
+    assert started.scores["val"].loss < fresh.scores["val"].loss
+
+
+def test_run_job_refuses_a_data_parallel_job(tiny_experiment, data):
+    with pytest.raises(ValueError, match="data_parallel"):
+        run_job(TrainingJob(_config(tiny_experiment), data, workers=2))
