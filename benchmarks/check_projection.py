@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from project_run import Costs, Levers, project, start_orders, summarise, trial_epochs
+from project_run import Costs, Levers, Plan, Projection, plans, project, summarise, trial_epochs
 
-from cords_tune.config import load_config
+from cords_tune.config import ExperimentConfig, load_config
 from cords_tune.results.summary import RunSummary
 from cords_tune.results.trial import TrialRecord, read_trials
 
@@ -40,19 +40,19 @@ class Side:
         return sum(getattr(t, seconds) for t in self.trials) / self.epochs
 
 
-def measured_costs(subset: Side, full: Side, every: int) -> Costs:
-    """The run's means: per epoch over each side's trials, slot start per slot, build per trial (both sides)."""
-    uses = [side.summary.slot_use for side in (subset, full)]  # SlotUse: seconds summed over slots
-    selections = sum(len(range(every, t.epochs, every)) for t in subset.trials)
+def measured_costs(side: Side, full: Side, every: int) -> Costs:
+    """One side's own means (per epoch over its trials, slot start per slot, build per trial), the full-data
+    epoch from the baseline's trials: the machine's load may differ between the phases."""
+    use = side.summary.slot_use  # seconds summed over slots
+    selections = sum(len(range(every, t.epochs, every)) for t in side.trials)
     return Costs(
         full_epoch=full.per_epoch("train_s"),
-        subset_epoch=subset.per_epoch("train_s"),
-        eval=(subset.per_epoch("eval_s") * subset.epochs + full.per_epoch("eval_s") * full.epochs)
-        / (subset.epochs + full.epochs),
-        selection=sum(t.selection_s for t in subset.trials) / max(1, selections),
-        slot_start=sum(u.starting_s for u in uses) / sum(u.slots for u in uses),
-        trial_build=sum(u.building_s + u.between_trials_s for u in uses) / (len(subset.trials) + len(full.trials)),
-        report=sum(u.reporting_s for u in uses) / (subset.epochs + full.epochs),
+        subset_epoch=side.per_epoch("train_s"),
+        eval=side.per_epoch("eval_s"),
+        selection=sum(t.selection_s for t in side.trials) / max(1, selections),
+        slot_start=use.starting_s / use.slots,
+        trial_build=(use.building_s + use.between_trials_s) / len(side.trials),
+        report=use.reporting_s / side.epochs,
         test=full.summary.timings.final_wall_s or 0.0,
     )
 
@@ -64,31 +64,43 @@ def main() -> None:
     args = parser.parse_args()
     config = load_config(args.run_dir / "config.yaml")
     subset, full = Side.read(args.run_dir), Side.read(args.run_dir / "baseline")
-    costs = measured_costs(subset, full, config.selection.every)
+    every = config.selection.every
+    costs, full_costs = measured_costs(subset, full, every), measured_costs(full, full, every)
     slots = subset.summary.slot_use.slots
     final_epochs = config.final.epochs or config.training.epochs
     today = Levers("today", config.final.top_k)
     run_order = [t.epochs for t in sorted(subset.trials, key=lambda t: t.index)]
-    asha = [project(config, costs, slots, today, final_epochs, order)
-            for order in start_orders(trial_epochs(config), "random", args.orders)]
-    own = project(config, costs, slots, today, final_epochs, run_order)
-    model = summarise(asha)
+    full_order = [t.epochs for t in sorted(full.trials, key=lambda t: t.index)]
+    models = [summarise([_both(config, costs, full_costs, slots, today, final_epochs, plan, plan)
+                         for plan in plans(trial_epochs(config), order, args.orders)]) for order in ("asha", "random")]
+    own = _both(config, costs, full_costs, slots, today, final_epochs, Plan(tuple(run_order)), Plan(tuple(full_order)))
     finalist_epoch = [f.wall_s / f.epochs for f in subset.summary.finalists if f.epochs]
-    print(f"{args.run_dir.name}: {slots} slot(s); costs {costs}")
+    print(f"{args.run_dir.name}: {slots} slot(s)\nsubset side's costs {costs}\nfull side's costs {full_costs}")
     print(f"finalists' own epoch {', '.join(f'{s:.2f}' for s in finalist_epoch)} s against the mean full "
           f"epoch with validation and report {costs.full_epoch + costs.eval + costs.report:.2f} s")
-    print(f"trials' epochs in the run {run_order} against the model's {trial_epochs(config)}\n")
+    print(f"trials' epochs in the run {run_order} (subsets), {full_order} (full data) against the model's "
+          f"{trial_epochs(config)}\n")
     measured = _measured(subset.summary, full.summary)
-    rows = [("subset search", own.subset_search.wall_s, model.subset_search_s),
-            ("finalists", own.finalists.wall_s, model.finalists_s),
-            ("full-data search", own.full_search.wall_s, model.full.wall_s - costs.test),
-            ("subset side (search + finalists)", own.subset.wall_s, model.subset.wall_s),
-            ("full side (search + test)", own.full.wall_s, model.full.wall_s),
-            ("end-to-end speedup (phases)", own.speedup, model.speedup)]
-    print("| phase | measured | projected, the run's trial epochs | off | projected, ASHA model (median) | off |")
-    print("|---|---|---|---|---|---|")
-    for (name, mine, theirs), real in zip(rows, measured):
-        print(f"| {name} | {real:.2f} | {mine:.2f} | {mine / real - 1:+.0%} | {theirs:.2f} | {theirs / real - 1:+.0%} |")
+    rows = [("subset search", own.subset_search.wall_s, *(m.subset_search_s for m in models)),
+            ("finalists", own.finalists.wall_s, *(m.finalists_s for m in models)),
+            ("full-data search", own.full_search.wall_s, *(m.full.wall_s - full_costs.test for m in models)),
+            ("subset side (search + finalists)", own.subset.wall_s, *(m.subset.wall_s for m in models)),
+            ("full side (search + test)", own.full.wall_s, *(m.full.wall_s for m in models)),
+            ("end-to-end speedup (phases)", own.speedup, *(m.speedup for m in models))]
+    print("| phase | measured | projected: the run's trials' epochs | ASHA simulated (median) "
+          "| synchronous ASHA model, shuffled (median) |")
+    print("|---|---|---|---|---|")
+    for (name, *projected), real in zip(rows, measured):
+        cells = " | ".join(f"{value:.2f} ({value / real - 1:+.0%})" for value in projected)
+        print(f"| {name} | {real:.2f} | {cells} |")
+
+
+def _both(config: ExperimentConfig, costs: Costs, full_costs: Costs, slots: int, levers: Levers, final_epochs: int,
+          subset_plan: Plan, full_plan: Plan) -> Projection:
+    """The subset side projected with its costs and trials, the full side with its own."""
+    subset = project(config, costs, slots, levers, final_epochs, subset_plan)
+    full = project(config, full_costs, slots, levers, final_epochs, full_plan)
+    return replace(subset, full_search=full.full_search, full=full.full)
 
 
 def _measured(subset: RunSummary, full: RunSummary) -> list[float]:

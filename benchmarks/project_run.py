@@ -4,7 +4,8 @@ The subset side is the search on subsets, then the finalists on the full data, t
 full-data side is the same search on the full data (its best trial is already trained), then its test. Each
 trial's epochs come from ASHA's rungs (``trial_epochs``: synchronous successive halving, a close model of ASHA),
 the trials are list-scheduled in that order (each to the first free slot; a slot pays its start once, when the
-search begins), so the critical path and the idle tail are counted. Device-seconds are slot-seconds held: each
+search begins), so the critical path and the idle tail are counted. By default ASHA itself is simulated
+(``asha_sim``: the first trials to reach a rung go on), the median over seeds of the trials' qualities. Device-seconds are slot-seconds held: each
 used slot's start plus the work it ran (a slot is given back once nothing is left for it).
 
 The finalists are modelled for each lever of ``final:`` (``Levers``): today's top_k trained from scratch in
@@ -27,6 +28,8 @@ import random
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+
+from asha_sim import simulate_asha
 
 from cords_tune.config import ExperimentConfig, load_config
 
@@ -133,6 +136,29 @@ def search_schedule(config: ExperimentConfig, costs: Costs, slots: int, epochs: 
     return list_schedule(durations, [costs.slot_start] * used)
 
 
+@dataclass(frozen=True)
+class Plan:
+    """Which trials train how long: ``epochs`` in start order (the ASHA model's, shuffled, or a run's), or
+    ``None`` for asynchronous ASHA simulated with trial qualities drawn from ``seed`` (``asha_sim``)."""
+
+    epochs: tuple[int, ...] | None = None
+    seed: int = 0
+
+
+def searched(config: ExperimentConfig, costs: Costs, slots: int, plan: Plan, *,
+             subset: bool) -> tuple[Schedule, list[int]]:
+    """The search's schedule and each trial's epochs, in start order."""
+    if plan.epochs is not None:
+        return search_schedule(config, costs, slots, plan.epochs, subset=subset), list(plan.epochs)
+    asha = config.search.asha
+    trials = simulate_asha(config.search.num_trials, asha_rungs(config) if asha.enabled else [],
+                           config.training.epochs, asha.reduction_factor, slots, costs.slot_start,
+                           lambda n: trial_seconds(n, config, costs, subset=subset), plan.seed)
+    free = {t.slot: t.end for t in trials}
+    placed = tuple(Placed(t.slot, t.start, t.end) for t in trials)
+    return Schedule(placed, tuple(free[slot] for slot in sorted(free))), [t.epochs for t in trials]
+
+
 def search_device_s(search: Schedule, costs: Costs) -> float:
     return len(search.slot_free) * costs.slot_start + search.busy_s
 
@@ -228,9 +254,9 @@ class Projection:
 
 
 def project(config: ExperimentConfig, costs: Costs, slots: int, levers: Levers, final_epochs: int,
-            epochs: Sequence[int]) -> Projection:
-    subset = search_schedule(config, costs, slots, epochs, subset=True)
-    full = search_schedule(config, costs, slots, epochs, subset=False)
+            plan: Plan) -> Projection:
+    subset, epochs = searched(config, costs, slots, plan, subset=True)
+    full, _ = searched(config, costs, slots, plan, subset=False)
     final = finalists(subset, epochs, slots, costs, levers, final_epochs)
     after = costs.test + costs.driver
     subset_search = Side(subset.end, search_device_s(subset, costs))
@@ -242,15 +268,18 @@ def project(config: ExperimentConfig, costs: Costs, slots: int, levers: Levers, 
     )
 
 
-def start_orders(epochs: Sequence[int], order: str, count: int, seed: int = 0) -> list[list[int]]:
-    """The trials' epochs in the order they start: as given, longest first, or ``count`` seeded shuffles (which
-    trial turns out best, so trains longest, is not known when it starts)."""
+def plans(epochs: Sequence[int], order: str, count: int) -> list[Plan]:
+    """``count`` simulations of asynchronous ASHA (``asha``), or the ASHA model's ``epochs`` in ``count`` seeded
+    shuffles (``random``: which trial turns out best, so trains longest, is not known when it starts), as
+    given, or longest first."""
+    if order == "asha":
+        return [Plan(seed=seed) for seed in range(count)]
     if order == "given":
-        return [list(epochs)]
+        return [Plan(tuple(epochs))]
     if order == "longest-first":
-        return [sorted(epochs, reverse=True)]
-    rng = random.Random(seed)
-    return [rng.sample(list(epochs), len(epochs)) for _ in range(count)]
+        return [Plan(tuple(sorted(epochs, reverse=True)))]
+    rng = random.Random(0)
+    return [Plan(tuple(rng.sample(list(epochs), len(epochs)))) for _ in range(count)]
 
 
 @dataclass(frozen=True)
@@ -326,9 +355,10 @@ def main() -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     parser.add_argument("--trial-epochs", type=int, nargs="+", help="each trial's epochs in start order "
                         "(e.g. a real run's), instead of the ASHA model")
-    parser.add_argument("--order", choices=("random", "given", "longest-first"), default="random",
-                        help="the trials' start order: the median over --orders seeded shuffles (default), the "
-                        "ASHA model's (shortest first) or --trial-epochs' as given, or longest first")
+    parser.add_argument("--order", choices=("asha", "random", "given", "longest-first"), default="asha",
+                        help="which trials train how long: asynchronous ASHA simulated (--orders seeds, the "
+                        "default), the synchronous model's epochs in --orders shuffles, as given (shortest first, "
+                        "or --trial-epochs), or longest first")
     parser.add_argument("--orders", type=int, default=301)
     parser.add_argument("--final-epochs", type=int, help="default: final.epochs, else training.epochs")
     parser.add_argument("--top-k", type=int, help="today's finalists; default: final.top_k")
@@ -345,8 +375,9 @@ def main() -> None:
     final_epochs = args.final_epochs or config.final.epochs or config.training.epochs
     top_k = args.top_k or config.final.top_k
     epochs = args.trial_epochs or trial_epochs(config)
-    orders = start_orders(epochs, args.order, args.orders)
-    print(f"{config.name}: {len(epochs)} trials, {sum(epochs)} epochs ({config.selection.fraction:.0%} subsets, "
+    orders = plans(epochs, args.order, args.orders)
+    print(f"{config.name}: {len(epochs)} trials, {sum(epochs)} epochs in the synchronous model "
+          f"({config.selection.fraction:.0%} subsets, "
           f"reselect every {config.selection.every}); finalists {final_epochs} full-data epochs each; start order: "
           f"{args.order}{f' (median of {len(orders)})' if len(orders) > 1 else ''}")
     for slots in args.slots:

@@ -13,8 +13,10 @@ from cords_tune.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("project_run", ROOT / "benchmarks" / "project_run.py")
+sys.path.insert(0, str(ROOT / "benchmarks"))  # project_run imports asha_sim as a script does
 project_run = sys.modules["project_run"] = importlib.util.module_from_spec(_spec)  # dataclasses look it up
 _spec.loader.exec_module(project_run)
+asha_sim = sys.modules["asha_sim"]
 
 # One full-data epoch costs 1 s all told (training, validation, report), a finalist's start 2 s (1 s without
 # the slot's start), so the finalists' seconds are epochs plus starts.
@@ -102,8 +104,21 @@ def test_overlap_starts_a_safe_candidate_in_the_search_tail() -> None:
 
 def test_project_on_one_slot_adds_the_sides_up(quickstart) -> None:
     epochs = project_run.trial_epochs(quickstart)
-    row = project_run.project(quickstart, COSTS, 1, project_run.Levers("t", 2), 30, epochs)
+    row = project_run.project(quickstart, COSTS, 1, project_run.Levers("t", 2), 30, project_run.Plan(tuple(epochs)))
     assert row.subset.wall_s == pytest.approx(row.subset_search.wall_s + row.finalists.wall_s)
     assert row.subset.device_s == pytest.approx(row.subset.wall_s)  # one slot, never idle
     assert row.full.wall_s == pytest.approx(1.0 + sum(1.0 + e for e in epochs))
     assert row.speedup == pytest.approx(row.full.wall_s / row.subset.wall_s)
+
+
+def test_asha_cutoff_interpolates_like_rays() -> None:
+    assert asha_sim.cutoff([], 3) is None
+    assert asha_sim.cutoff([0.4], 3) == 0.4
+    assert asha_sim.cutoff([0.0, 0.3, 0.6, 0.9], 3) == pytest.approx(0.6)  # the 2/3 percentile of four
+
+
+def test_asynchronous_asha_lets_the_first_trials_at_a_rung_go_on() -> None:
+    # One slot, epochs of 1 s, a rung at 1 of 3 epochs, reduction factor 2. The first trial is alone at the
+    # rung, so it trains 3 epochs; the second (worse) stops at 1; the third (better than the median) goes on.
+    trials = asha_sim.simulate_asha(3, [1], 3, 2, 1, 0.0, lambda n: float(n), qualities=[0.1, 0.0, 0.5])
+    assert [(t.start, t.end, t.epochs) for t in trials] == [(0, 3, 3), (3, 4, 1), (4, 7, 3)]
