@@ -1,12 +1,12 @@
 """Project a whole run, finalists included, on 1..N slots: wall-clock and device-seconds of both sides.
 
 The subset side is the search on subsets, then the finalists on the full data, then the winner's test; the
-full-data side is the same search on the full data (its best trial is already trained), then its test. Each
-trial's epochs come from ASHA's rungs (``trial_epochs``: synchronous successive halving, a close model of ASHA),
-the trials are list-scheduled in that order (each to the first free slot; a slot pays its start once, when the
-search begins), so the critical path and the idle tail are counted. By default ASHA itself is simulated
-(``asha_sim``: the first trials to reach a rung go on), the median over seeds of the trials' qualities. Device-seconds are slot-seconds held: each
-used slot's start plus the work it ran (a slot is given back once nothing is left for it).
+full-data side is the same search on the full data (its best trial is already trained), then its test. The trials
+are list-scheduled (each to the first free slot; a slot pays its start once, when the search begins), so the
+critical path and the idle tail are counted. Which trials train how long: by default ASHA simulated as Ray runs
+it (``asha_sim``), the median over seeds; or the synchronous model (``trial_epochs``) in shuffled start orders.
+Device-seconds are slot-seconds held: each used slot's start plus the work it ran (a slot is given back once
+nothing is left for it).
 
 The finalists are modelled for each lever of ``final:`` (``Levers``): today's top_k trained from scratch in
 parallel; a race (successive halving over the candidates, rungs at ``final_epochs / eta**i``, the losers stop
@@ -174,7 +174,7 @@ def race_rungs(candidates: int, epochs: int, reduction_factor: int) -> list[int]
 
 
 def candidate_ready(search: Schedule, epochs: Sequence[int], candidates: int, overlap: bool) -> list[float]:
-    """When each candidate (the longest trials, earlier end first) may start: at the search's end, or with
+    """When each candidate (the longest trials, the earlier end ranked first) may start: at the search's end, or with
     overlap once its trial has ended and too few trials still run to push it out of the top-k."""
     ends = sorted(p.end for p in search.placed)
     ranked = sorted(range(len(epochs)), key=lambda i: (-epochs[i], search.placed[i].end))[:candidates]
@@ -375,11 +375,13 @@ def main() -> None:
     final_epochs = args.final_epochs or config.final.epochs or config.training.epochs
     top_k = args.top_k or config.final.top_k
     epochs = args.trial_epochs or trial_epochs(config)
-    orders = plans(epochs, args.order, args.orders)
-    print(f"{config.name}: {len(epochs)} trials, {sum(epochs)} epochs in the synchronous model "
+    order = "given" if args.trial_epochs and args.order == "asha" else args.order
+    orders = plans(epochs, order, args.orders)
+    print(f"{config.name}: {len(epochs)} trials, {sum(epochs)} epochs "
+          f"{'as given' if args.trial_epochs else 'in the synchronous model'} "
           f"({config.selection.fraction:.0%} subsets, "
           f"reselect every {config.selection.every}); finalists {final_epochs} full-data epochs each; start order: "
-          f"{args.order}{f' (median of {len(orders)})' if len(orders) > 1 else ''}")
+          f"{order}{f' (median of {len(orders)})' if len(orders) > 1 else ''}")
     for slots in args.slots:
         levers = lever_rows(
             top_k, args.race_candidates or top_k, args.reduction_factor or config.final.reduction_factor,
