@@ -57,6 +57,10 @@ class Comparison:
     end_to_end_wall_s_subset: float
     end_to_end_wall_s_full: float
     end_to_end_speedup: float
+    # Slot-seconds each side held (its summary.json's ``device_s``): None from a summary written before they were.
+    device_s_subset: float | None = None
+    device_s_full: float | None = None
+    device_speedup: float | None = None
     energy_kwh_subset: float | None = None  # None: a summary written before energy was recorded
     energy_kwh_full: float | None = None
     energy_saving: float | None = None
@@ -167,6 +171,7 @@ def build_comparison(subset: RunSummary, full: RunSummary, *, dropped: list[str]
         end_to_end_wall_s_subset=end_to_end_sub,
         end_to_end_wall_s_full=end_to_end_full,
         end_to_end_speedup=end_to_end_full / end_to_end_sub,
+        **_device_time(subset.device_s, full.device_s),
         full_best_trial_retrained=full_retrained,
         test_accuracy_subset=sub_final.test_accuracy,
         test_accuracy_full=full_final.test_accuracy,
@@ -188,7 +193,20 @@ def build_comparison(subset: RunSummary, full: RunSummary, *, dropped: list[str]
         notes=notes,
         **_energy(subset.energy, full.energy),
     )
-    return replace(comparison, notes=[*notes, _energy_note(comparison)])
+    return replace(comparison, notes=[*notes, *_device_note(comparison), _energy_note(comparison)])
+
+
+def _device_time(subset: float | None, full: float | None) -> dict[str, float | None]:
+    return {"device_s_subset": subset, "device_s_full": full,
+            "device_speedup": full / subset if subset and full is not None else None}
+
+
+def _device_note(comparison: Comparison) -> list[str]:
+    if comparison.device_speedup is None:
+        return []
+    return ["device_speedup is the full-data side's device-seconds over the subset side's: the slot-seconds (a slot: "
+            "one trial's resources) held by each search's trials and by its final trainings (the subset side's "
+            "finalists; the full-data side's test of its best trial, or its retrain), whatever the cluster's size"]
 
 
 def _energy(subset: EnergyRecord | None, full: EnergyRecord | None) -> dict[str, Any]:
