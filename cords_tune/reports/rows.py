@@ -66,7 +66,7 @@ def race_rows(summary: RunSummary) -> list[tuple[str, str]]:
     """The finalists' race on the full data: one row for the race, one per rung; none without a race (a single
     retrain, or a summary written before races)."""
     race = summary.race
-    if race is None:
+    if race is None or race.candidates < 2:
         return []
     return [("finalists' race on the full data", _race_line(race)),
             *((f"  rung at epoch {rung.epoch} ({summary.metric})", _rung_line(rung)) for rung in race.rungs),
@@ -107,7 +107,7 @@ def _device_rows(summary: RunSummary) -> list[tuple[str, str]]:
 
 
 def _final_part(summary: RunSummary) -> str:
-    if summary.race is not None or len(summary.finalists) > 1:
+    if (summary.race is not None and summary.race.candidates > 1) or len(summary.finalists) > 1:
         return "finalists"
     if summary.finalists or summary.final is None or summary.final.retrained:
         return "final retrain"

@@ -85,6 +85,9 @@ def device_time_rows(c: Comparison) -> list[list[Any]]:
         return []
     rows = [["tuning + final model device time (slot-seconds held)", seconds(c.device_s_subset),
              seconds(c.device_s_full), device_saving(c.device_speedup)]]
+    if c.final_device_s_subset is not None and c.final_device_s_full is not None:
+        rows.append(["  of which the final model (finalists; the full-data side's test or retrain)",
+                     seconds(c.final_device_s_subset), seconds(c.final_device_s_full), ""])
     if c.energy_kwh_subset is not None and c.energy_kwh_full is not None:
         rows.append(["energy per device-second", _watts(c.energy_kwh_subset, c.device_s_subset),
                      _watts(c.energy_kwh_full, c.device_s_full), ""])

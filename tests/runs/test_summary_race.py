@@ -135,3 +135,5 @@ def test_a_summary_written_before_races_reads_and_shows_as_before(built):
     assert summary_rows(old) == [row for row in summary_rows(subset) if row[0] not in added]
     assert "device time" not in printed(old) and "rung at epoch" not in render_report(old, [])
     assert "were trained on the full data" in render_report(old, [])
+    alone = replace(subset, race=replace(RACE, candidates=1, rungs=[]), finalists=subset.finalists[1:2])
+    assert race_rows(alone) == []  # a single retrain shows as it always did
