@@ -21,7 +21,9 @@ from cords_tune.runs.run_dir import Phase, finished_summary, mark_done, phase_re
 from cords_tune.runs.summary import SummaryInputs, build_summary
 from cords_tune.training import EpochStats
 from cords_tune.tuning.disk import is_disk_full
-from cords_tune.tuning.finalists import Finalist, rank_trials, settle_finalists
+from cords_tune.results.finalist import RungRecord
+from cords_tune.tuning.finalists import Finalist, rank_trials
+from cords_tune.tuning.race import race_rungs, settle_finalists
 from cords_tune.tuning.progress import Progress, last_progress, recorded_progress
 from cords_tune.tuning.retrain import keep_model
 from cords_tune.tuning.search import (
@@ -103,13 +105,13 @@ def finalists_phase(run: RunContext, search: SearchOutcome, done: set[Phase]) ->
     final, settled = None, None
     if config.final.enabled:
         count = min(config.final.top_k, len(search.ranked))
-        announce(run, run_dir.name, "retraining the best config on the full data" if count == 1
-                 else f"training the top {count} configs on the full data (finalists)")
+        announce(run, run_dir.name, _finalists_start(config, count))
         tick = time.perf_counter()
         try:
             settled = settle_finalists(config, search.ranked, run.data_ref, count, model=run.model,
                                        on_done=lambda finalist, left: _finalist_done(run, finalist, left),
-                                       on_epoch=lambda rank, stats: _finalist_epoch(run, rank, stats))
+                                       on_epoch=lambda rank, stats: _finalist_epoch(run, rank, stats),
+                                       on_rung=lambda rung: _rung_decided(run, rung))
         except BaseException as error:  # the trials are paid for: keep them whatever stops the retrain
             interrupted = isinstance(error, KeyboardInterrupt)
             write_run(run_dir, build_summary(SummaryInputs(
@@ -167,7 +169,31 @@ def _with(timings: Timings, search: SearchTimings) -> Timings:
     return replace(timings, tuning_wall_s=search.tuning_wall_s, shared_subset_s=search.shared_subset_s)
 
 
+def _finalists_start(config: ExperimentConfig, count: int) -> str:
+    if count == 1:
+        return "retraining the best config on the full data"
+    rungs = race_rungs(config.final_epochs, count, config.final.reduction_factor, config.final.rungs)
+    if not rungs:
+        return f"training the top {count} configs on the full data (finalists)"
+    return (f"racing the top {count} configs on the full data (finalists; the weaker stop at epoch "
+            f"{', '.join(map(str, rungs))} of {config.final_epochs})")
+
+
+def _rung_decided(run: RunContext, rung: RungRecord) -> None:
+    """One line per finalist the rung stopped: its score against the weakest that trains on."""
+    metric, scores = run.config.search.metric, dict(zip(rung.ranks, rung.scores))
+    weakest = min((scores[r] for r in rung.kept), key=lambda s: s if run.config.search.mode == "max" else -s)
+    for rank in rung.ranks:
+        if rank not in rung.kept and rank in scores:
+            score = scores[rank]
+            why = (f"{metric} {score:.4f} {'<' if run.config.search.mode == 'max' else '>'} {weakest:.4f}"
+                   if score == score else "diverged")
+            announce(run, run.run_dir.name, f"finalist {rank} stopped at epoch {rung.epoch} ({why})")
+
+
 def _finalist_done(run: RunContext, finalist: Finalist, left: int) -> None:
+    if finalist.stopped_at is not None:
+        return  # announced with its rung
     outcome = (f"failed ({finalist.error})" if finalist.error else "diverged" if finalist.diverged
                else f"{run.config.search.metric} {finalist.score():.4f}")
     announce(run, run.run_dir.name, f"finalist {finalist.rank} ({finalist.trial.trial_id}) on the full data: "

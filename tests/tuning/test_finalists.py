@@ -15,7 +15,8 @@ from cords_tune.preflight import load_and_check
 from cords_tune.runs import run_experiment
 from cords_tune.reports.wording import finalists_note
 from cords_tune.results.finalist import FinalistRecord
-from cords_tune.tuning.finalists import Finalist, Settled, pick_winner, rank_trials, settle_finalists
+from cords_tune.tuning.finalists import Finalist, Settled, pick_winner, rank_trials
+from cords_tune.tuning.race import settle_finalists
 from cords_tune.results.summary import RunSummary
 from cords_tune.results.trial import TrialRecord
 from cords_tune.results.final import FinalResult
