@@ -80,6 +80,7 @@ def test_top_k_is_at_least_one():
 @pytest.mark.slow
 def test_finalists_train_as_ray_tasks_and_the_full_data_overrules_the_subset_ranking(local_ray, tiny_experiment):
     tiny_experiment["training"]["epochs"] = 4
+    tiny_experiment["final"] = {"rungs": []}  # no race: each trains to the end (tests/tuning/test_race.py races)
     config = parse_config(tiny_experiment)
     data_ref = local_ray.put(load_and_check(config))
     ranked = [  # as a subset search might rank them: a learning rate too small to learn anything first
@@ -125,7 +126,12 @@ def test_a_run_returns_the_finalist_with_the_best_full_data_score(local_ray, tin
     finalists = summary["finalists"]
     assert [f["rank"] for f in finalists] == [1, 2, 3]
     picked = [f for f in finalists if f["picked"]]
-    assert len(picked) == 1 and picked[0]["full_data_score"] == max(f["full_data_score"] for f in finalists)
+    # the race (3 epochs, reduction factor 3): the two weaker at the first epoch stop there
+    assert sorted(f["stopped_at"] or 0 for f in finalists) == [0, 1, 1] and picked[0]["stopped_at"] is None
+    assert len(picked) == 1 and picked[0]["epochs"] == 3 and picked[0]["test_accuracy"] is not None
+    rung = summary["race"]["rungs"][0] if summary.get("race") else None
+    if rung is not None:  # summary.json's race record
+        assert rung["epoch"] == 1 and rung["kept"] == [picked[0]["rank"]]
     (picked,) = picked
     assert summary["best_trial_id"] == picked["trial_id"] and summary["best_config"] == picked["params"]
     assert summary["final"]["test_accuracy"] == picked["test_accuracy"]

@@ -55,12 +55,12 @@ def test_rungs_must_increase_and_fall_before_the_last_epoch(final, says):
 
 @pytest.fixture(scope="module")
 def race(local_ray, tmp_path_factory):
-    """A race of three on one slot (a finalist's task takes both of the test Ray's CPUs): the subset search ranked
-    two learning rates too small to learn anything above a good one."""
+    """A race of three on the test Ray's two slots (the third candidate's segment waits for one): the subset
+    search ranked two learning rates too small to learn anything above a good one."""
     experiment = copy.deepcopy(TINY_EXPERIMENT)
     experiment["dataset"]["data_dir"] = str(tmp_path_factory.mktemp("race") / "data")
     experiment["training"]["epochs"] = EPOCHS
-    experiment["resources"] = {"cpus_per_trial": 2}
+    experiment["resources"] = {"cpus_per_trial": 1}
     config = parse_config(experiment)
     data_ref = local_ray.put(load_and_check(config))
     ranked = [trial(0, 0.9, **{"training.lr": 1e-6}), trial(1, 0.8, **{"training.lr": 0.03}),
