@@ -23,7 +23,7 @@ from cords_tune.training import EpochStats
 from cords_tune.tuning.disk import is_disk_full
 from cords_tune.results.finalist import RungRecord
 from cords_tune.tuning.finalists import Finalist, rank_trials
-from cords_tune.tuning.race import race_rungs, settle_finalists
+from cords_tune.tuning.race import WeightsFor, race_rungs, settle_finalists
 from cords_tune.tuning.progress import Progress, last_progress, recorded_progress
 from cords_tune.tuning.retrain import keep_model
 from cords_tune.tuning.search import (
@@ -111,7 +111,8 @@ def finalists_phase(run: RunContext, search: SearchOutcome, done: set[Phase]) ->
             settled = settle_finalists(config, search.ranked, run.data_ref, count, model=run.model,
                                        on_done=lambda finalist, left: _finalist_done(run, finalist, left),
                                        on_epoch=lambda rank, stats: _finalist_epoch(run, rank, stats),
-                                       on_rung=lambda rung: _rung_decided(run, rung))
+                                       on_rung=lambda rung: _rung_decided(run, rung),
+                                       start_weights_for=_start_weights(run, search))
         except BaseException as error:  # the trials are paid for: keep them whatever stops the retrain
             interrupted = isinstance(error, KeyboardInterrupt)
             write_run(run_dir, build_summary(SummaryInputs(
@@ -169,13 +170,23 @@ def _with(timings: Timings, search: SearchTimings) -> Timings:
     return replace(timings, tuning_wall_s=search.tuning_wall_s, shared_subset_s=search.shared_subset_s)
 
 
+def _start_weights(run: RunContext, search: SearchOutcome) -> WeightsFor | None:
+    """What each finalist starts from with ``final.warm_start``: its subset trial's model (``None``: from
+    scratch)."""
+    if not run.config.final.warm_start:
+        return None
+    from cords_tune.tuning.warm_start import finalist_start_weights
+
+    return lambda trial: finalist_start_weights(search, trial, run.run_dir)
+
+
 def _finalists_start(config: ExperimentConfig, count: int) -> str:
     if count == 1:
         return "retraining the best config on the full data"
     rungs = race_rungs(config.final_epochs, count, config.final.reduction_factor, config.final.rungs)
     if not rungs:
         return f"training the top {count} configs on the full data (finalists)"
-    return (f"racing the top {count} configs on the full data (finalists; the weaker stop at epoch "
+    return (f"training the top {count} configs on the full data (finalists, raced: the weaker stop at epoch "
             f"{', '.join(map(str, rungs))} of {config.final_epochs})")
 
 

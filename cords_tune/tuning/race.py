@@ -28,7 +28,7 @@ from cords_tune.tuning.retrain import final_result
 from cords_tune.tuning.session import first_line
 from cords_tune.tuning.worker import submit
 
-__all__ = ["race_rungs", "winner_workers", "settle_finalists"]
+__all__ = ["WeightsFor", "race_rungs", "winner_workers", "settle_finalists"]
 
 
 def race_rungs(final_epochs: int, candidates: int, reduction_factor: int, given: list[int] | None = None) -> list[int]:
