@@ -3,6 +3,7 @@ takes the run context, returns its typed result and marks itself complete; a com
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, replace
 
@@ -192,13 +193,13 @@ def _finalists_start(config: ExperimentConfig, count: int) -> str:
 
 def _rung_decided(run: RunContext, rung: RungRecord) -> None:
     """One line per finalist the rung stopped: its score against the weakest that trains on."""
-    metric, scores = run.config.search.metric, dict(zip(rung.ranks, rung.scores))
-    weakest = min((scores[r] for r in rung.kept), key=lambda s: s if run.config.search.mode == "max" else -s)
+    metric, maximized = run.config.search.metric, run.config.search.mode == "max"
+    scores = dict(zip(rung.ranks, rung.scores))
+    weakest = min((scores[r] for r in rung.kept), key=lambda s: s if maximized else -s)
     for rank in rung.ranks:
-        if rank not in rung.kept and rank in scores:
+        if rank not in rung.kept:
             score = scores[rank]
-            why = (f"{metric} {score:.4f} {'<' if run.config.search.mode == 'max' else '>'} {weakest:.4f}"
-                   if score == score else "diverged")
+            why = "diverged" if math.isnan(score) else f"{metric} {score:.4f} {'<' if maximized else '>'} {weakest:.4f}"
             announce(run, run.run_dir.name, f"finalist {rank} stopped at epoch {rung.epoch} ({why})")
 
 

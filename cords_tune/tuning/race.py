@@ -119,8 +119,8 @@ class _Race:
                            start_state=candidate.state, start_weights=weights, workers=workers,
                            evaluate=("test",) if last else (), keep_model=last, hooks=self.hooks(candidate.rank))
 
-    def took(self, candidate: _Candidate, outcome: JobOutcome, submitted_at: float, workers: int) -> float:
-        """Count a finished segment: its epochs, wall-clock, energy and slot-seconds; the latter returned."""
+    def took(self, candidate: _Candidate, outcome: JobOutcome, submitted_at: float, workers: int) -> None:
+        """Count a finished segment: its epochs, wall-clock, energy, slot-seconds and wait for a worker."""
         held = outcome.wall_s * workers
         candidate.history.extend(outcome.history)
         candidate.wall_s += outcome.wall_s
@@ -129,7 +129,6 @@ class _Race:
         self.device_s += held
         if outcome.began_at is not None:
             self.waits.append(max(0.0, outcome.began_at - submitted_at))
-        return held
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started

@@ -120,7 +120,8 @@ def test_a_run_returns_the_finalist_with_the_best_full_data_score(local_ray, tin
     tiny_experiment["search"]["num_trials"] = 3
     tiny_experiment["final"] = {"top_k": 3}
     config = parse_config(tiny_experiment)
-    result = run_experiment(config, output_dir=tmp_path)
+    phases = []
+    result = run_experiment(config, output_dir=tmp_path, on_progress=lambda p: phases.append(p.phase))
     summary = json.loads((result.run_dir / "summary.json").read_text())
 
     finalists = summary["finalists"]
@@ -132,6 +133,9 @@ def test_a_run_returns_the_finalist_with_the_best_full_data_score(local_ray, tin
     rung = summary["race"]["rungs"][0] if summary.get("race") else None
     if rung is not None:  # summary.json's race record
         assert rung["epoch"] == 1 and rung["kept"] == [picked[0]["rank"]]
+    assert "training the top 3 configs on the full data (finalists, raced: the weaker stop at epoch 1 of 3)" in phases
+    stops = [p for p in phases if " stopped at epoch 1 (val_accuracy " in p]
+    assert sorted(p.split()[1] for p in stops) == sorted(str(f["rank"]) for f in finalists if f["stopped_at"])
     (picked,) = picked
     assert summary["best_trial_id"] == picked["trial_id"] and summary["best_config"] == picked["params"]
     assert summary["final"]["test_accuracy"] == picked["test_accuracy"]
