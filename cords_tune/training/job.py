@@ -133,6 +133,8 @@ class JobOutcome:
         node: where it ran (a Ray node id), or ``"local"``.
         trained: it ran its epochs (``False``: it evaluated a restored model as it stood).
         state: the trainer's state at its end, where ``keep_state`` asked for it (``Trainer.state_dict``).
+        began_at: when it began on its Ray worker (``time.time()``; ``None`` off Ray): the wait from its
+            submission is the worker's start.
     """
 
     history: list[EpochStats]
@@ -144,6 +146,7 @@ class JobOutcome:
     node: str = "local"
     trained: bool = True
     state: dict[str, Any] | None = field(default=None, repr=False)
+    began_at: float | None = None
 
     @property
     def train_s(self) -> float:

@@ -27,13 +27,13 @@ def run_on_worker(job: TrainingJob) -> JobOutcome:
     """Run ``job`` here: its config placed on this worker (``on_this_worker``), its data and shared subsets
     read from the object store where they are ObjectRefs, its energy metered; the outcome's time counts from
     here."""
-    started = time.perf_counter()
+    began_at, started = time.time(), time.perf_counter()
     config = on_this_worker(job.config)
     placed = replace(job, config=config, data=_resolved(job.data), shared_subsets=_resolved(job.shared_subsets),
                      start_state=_resolved(job.start_state), start_weights=_resolved(job.start_weights))
     outcome = run_job(placed, meter=energy_meter(config))
     node = ray.get_runtime_context().get_node_id() if ray.is_initialized() else "local"
-    return replace(outcome, wall_s=time.perf_counter() - started, node=node)
+    return replace(outcome, wall_s=time.perf_counter() - started, node=node, began_at=began_at)
 
 
 def _resolved(value: Any) -> Any:
