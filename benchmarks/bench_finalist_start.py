@@ -79,7 +79,7 @@ def one_round(config, data, warm: bool, folder: Path) -> dict:
     from cords_tune.tuning.session import ray_session
     from cords_tune.tuning.worker import as_trial_task
 
-    searched_config = config if warm else config.model_copy(update={"final": config.final.model_copy(
+    searched_config = config if warm else config.model_copy(update={"baseline": False, "final": config.final.model_copy(
         update={"enabled": False})})  # no finalists follow: no warm-up tasks
     with ray_session(None):
         data_ref = ray.put(data)
@@ -116,7 +116,7 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="append each round as a JSON line here")
     args = parser.parse_args()
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    config = load_config(args.config, overrides=args.set)
+    config = load_config(args.config, overrides=["baseline=false", *args.set])
     data = load_and_check(config)
     rows = []
     for index in range(args.rounds):

@@ -54,12 +54,18 @@ def warm_up(plugins: tuple[str, ...] = (), data: Any = None) -> WarmedWorker:
 
 
 def warm_workers(config: ExperimentConfig, count: int, data_ref: Any = None) -> list[Any]:
-    """Submit ``count`` warm-up tasks with a trial's resources (Ray reuses a process only for tasks that ask
-    for the same kind: with or without a GPU); their ObjectRefs, each a ``WarmedWorker``. With ``data_ref``,
-    each also brings the run's data to its node's object store."""
-    from cords_tune.tuning.worker import as_trial_task
+    """Submit ``count`` warm-up tasks with a trial's resources (Ray gives a process that ran a GPU task only to
+    GPU tasks, and the others only to the others); their ObjectRefs, each a ``WarmedWorker``. With
+    ``data_ref``, each also brings the run's data to its node's object store.
 
-    task = as_trial_task(warm_up, config).options(max_retries=0)
+    Ray ends the process of a task that asked for a GPU once the task returns unless told otherwise (GPU
+    memory a task leaves behind is not freed before); a warm-up allocates none, so its process is kept
+    (``max_calls=0``), for one finalist: the finalist's own task is ended after it as before."""
+    import ray
+
+    resources = config.resources
+    task = ray.remote(num_cpus=resources.cpus_per_trial, num_gpus=resources.gpus_per_trial, max_calls=0,
+                      max_retries=0)(warm_up)
     extra = (data_ref,) if data_ref is not None else ()
     return [task.remote(tuple(config.plugins), *extra) for _ in range(count)]
 

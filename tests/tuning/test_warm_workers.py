@@ -40,6 +40,15 @@ def test_tasks_submitted_after_the_warm_up_run_in_its_processes_with_torch_impor
     assert all(w.already_warm for w in again)  # torch was in sys.modules before the task's imports
 
 
+def test_a_gpu_finalist_lands_on_a_process_warmed_with_a_gpu_though_ray_ends_gpu_tasks_processes(local_ray):
+    """The session's Ray has one (logical) GPU: enough to see which process a GPU task is given."""
+    config = tiny(resources={"cpus_per_trial": 1, "gpus_per_trial": 0.5})
+    (warmed,) = local_ray.get(warm_workers(config, 1))
+    finalist = as_trial_task(lambda: os.getpid(), config)  # as a finalist's task is made: ended after one call
+    assert local_ray.get(finalist.remote()) == warmed.pid
+    assert local_ray.get(finalist.remote()) != warmed.pid  # that process ended with the finalist
+
+
 def test_the_warm_up_starts_once_every_trial_is_created_none_pending_and_a_slot_is_free(local_ray, config):
     trials = lambda *statuses: [SimpleNamespace(status=s) for s in statuses]  # noqa: E731
     tail = WarmWorkersInTheTail(config, 2)
