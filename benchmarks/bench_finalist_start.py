@@ -98,7 +98,8 @@ def one_round(config, data, warm: bool, folder: Path) -> dict:
         finalists = ray.get(refs)
     for f in finalists:
         f["existed_before_search_end"] = f["marks"]["process_started"] < search_end
-    return {"warm": warm, "search_s": search_end - tick, "finalists": finalists}
+        f["process_lead_s"] = search_end - f["marks"]["process_started"]  # its process started before the end
+    return {"warm": warm, "search_s": search_end - tick, "search_end": search_end, "finalists": finalists}
 
 
 def phases(finalist: dict) -> dict[str, float]:
@@ -127,8 +128,9 @@ def main() -> None:
             rows.append(row)
             starts = [round(phases(f)["start"], 2) for f in row["finalists"]]
             print(f"round {index} {'warm' if warm else 'cold'}: search {row['search_s']:.1f} s, finalists' start "
-                  f"{starts} s, processes existed before the search ended: "
-                  f"{[f['existed_before_search_end'] for f in row['finalists']]}", flush=True)
+                  f"{starts} s, their processes started {[round(f['process_lead_s'], 1) for f in row['finalists']]} s "
+                  f"before the search ended, torch imported there already: "
+                  f"{[f['torch_was_imported'] for f in row['finalists']]}", flush=True)
             if args.out:
                 with open(args.out, "a") as out:
                     out.write(json.dumps(row) + "\n")
