@@ -8,6 +8,9 @@ task's first line), imports (``cords_tune.tuning.worker``, torch), data read fro
 build, first epoch; and whether its process existed before the search ended.
 
     python benchmarks/bench_finalist_start.py experiments/mnist1d.yaml --rounds 3 --set search.num_trials=6
+
+With ``--pairs N`` it runs no search: N pairs of finalists submitted together after one warm-up task, one on the
+warmed process and one on a process without torch, side by side under the same load.
 """
 
 from __future__ import annotations
@@ -102,6 +105,33 @@ def one_round(config, data, warm: bool, folder: Path) -> dict:
     return {"warm": warm, "search_s": search_end - tick, "search_end": search_end, "finalists": finalists}
 
 
+def side_by_side(config, data, pairs: int) -> list[dict]:
+    """Pairs of finalists submitted together in one Ray, after one warm-up task: one lands on the warmed
+    process, the other on a process without torch; both under the same load. Each finalist's task ends its
+    process (``max_calls=1``), so every pair starts from one warm process."""
+    import cloudpickle
+    import ray
+
+    from cords_tune.tuning.retrain import retrain_job
+    from cords_tune.tuning.session import ray_session
+    from cords_tune.tuning.warm_workers import warm_workers
+
+    resources = config.resources
+    task = ray.remote(num_cpus=resources.cpus_per_trial, num_gpus=resources.gpus_per_trial, max_calls=1)(
+        timed_finalist)
+    job = cloudpickle.dumps(replace(retrain_job(config, None), until_epoch=1, evaluate=(), keep_model=False))
+    rows = []
+    with ray_session(None):
+        data_ref = ray.put(data)
+        for index in range(pairs):
+            ray.get(warm_workers(config, 1, data_ref))
+            pair = ray.get([task.remote(job, [data_ref], time.time()) for _ in range(2)])
+            rows.append({"pair": index, "finalists": pair})
+            starts = {("warm" if f["torch_was_imported"] else "cold"): round(phases(f)["start"], 2) for f in pair}
+            print(f"pair {index}: start {starts} s", flush=True)
+    return rows
+
+
 def phases(finalist: dict) -> dict[str, float]:
     m = finalist["marks"]
     return {"to_first_line": m["entered"] - m["submitted"], "imports": m["imported"] - m["entered"],
@@ -115,10 +145,24 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each kind, alternated")
     parser.add_argument("--set", action="append", default=[], help="config override FIELD=VALUE")
     parser.add_argument("--out", default=None, help="append each round as a JSON line here")
+    parser.add_argument("--pairs", type=int, default=0,
+                        help="instead of searches: this many pairs of finalists, one warm one cold, side by side")
     args = parser.parse_args()
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     config = load_config(args.config, overrides=["baseline=false", *args.set])
     data = load_and_check(config)
+    if args.pairs:
+        pairs = side_by_side(config, data, args.pairs)
+        if args.out:
+            with open(args.out, "a") as out:
+                out.writelines(json.dumps(row) + "\n" for row in pairs)
+        for kind in (False, True):
+            kinds = [phases(f) for row in pairs for f in row["finalists"] if f["torch_was_imported"] is kind]
+            print(f"\n{'warm' if kind else 'cold'} ({len(kinds)} finalists): median (min-max) s")
+            for name in (kinds[0] if kinds else {}):
+                values = [k[name] for k in kinds]
+                print(f"  {name:14s} {statistics.median(values):6.2f} ({min(values):.2f}-{max(values):.2f})")
+        return
     rows = []
     for index in range(args.rounds):
         for warm in (False, True):
