@@ -20,7 +20,7 @@ from cords_tune.tuning.search import SearchOutcome
 from cords_tune.tuning.storage import is_uri
 from cords_tune.tuning.trainable import CHECKPOINT_FILE
 
-__all__ = ["finalist_start_weights", "trial_checkpoint_dir", "TUNE_EXPERIMENT"]
+__all__ = ["finalist_start_weights", "saved_trial_weights", "trial_checkpoint_dir", "TUNE_EXPERIMENT"]
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +59,16 @@ def finalist_start_weights(search: SearchOutcome, trial: TrialRecord, run_dir: s
         log.warning("warm start: the checkpoints are in %s, read here only from a local path; trial %s trains "
                     "from scratch", folder, trial.trial_id)
         return None
-    found = trial_checkpoint_dir(Path(folder), trial.trial_id)
+    return saved_trial_weights(Path(folder), trial)
+
+
+def saved_trial_weights(experiment_dir: Path, trial: TrialRecord) -> dict[str, torch.Tensor] | None:
+    """``trial``'s model weights from its last checkpoint in Tune's experiment folder; None (logged) where it
+    has none there or it cannot be read."""
+    found = trial_checkpoint_dir(experiment_dir, trial.trial_id)
     if found is None:
-        log.warning("warm start: no checkpoint of trial %s under %s; it trains from scratch", trial.trial_id, folder)
+        log.warning("warm start: no checkpoint of trial %s under %s; it trains from scratch", trial.trial_id,
+                    experiment_dir)
         return None
     return _model_weights(found / CHECKPOINT_FILE, trial)
 
