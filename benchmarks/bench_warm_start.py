@@ -83,15 +83,18 @@ def main(argv: list[str] | None = None) -> None:
     missing = [trial_id for trial_id, w in weights.items() if w is None]
     if missing:
         sys.exit(f"no readable checkpoint for trials {missing} under {args.run_dir / TUNE_EXPERIMENT}")
-    arms = []
+    top, stopped = chosen[:args.top], chosen[args.top:]
+    arms = [Arm(trial.trial_id, "as is", 0, 1.0, args.seeds[0]) for trial in chosen]  # draws on no seed
     for seed in args.seeds:  # seed by seed: every comparison has as many seeds as the time allowed
-        for trial in chosen:
-            if seed == args.seeds[0]:  # testing the checkpoint as it stands draws on no seed
-                arms.append(Arm(trial.trial_id, "as is", 0, 1.0, seed))
+        for trial in top:
             arms.append(Arm(trial.trial_id, "scratch", scratch_epochs, 1.0, seed))
             arms.extend(Arm(trial.trial_id, "warm", epochs, 1.0, seed) for epochs in args.epochs)
             arms.extend(Arm(trial.trial_id, "warm", epochs, args.low_lr, seed) for epochs in args.low_lr_epochs)
             arms.extend(Arm(trial.trial_id, "scratch", epochs, 1.0, seed) for epochs in args.short_scratch_epochs)
+    for seed in args.seeds:  # an ASHA-stopped trial's start: from scratch against the middle warm length only
+        for trial in stopped:
+            arms.append(Arm(trial.trial_id, "scratch", scratch_epochs, 1.0, seed))
+            arms.append(Arm(trial.trial_id, "warm", args.epochs[len(args.epochs) // 2], 1.0, seed))
     _SHARED.update(config=config, data=load_and_check(config), weights=weights,
                    params={t.trial_id: t.params for t in chosen})
     began = time.perf_counter()
