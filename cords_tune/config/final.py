@@ -75,9 +75,9 @@ class FinalConfig(StrictModel):
     epochs: int | None = Field(None, ge=1, description="default: training.epochs")
     top_k: int = Field(
         2, ge=1,
-        description="finalists: the best configurations of the subset search, each trained on the full data (in "
-        "parallel, a trial's resources each); the one with the best full-data validation score is the result. "
-        "1: retrain the subset search's best alone. Never more than the search's usable trials",
+        description="finalists: the best configurations of the subset search, raced on the full data (a trial's "
+        "resources each; the weaker stop at the rungs) until the one with the best full-data validation score is "
+        "the result. 1: retrain the subset search's best alone. Never more than the search's usable trials",
     )
     reduction_factor: int = Field(
         3, ge=2, description="the finalists' race on the full data: at each rung the best 1/reduction_factor of "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 from dataclasses import dataclass, replace
 
 from cords_tune.compression import compress_run
@@ -36,6 +37,7 @@ from cords_tune.tuning.search import (
     run_search,
 )
 from cords_tune.tuning.session import first_line
+from cords_tune.tuning.storage import is_uri
 
 __all__ = ["SubsetResult", "search_phase", "finalists_phase", "compression_phase", "searched", "announce",
            "start_timings"]
@@ -178,7 +180,8 @@ def _start_weights(run: RunContext, search: SearchOutcome) -> WeightsFor | None:
         return None
     from cords_tune.tuning.warm_start import finalist_start_weights
 
-    return lambda trial: finalist_start_weights(search, trial, run.run_dir)
+    tune_dir = None if is_uri(run.storage) else Path(run.storage) / run.experiment
+    return lambda trial: finalist_start_weights(search, trial, run.run_dir, tune_dir)
 
 
 def _finalists_start(config: ExperimentConfig, count: int) -> str:

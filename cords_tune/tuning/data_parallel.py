@@ -52,7 +52,7 @@ def _fit(job: TrainingJob, storage: str | None) -> JobOutcome:
     from ray.train import RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
-    started = time.perf_counter()
+    began_at, started = time.time(), time.perf_counter()
     resources = job.config.resources
     per_worker = {"CPU": resources.cpus_per_trial}
     if resources.gpus_per_trial:
@@ -72,7 +72,7 @@ def _fit(job: TrainingJob, storage: str | None) -> JobOutcome:
             shutil.rmtree(folder, ignore_errors=True)
     outcomes = ray.get(mailbox.outcomes.remote())
     return replace(outcomes[0], energy=Energy.total(o.energy for o in outcomes),
-                   wall_s=time.perf_counter() - started)
+                   wall_s=time.perf_counter() - started, began_at=began_at)
 
 
 def _train_rank(settings: dict[str, Any]) -> None:

@@ -48,20 +48,20 @@ def race_rungs(final_epochs: int, candidates: int, reduction_factor: int, given:
 
 def winner_workers(config: ExperimentConfig) -> int:
     """Data-parallel workers for the winner's training once it is alone: ``final.workers``, at most the trial
-    slots free in the cluster now ("auto": all of them); 1 until data-parallel jobs can be submitted."""
-    import importlib.util
-
+    slots free in the cluster now ("auto": all of them), and a number that splits its batch evenly."""
     import ray
 
+    from cords_tune.training.distributed import usable_workers
+
     requested = config.final.workers
-    if requested == 1 or importlib.util.find_spec("cords_tune.tuning.data_parallel") is None:
+    if requested == 1:
         return 1
     free, resources = ray.available_resources(), config.resources
     slots = [free.get("CPU", 0.0) / resources.cpus_per_trial] if resources.cpus_per_trial else []
     if resources.gpus_per_trial:
         slots.append(free.get("GPU", 0.0) / resources.gpus_per_trial)
     fit = int(min(slots)) if slots else 1
-    return max(1, fit if requested == "auto" else min(requested, fit))
+    return usable_workers(config.training.batch_size, fit if requested == "auto" else min(requested, fit))
 
 
 WeightsFor = Callable[[TrialRecord], Mapping[str, Any] | None]
@@ -198,7 +198,7 @@ def _race(
             on_done(candidate.finalist(), remaining)
 
     for until in [*race.rungs, None]:
-        workers = winner_workers(config) if until is None and len(alive) == 1 else 1
+        workers = winner_workers(alive[0].config) if until is None and len(alive) == 1 else 1
         race.workers = workers if until is None else race.workers
         device_before = race.device_s
         pending = {submit(race.job(c, until, workers)): (c, time.time()) for c in alive}

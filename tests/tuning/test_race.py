@@ -120,3 +120,12 @@ def test_the_race_record_accounts_for_every_segment(race):
     assert not math.isnan(rows[0].full_data_score)
     assert settled.without_models(settled.winner.result).race == record
     assert winner_workers(config) == 1
+
+
+@pytest.mark.slow
+def test_the_winner_alone_asks_for_the_free_slots_that_split_its_batch(race):
+    config, *_ = race  # the race is over: both of the test Ray's CPUs are free
+    def workers(asked, batch):
+        return winner_workers(parse_config({**config.to_data(), "final": {"workers": asked},
+                                            "training": {**config.to_data()["training"], "batch_size": batch}}))
+    assert workers("auto", 32) == 2 and workers(4, 32) == 2 and workers(2, 33) == 1 and workers(1, 32) == 1
