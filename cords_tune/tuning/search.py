@@ -36,6 +36,7 @@ from cords_tune.tuning.selection_cost import CostTask, CostWatch
 from cords_tune.tuning.shared_subset import ProxyTask, ProxyWatch
 from cords_tune.tuning.storage import alive_nodes, is_uri
 from cords_tune.tuning.tracking import StudyRecorder, logger_callbacks, study_store
+from cords_tune.tuning.warm_workers import WarmWorkersInTheTail, tasks_after_search
 
 __all__ = ["SearchSpec", "SearchTimings", "SearchOutcome", "SearchEndedEarly", "run_search", "full_data_variant",
            "earlier_session", "slots_started_together", "saved_search"]
@@ -260,6 +261,8 @@ def _tuner(spec: SearchSpec, *, reserve: SpaceReserve | None, study: StudyStore 
                         reserve=reserve)
     budget = [TimeBudget(spec.display)] if search.time_budget_s is not None else []  # its stopper and a callback
     recorder = [StudyRecorder(study, search.space, search.metric, search.mode)] if study is not None else []
+    after = tasks_after_search(config)  # the finalists' processes, warmed where the search's tail leaves slots
+    warm = [WarmWorkersInTheTail(config, after, spec.data_ref)] if after else []
     return tune.Tuner(
         trainable,
         param_space=space,
@@ -278,7 +281,7 @@ def _tuner(spec: SearchSpec, *, reserve: SpaceReserve | None, study: StudyStore 
             verbose=0,
             stop=budget[0] if budget else None,
             callbacks=[progress, watch, *budget, *recorder, *logger_callbacks(config, spec.run_dir.name, spec.phase),
-                       *([ProxyWatch(proxy)] if proxy else []), *([CostWatch(cost)] if cost else [])],
+                       *([ProxyWatch(proxy)] if proxy else []), *([CostWatch(cost)] if cost else []), *warm],
             failure_config=tune.FailureConfig(max_failures=config.fault_tolerance.max_failures),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=config.fault_tolerance.keep_checkpoints),
         ),
