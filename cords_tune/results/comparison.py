@@ -223,7 +223,9 @@ def _device_note(comparison: Comparison) -> list[str]:
         return []
     return ["device_speedup is the full-data side's device-seconds over the subset side's: the slot-seconds (a slot: "
             "one trial's resources) held by each search's trials and by its final trainings (the subset side's "
-            "finalists; the full-data side's test of its best trial, or its retrain), whatever the cluster's size"]
+            "finalists; the full-data side's test of its best trial, or its retrain), whatever the cluster's size. "
+            "A slot counts from the search's start, its worker's start included; energy counts each trial and task "
+            "from its own start, so the energy saving follows device_speedup where workers start quickly"]
 
 
 def _energy(subset: EnergyRecord | None, full: EnergyRecord | None) -> dict[str, Any]:

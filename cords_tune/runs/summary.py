@@ -81,7 +81,7 @@ def build_summary(parts: SummaryInputs) -> RunSummary:
         shared_subset=search.shared_subset if search else None,
         compression=parts.compression,
         classes=list(parts.data.class_labels),
-        race=getattr(parts.settled, "race", None),  # Settled gains it with the finalists' race
+        race=parts.settled.race if parts.settled else None,
     )
     held = device_time(summary)
     return replace(summary, device_s=held.total_s if held else None)

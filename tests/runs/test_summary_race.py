@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import pytest
 
@@ -33,13 +33,6 @@ RACE = RaceRecord(
                       device_s=13.5)],
     winner_rank=2, epochs=3, wall_s=9.0, device_s=18.0, start_s=1.25,
 )
-
-
-@dataclass(frozen=True)
-class RacedSettled(Settled):
-    """The finalists as the race settles them: with its record."""
-
-    race: RaceRecord | None = None
 
 
 def trial(index: int) -> TrialRecord:
@@ -69,7 +62,7 @@ def built(tmp_path_factory):
     trials = [trial(i) for i in range(3)]
     finalists = [Finalist(rank, trials[rank - 1], config, result(3, score), done_after_s=4.0)
                  for rank, score in ((1, 0.81), (2, 0.84), (3, 0.7))]
-    settled = RacedSettled(finalists, winner_rank=2, race=RACE)
+    settled = Settled(finalists, winner_rank=2, race=RACE)
     subset = build_summary(SummaryInputs(config, data, trials, time.perf_counter(),
                                          Timings(tuning_wall_s=20.0, final_wall_s=9.0), best=trials[1],
                                          final=settled.winner.result, settled=settled, subset_best=trials[0],
