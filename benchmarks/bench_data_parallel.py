@@ -2,7 +2,7 @@
 side in one Ray: the quickstart's data and its best configuration (experiments/mnist1d.yaml: cnn1d, 32 channels,
 Adam lr 0.003, batch 64, cosine), its final 30 epochs, over seeds.
 
-    python benchmarks/bench_data_parallel.py [--epochs 30] [--seeds 0 1] [--cpus 2]
+    python benchmarks/bench_data_parallel.py [--epochs 30] [--seeds 0 1] [--cpus 2] [--variants 0 1 2]
 
 Per variant and seed: the wall-clock seen by the driver, the time in the epochs (training, validation), the rest
 (the start: a Ray task or TorchTrainer's controller and ranks, torch imported, the data read; and the test), and
@@ -46,12 +46,15 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--cpus", type=int, default=2, help="CPUs of the local Ray")
+    parser.add_argument("--variants", nargs="+", type=int, default=[0, 1, 2],
+                        help="which of the variants, by position (0: 1x1, 1: 1x2, 2: 2x1)")
     args = parser.parse_args()
     ray.init(num_cpus=args.cpus, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     data_ref = ray.put(load_and_check(_config(args.epochs, 0, 1)))
     rows = []
+    chosen = {name: shape for i, (name, shape) in enumerate(VARIANTS.items()) if i in args.variants}
     for seed in args.seeds:
-        for name, (workers, threads) in VARIANTS.items():
+        for name, (workers, threads) in chosen.items():
             config = _config(args.epochs, seed, threads)
             started = time.perf_counter()
             outcome = run_on_cluster(replace(retrain_job(config, data_ref), workers=workers))
@@ -62,7 +65,7 @@ def main() -> None:
                          "test_accuracy": round(outcome.scores["test"].accuracy, 4)})
             print(json.dumps(rows[-1]), flush=True)
     print("\nmedians over seeds:")
-    for name in VARIANTS:
+    for name in chosen:
         mine = [r for r in rows if r["variant"] == name]
         print(f"  {name:22s} " + "  ".join(
             f"{key} {statistics.median(r[key] for r in mine):.3f}"
