@@ -39,7 +39,16 @@ def submit(job: TrainingJob) -> ray.ObjectRef:
     store. A job of several ``workers`` trains data-parallel (``tuning.data_parallel``), its outcome alike."""
     if job.workers > 1:
         return submit_data_parallel(job)
-    return as_trial_task(run_on_worker, job.config).remote(job)
+    # Ray resolves a task's top-level ObjectRef arguments before it starts. A ray.get inside the task would give
+    # its CPUs back while it waits, and Ray would start another task in the slot this one still needs.
+    bare = replace(job, data=None, shared_subsets=None, start_state=None, start_weights=None)
+    return as_trial_task(_run_with, job.config).remote(bare, job.data, job.shared_subsets, job.start_state,
+                                                       job.start_weights)
+
+
+def _run_with(job: TrainingJob, data: Any, shared_subsets: Any, start_state: Any, start_weights: Any) -> JobOutcome:
+    return run_on_worker(replace(job, data=data, shared_subsets=shared_subsets, start_state=start_state,
+                                 start_weights=start_weights))
 
 
 def run_on_cluster(job: TrainingJob) -> JobOutcome:
