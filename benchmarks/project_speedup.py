@@ -1,10 +1,9 @@
-"""Project the tuning speedup of an experiment from measured per-epoch costs: which costs still matter at scale.
+"""Project the tuning speedup of an experiment from measured per-epoch costs, the search alone and perfectly
+packed (the idle tail left out on both sides): the figures docs/benchmarks.md quotes from before issue 30.
 
-The search's epochs come from ASHA's rungs (``grace_period * reduction_factor**k`` below ``training.epochs``; of
-``num_trials`` trials a ``1/reduction_factor`` share passes each rung), selections from ``selection.every``
-(the first subset of a trial is random, as the trainer does), and the search's wall-clock is its slot-seconds
-over the slots (perfect packing: the idle tail is left out on both sides). Every cost is an argument, in
-seconds, so that figures measured on a GPU (``benchmarks/bench_gpu.py``) can be put in.
+Its successor, ``benchmarks/project_run.py``, projects the whole run (finalists included) with the trials
+list-scheduled on 1..N slots, wall-clock and device-seconds; this keeps the older figures reproducible with its
+model of the trials (``trial_epochs``) and costs (``Costs``, ``trial_seconds``).
 
     python benchmarks/project_speedup.py experiments/cifar10.yaml --full-epoch 2.69 --subset-epoch 0.33 \\
         --eval 0.06 --selection 0.8 --slot-start 25 --trial-build 0.5 --report 0.02
@@ -13,50 +12,14 @@ seconds, so that figures measured on a GPU (``benchmarks/bench_gpu.py``) can be 
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+
+from project_run import Costs, trial_epochs, trial_seconds
 
 from cords_tune.config import ExperimentConfig, load_config
 
 
-@dataclass(frozen=True)
-class Costs:
-    full_epoch: float  # training one epoch on the full data
-    subset_epoch: float  # training one epoch on the subset
-    eval: float  # one validation pass
-    selection: float  # one gradient-based selection
-    slot_start: float  # once per slot and search: worker start, imports, CUDA set-up
-    trial_build: float  # once per trial: data to the device, model, optimizer
-    report: float  # per epoch: the report to Tune and checkpoints
-    eval_every_epoch: bool = True  # else only at ASHA's rungs and the last epoch
-
-
-def trial_epochs(config: ExperimentConfig) -> list[int]:
-    """How many epochs each trial trains under synchronous successive halving (a close model of ASHA)."""
-    asha, total = config.search.asha, config.training.epochs
-    rungs = sorted(r for r in _rungs(config) if r < total)
-    epochs, alive = [], config.search.num_trials
-    for rung in rungs:
-        survivors = max(1, int(alive // asha.reduction_factor)) if alive > 1 else alive
-        epochs += [rung] * (alive - survivors)
-        alive = survivors
-    return epochs + [total] * alive
-
-
-def _rungs(config: ExperimentConfig) -> set[int]:
-    asha = config.search.asha
-    return {int(asha.grace_period * asha.reduction_factor**k) for k in range(12)}
-
-
 def search_seconds(config: ExperimentConfig, costs: Costs, slots: int, *, subset: bool) -> float:
-    every, rungs = config.selection.every, _rungs(config)
-    busy = slots * costs.slot_start
-    for epochs in trial_epochs(config):
-        evals = epochs if costs.eval_every_epoch else len([e for e in range(1, epochs + 1) if e in rungs or e == epochs])
-        busy += costs.trial_build + epochs * costs.report + evals * costs.eval
-        if subset:
-            busy += epochs * costs.subset_epoch + len(range(every, epochs, every)) * costs.selection
-        else:
-            busy += epochs * costs.full_epoch
+    busy = slots * costs.slot_start + sum(trial_seconds(e, config, costs, subset=subset) for e in trial_epochs(config))
     return busy / slots
 
 

@@ -10,9 +10,10 @@ from rich.table import Table
 
 from cords_tune.cli.console import out, short
 from cords_tune.reports.rows import summary_rows
-from cords_tune.reports.wording import (co2e, compression_note, compression_table, count, energy_amount,
-                                        energy_saving, fallback_note, finalists_note, finalists_table, finalists_title,
-                                        regret, seconds, speed, top1_agreement, tuned_test_figures, tuned_test_rows)
+from cords_tune.reports.wording import (co2e, compression_note, compression_table, count, device_time_rows,
+                                        energy_amount, energy_saving, fallback_note, finalists_note, finalists_table,
+                                        finalists_title, regret, seconds, speed, top1_agreement, tuned_test_figures,
+                                        tuned_test_rows)
 
 if TYPE_CHECKING:
     from cords_tune.results.comparison import Comparison
@@ -95,6 +96,8 @@ def print_comparison(comparison: Comparison) -> None:
                   speed(c.tuning_speedup))
     table.add_row("tuning + final model wall-clock", seconds(c.end_to_end_wall_s_subset),
                   seconds(c.end_to_end_wall_s_full), speed(c.end_to_end_speedup))
+    for row in device_time_rows(c):
+        table.add_row(*row)
     if c.energy_saving is not None:
         table.add_row("tuning + final model energy", energy_amount(c.energy_kwh_subset),
                       energy_amount(c.energy_kwh_full), energy_saving(c.energy_saving))

@@ -97,6 +97,18 @@ class ExperimentConfig(StrictModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _rungs_before_the_last_epoch(self) -> ExperimentConfig:
+        rungs = self.final.rungs or []
+        if rungs and rungs[-1] >= self.final_epochs:
+            raise ConfigError(
+                f"must each be below the final epochs ({self.final_epochs}: final.epochs, else "
+                f"training.epochs), since the last epoch ends the race anyway. Got {rungs}. Drop the rungs from "
+                f"{self.final_epochs} on, or leave final.rungs out for final epochs / reduction_factor^i",
+                path="final.rungs",
+            )
+        return self
+
     def with_absolute_paths(self) -> ExperimentConfig:
         """The same experiment with its relative paths made absolute from the current directory:
         ``storage_path`` (unless a URI), ``dataset.data_dir`` and every dataset parameter named ``path`` or

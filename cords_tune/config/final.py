@@ -98,3 +98,15 @@ class FinalConfig(StrictModel):
         default_factory=CompressConfig,
         description="compressed variants of the final model (int8, pruned), measured and saved in compressed/",
     )
+
+    @field_validator("rungs")
+    @classmethod
+    def _rungs_increase(cls, value: list[int] | None) -> list[int] | None:
+        if value is None:
+            return value
+        if any(epoch < 1 for epoch in value) or any(a >= b for a, b in zip(value, value[1:])):
+            raise ValueError(
+                f"must be full-data epochs of at least 1, strictly increasing (e.g. rungs: [3, 10]); [] trains "
+                f"every finalist to the end, and leaving it out sets final epochs / reduction_factor^i. Got {value!r}"
+            )
+        return value

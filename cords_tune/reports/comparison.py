@@ -9,7 +9,8 @@ from typing import Any
 from cords_tune.results.comparison import Comparison
 from cords_tune.reports.files import write_json_atomic
 from cords_tune.reports.markdown import markdown_table
-from cords_tune.reports.wording import co2e, energy_amount, energy_saving, regret, seconds, speed, tuned_test_rows
+from cords_tune.reports.wording import (co2e, device_time_rows, energy_amount, energy_saving, regret, seconds, speed,
+                                        tuned_test_rows)
 from cords_tune.reports.plots import plot_comparison
 
 __all__ = ["comparison_section", "write_comparison"]
@@ -33,6 +34,7 @@ def comparison_section(comparison: Comparison) -> str:
                  speed(c.tuning_speedup)],
                 ["tuning + final model wall-clock", seconds(c.end_to_end_wall_s_subset),
                  seconds(c.end_to_end_wall_s_full), speed(c.end_to_end_speedup)],
+                *device_time_rows(c),
                 *_energy_rows(c),
                 [f"{metric} of the pick while tuning", c.best_metric_subset, c.best_metric_full, ""],
                 ["test accuracy of the final model", c.test_accuracy_subset, c.test_accuracy_full,

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cords_tune.atomic import write_atomically
-from cords_tune.reports.wording import speed, top1_agreement
+from cords_tune.reports.wording import device_saving, speed, top1_agreement
 
 if TYPE_CHECKING:
     from cords_tune.results.comparison import Comparison
@@ -41,7 +41,8 @@ def plot_comparison(comparison: Comparison, path: Path) -> None:
     times.bar(labels, tuning, color=["tab:blue", "tab:gray"], label="tuning")
     times.bar(labels, extra, bottom=tuning, color=["tab:cyan", "silver"], label="final retrain")
     times.set_ylabel("wall-clock (s)")
-    times.set_title(f"tuning {speed(c.tuning_speedup)}, end to end {speed(c.end_to_end_speedup)}")
+    held = "" if c.device_speedup is None else f"\n{device_saving(c.device_speedup)} (slot-seconds held)"
+    times.set_title(f"tuning {speed(c.tuning_speedup)}, end to end {speed(c.end_to_end_speedup)}{held}")
     times.legend()
 
     values = [c.test_accuracy_subset, c.test_accuracy_full]

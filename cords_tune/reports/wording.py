@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from cords_tune.results.energy import EnergyRecord
     from cords_tune.results.fidelity import Fidelity
     from cords_tune.results.final import FinalResult
+    from cords_tune.results.finalist import FinalistRecord
     from cords_tune.results.shared_subset import SharedSubsetRecord
     from cords_tune.results.slot_use import SlotUse
     from cords_tune.results.summary import RunSummary
@@ -20,7 +21,8 @@ if TYPE_CHECKING:
 __all__ = ["number", "seconds", "speed", "count", "slot_use_line", "shared_subset_line", "fallback_note", "finalists_table", "finalists_title",
            "finalists_note", "compression_table", "compression_note",
            "regret", "top1_agreement", "trials_outcome", "retrain_label", "tuned_test_figures", "tuned_test_rows", "energy_amount", "co2e", "energy_line",
-           "energy_saving"]
+           "energy_saving", "device_time_rows",
+           "device_saving"]
 
 
 def number(value: Any) -> str:
@@ -68,6 +70,32 @@ def energy_line(energy: EnergyRecord | None) -> str:
 def energy_saving(ratio: Any) -> str:
     """An energy ratio (baseline over ours) in words: ``"2.90x less energy"``, ``"1.10x more energy"`` below 1."""
     return _ratio_in_words(ratio, "less energy", "more energy")
+
+
+def device_saving(ratio: Any) -> str:
+    """A ratio of device-seconds (baseline over ours) in words: ``"2.90x less device time"``."""
+    return _ratio_in_words(ratio, "less device time", "more device time")
+
+
+def device_time_rows(c: Comparison) -> list[list[Any]]:
+    """Both sides' device-seconds and their ratio, and each side's energy per device-second (where both sides'
+    energy is estimated, the energy saving follows the device-seconds saved as far as these watts agree); none
+    from summaries written before device-seconds were recorded."""
+    if c.device_speedup is None:
+        return []
+    rows = [["tuning + final model device time (slot-seconds held)", seconds(c.device_s_subset),
+             seconds(c.device_s_full), device_saving(c.device_speedup)]]
+    if c.final_device_s_subset is not None and c.final_device_s_full is not None:
+        rows.append(["  of which the final model (finalists; the full-data side's test or retrain)",
+                     seconds(c.final_device_s_subset), seconds(c.final_device_s_full), ""])
+    if c.energy_kwh_subset is not None and c.energy_kwh_full is not None:
+        rows.append(["energy per device-second", _watts(c.energy_kwh_subset, c.device_s_subset),
+                     _watts(c.energy_kwh_full, c.device_s_full), ""])
+    return rows
+
+
+def _watts(kwh: float, device_s: float | None) -> str:
+    return f"{kwh * 3.6e6 / device_s:.3g} W" if device_s else "n/a"
 
 
 def _ratio_in_words(ratio: Any, better: str, worse: str) -> str:
@@ -139,8 +167,14 @@ def finalists_table(summary: RunSummary) -> tuple[list[str], list[list[Any]]] | 
         return None
     header = ["rank", "trial", "on subsets", "on full data", "test acc.", "wall-clock", "result"]
     rows = [[f.rank, f.trial_id, f.subset_score, f.full_data_score, f.test_accuracy, seconds(f.wall_s),
-             "picked" if f.picked else ""] for f in finalists]
+             _finalist_result(f)] for f in finalists]
     return header, rows
+
+
+def _finalist_result(finalist: FinalistRecord) -> str:
+    if finalist.picked:
+        return "picked"
+    return "" if finalist.stopped_at is None else f"stopped at epoch {finalist.stopped_at}"
 
 
 def finalists_note(summary: RunSummary) -> str | None:
@@ -150,7 +184,9 @@ def finalists_note(summary: RunSummary) -> str | None:
         return None
     picked = next(f for f in finalists if f.picked)
     metric = summary.metric
-    said = f"the top {len(finalists)} configurations of the subset search were trained on the full data; "
+    said = (f"the top {len(finalists)} configurations of the subset search "
+            + ("raced on the full data (each rung stopped the weaker ones); " if summary.race and summary.race.rungs
+               else "were trained on the full data; "))
     if picked.rank == 1:
         said += f"the subset search's best also has the best full-data {metric}"
     else:

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
+from cords_tune.results.device_time import device_time
+from cords_tune.results.finalist import RaceRecord
 from cords_tune.results.metrics import search_metric
 from cords_tune.results.records import DictForm, known_fields
 
@@ -57,6 +59,12 @@ class Comparison:
     end_to_end_wall_s_subset: float
     end_to_end_wall_s_full: float
     end_to_end_speedup: float
+    # Slot-seconds each side held (its summary.json's ``device_s``): None from a summary written before they were.
+    device_s_subset: float | None = None
+    device_s_full: float | None = None
+    device_speedup: float | None = None
+    final_device_s_subset: float | None = None  # the part of ``device_s_subset`` its finalists held
+    final_device_s_full: float | None = None  # the part its best trial's test (or retrain) held
     energy_kwh_subset: float | None = None  # None: a summary written before energy was recorded
     energy_kwh_full: float | None = None
     energy_saving: float | None = None
@@ -84,6 +92,7 @@ class Comparison:
     epochs_total_full: int | None = None
     trial_time_subset: TrialTime | None = None
     trial_time_full: TrialTime | None = None
+    race_subset: RaceRecord | None = None  # the subset side's finalists' race on the full data, rung by rung
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -95,7 +104,7 @@ class Comparison:
             if f.name.startswith("test_score_") and not tuned.from_logits:
                 continue
             key = f.name.replace("best_metric_", f"best_{self.metric}_").replace("test_score_", f"{tuned.test_key}_")
-            data[key] = value.as_dict() if isinstance(value, TrialTime) else value
+            data[key] = value.as_dict() if isinstance(value, (TrialTime, RaceRecord)) else value
         return data
 
     @classmethod
@@ -111,6 +120,7 @@ class Comparison:
             best_metric_subset=data.get(f"best_{metric}_subset"), best_metric_full=data.get(f"best_{metric}_full"),
             test_score_subset=data.get(f"{test_key}_subset"), test_score_full=data.get(f"{test_key}_full"),
             trial_time_subset=trial_time("trial_time_subset"), trial_time_full=trial_time("trial_time_full"),
+            race_subset=RaceRecord.from_dict(data["race_subset"]) if data.get("race_subset") else None,
             notes=list(data.get("notes") or []),
         ))
 
@@ -167,6 +177,7 @@ def build_comparison(subset: RunSummary, full: RunSummary, *, dropped: list[str]
         end_to_end_wall_s_subset=end_to_end_sub,
         end_to_end_wall_s_full=end_to_end_full,
         end_to_end_speedup=end_to_end_full / end_to_end_sub,
+        **_device_time(subset, full),
         full_best_trial_retrained=full_retrained,
         test_accuracy_subset=sub_final.test_accuracy,
         test_accuracy_full=full_final.test_accuracy,
@@ -185,10 +196,34 @@ def build_comparison(subset: RunSummary, full: RunSummary, *, dropped: list[str]
         epochs_total_full=full.epochs_total,
         trial_time_subset=TrialTime.of(subset),
         trial_time_full=TrialTime.of(full),
+        race_subset=subset.race,
         notes=notes,
         **_energy(subset.energy, full.energy),
     )
-    return replace(comparison, notes=[*notes, _energy_note(comparison)])
+    return replace(comparison, notes=[*notes, *_device_note(comparison), _energy_note(comparison)])
+
+
+def _device_time(subset: RunSummary, full: RunSummary) -> dict[str, float | None]:
+    """``Comparison``'s device-seconds: each side's ``device_s`` (``None`` from a summary written before it was
+    recorded), its final trainings' part, and the ratio full over subset."""
+    held_sub, held_full = subset.device_s, full.device_s
+    final_sub, final_full = (_final_device_s(side) for side in (subset, full))
+    return {"device_s_subset": held_sub, "device_s_full": held_full,
+            "device_speedup": held_full / held_sub if held_sub and held_full is not None else None,
+            "final_device_s_subset": final_sub, "final_device_s_full": final_full}
+
+
+def _final_device_s(summary: RunSummary) -> float | None:
+    held = device_time(summary) if summary.device_s is not None else None
+    return held.final_s if held else None
+
+
+def _device_note(comparison: Comparison) -> list[str]:
+    if comparison.device_speedup is None:
+        return []
+    return ["device_speedup is the full-data side's device-seconds over the subset side's: the slot-seconds (a slot: "
+            "one trial's resources) held by each search's trials and by its final trainings (the subset side's "
+            "finalists; the full-data side's test of its best trial, or its retrain), whatever the cluster's size"]
 
 
 def _energy(subset: EnergyRecord | None, full: EnergyRecord | None) -> dict[str, Any]:

@@ -233,7 +233,6 @@ class TrainSummary:
             cls, data, model_params=dict(data.get("model_params") or {}), final=FinalResult.from_dict(data["final"]),
             timings=Timings.from_dict(data.get("timings") or {}), notes=list(data.get("notes") or []),
             compression=Compression.from_summary(data),
-            race=read("race", RaceRecord.from_dict),
         ))
 
 

@@ -3,6 +3,7 @@ takes the run context, returns its typed result and marks itself complete; a com
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, replace
 
@@ -21,7 +22,9 @@ from cords_tune.runs.run_dir import Phase, finished_summary, mark_done, phase_re
 from cords_tune.runs.summary import SummaryInputs, build_summary
 from cords_tune.training import EpochStats
 from cords_tune.tuning.disk import is_disk_full
-from cords_tune.tuning.finalists import Finalist, rank_trials, settle_finalists
+from cords_tune.results.finalist import RungRecord
+from cords_tune.tuning.finalists import Finalist, rank_trials
+from cords_tune.tuning.race import WeightsFor, race_rungs, settle_finalists
 from cords_tune.tuning.progress import Progress, last_progress, recorded_progress
 from cords_tune.tuning.retrain import keep_model
 from cords_tune.tuning.search import (
@@ -103,13 +106,14 @@ def finalists_phase(run: RunContext, search: SearchOutcome, done: set[Phase]) ->
     final, settled = None, None
     if config.final.enabled:
         count = min(config.final.top_k, len(search.ranked))
-        announce(run, run_dir.name, "retraining the best config on the full data" if count == 1
-                 else f"training the top {count} configs on the full data (finalists)")
+        announce(run, run_dir.name, _finalists_start(config, count))
         tick = time.perf_counter()
         try:
             settled = settle_finalists(config, search.ranked, run.data_ref, count, model=run.model,
                                        on_done=lambda finalist, left: _finalist_done(run, finalist, left),
-                                       on_epoch=lambda rank, stats: _finalist_epoch(run, rank, stats))
+                                       on_epoch=lambda rank, stats: _finalist_epoch(run, rank, stats),
+                                       on_rung=lambda rung: _rung_decided(run, rung),
+                                       start_weights_for=_start_weights(run, search))
         except BaseException as error:  # the trials are paid for: keep them whatever stops the retrain
             interrupted = isinstance(error, KeyboardInterrupt)
             write_run(run_dir, build_summary(SummaryInputs(
@@ -167,7 +171,41 @@ def _with(timings: Timings, search: SearchTimings) -> Timings:
     return replace(timings, tuning_wall_s=search.tuning_wall_s, shared_subset_s=search.shared_subset_s)
 
 
+def _start_weights(run: RunContext, search: SearchOutcome) -> WeightsFor | None:
+    """What each finalist starts from with ``final.warm_start``: its subset trial's model (``None``: from
+    scratch)."""
+    if not run.config.final.warm_start:
+        return None
+    from cords_tune.tuning.warm_start import finalist_start_weights
+
+    return lambda trial: finalist_start_weights(search, trial, run.run_dir)
+
+
+def _finalists_start(config: ExperimentConfig, count: int) -> str:
+    if count == 1:
+        return "retraining the best config on the full data"
+    rungs = race_rungs(config.final_epochs, count, config.final.reduction_factor, config.final.rungs)
+    if not rungs:
+        return f"training the top {count} configs on the full data (finalists)"
+    return (f"training the top {count} configs on the full data (finalists, raced: the weaker stop at epoch "
+            f"{', '.join(map(str, rungs))} of {config.final_epochs})")
+
+
+def _rung_decided(run: RunContext, rung: RungRecord) -> None:
+    """One line per finalist the rung stopped: its score against the weakest that trains on."""
+    metric, maximized = run.config.search.metric, run.config.search.mode == "max"
+    scores = dict(zip(rung.ranks, rung.scores))
+    weakest = min((scores[r] for r in rung.kept), key=lambda s: s if maximized else -s)
+    for rank in rung.ranks:
+        if rank not in rung.kept:
+            score = scores[rank]
+            why = "diverged" if math.isnan(score) else f"{metric} {score:.4f} {'<' if maximized else '>'} {weakest:.4f}"
+            announce(run, run.run_dir.name, f"finalist {rank} stopped at epoch {rung.epoch} ({why})")
+
+
 def _finalist_done(run: RunContext, finalist: Finalist, left: int) -> None:
+    if finalist.stopped_at is not None:
+        return  # announced with its rung
     outcome = (f"failed ({finalist.error})" if finalist.error else "diverged" if finalist.diverged
                else f"{run.config.search.metric} {finalist.score():.4f}")
     announce(run, run.run_dir.name, f"finalist {finalist.rank} ({finalist.trial.trial_id}) on the full data: "

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from cords_tune.config import ExperimentConfig
 from cords_tune.datasets import DataBundle
 from cords_tune.results.compression import Compression
+from cords_tune.results.device_time import device_time
 from cords_tune.results.energy import Energy, RunEnergy
 from cords_tune.results.final import FinalResult
 from cords_tune.results.slot_use import SlotUse
@@ -49,7 +50,7 @@ def build_summary(parts: SummaryInputs) -> RunSummary:
     """The search's summary (summary.json) from its parts."""
     config, trials, best, search = parts.config, parts.trials, parts.best, parts.search
     subset_best = parts.subset_best or best
-    return RunSummary(
+    summary = RunSummary(
         name=config.name,
         seed=config.seed,
         dataset=parts.data.describe(),
@@ -80,7 +81,10 @@ def build_summary(parts: SummaryInputs) -> RunSummary:
         shared_subset=search.shared_subset if search else None,
         compression=parts.compression,
         classes=list(parts.data.class_labels),
+        race=getattr(parts.settled, "race", None),  # Settled gains it with the finalists' race
     )
+    held = device_time(summary)
+    return replace(summary, device_s=held.total_s if held else None)
 
 
 def _energy(

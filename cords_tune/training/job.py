@@ -24,6 +24,7 @@ from cords_tune.models.given import GivenModel
 from cords_tune.results.energy import Energy
 from cords_tune.selection import Subset
 from cords_tune.training.cost_guard import CycleCost
+from cords_tune.training.distributed import Shard, ShardedTrainer, per_rank_config
 from cords_tune.training.factory import build_parts, build_trainer
 from cords_tune.training.trainer import EpochStats, Trainer
 
@@ -133,6 +134,8 @@ class JobOutcome:
         node: where it ran (a Ray node id), or ``"local"``.
         trained: it ran its epochs (``False``: it evaluated a restored model as it stood).
         state: the trainer's state at its end, where ``keep_state`` asked for it (``Trainer.state_dict``).
+        began_at: when it began on its Ray worker (``time.time()``; ``None`` off Ray): the wait from its
+            submission is the worker's start.
     """
 
     history: list[EpochStats]
@@ -144,6 +147,7 @@ class JobOutcome:
     node: str = "local"
     trained: bool = True
     state: dict[str, Any] | None = field(default=None, repr=False)
+    began_at: float | None = None
 
     @property
     def train_s(self) -> float:
@@ -154,18 +158,23 @@ class JobOutcome:
         return self.history[-1] if self.history else None
 
 
-def run_job(job: TrainingJob, *, meter: EnergyMeter | None = None) -> JobOutcome:
+def run_job(job: TrainingJob, *, meter: EnergyMeter | None = None, shard: Shard | None = None) -> JobOutcome:
     """Train ``job`` and evaluate what it asks for, in this process.
 
     Args:
         job: what to train.
         meter: the meter of this process's energy, read by the hooks and at the end.
+        shard: which rank of ``job.workers`` data-parallel ranks this process is (their process group set up);
+            only rank 0 calls ``hooks.on_epoch``, scores the splits ``evaluate`` names and keeps the model and
+            state. ``None``: a job of one worker.
     """
-    if job.workers != 1:
+    if job.workers != (1 if shard is None else shard.world):
         raise ValueError(f"run_job trains on one worker; a job of {job.workers} data-parallel workers runs with "
                          f"cords_tune.tuning.data_parallel")
+    if shard is not None and not shard.lead:
+        job = replace(job, hooks=_OnlyRestore(job.hooks), evaluate=(), keep_model=False, keep_state=False)
     started = time.perf_counter()
-    trainer = _trainer(job)
+    trainer = _trainer(job, shard)
     running = RunningJob(trainer, meter)
     if job.start_weights is not None:
         trainer.model.load_state_dict(dict(job.start_weights))
@@ -199,7 +208,13 @@ def _cpu(value: Any) -> Any:
     return value
 
 
-def _trainer(job: TrainingJob) -> Trainer:
+def _trainer(job: TrainingJob, shard: Shard | None) -> Trainer:
+    if shard is not None:
+        config = per_rank_config(job.config, shard.world, full_data=job.full_data)
+        parts = build_parts(config, job.data, full_data=True, model=job.model)
+        if job.module is not None:
+            parts = replace(parts, model=job.module)
+        return ShardedTrainer(config, parts, shard, epochs=job.epochs, decision_epochs=job.decision_epochs)
     if job.module is None:
         return build_trainer(job.config, job.data, epochs=job.epochs, full_data=job.full_data, model=job.model,
                              decision_epochs=job.decision_epochs, shared_subsets=job.shared_subsets,
@@ -207,3 +222,13 @@ def _trainer(job: TrainingJob) -> Trainer:
     parts = replace(build_parts(job.config, job.data, full_data=job.full_data, model=job.model,
                                 shared_subsets=job.shared_subsets), model=job.module)
     return Trainer(job.config, parts, epochs=job.epochs, decision_epochs=job.decision_epochs)
+
+
+class _OnlyRestore(JobHooks):
+    """A data-parallel job's hooks on a rank other than 0: its restore (every rank starts alike), no reports."""
+
+    def __init__(self, hooks: JobHooks) -> None:
+        self.hooks = hooks
+
+    def restore(self, device: torch.device) -> Mapping[str, Any] | None:
+        return self.hooks.restore(device)

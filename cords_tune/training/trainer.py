@@ -96,14 +96,8 @@ class Trainer:
             so every epoch is evaluated.
     """
 
-    def __init__(
-        self,
-        config: ExperimentConfig,
-        parts: TrainingParts,
-        *,
-        epochs: int | None = None,
-        decision_epochs: Collection[int] | None = None,
-    ) -> None:
+    def __init__(self, config: ExperimentConfig, parts: TrainingParts, *, epochs: int | None = None,
+                 decision_epochs: Collection[int] | None = None) -> None:
         self.config = config
         self.epochs = epochs or config.training.epochs
         self.device = parts.device
@@ -241,16 +235,19 @@ class Trainer:
             record=self.record,
         )
 
-    def _train_one_epoch(self) -> tuple[float, float, int]:
-        normalized = self.subset is None or self.subset.normalized
+    def _epoch_order(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """This epoch's samples and their loss weights, shuffled (a data-parallel rank takes its share of them)."""
         if self.subset is None:
             indices = torch.arange(len(self.train), device=self.device)
             weights = torch.ones(len(self.train), device=self.device)
         else:  # a subset stays on the device it was selected on; only the shuffled order comes from the host
             indices, weights = self.subset.indices.to(self.device), self.subset.weights.float().to(self.device)
         order = torch.randperm(len(indices), generator=self._shuffle).to(self.device)
-        indices, weights = indices[order], weights[order]
+        return indices[order], weights[order]
 
+    def _train_one_epoch(self) -> tuple[float, float, int]:
+        normalized = self.subset is None or self.subset.normalized
+        indices, weights = self._epoch_order()
         self.model.train()
         batch_size = self.config.training.batch_size
         if len(indices) > 1 and len(indices) % batch_size == 1:

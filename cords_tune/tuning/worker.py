@@ -12,12 +12,11 @@ from dataclasses import replace
 from typing import Any
 
 import ray
-import torch
 
 from cords_tune.config import ExperimentConfig
-from cords_tune.energy import EnergyMeter
-from cords_tune.plugins import import_plugins
 from cords_tune.training.job import JobOutcome, TrainingJob, run_job
+from cords_tune.tuning.data_parallel import submit_data_parallel
+from cords_tune.tuning.placement import energy_meter, on_this_worker, placed, set_threads
 
 __all__ = ["run_on_worker", "submit", "run_on_cluster", "as_trial_task", "on_this_worker", "set_threads",
            "where_am_i", "energy_meter"]
@@ -27,30 +26,30 @@ def run_on_worker(job: TrainingJob) -> JobOutcome:
     """Run ``job`` here: its config placed on this worker (``on_this_worker``), its data and shared subsets
     read from the object store where they are ObjectRefs, its energy metered; the outcome's time counts from
     here."""
-    started = time.perf_counter()
-    config = on_this_worker(job.config)
-    placed = replace(job, config=config, data=_resolved(job.data), shared_subsets=_resolved(job.shared_subsets),
-                     start_state=_resolved(job.start_state), start_weights=_resolved(job.start_weights))
-    outcome = run_job(placed, meter=energy_meter(config))
+    began_at, started = time.time(), time.perf_counter()
+    job = placed(job)
+    outcome = run_job(job, meter=energy_meter(job.config))
     node = ray.get_runtime_context().get_node_id() if ray.is_initialized() else "local"
-    return replace(outcome, wall_s=time.perf_counter() - started, node=node)
-
-
-def _resolved(value: Any) -> Any:
-    """``value``, read from the object store where it is an ObjectRef (zero-copy for NumPy arrays)."""
-    return ray.get(value) if isinstance(value, ray.ObjectRef) else value
+    return replace(outcome, wall_s=time.perf_counter() - started, node=node, began_at=began_at)
 
 
 def submit(job: TrainingJob) -> ray.ObjectRef:
     """``run_on_worker(job)`` as a Ray task with the trial resources of the job's config; its outcome's ref.
     ``job.data`` (and ``job.shared_subsets``) are best ObjectRefs: put once, read from each node's object
-    store."""
+    store. A job of several ``workers`` trains data-parallel (``tuning.data_parallel``), its outcome alike."""
+    if job.workers > 1:
+        return submit_data_parallel(job)
     return as_trial_task(run_on_worker, job.config).remote(job)
 
 
 def run_on_cluster(job: TrainingJob) -> JobOutcome:
-    """``submit`` and wait for the outcome."""
-    return ray.get(submit(job))
+    """``submit`` and wait for the outcome; interrupted, the job is cancelled (its workers go away)."""
+    ref = submit(job)
+    try:
+        return ray.get(ref)
+    except BaseException:
+        ray.cancel(ref, force=True)
+        raise
 
 
 def as_trial_task(function: Any, config: ExperimentConfig) -> Any:
@@ -58,21 +57,6 @@ def as_trial_task(function: Any, config: ExperimentConfig) -> Any:
     return ray.remote(
         num_cpus=config.resources.cpus_per_trial, num_gpus=config.resources.gpus_per_trial, max_retries=1
     )(function)
-
-
-def on_this_worker(config: ExperimentConfig) -> ExperimentConfig:
-    """The config as this Ray worker must run it, its plugins imported: ``device: auto`` means the CPU when the
-    trial was given no GPU (Ray leaves CUDA_VISIBLE_DEVICES alone then, and the GPUs belong to other trials)."""
-    import_plugins(config.plugins)
-    set_threads(config)
-    if config.training.device == "auto" and config.resources.gpus_per_trial == 0:
-        return config.model_copy(update={"training": config.training.model_copy(update={"device": "cpu"})})
-    return config
-
-
-def set_threads(config: ExperimentConfig) -> None:
-    """One intra-op thread per CPU Ray gave the trial, so concurrent trials do not oversubscribe cores."""
-    torch.set_num_threads(max(1, int(config.resources.cpus_per_trial)))
 
 
 def where_am_i() -> dict[str, Any]:
@@ -85,12 +69,3 @@ def where_am_i() -> dict[str, Any]:
         "gpus_assigned": float(resources.get("GPU", 0.0)),
         "cpus_assigned": float(resources.get("CPU", 0.0)),
     }
-
-
-def energy_meter(config: ExperimentConfig) -> EnergyMeter:
-    """A meter of the energy this worker's trial or task uses: the CPUs and GPUs it asked Ray for, the GPUs'
-    counters found by the ids Ray gave it."""
-    resources = config.resources
-    gpu_ids = ray.get_gpu_ids() if resources.gpus_per_trial and ray.is_initialized() else []
-    return EnergyMeter.start(config.energy, cpus=resources.cpus_per_trial, gpus=resources.gpus_per_trial,
-                             gpu_ids=gpu_ids)

@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from cords_tune.cli.console import out
+from cords_tune.cli.display import print_comparison
 from cords_tune.reports import comparison_section, render_report, write_comparison
 from cords_tune.results.comparison import Comparison
 from cords_tune.results.fidelity import Fidelity
@@ -148,7 +150,7 @@ def test_energy_saving_is_full_over_subset_next_to_the_speedup():
     assert c.co2e_kg_subset == pytest.approx(0.001) and c.co2e_kg_full == pytest.approx(0.0035)
     assert c.energy_source_subset == c.energy_source_full == "estimated"
     keys = list(c.to_json())
-    assert keys.index("energy_saving") == keys.index("end_to_end_speedup") + 3
+    assert keys.index("energy_saving") == keys.index("final_device_s_full") + 3  # after the device-seconds
     assert any("saving follows resource-seconds" in n for n in c.notes)
     section = comparison_section(c)
     assert "| tuning + final model energy | 2 Wh | 7 Wh | 3.50x less energy |" in section
@@ -160,6 +162,47 @@ def test_energy_saving_is_full_over_subset_next_to_the_speedup():
     assert c.energy_saving == pytest.approx(0.5)
     assert "2.00x more energy" in comparison_section(c)
     assert not any("resource-seconds" in n for n in c.notes)  # measured figures follow no formula
+
+
+def test_device_seconds_of_both_sides_and_their_ratio_next_to_the_speedups(tmp_path):
+    subset = summary("gradmatch", tuning=20.0, final_wall=10.0, test_accuracy=0.95)
+    full = summary("full", tuning=120.0, final_wall=0.5, test_accuracy=0.96, retrained=False)
+    subset["energy"], full["energy"] = energy(0.002), energy(0.0072)
+    subset["device_s"], full["device_s"] = 36.0, 144.0
+    subset["race"] = {"candidates": 2, "winner_rank": 1, "epochs": 3, "wall_s": 8.0, "device_s": 12.0,
+                      "rungs": [{"epoch": 1, "ranks": [1, 2], "scores": [0.9, 0.8], "kept": [1],
+                                 "ended_after_s": 3.0, "device_s": 6.0}]}
+    full["final"]["wall_s"] = 2.0
+    c = build_comparison(subset, full)
+    assert (c.device_s_subset, c.device_s_full) == (36.0, 144.0)
+    assert (c.final_device_s_subset, c.final_device_s_full) == (12.0, 2.0)  # the race's; the test of the best trial
+    assert c.race_subset.rungs[0].kept == [1] and c.race_subset.device_s == 12.0
+    assert c.device_speedup == pytest.approx(c.device_s_full / c.device_s_subset) == pytest.approx(4.0)
+    data = c.to_json()
+    keys = list(data)
+    assert keys[keys.index("end_to_end_speedup") + 1:][:3] == ["device_s_subset", "device_s_full", "device_speedup"]
+    assert Comparison.from_json(json.loads(json.dumps(data))) == c
+    assert any(n.startswith("device_speedup is the full-data side's device-seconds") for n in c.notes)
+    section = comparison_section(c)
+    row = "| tuning + final model device time (slot-seconds held) | 36.0 s | 144.0 s | 4.00x less device time |"
+    assert row in section
+    assert "| energy per device-second | 200 W | 180 W |  |" in section  # 7200 J / 36 s, 25920 J / 144 s
+    assert "| 12.0 s | 2.0 s |  |" in section  # of which the final model
+    width, out.width = out.width, 300
+    try:
+        with out.capture() as captured:
+            print_comparison(c)
+    finally:
+        out.width = width
+    line = next(line for line in captured.get().splitlines() if "device time (slot-seconds held)" in line)
+    assert "36.0 s" in line and "144.0 s" in line and "4.00x less device time" in line
+
+    del subset["device_s"], subset["race"]  # written before device-seconds and races were recorded
+    c = build_comparison(subset, full)
+    assert c.device_s_subset is None and c.device_speedup is None and c.final_device_s_subset is None
+    assert c.race_subset is None and c.to_json()["race_subset"] is None
+    assert "device time" not in comparison_section(c)
+    assert not any(n.startswith("device_speedup") for n in c.notes)
 
 
 def test_summaries_without_energy_compare_without_it():

@@ -15,7 +15,8 @@ from cords_tune.preflight import load_and_check
 from cords_tune.runs import run_experiment
 from cords_tune.reports.wording import finalists_note
 from cords_tune.results.finalist import FinalistRecord
-from cords_tune.tuning.finalists import Finalist, Settled, pick_winner, rank_trials, settle_finalists
+from cords_tune.tuning.finalists import Finalist, Settled, pick_winner, rank_trials
+from cords_tune.tuning.race import settle_finalists
 from cords_tune.results.summary import RunSummary
 from cords_tune.results.trial import TrialRecord
 from cords_tune.results.final import FinalResult
@@ -79,6 +80,7 @@ def test_top_k_is_at_least_one():
 @pytest.mark.slow
 def test_finalists_train_as_ray_tasks_and_the_full_data_overrules_the_subset_ranking(local_ray, tiny_experiment):
     tiny_experiment["training"]["epochs"] = 4
+    tiny_experiment["final"] = {"rungs": []}  # no race: each trains to the end (tests/tuning/test_race.py races)
     config = parse_config(tiny_experiment)
     data_ref = local_ray.put(load_and_check(config))
     ranked = [  # as a subset search might rank them: a learning rate too small to learn anything first
@@ -118,13 +120,22 @@ def test_a_run_returns_the_finalist_with_the_best_full_data_score(local_ray, tin
     tiny_experiment["search"]["num_trials"] = 3
     tiny_experiment["final"] = {"top_k": 3}
     config = parse_config(tiny_experiment)
-    result = run_experiment(config, output_dir=tmp_path)
+    phases = []
+    result = run_experiment(config, output_dir=tmp_path, on_progress=lambda p: phases.append(p.phase))
     summary = json.loads((result.run_dir / "summary.json").read_text())
 
     finalists = summary["finalists"]
     assert [f["rank"] for f in finalists] == [1, 2, 3]
     picked = [f for f in finalists if f["picked"]]
-    assert len(picked) == 1 and picked[0]["full_data_score"] == max(f["full_data_score"] for f in finalists)
+    # the race (3 epochs, reduction factor 3): the two weaker at the first epoch stop there
+    assert sorted(f["stopped_at"] or 0 for f in finalists) == [0, 1, 1] and picked[0]["stopped_at"] is None
+    assert len(picked) == 1 and picked[0]["epochs"] == 3 and picked[0]["test_accuracy"] is not None
+    rung = summary["race"]["rungs"][0] if summary.get("race") else None
+    if rung is not None:  # summary.json's race record
+        assert rung["epoch"] == 1 and rung["kept"] == [picked[0]["rank"]]
+    assert "training the top 3 configs on the full data (finalists, raced: the weaker stop at epoch 1 of 3)" in phases
+    stops = [p for p in phases if " stopped at epoch 1 (val_accuracy " in p]
+    assert sorted(p.split()[1] for p in stops) == sorted(str(f["rank"]) for f in finalists if f["stopped_at"])
     (picked,) = picked
     assert summary["best_trial_id"] == picked["trial_id"] and summary["best_config"] == picked["params"]
     assert summary["final"]["test_accuracy"] == picked["test_accuracy"]

@@ -96,8 +96,8 @@ def test_a_summary_round_trips_through_its_json(tiny_experiment, tmp_path):
         assert RunSummary.from_json(written).to_json() == written
     data = subset.to_json()
     assert data["best_val_accuracy"] == pytest.approx(0.7) and data["best_config"] == {"training.lr": 0.02, "model.params.hidden": 16}
-    assert list(data)[-6:] == ["resumed", "optuna_study", "slot_use", "shared_subset", "compression",
-                               "compression_wall_s"]
+    assert list(data)[-8:] == ["resumed", "optuna_study", "slot_use", "shared_subset", "race", "device_s",
+                               "compression", "compression_wall_s"]
     assert data["final"]["energy_j"] == 120.0 and data["finalists"][1]["picked"] is True
     assert data["timings"] == {"data_load_s": 0.2, "ray_start_s": 3.0, "data_put_s": 0.01, "tuning_wall_s": 20.0,
                                "final_wall_s": 6.0}

@@ -40,7 +40,7 @@ def _experiment(folder: Path, final_epochs: int) -> Path:
     experiment["training"]["epochs"] = 4
     experiment["search"].update(num_trials=ASKED, time_budget_s=BUDGET_S, algorithm="random")
     experiment["search"]["asha"] = {"enabled": False}  # each trial runs until the budget stops it
-    experiment["final"] = {"top_k": 2, "epochs": final_epochs}
+    experiment["final"] = {"top_k": 2, "epochs": final_epochs, "rungs": []}  # no race: both train to the end
     file = folder / "experiment.yaml"
     file.write_text(yaml.safe_dump(experiment))
     return file
