@@ -23,9 +23,10 @@ from cords_tune.config import ExperimentConfig
 
 __all__ = ["WARM_IMPORTS", "WarmedWorker", "warm_workers", "warm_up", "WarmWorkersInTheTail", "tasks_after_search"]
 
-# What a finalist's first epoch imports beyond ``cords_tune.tuning.worker`` (its task's own module).
-WARM_IMPORTS = ("torch", "torch._dynamo", "cords_tune.tuning.worker", "cords_tune.tuning.retrain",
-                "cords_tune.training.factory")
+# What a finalist's task imports before its first batch: its task's module, the race's hooks its job carries,
+# the trainer, and ``torch._dynamo`` (its first optimizer step imports it).
+WARM_IMPORTS = ("torch", "torch._dynamo", "cords_tune.tuning.worker", "cords_tune.tuning.race",
+                "cords_tune.tuning.retrain", "cords_tune.training.factory")
 
 
 @dataclass(frozen=True)
