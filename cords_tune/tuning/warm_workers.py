@@ -23,9 +23,10 @@ from cords_tune.config import ExperimentConfig
 
 __all__ = ["WARM_IMPORTS", "WarmedWorker", "warm_workers", "warm_up", "WarmWorkersInTheTail", "tasks_after_search"]
 
-# What a finalist's first epoch imports beyond ``cords_tune.tuning.worker`` (its task's own module).
-WARM_IMPORTS = ("torch", "torch._dynamo", "cords_tune.tuning.worker", "cords_tune.tuning.retrain",
-                "cords_tune.training.factory")
+# What a finalist's task imports before its first batch: its task's module, the race's hooks its job carries,
+# the trainer, and ``torch._dynamo`` (its first optimizer step imports it).
+WARM_IMPORTS = ("torch", "torch._dynamo", "cords_tune.tuning.worker", "cords_tune.tuning.race",
+                "cords_tune.tuning.retrain", "cords_tune.training.factory")
 
 
 @dataclass(frozen=True)
@@ -79,19 +80,23 @@ def tasks_after_search(config: ExperimentConfig) -> int:
 
 
 class WarmWorkersInTheTail(tune.Callback):
-    """Starts the warm-up tasks for the trainings after the search (``count``) once its tail has begun: every
-    trial created, none pending, one finished (its slot is idle from then on)."""
+    """Starts the warm-up tasks for the trainings after the search (``count``) in the search's tail, in slots
+    it leaves idle: once every trial is created and none is pending, one warm-up per slot no trial runs in (the
+    slots: the most trials seen running at once), up to ``count``. A finalist that finds no warm process starts
+    one of its own, as without them."""
 
     def __init__(self, config: ExperimentConfig, count: int, data_ref: Any = None) -> None:
         self.config, self.count, self.data_ref = config, count, data_ref
-        self.warming: list[Any] = []  # the warm-up tasks' ObjectRefs, once submitted
-        self.submitted_at: float | None = None
+        self.slots = 0
+        self.warming: list[Any] = []  # the warm-up tasks' ObjectRefs, as submitted
 
     def on_step_end(self, iteration: int, trials: list[Any], **info: Any) -> None:
-        if self.submitted_at is not None or self.count < 1 or len(trials) < self.config.search.num_trials:
+        running = sum(trial.status == "RUNNING" for trial in trials)
+        self.slots = max(self.slots, running)
+        if len(self.warming) >= self.count or len(trials) < self.config.search.num_trials:
             return
-        statuses = {trial.status for trial in trials}
-        if "PENDING" in statuses or not statuses & {"TERMINATED", "ERROR"}:
+        if any(trial.status == "PENDING" for trial in trials):
             return
-        self.warming = warm_workers(self.config, self.count, self.data_ref)
-        self.submitted_at = time.time()
+        wanted = min(self.count, self.slots - running) - len(self.warming)
+        if wanted > 0:
+            self.warming += warm_workers(self.config, wanted, self.data_ref)

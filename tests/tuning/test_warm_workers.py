@@ -49,17 +49,19 @@ def test_a_gpu_finalist_lands_on_a_process_warmed_with_a_gpu_though_ray_ends_gpu
     assert local_ray.get(finalist.remote()) != warmed.pid  # that process ended with the finalist
 
 
-def test_the_warm_up_starts_once_every_trial_is_created_none_pending_and_a_slot_is_free(local_ray, config):
+def test_the_warm_up_starts_in_the_slots_the_tail_leaves_idle_once_no_trial_is_pending(local_ray, config):
     trials = lambda *statuses: [SimpleNamespace(status=s) for s in statuses]  # noqa: E731
     tail = WarmWorkersInTheTail(config, 2)
     tail.on_step_end(1, trials("RUNNING", "RUNNING", "TERMINATED"))  # a fourth trial is still to be created
     tail.on_step_end(2, trials("RUNNING", "RUNNING", "TERMINATED", "PENDING"))  # a trial waits for the slot
-    tail.on_step_end(3, trials("RUNNING", "RUNNING", "RUNNING", "RUNNING"))  # every slot busy
-    assert tail.submitted_at is None and not tail.warming
-    tail.on_step_end(4, trials("RUNNING", "RUNNING", "ERROR", "TERMINATED"))
-    assert len(tail.warming) == 2
+    tail.on_step_end(3, trials("RUNNING", "RUNNING", "RUNNING", "RUNNING"))  # four slots, every one busy
+    assert not tail.warming
+    tail.on_step_end(4, trials("RUNNING", "RUNNING", "RUNNING", "TERMINATED"))
+    assert len(tail.warming) == 1  # one idle slot
     tail.on_step_end(5, trials("RUNNING", "TERMINATED", "ERROR", "TERMINATED"))
-    assert len(tail.warming) == 2  # once
+    assert len(tail.warming) == 2  # three idle, but two trainings follow
+    tail.on_step_end(6, trials("TERMINATED", "TERMINATED", "ERROR", "TERMINATED"))
+    assert len(tail.warming) == 2
     assert all(isinstance(w.pid, int) for w in local_ray.get(tail.warming))
 
 
@@ -101,8 +103,8 @@ SEARCH = textwrap.dedent("""
 
 @pytest.mark.slow
 def test_after_a_search_whose_tail_left_a_slot_idle_the_finalists_processes_are_warm(tmp_path, tiny_experiment):
-    """A search on its own Ray (no task ran there before it): right after it, the finalists' processes have
-    imported torch already: the search's tail warmed them."""
+    """A search on its own Ray (no task ran there before it): right after it, a finalist's process has imported
+    torch already: the search's tail warmed it in the slot the last trial left idle."""
     tiny_experiment["search"].update(num_trials=3, max_concurrent_trials=2)
     tiny_experiment["final"] = {"top_k": 2}
     config = tmp_path / "experiment.yaml"
@@ -110,6 +112,6 @@ def test_after_a_search_whose_tail_left_a_slot_idle_the_finalists_processes_are_
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
     env.pop("RAY_ADDRESS", None)
     done = subprocess.run([sys.executable, "-c", SEARCH, str(config), str(tmp_path / "run")], capture_output=True,
-                          text=True, timeout=300, env=env)
+                          text=True, timeout=600, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == [True, True]
+    assert True in json.loads(done.stdout.strip().splitlines()[-1])  # the slot the last trial left idle
