@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 
 import pytest
 
@@ -124,7 +125,12 @@ def test_the_race_record_accounts_for_every_segment(race):
 
 @pytest.mark.slow
 def test_the_winner_alone_asks_for_the_free_slots_that_split_its_batch(race):
-    config, *_ = race  # the race is over: both of the test Ray's CPUs are free
+    import ray
+
+    config, *_ = race  # the race is over: both of the test Ray's CPUs come free (Ray reports them a moment later)
+    deadline = time.monotonic() + 30
+    while ray.available_resources().get("CPU", 0) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
     def workers(asked, batch):
         return winner_workers(parse_config({**config.to_data(), "final": {"workers": asked},
                                             "training": {**config.to_data()["training"], "batch_size": batch}}))
