@@ -21,7 +21,7 @@ from conftest import TINY_EXPERIMENT
 
 pytestmark = pytest.mark.slow
 
-BUDGET_S = 4
+BUDGET_S = 8
 ASKED = 1000
 FINAL_EPOCHS = 3
 
@@ -33,7 +33,7 @@ class BudgetRun:
 
 
 def _experiment(folder: Path, final_epochs: int) -> Path:
-    """1000 trials of four epochs asked for, with a 4-s budget: far more than fit in it."""
+    """1000 trials of four epochs asked for, with an 8-s budget: far more than fit in it."""
     experiment = copy.deepcopy(TINY_EXPERIMENT)
     experiment["dataset"]["data_dir"] = str(folder / "data")
     experiment["dataset"]["params"]["num_samples"] = 3000
