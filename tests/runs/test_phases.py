@@ -1,6 +1,7 @@
 """A run's phases mark themselves complete in the run directory, and resume runs only the phases that are not:
 a driver killed at each phase boundary (the files written up to that marker, nothing after) resumes with what
-is done kept as it is; a run directory written before markers existed resumes from what its files hold."""
+is done kept as it is; a run directory written before markers existed resumes from what its files hold, and a
+baseline asked for after the run is added to it."""
 
 from __future__ import annotations
 
@@ -31,8 +32,15 @@ def _mtime(path):
     return path.stat().st_mtime_ns
 
 
+def _two_trials(experiment: dict) -> dict:
+    """Two trials, both finalists: each search is one round of the two CPUs' trials."""
+    experiment["search"]["num_trials"] = 2
+    return experiment
+
+
 def test_resume_after_each_phase_boundary_runs_only_what_is_left(local_ray, tiny_experiment, tmp_path):
-    first = run_experiment(parse_config({**tiny_experiment, "baseline": True}), output_dir=tmp_path / "out")
+    experiment = {**_two_trials(tiny_experiment), "baseline": True}
+    first = run_experiment(parse_config(experiment), output_dir=tmp_path / "out")
     run_dir = first.run_dir
     config = load_config(run_dir / "config.yaml")
     assert {p.name for p in (run_dir / "phases").iterdir()} == {
@@ -75,8 +83,11 @@ def test_resume_after_each_phase_boundary_runs_only_what_is_left(local_ray, tiny
 
 
 def test_a_run_directory_from_before_the_markers_resumes_from_its_files(local_ray, tiny_experiment, tmp_path):
-    first = run_experiment(parse_config(tiny_experiment), output_dir=tmp_path / "out")
+    """Also a baseline asked for after the run (resume adds it without running the subset search again), and a
+    comparison left unwritten (the next resume writes it alone): one run serves the three."""
+    first = run_experiment(parse_config(_two_trials(tiny_experiment)), output_dir=tmp_path / "out")
     run_dir = first.run_dir
+    trials = (run_dir / "trials.parquet").read_bytes()
     _drop(run_dir, "phases")
     with pytest.raises(RunFinishedError):  # summary.json finished: the search and its finalists are done
         resume_experiment(run_dir)
@@ -88,10 +99,25 @@ def test_a_run_directory_from_before_the_markers_resumes_from_its_files(local_ra
     model = _mtime(run_dir / "model.pt")
     resumed = resume_experiment(run_dir)
     assert resumed.comparison is not None and _mtime(run_dir / "model.pt") == model
+    assert (run_dir / "trials.parquet").read_bytes() == trials
+    assert resumed.comparison.test_accuracy_subset == first.summary.final.test_accuracy
+    assert json.loads((run_dir / "comparison.json").read_text())["tuning_wall_s_subset"] == pytest.approx(
+        first.summary.tuning_wall_s)
+    # Both searches ran whole (the subset one before, the baseline now): their times are clean measurements.
+    assert not any("resumed" in note for note in resumed.comparison.notes)
     assert {p.name for p in (run_dir / "phases").iterdir()} == {
         "search.json", "finalists.json", "baseline.json", "comparison.json"}
     with pytest.raises(RunFinishedError):
         resume_experiment(run_dir)
+
+    # Stopped after the baseline, before the comparison: the next resume writes the comparison alone, from the
+    # baseline's files; its search is neither run nor restored again, and its time is the search that ran.
+    (run_dir / "comparison.json").unlink()
+    baseline_model = _mtime(run_dir / "baseline" / "model.pt")
+    again = resume_experiment(run_dir)
+    assert again.comparison.tuning_wall_s_full == pytest.approx(resumed.comparison.tuning_wall_s_full)
+    assert _mtime(run_dir / "baseline" / "model.pt") == baseline_model
+    assert not any("resumed" in note for note in again.comparison.notes)
 
     # Killed by a Ctrl-C while its finalists trained (summary.json says so): the search is restored from Tune's
     # state, and the finalists train again.

@@ -1,4 +1,5 @@
-"""`baseline`: the same search on the full data in the same invocation, compared with the subset search."""
+"""`baseline`: the same search on the full data in the same invocation, compared with the subset search. A
+baseline that resume adds to a finished run is in tests/runs/test_phases.py."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import pytest
 import torch
 
 from cords_tune.config import apply_params, parse_config
-from cords_tune.errors import ConfigError, RunFinishedError
+from cords_tune.errors import ConfigError
 from cords_tune.preflight import load_and_check
-from cords_tune.runs import full_data_variant, resume_experiment, run_experiment
+from cords_tune.runs import full_data_variant
 from cords_tune.tuning.retrain import retrain_best
 from cords_tune.tuning.algorithms import asha_grace_period
 
@@ -59,34 +60,6 @@ def test_baseline_tunes_on_the_full_data_and_tests_its_best_trial_as_trained(com
     finally:
         torch.set_num_threads(threads)
     assert again.test_accuracy == pytest.approx(comparison["test_accuracy_full"])
-
-
-@pytest.mark.slow
-def test_resume_adds_a_missing_baseline_without_rerunning_the_subset_search(local_ray, tiny_experiment, tmp_path):
-    first = run_experiment(parse_config(tiny_experiment), output_dir=tmp_path / "out")
-    run_dir = first.run_dir
-    trials_before = (run_dir / "trials.parquet").read_bytes()
-    config_file = run_dir / "config.yaml"
-    config_file.write_text(config_file.read_text().replace("baseline: false", "baseline: true"))
-
-    resumed = resume_experiment(run_dir)
-    assert (run_dir / "trials.parquet").read_bytes() == trials_before
-    assert resumed.comparison.test_accuracy_subset == first.summary.final.test_accuracy
-    assert json.loads((run_dir / "comparison.json").read_text())["tuning_wall_s_subset"] == pytest.approx(
-        first.summary.tuning_wall_s)
-    # Both searches ran whole (the subset one before, the baseline now): their times are clean measurements.
-    assert not any("resumed" in note for note in resumed.comparison.notes)
-    with pytest.raises(RunFinishedError):
-        resume_experiment(run_dir)
-
-    # Stopped after the baseline, before the comparison: the next resume writes the comparison alone, from the
-    # baseline's files; its search is neither run nor restored again, and its time is the search that ran.
-    (run_dir / "comparison.json").unlink()
-    baseline_model = (run_dir / "baseline" / "model.pt").stat().st_mtime_ns
-    again = resume_experiment(run_dir)
-    assert again.comparison.tuning_wall_s_full == pytest.approx(resumed.comparison.tuning_wall_s_full)
-    assert (run_dir / "baseline" / "model.pt").stat().st_mtime_ns == baseline_model
-    assert not any("resumed" in note for note in again.comparison.notes)
 
 
 def test_full_data_variant_keeps_the_search_and_drops_subset_parameters(tiny_experiment):

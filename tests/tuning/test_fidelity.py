@@ -35,14 +35,14 @@ def test_fidelity_trains_each_configuration_to_the_end_on_both_and_compares_rank
 ):
     tiny_experiment["selection"]["strategy"] = "gradmatch"
     config = parse_config(tiny_experiment)
-    result = measure_fidelity(config, 4, output_dir=tmp_path / "out")
+    result = measure_fidelity(config, 3, output_dir=tmp_path / "out")
     fidelity = result.fidelity
 
     written = json.loads((result.run_dir / "fidelity.json").read_text())
     assert written == fidelity.to_json() and Fidelity.from_json(written) == fidelity and fidelity.wall_s > 0
     assert (result.run_dir / "fidelity.png").read_bytes().startswith(b"\x89PNG")
-    assert fidelity.num_configs == 4 and fidelity.epochs == config.training.epochs
-    assert [c.params for c in fidelity.configs] == sample_configs(config, 4)
+    assert fidelity.num_configs == 3 and fidelity.epochs == config.training.epochs
+    assert [c.params for c in fidelity.configs] == sample_configs(config, 3)
     expected = rank_agreement([c.score_subset for c in fidelity.configs], [c.score_full for c in fidelity.configs])
     assert {k: written[k] for k in expected} == pytest.approx(expected)
 

@@ -157,6 +157,7 @@ def test_a_run_returns_the_finalist_with_the_best_full_data_score(local_ray, tin
 @pytest.mark.slow
 def test_top_k_one_retrains_the_subset_search_best_alone(local_ray, tiny_experiment, tmp_path):
     tiny_experiment["final"] = {"top_k": 1}
+    tiny_experiment["search"]["num_trials"] = 2
     result = run_experiment(parse_config(tiny_experiment), output_dir=tmp_path)
     (only,) = result.summary.finalists
     assert only.rank == 1 and only.picked

@@ -35,6 +35,7 @@ def _proba(model_file, x):
 def test_a_binary_run_tuned_for_roc_auc_reports_and_picks_by_it(local_ray, tiny_experiment, tmp_path):
     tiny_experiment["dataset"]["params"]["num_classes"] = 2
     tiny_experiment["search"]["metric"] = "val_roc_auc"
+    tiny_experiment["search"]["num_trials"] = 2  # both finalists; each search one round of the two CPUs' trials
     tiny_experiment.update(final={"top_k": 2}, baseline=True)
     result = run_experiment(parse_config(tiny_experiment), output_dir=tmp_path)
     run_dir = result.run_dir

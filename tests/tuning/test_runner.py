@@ -126,7 +126,7 @@ def test_a_budget_below_the_number_of_classes_stops_before_ray(tiny_experiment, 
 
 
 def test_sequential_runs_with_one_seed_are_reproducible(local_ray, tiny_experiment, tmp_path):
-    tiny_experiment["search"].update(num_trials=4, max_concurrent_trials=1)
+    tiny_experiment["search"].update(num_trials=3, max_concurrent_trials=1)
     tiny_experiment["final"] = {"enabled": False}
     config = parse_config(tiny_experiment)
     runs = [run_experiment(config, output_dir=tmp_path / str(i)).trials for i in range(2)]

@@ -24,6 +24,7 @@ def _shared(tiny_experiment, strategy: str = "el2n"):
 
 
 def test_every_trial_trains_on_the_one_subset_the_proxy_chose(local_ray, tiny_experiment, tmp_path):
+    tiny_experiment["search"]["num_trials"] = 2  # each search one round of the two CPUs' trials
     config = parse_config({**_shared(tiny_experiment), "baseline": True})
     result = run_experiment(config, output_dir=tmp_path / "out")
     run_dir, summary = result.run_dir, result.summary

@@ -51,11 +51,16 @@ def _start(args: list[str], log_file: Path) -> subprocess.Popen:
         return subprocess.Popen(DUMPABLE_DRIVER + args, stdout=log, stderr=log, env=_env(), start_new_session=True)
 
 
+def _screen(log_file: Path) -> str:
+    """What the driver printed so far. A terminal's copy may end inside a character the next read completes."""
+    return log_file.read_text(errors="replace")
+
+
 def _wait_for(driver: subprocess.Popen, log_file: Path, text: str, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
-    while text not in log_file.read_text():
-        assert driver.poll() is None, f"the run ended before {text!r}:\n{log_file.read_text()[-3000:]}"
-        assert time.monotonic() < deadline, log_file.read_text()[-3000:]
+    while text not in _screen(log_file):
+        assert driver.poll() is None, f"the run ended before {text!r}:\n{_screen(log_file)[-3000:]}"
+        assert time.monotonic() < deadline, _screen(log_file)[-3000:]
         time.sleep(0.1)
 
 
@@ -69,7 +74,7 @@ def _signal_and_wait(driver: subprocess.Popen, log_file: Path, signum: int, time
         driver.send_signal(signal.SIGUSR2)
         time.sleep(2.0)
         raise AssertionError(f"the driver did not exit within {timeout} s of the signal; where it was:\n"
-                             f"{log_file.read_text()[-12000:]}") from None
+                             f"{_screen(log_file)[-12000:]}") from None
     finally:
         if driver.poll() is None:
             os.killpg(driver.pid, signal.SIGKILL)
@@ -261,6 +266,10 @@ def test_a_resumed_trial_that_reports_its_epochs_again_is_not_warned_about(tiny_
         time.sleep(0.1)
     assert _signal_and_wait(driver, log_file, signal.SIGINT) == 130, log_file.read_text()[-3000:]
     (run_dir,) = out.iterdir()
+    config_file = run_dir / "config.yaml"  # long trials until the Ctrl-C; the resume repeats the first epochs only
+    config = config_file.read_text()
+    assert config.count("epochs: 30\n") == 1, config
+    config_file.write_text(config.replace("epochs: 30\n", "epochs: 3\n"))
     env = {**_env(), "TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S": "1000"}
     resumed = subprocess.run(COMMAND + ["resume", str(run_dir), "-v"], capture_output=True, text=True, env=env,
                              timeout=400)
@@ -302,6 +311,6 @@ def test_a_closed_terminal_stops_the_run_like_sighup_from_a_pipe(tiny_experiment
         os.close(master)  # the terminal window closes
     reader.join(timeout=5)
     code = _signal_and_wait(driver, log_file, signal.SIGHUP, timeout=50)
-    assert code == 129, log_file.read_text(errors="replace")[-3000:]
+    assert code == 129, _screen(log_file)[-3000:]
     (run_dir,) = (tmp_path / "out").iterdir()
     assert json.loads((run_dir / "summary.json").read_text())["status"] == "interrupted"
