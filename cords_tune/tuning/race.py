@@ -56,12 +56,27 @@ def winner_workers(config: ExperimentConfig) -> int:
     requested = config.final.workers
     if requested == 1:
         return 1
-    free, resources = ray.available_resources(), config.resources
-    slots = [free.get("CPU", 0.0) / resources.cpus_per_trial] if resources.cpus_per_trial else []
-    if resources.gpus_per_trial:
-        slots.append(free.get("GPU", 0.0) / resources.gpus_per_trial)
-    fit = int(min(slots)) if slots else 1
-    return usable_workers(config.training.batch_size, fit if requested == "auto" else min(requested, fit))
+    resources = config.resources
+    wanted = ray.cluster_resources() if requested == "auto" else {
+        "CPU": requested * resources.cpus_per_trial, "GPU": requested * resources.gpus_per_trial}
+
+    def fit(free: dict[str, float]) -> int:
+        slots = [free.get("CPU", 0.0) / resources.cpus_per_trial] if resources.cpus_per_trial else []
+        if resources.gpus_per_trial:
+            slots.append(free.get("GPU", 0.0) / resources.gpus_per_trial)
+        return int(min(slots)) if slots else 1
+
+    # The legs before have just ended: Ray reports their slots free a moment later.
+    deadline, most = time.monotonic() + _FREED_WITHIN_S, 0
+    while True:
+        most = max(most, fit(ray.available_resources()))
+        if most >= fit(wanted) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    return usable_workers(config.training.batch_size, most if requested == "auto" else min(requested, most))
+
+
+_FREED_WITHIN_S = 3.0
 
 
 WeightsFor = Callable[[TrialRecord], Mapping[str, Any] | None]
