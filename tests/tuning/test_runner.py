@@ -91,12 +91,15 @@ def test_tuning_run_end_to_end(local_ray, tiny_experiment, tmp_path):
     assert [f["rank"] for f in summary["finalists"]] == [1, 2]
     assert summary["best_trial_id"] == next(f["trial_id"] for f in summary["finalists"] if f["picked"])
     phases = [phase for phase, _, _ in snapshots]
-    assert "training the top 2 configs on the full data (finalists)" in phases
+    assert any(phase.startswith("training the top 2 configs on the full data (finalists, raced: the weaker stop at "
+                                "epoch ") for phase in phases), phases
     done = [phase for phase in phases if phase.startswith("finalist ") and ": epoch " not in phase]
     assert len(done) == 2 and snapshots[-1][1] == 4
-    assert sorted(phase.split(",")[0] for phase in phases if ": epoch " in phase) == [
+    trained = {f["rank"]: f["stopped_at"] or config.final_epochs for f in summary["finalists"]}  # the race's stop
+    assert sorted(trained.values()) == [summary["race"]["rungs"][0]["epoch"], config.final_epochs]
+    assert sorted(phase.split(",")[0] for phase in phases if ": epoch " in phase) == sorted(
         f"finalist {rank} on the full data: epoch {epoch}/{config.final_epochs}" for rank in (1, 2)
-        for epoch in range(1, config.final_epochs + 1)], "each finalist's epochs, once"
+        for epoch in range(1, trained[rank] + 1)), "each finalist's epochs, once"
     assert "final test accuracy" in (run_dir / "report.md").read_text()
     assert "2 slots, " in (run_dir / "report.md").read_text()
 
