@@ -155,33 +155,44 @@ run_on_cluster(replace(job, workers=2))
 """
 
 
-def test_ctrl_c_takes_a_data_parallel_training_down_and_the_next_one_runs(local_ray, tmp_path):
+@pytest.mark.own_cluster  # a Ray of its own, ended with the test: nothing an interrupted training leaves behind
+def test_ctrl_c_takes_a_data_parallel_training_down_and_the_next_one_runs(tmp_path):
     """A driver that joined the cluster is interrupted in an epoch of a long data-parallel training: it exits, the
     ranks give their CPUs back, and a data-parallel training after it completes."""
-    script = tmp_path / "driver.py"
-    script.write_text(_INTERRUPTED_DRIVER.replace("{config!r}", repr(_experiment(tmp_path, 0, 10_000))))
-    marks, log = tmp_path / "epochs.txt", tmp_path / "driver.log"
-    address = local_ray.get_runtime_context().gcs_address
-    with open(log, "w") as output:
-        driver = subprocess.Popen([sys.executable, str(script), address, str(marks)], stdout=output, stderr=output,
-                                  env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}, start_new_session=True)
+    import ray
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 2})
+    local_ray = ray
+    ray.init(address=cluster.address, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     try:
-        deadline = time.monotonic() + 600  # Ray Train's start: minutes on a loaded machine
-        while not (marks.exists() and marks.read_text().strip()):
-            assert driver.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(0.2)
-        driver.send_signal(signal.SIGINT)
-        assert driver.wait(timeout=60) != 0
-        assert "KeyboardInterrupt" in log.read_text()
+        script = tmp_path / "driver.py"
+        script.write_text(_INTERRUPTED_DRIVER.replace("{config!r}", repr(_experiment(tmp_path, 0, 10_000))))
+        marks, log = tmp_path / "epochs.txt", tmp_path / "driver.log"
+        address = local_ray.get_runtime_context().gcs_address
+        with open(log, "w") as output:
+            driver = subprocess.Popen([sys.executable, str(script), address, str(marks)], stdout=output, stderr=output,
+                                      env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 600  # Ray Train's start: minutes on a loaded machine
+            while not (marks.exists() and marks.read_text().strip()):
+                assert driver.poll() is None, log.read_text()[-3000:]
+                assert time.monotonic() < deadline, log.read_text()[-3000:]
+                time.sleep(0.2)
+            driver.send_signal(signal.SIGINT)
+            assert driver.wait(timeout=60) != 0
+            assert "KeyboardInterrupt" in log.read_text()
+        finally:
+            if driver.poll() is None:
+                driver.kill()
+        deadline = time.monotonic() + 60
+        while local_ray.available_resources().get("CPU", 0) < 2:  # the two ranks' CPUs back
+            assert time.monotonic() < deadline, local_ray.available_resources()
+            time.sleep(0.5)
+        short = _config(tmp_path, 0, epochs=1)
+        job = replace(retrain_job(short, local_ray.put(load_and_check(short))), workers=2)
+        outcome = local_ray.get(submit_data_parallel(job, storage=tmp_path / "storage"))
+        assert outcome.epochs == 1 and outcome.model is not None
     finally:
-        if driver.poll() is None:
-            driver.kill()
-    deadline = time.monotonic() + 60
-    while local_ray.available_resources().get("CPU", 0) < 2:  # the two ranks' CPUs back
-        assert time.monotonic() < deadline, local_ray.available_resources()
-        time.sleep(0.5)
-    short = _config(tmp_path, 0, epochs=1)
-    job = replace(retrain_job(short, local_ray.put(load_and_check(short))), workers=2)
-    outcome = local_ray.get(submit_data_parallel(job, storage=tmp_path / "storage"))
-    assert outcome.epochs == 1 and outcome.model is not None
+        ray.shutdown()
+        cluster.shutdown()
