@@ -145,3 +145,23 @@ def pytest_collection_modifyitems(config, items):
     """Tests that start a Ray cluster of their own (``own_cluster``) run first: once a test has joined the session's
     in-process Ray (``local_ray``), it stays up until the session ends. The order is kept otherwise."""
     items.sort(key=lambda item: item.get_closest_marker("own_cluster") is None)
+
+
+def printed_wide(show: Any, value: Any) -> str:
+    """What ``show(value)`` (a function of ``cords_tune.cli.display``) prints, one line per row (a wide console)."""
+    from cords_tune.cli.console import out
+
+    width, out.width = out.width, 300
+    try:
+        with out.capture() as captured:
+            show(value)
+    finally:
+        out.width = width
+    return captured.get()
+
+
+def printed_summary(summary: Any) -> str:
+    """What ``print_summary`` shows of ``summary``, one line per row."""
+    from cords_tune.cli.display import print_summary
+
+    return printed_wide(print_summary, summary)

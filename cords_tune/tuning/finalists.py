@@ -64,7 +64,7 @@ class Finalist:
     def record(self, *, picked: bool) -> FinalistRecord:
         """What the summary keeps of it."""
         result, last = self.result, self.history[-1] if self.history else None
-        spent = self.result.energy if self.spent is None and result else self.spent
+        spent = self.energy if self.spent is not None or result else None
         return FinalistRecord(
             rank=self.rank,
             trial_id=self.trial.trial_id,

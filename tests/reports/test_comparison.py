@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from cords_tune.cli.console import out
 from cords_tune.cli.display import print_comparison
+from conftest import printed_wide
 from cords_tune.reports import comparison_section, render_report, write_comparison
 from cords_tune.results.comparison import Comparison
 from cords_tune.results.fidelity import Fidelity
@@ -188,13 +188,7 @@ def test_device_seconds_of_both_sides_and_their_ratio_next_to_the_speedups(tmp_p
     assert row in section
     assert "| energy per device-second | 200 W | 180 W |  |" in section  # 7200 J / 36 s, 25920 J / 144 s
     assert "| 12.0 s | 2.0 s |  |" in section  # of which the final model
-    width, out.width = out.width, 300
-    try:
-        with out.capture() as captured:
-            print_comparison(c)
-    finally:
-        out.width = width
-    line = next(line for line in captured.get().splitlines() if "device time (slot-seconds held)" in line)
+    line = next(line for line in printed_wide(print_comparison, c).splitlines() if "device time (slot-seconds held)" in line)
     assert "36.0 s" in line and "144.0 s" in line and "4.00x less device time" in line
 
     del subset["device_s"], subset["race"]  # written before device-seconds and races were recorded

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from cords_tune.cli.console import out
-from cords_tune.cli.display import print_summary
+from conftest import printed_summary
 from cords_tune.reports import render_report
 from cords_tune.reports.markdown import markdown_table
 from cords_tune.reports.rows import summary_rows
@@ -29,13 +28,7 @@ def test_the_cli_and_report_md_print_the_same_summary_rows():
     s = summary()
     rows = summary_rows(s)
     report = render_report(s, [])
-    width, out.width = out.width, 300  # one line per row
-    try:
-        with out.capture() as captured:
-            print_summary(s)
-    finally:
-        out.width = width
-    printed = captured.get()
+    printed = printed_summary(s)
     assert markdown_table(["quantity", "value"], [list(row) for row in rows]) in report
     for label, value in rows:
         line = next(line for line in printed.splitlines() if label in line)

@@ -10,8 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from cords_tune.cli.console import out
-from cords_tune.cli.display import print_summary
+from conftest import printed_summary
 from cords_tune.config import parse_config
 from cords_tune.preflight import load_and_check
 from cords_tune.reports import render_report
@@ -78,16 +77,6 @@ def built(tmp_path_factory):
     return subset, full, *read
 
 
-def printed(summary: RunSummary) -> str:
-    width, out.width = out.width, 300  # one line per row
-    try:
-        with out.capture() as captured:
-            print_summary(summary)
-    finally:
-        out.width = width
-    return captured.get()
-
-
 def test_build_summary_records_the_race_and_the_device_seconds_held(built):
     subset, full, subset_read, full_read = built
     assert subset.race == RACE and subset_read == subset and subset_read.to_json() == subset.to_json()
@@ -109,7 +98,7 @@ def test_the_cli_and_report_md_show_the_race_rung_by_rung(built):
         "54.5 s: tuning 36.5 s, finalists 18.0 s")
     assert dict(summary_rows(full))["device time (slot-seconds held; a slot: one trial's resources)"] == (
         "11.5 s: tuning 7.5 s, test of the best trial 4.0 s")
-    report, cli = render_report(subset, []), printed(subset)
+    report, cli = render_report(subset, []), printed_summary(subset)
     for text in (report, cli):
         assert rung in text and "stopped at epoch 1" not in text  # no finalist record says where it stopped
         assert "raced on the full data" in text
@@ -126,7 +115,7 @@ def test_a_summary_written_before_races_reads_and_shows_as_before(built):
     device_row = "device time (slot-seconds held; a slot: one trial's resources)"
     added = {label for label, _ in race_rows(subset)} | {device_row}
     assert summary_rows(old) == [row for row in summary_rows(subset) if row[0] not in added]
-    assert "device time" not in printed(old) and "rung at epoch" not in render_report(old, [])
+    assert "device time" not in printed_summary(old) and "rung at epoch" not in render_report(old, [])
     assert "were trained on the full data" in render_report(old, [])
     alone = replace(subset, race=replace(RACE, candidates=1, rungs=[]), finalists=subset.finalists[1:2])
     assert race_rows(alone) == []  # a single retrain shows as it always did
